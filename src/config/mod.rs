@@ -1,0 +1,138 @@
+//! Configuration: the TOML schema, the embedded demo, discovery, and
+//! validation with file:line:column errors.
+
+mod error;
+mod load;
+mod raw;
+mod summary;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors, LoadError};
+pub use load::{DEMO, discover, load, parse};
+
+use crate::connection::RetryPolicy;
+use crate::device::turbovac::PumpDriverConfig;
+use crate::link::SerialSettings;
+use crate::sim::turbovac::TurbovacSimSpec;
+
+/// Where a configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    File(PathBuf),
+    Demo,
+}
+
+impl std::fmt::Display for ConfigOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Demo => f.write_str("<embedded demo>"),
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub origin: ConfigOrigin,
+    pub console: ConsoleSettings,
+    pub logging: LoggingSettings,
+    pub traffic: TrafficSettings,
+    pub simulators: Vec<SimulatorSpec>,
+    pub links: Vec<LinkSpec>,
+    pub devices: Vec<DeviceSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSettings {
+    pub frame_rate: u32,
+    pub theme: String,
+    pub mouse: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingSettings {
+    /// A tracing filter: a level or `target=level` directives.
+    pub level: String,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrafficSettings {
+    /// Chunks kept per link for scrollback.
+    pub ring: usize,
+    /// Capacity of the event bus.
+    pub events: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatorSpec {
+    pub name: String,
+    pub kind: SimulatorKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimulatorKind {
+    Turbovac(TurbovacSimSpec),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSpec {
+    pub name: String,
+    pub transport: TransportSpec,
+    pub retry: RetryPolicy,
+    pub autoconnect: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportSpec {
+    Serial {
+        path: PathBuf,
+        settings: SerialSettings,
+    },
+    /// The slave side of a simulator's virtual serial port.
+    Virtual {
+        simulator: String,
+        settings: SerialSettings,
+    },
+    Tcp {
+        address: String,
+    },
+}
+
+impl TransportSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Serial { .. } => "serial",
+            Self::Virtual { .. } => "virtual",
+            Self::Tcp { .. } => "tcp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSpec {
+    pub name: String,
+    pub link: String,
+    pub driver: DriverSpec,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverSpec {
+    Turbovac(PumpDriverConfig),
+}
+
+impl DriverSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Turbovac(_) => "turbovac",
+        }
+    }
+}
+
+pub(crate) fn secs(value: f64) -> Duration {
+    Duration::from_secs_f64(value)
+}

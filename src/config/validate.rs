@@ -1,0 +1,629 @@
+//! Semantic checks of a parsed configuration. Every problem is collected
+//! with the span of the value it is about, so one run reports them all.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::error::{ConfigError, ConfigErrors};
+use super::raw::{RawConfig, RawDevice, RawLink, RawRetry, RawSimulator};
+use super::{
+    Config, ConfigOrigin, ConsoleSettings, DeviceSpec, DriverSpec, LinkSpec, LoggingSettings,
+    SimulatorKind, SimulatorSpec, TrafficSettings, TransportSpec, secs,
+};
+use crate::connection::RetryPolicy;
+use crate::device::turbovac::{PumpDriverConfig, SERIAL as PUMP_SERIAL};
+use crate::link::{DataBits, SerialSettings, StopBits};
+use crate::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+
+struct Checker<'a> {
+    origin: String,
+    text: &'a str,
+    base: Option<PathBuf>,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.errors
+            .push(ConfigError::at(&self.origin, self.text, span, message));
+    }
+
+    /// A number of seconds that must be positive (or zero when allowed).
+    fn seconds(
+        &mut self,
+        value: &Option<Spanned<f64>>,
+        key: &str,
+        default: f64,
+        zero_ok: bool,
+    ) -> f64 {
+        self.positive(value, key, "seconds", default, zero_ok)
+    }
+
+    /// A quantity that must be positive (or zero when allowed).
+    fn positive(
+        &mut self,
+        value: &Option<Spanned<f64>>,
+        key: &str,
+        unit: &str,
+        default: f64,
+        zero_ok: bool,
+    ) -> f64 {
+        let Some(v) = value else { return default };
+        let ok =
+            v.get_ref().is_finite() && (*v.get_ref() > 0.0 || (zero_ok && *v.get_ref() == 0.0));
+        if !ok {
+            let wanted = if zero_ok {
+                "zero or more"
+            } else {
+                "more than zero"
+            };
+            self.error(
+                v.span(),
+                format!("{key} must be {wanted} {unit}, found {}", v.get_ref()),
+            );
+            return default;
+        }
+        *v.get_ref()
+    }
+
+    fn path(&self, text: &str) -> PathBuf {
+        let path = PathBuf::from(text);
+        match (&self.base, path.is_relative()) {
+            (Some(base), true) => base.join(path),
+            _ => path,
+        }
+    }
+
+    fn retry(&mut self, raw: Option<&RawRetry>, defaults: RetryPolicy) -> RetryPolicy {
+        let Some(raw) = raw else { return defaults };
+        let mut policy = defaults;
+        policy.base = secs(self.seconds(&raw.base, "base", defaults.base.as_secs_f64(), false));
+        policy.cap = secs(self.seconds(&raw.cap, "cap", defaults.cap.as_secs_f64(), false));
+        policy.stable_after = secs(self.seconds(
+            &raw.stable_after,
+            "stable-after",
+            defaults.stable_after.as_secs_f64(),
+            true,
+        ));
+        policy.open_timeout = secs(self.seconds(
+            &raw.open_timeout,
+            "open-timeout",
+            defaults.open_timeout.as_secs_f64(),
+            false,
+        ));
+        if let Some(factor) = &raw.factor {
+            if factor.get_ref().is_finite() && *factor.get_ref() >= 1.0 {
+                policy.factor = *factor.get_ref();
+            } else {
+                self.error(
+                    factor.span(),
+                    format!("factor must be 1 or more, found {}", factor.get_ref()),
+                );
+            }
+        }
+        if let Some(n) = raw.max_attempts {
+            policy.max_attempts = n;
+        }
+        if let Some(on) = raw.auto_reconnect {
+            policy.auto_reconnect = on;
+        }
+        if policy.cap < policy.base
+            && let Some(cap) = &raw.cap
+        {
+            self.error(
+                cap.span(),
+                format!(
+                    "cap ({} s) is below base ({} s)",
+                    policy.cap.as_secs_f64(),
+                    policy.base.as_secs_f64()
+                ),
+            );
+        }
+        policy
+    }
+
+    /// Report names defined twice; returns name → index.
+    fn names<T>(
+        &mut self,
+        what: &str,
+        items: &[Spanned<T>],
+        name: impl Fn(&T) -> &Spanned<String>,
+    ) -> HashMap<String, usize> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let n = name(item.get_ref());
+            if n.get_ref().trim().is_empty() {
+                self.error(n.span(), format!("{what} name must not be empty"));
+                continue;
+            }
+            if let Some(&first) = seen.get(n.get_ref()) {
+                let first_line =
+                    ConfigError::at("", self.text, name(items[first].get_ref()).span(), "").line;
+                self.error(
+                    n.span(),
+                    format!(
+                        "duplicate {what} name {:?} (first defined on line {first_line})",
+                        n.get_ref()
+                    ),
+                );
+            } else {
+                seen.insert(n.get_ref().clone(), i);
+            }
+        }
+        seen
+    }
+}
+
+fn known(names: &HashMap<String, usize>) -> String {
+    if names.is_empty() {
+        return "none are defined".into();
+    }
+    let mut list: Vec<&str> = names.keys().map(String::as_str).collect();
+    list.sort_unstable();
+    format!("defined: {}", list.join(", "))
+}
+
+pub(super) fn validate(
+    raw: RawConfig,
+    text: &str,
+    origin: ConfigOrigin,
+) -> Result<Config, ConfigErrors> {
+    let base = match &origin {
+        ConfigOrigin::File(path) => path.parent().map(Path::to_path_buf),
+        ConfigOrigin::Demo => None,
+    };
+    let mut c = Checker {
+        origin: origin.to_string(),
+        text,
+        base,
+        errors: Vec::new(),
+    };
+
+    let console = console(&mut c, &raw);
+    let logging = logging(&mut c, &raw);
+    let traffic = traffic(&mut c, &raw);
+    let retry_defaults = c.retry(raw.retry.as_ref(), RetryPolicy::default());
+
+    let sim_names = c.names("simulator", &raw.simulator, |s| &s.name);
+    let link_names = c.names("link", &raw.link, |l| &l.name);
+    c.names("device", &raw.device, |d| &d.name);
+
+    let simulators: Vec<SimulatorSpec> = raw
+        .simulator
+        .iter()
+        .filter_map(|s| simulator(&mut c, s.get_ref()))
+        .collect();
+
+    // Which driver sits on each link, to pick serial defaults.
+    let mut driver_of: HashMap<&str, &RawDevice> = HashMap::new();
+    for device in &raw.device {
+        let device = device.get_ref();
+        let link = device.link.get_ref().as_str();
+        if !link_names.contains_key(link) {
+            c.error(
+                device.link.span(),
+                format!(
+                    "unknown link {link:?} for device {:?}; {}",
+                    device.name.get_ref(),
+                    known(&link_names)
+                ),
+            );
+        } else if let Some(other) = driver_of.insert(link, device) {
+            c.error(
+                device.link.span(),
+                format!(
+                    "link {link:?} is already used by device {:?}; a link carries one device",
+                    other.name.get_ref()
+                ),
+            );
+        }
+    }
+
+    let links: Vec<LinkSpec> = raw
+        .link
+        .iter()
+        .filter_map(|l| {
+            let l = l.get_ref();
+            let driver = driver_of
+                .get(l.name.get_ref().as_str())
+                .map(|d| d.driver.get_ref().as_str());
+            link(&mut c, l, &sim_names, retry_defaults, driver)
+        })
+        .collect();
+
+    let devices: Vec<DeviceSpec> = raw
+        .device
+        .iter()
+        .filter_map(|d| device(&mut c, d.get_ref()))
+        .collect();
+
+    if c.errors.is_empty() {
+        Ok(Config {
+            origin,
+            console,
+            logging,
+            traffic,
+            simulators,
+            links,
+            devices,
+        })
+    } else {
+        Err(ConfigErrors(c.errors))
+    }
+}
+
+fn console(c: &mut Checker, raw: &RawConfig) -> ConsoleSettings {
+    let mut settings = ConsoleSettings {
+        frame_rate: 30,
+        theme: "default".into(),
+        mouse: false,
+    };
+    let Some(console) = &raw.console else {
+        return settings;
+    };
+    if let Some(rate) = &console.frame_rate {
+        if (1..=240).contains(rate.get_ref()) {
+            settings.frame_rate = *rate.get_ref();
+        } else {
+            c.error(
+                rate.span(),
+                format!(
+                    "frame-rate must be 1..=240 frames per second, found {}",
+                    rate.get_ref()
+                ),
+            );
+        }
+    }
+    if let Some(theme) = &console.theme {
+        settings.theme = theme.get_ref().clone();
+    }
+    settings.mouse = console.mouse.unwrap_or(false);
+    settings
+}
+
+fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {
+    let mut settings = LoggingSettings {
+        level: "info".into(),
+        file: None,
+    };
+    let Some(logging) = &raw.logging else {
+        return settings;
+    };
+    if let Some(level) = &logging.level {
+        match tracing_subscriber::EnvFilter::try_new(level.get_ref()) {
+            Ok(_) => settings.level = level.get_ref().clone(),
+            Err(e) => c.error(
+                level.span(),
+                format!(
+                    "level {:?} is not a log filter ({e}); use error, warn, info, debug or trace",
+                    level.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(file) = &logging.file {
+        settings.file = Some(c.path(file.get_ref()));
+    }
+    settings
+}
+
+fn traffic(c: &mut Checker, raw: &RawConfig) -> TrafficSettings {
+    let mut settings = TrafficSettings {
+        ring: 10_000,
+        events: 4096,
+    };
+    let Some(traffic) = &raw.traffic else {
+        return settings;
+    };
+    for (value, key, slot, range) in [
+        (&traffic.ring, "ring", &mut settings.ring, 1..=10_000_000u64),
+        (
+            &traffic.events,
+            "events",
+            &mut settings.events,
+            16..=1_000_000u64,
+        ),
+    ] {
+        if let Some(v) = value {
+            if range.contains(v.get_ref()) {
+                *slot = *v.get_ref() as usize;
+            } else {
+                c.error(
+                    v.span(),
+                    format!(
+                        "traffic.{key} must be {}..={}, found {}",
+                        range.start(),
+                        range.end(),
+                        v.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+    settings
+}
+
+fn simulator(c: &mut Checker, s: &RawSimulator) -> Option<SimulatorSpec> {
+    let name = s.name.get_ref().clone();
+    match s.kind.get_ref().as_str() {
+        "turbovac" => {
+            let profile = match &s.profile {
+                None => Profile::Compat,
+                Some(p) => match p.get_ref().parse() {
+                    Ok(profile) => profile,
+                    Err(e) => {
+                        c.error(p.span(), e);
+                        Profile::Compat
+                    }
+                },
+            };
+            let mut pump = PumpConfig::for_profile(profile);
+            pump.ramp_rate = c.positive(&s.ramp_rate, "ramp-rate", "Hz/s", pump.ramp_rate, false);
+            pump.decel_rate =
+                c.positive(&s.decel_rate, "decel-rate", "Hz/s", pump.ramp_rate, false);
+            pump.auto_off =
+                secs(c.seconds(&s.auto_off, "auto-off", pump.auto_off.as_secs_f64(), false));
+            pump.wire_timing = s.wire_timing.unwrap_or(false);
+            pump.flicker = s.flicker.unwrap_or(false);
+            if let Some(ambient) = &s.ambient {
+                if (-40.0..=80.0).contains(ambient.get_ref()) {
+                    pump.ambient = *ambient.get_ref();
+                } else {
+                    c.error(
+                        ambient.span(),
+                        format!("ambient must be -40..=80 °C, found {}", ambient.get_ref()),
+                    );
+                }
+            }
+            if profile == Profile::Compat {
+                for (set, key) in [
+                    (s.wire_timing.is_some(), "wire-timing"),
+                    (s.flicker.is_some(), "flicker"),
+                ] {
+                    if set {
+                        c.error(
+                            s.profile.as_ref().map_or(s.kind.span(), |p| p.span()),
+                            format!("{key} needs profile = \"realistic\""),
+                        );
+                    }
+                }
+            }
+            let link = s.link.as_ref().map(|l| c.path(l.get_ref()));
+            Some(SimulatorSpec {
+                name,
+                kind: SimulatorKind::Turbovac(TurbovacSimSpec { pump, link }),
+            })
+        }
+        other => {
+            c.error(
+                s.kind.span(),
+                format!("unknown simulator type {other:?}; expected turbovac"),
+            );
+            None
+        }
+    }
+}
+
+fn link(
+    c: &mut Checker,
+    l: &RawLink,
+    sims: &HashMap<String, usize>,
+    defaults: RetryPolicy,
+    driver: Option<&str>,
+) -> Option<LinkSpec> {
+    let retry = c.retry(l.retry.as_ref(), defaults);
+    let kind = l.kind.get_ref().as_str();
+    let serial_keys = [
+        (l.baud.as_ref().map(|v| v.span()), "baud"),
+        (l.data_bits.as_ref().map(|v| v.span()), "data-bits"),
+        (l.parity.as_ref().map(|v| v.span()), "parity"),
+        (l.stop_bits.as_ref().map(|v| v.span()), "stop-bits"),
+        (l.flow_control.as_ref().map(|v| v.span()), "flow-control"),
+        (l.exclusive.as_ref().map(|v| v.span()), "exclusive"),
+    ];
+    let misplaced = |c: &mut Checker, span: Option<Range<usize>>, key: &str| {
+        if let Some(span) = span {
+            c.error(span, format!("{key} does not apply to a {kind} link"));
+        }
+    };
+    let transport = match kind {
+        "serial" | "virtual" => {
+            misplaced(c, l.address.as_ref().map(|a| a.span()), "address");
+            let settings = serial_settings(c, l, driver);
+            if kind == "serial" {
+                misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
+                let Some(path) = &l.path else {
+                    c.error(
+                        l.kind.span(),
+                        format!(
+                            "link {:?}: a serial link needs path = \"/dev/…\"",
+                            l.name.get_ref()
+                        ),
+                    );
+                    return None;
+                };
+                TransportSpec::Serial {
+                    path: c.path(path.get_ref()),
+                    settings,
+                }
+            } else {
+                misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+                let Some(sim) = &l.simulator else {
+                    c.error(
+                        l.kind.span(),
+                        format!(
+                            "link {:?}: a virtual link needs simulator = \"NAME\"",
+                            l.name.get_ref()
+                        ),
+                    );
+                    return None;
+                };
+                if !sims.contains_key(sim.get_ref()) {
+                    c.error(
+                        sim.span(),
+                        format!("unknown simulator {:?}; {}", sim.get_ref(), known(sims)),
+                    );
+                }
+                TransportSpec::Virtual {
+                    simulator: sim.get_ref().clone(),
+                    settings,
+                }
+            }
+        }
+        "tcp" => {
+            misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+            misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
+            for (span, key) in serial_keys {
+                misplaced(c, span, key);
+            }
+            let Some(address) = &l.address else {
+                c.error(
+                    l.kind.span(),
+                    format!(
+                        "link {:?}: a tcp link needs address = \"HOST:PORT\"",
+                        l.name.get_ref()
+                    ),
+                );
+                return None;
+            };
+            let valid = address
+                .get_ref()
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| {
+                    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                });
+            if !valid {
+                c.error(
+                    address.span(),
+                    format!("address {:?} is not HOST:PORT", address.get_ref()),
+                );
+            }
+            TransportSpec::Tcp {
+                address: address.get_ref().clone(),
+            }
+        }
+        other => {
+            c.error(
+                l.kind.span(),
+                format!("unknown link type {other:?}; expected serial, virtual or tcp"),
+            );
+            return None;
+        }
+    };
+    Some(LinkSpec {
+        name: l.name.get_ref().clone(),
+        transport,
+        retry,
+        autoconnect: l.autoconnect.unwrap_or(true),
+    })
+}
+
+fn serial_settings(c: &mut Checker, l: &RawLink, driver: Option<&str>) -> SerialSettings {
+    let mut s = match driver {
+        Some("turbovac") => PUMP_SERIAL,
+        _ => SerialSettings::DEFAULT,
+    };
+    if let Some(baud) = &l.baud {
+        if *baud.get_ref() > 0 {
+            s.baud = *baud.get_ref();
+        } else {
+            c.error(baud.span(), "baud must be more than zero");
+        }
+    }
+    if let Some(bits) = &l.data_bits {
+        if (5..=8).contains(bits.get_ref()) {
+            s.data_bits = DataBits(*bits.get_ref());
+        } else {
+            c.error(
+                bits.span(),
+                format!("data-bits must be 5, 6, 7 or 8, found {}", bits.get_ref()),
+            );
+        }
+    }
+    if let Some(bits) = &l.stop_bits {
+        if (1..=2).contains(bits.get_ref()) {
+            s.stop_bits = StopBits(*bits.get_ref());
+        } else {
+            c.error(
+                bits.span(),
+                format!("stop-bits must be 1 or 2, found {}", bits.get_ref()),
+            );
+        }
+    }
+    if let Some(parity) = &l.parity {
+        match parity.get_ref().parse() {
+            Ok(p) => s.parity = p,
+            Err(e) => c.error(parity.span(), format!("parity {:?}: {e}", parity.get_ref())),
+        }
+    }
+    if let Some(flow) = &l.flow_control {
+        match flow.get_ref().parse() {
+            Ok(f) => s.flow_control = f,
+            Err(e) => c.error(
+                flow.span(),
+                format!("flow-control {:?}: {e}", flow.get_ref()),
+            ),
+        }
+    }
+    if let Some(exclusive) = &l.exclusive {
+        s.exclusive = *exclusive.get_ref();
+    }
+    s
+}
+
+fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
+    let driver = match d.driver.get_ref().as_str() {
+        "turbovac" => {
+            let defaults = PumpDriverConfig::default();
+            let poll = c.seconds(
+                &d.poll_interval,
+                "poll-interval",
+                defaults.poll_interval.as_secs_f64(),
+                false,
+            );
+            let timeout = c.seconds(
+                &d.reply_timeout,
+                "reply-timeout",
+                defaults.reply_timeout.as_secs_f64(),
+                false,
+            );
+            let mut cfg = PumpDriverConfig {
+                poll_interval: secs(poll.max(0.001)),
+                reply_timeout: secs(timeout),
+                alarm_after: defaults.alarm_after,
+            };
+            if let Some(n) = &d.alarm_after {
+                if *n.get_ref() >= 1 {
+                    cfg.alarm_after = *n.get_ref();
+                } else {
+                    c.error(n.span(), "alarm-after must be at least 1");
+                }
+            }
+            if cfg.poll_interval > Duration::from_secs(5)
+                && let Some(p) = &d.poll_interval
+            {
+                c.error(
+                    p.span(),
+                    "poll-interval above 5 s lets the pump switch itself off (it needs an ON telegram within 10 s)",
+                );
+            }
+            DriverSpec::Turbovac(cfg)
+        }
+        other => {
+            c.error(
+                d.driver.span(),
+                format!("unknown driver {other:?}; expected turbovac"),
+            );
+            return None;
+        }
+    };
+    Some(DeviceSpec {
+        name: d.name.get_ref().clone(),
+        link: d.link.get_ref().clone(),
+        driver,
+    })
+}

@@ -1,0 +1,288 @@
+//! Headless front ends: `labdeck serve` (the whole runtime) and
+//! `labdeck sim …` (one simulator). Both print events as readable lines or
+//! JSON lines on stdout and read commands on stdin, one per line, answering
+//! each with a one-line reply.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{AlarmKind, Event, EventBus, Timestamp};
+use crate::config::Config;
+use crate::link::TrafficTap;
+use crate::link::pty::PtyError;
+use crate::reply::Reply;
+use crate::runtime::{Hub, Runtime, RuntimeError};
+use crate::sim::turbovac::{PumpSimulator, TurbovacSimSpec};
+
+#[derive(Debug, Error)]
+pub enum HeadlessError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("cannot start the simulator: {0}")]
+    Simulator(#[from] PtyError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+/// How events are printed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutputOptions {
+    /// JSON lines instead of readable lines.
+    pub json: bool,
+    /// Include every TX/RX chunk.
+    pub traffic: bool,
+    /// Print every property update instead of at most one per property per second.
+    pub all_updates: bool,
+}
+
+/// Run the runtime headless until Ctrl-C, SIGTERM or `quit`.
+pub async fn serve(config: Config, output: OutputOptions) -> Result<(), HeadlessError> {
+    let runtime = Runtime::start(&config).await?;
+    eprintln!(
+        "labdeck serving {} ({} links, {} devices, {} simulators); commands on stdin, 'help' lists them",
+        config.origin,
+        config.links.len(),
+        config.devices.len(),
+        config.simulators.len()
+    );
+    let stop = CancellationToken::new();
+    let printer = tokio::spawn(print_events(
+        runtime.hub().subscribe(),
+        output,
+        stop.clone(),
+    ));
+    let result = command_loop(runtime.hub(), output).await;
+    runtime.shutdown().await?;
+    stop.cancel();
+    let _ = printer.await;
+    result
+}
+
+/// Options of `labdeck sim turbovac`.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub spec: TurbovacSimSpec,
+    pub output: OutputOptions,
+}
+
+/// Run the TURBOVAC simulator alone. The first stdout line is the port path.
+pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
+    let bus = EventBus::default();
+    let name: Arc<str> = "turbovac".into();
+    let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
+    let cancel = CancellationToken::new();
+    let profile = options.spec.pump.profile;
+    let (sim, handle, _) = PumpSimulator::create(
+        name.clone(),
+        options.spec,
+        bus.clone(),
+        tap.clone(),
+        cancel.clone(),
+    )?;
+    let path = sim.client_path().unwrap_or_default();
+    println!("{}", path.display());
+    eprintln!(
+        "turbovac simulator ({} profile) on {}; commands on stdin ('faults' lists the faults), Ctrl-C to stop",
+        profile.as_str(),
+        path.display()
+    );
+    let task = tokio::spawn(sim.run());
+    let (_, actors) = watch::channel(Vec::new());
+    let hub = Hub::new(
+        Vec::new(),
+        vec![handle],
+        Vec::new(),
+        vec![tap],
+        bus.clone(),
+        actors,
+    );
+    let stop = CancellationToken::new();
+    let printer = tokio::spawn(print_events(bus.subscribe(), options.output, stop.clone()));
+    let result = command_loop(&hub, options.output).await;
+    cancel.cancel();
+    if let Ok(Err(e)) = task.await {
+        eprintln!("simulator stopped with an error: {e}");
+    }
+    stop.cancel();
+    let _ = printer.await;
+    result
+}
+
+/// Read commands until EOF-and-signal, a signal, or `quit`.
+async fn command_loop(hub: &Hub, output: OutputOptions) -> Result<(), HeadlessError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(HeadlessError::Signals)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(HeadlessError::Signals)?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = hangup.recv() => break,
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => {
+                    if let Some(reply) = hub.execute_line(&line).await {
+                        print_reply(&reply, output.json);
+                        if reply.success && reply.msg == "quit" {
+                            break;
+                        }
+                    }
+                }
+                // Without stdin the process keeps serving until a signal.
+                Ok(None) | Err(_) => stdin_open = false,
+            },
+        }
+    }
+    Ok(())
+}
+
+fn print_reply(reply: &Reply, json: bool) {
+    if json {
+        let line = serde_json::json!({ "event": "reply", "reply": reply });
+        println!("{line}");
+    } else {
+        println!("{reply}");
+    }
+}
+
+/// Print events until `stop`; property updates are throttled per property
+/// unless `all_updates` (the latest value is always printed eventually).
+async fn print_events(
+    mut events: broadcast::Receiver<Event>,
+    output: OutputOptions,
+    stop: CancellationToken,
+) {
+    let throttle = !output.all_updates && !output.json;
+    let mut last_printed: HashMap<(Arc<str>, String), tokio::time::Instant> = HashMap::new();
+    let mut held: HashMap<(Arc<str>, String), Event> = HashMap::new();
+    let mut flush = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = flush.tick(), if throttle => {
+                let now = tokio::time::Instant::now();
+                let due: Vec<_> = held
+                    .keys()
+                    .filter(|k| last_printed.get(*k).is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1)))
+                    .cloned()
+                    .collect();
+                for key in due {
+                    if let Some(event) = held.remove(&key) {
+                        last_printed.insert(key, now);
+                        emit(&event, output);
+                    }
+                }
+            }
+            event = events.recv() => match event {
+                Ok(event) => {
+                    if let (true, Event::Property { device, update }) = (throttle, &event) {
+                        let key = (device.clone(), update.name.clone());
+                        let now = tokio::time::Instant::now();
+                        if last_printed.get(&key).is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1)) {
+                            held.insert(key, event);
+                            continue;
+                        }
+                        last_printed.insert(key.clone(), now);
+                        held.remove(&key);
+                    }
+                    emit(&event, output);
+                }
+                Err(RecvError::Lagged(n)) => {
+                    if output.json {
+                        println!("{}", serde_json::json!({ "event": "lagged", "dropped": n }));
+                    } else {
+                        println!("{} lagged   {n} events dropped (output too slow)", clock(&Timestamp::now()));
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+fn emit(event: &Event, output: OutputOptions) {
+    if matches!(event, Event::Traffic(_)) && !output.traffic {
+        return;
+    }
+    if output.json {
+        if let Ok(line) = serde_json::to_string(event) {
+            println!("{line}");
+        }
+    } else {
+        println!("{}", render(event));
+    }
+}
+
+/// `HH:MM:SS.mmm` in local time.
+pub fn clock(t: &Timestamp) -> String {
+    chrono::DateTime::<chrono::Local>::from(t.wall)
+        .format("%H:%M:%S%.3f")
+        .to_string()
+}
+
+/// One readable line per event.
+pub fn render(event: &Event) -> String {
+    match event {
+        Event::Transition { connection, record } => format!(
+            "{} link     {connection}: {} -> {} ({})",
+            clock(&record.t),
+            record.from,
+            record.to,
+            record.reason
+        ),
+        Event::Property { device, update } => format!(
+            "{} property {device}.{} = {} [{}]",
+            clock(&update.t),
+            update.name,
+            update.display,
+            update.state.as_str()
+        ),
+        Event::Traffic(chunk) => format!(
+            "{} traffic  {} {} {}",
+            clock(&chunk.t),
+            chunk.link,
+            chunk.dir.as_str(),
+            chunk.hex()
+        ),
+        Event::Alarm {
+            t,
+            source,
+            kind,
+            active,
+            reason,
+        } => {
+            let kind = match kind {
+                AlarmKind::Link => "link",
+                AlarmKind::Device => "device",
+                AlarmKind::Actor => "actor",
+            };
+            let word = if *active { "ALARM   " } else { "cleared " };
+            format!("{} {word} {source} ({kind}): {reason}", clock(t))
+        }
+        Event::Fault {
+            t,
+            simulator,
+            fault,
+        } => format!("{} fault    {simulator}: {fault}", clock(t)),
+        Event::Notice { t, source, message } => {
+            format!("{} notice   {source}: {message}", clock(t))
+        }
+        Event::Actor {
+            t,
+            actor,
+            faulted,
+            reason,
+        } => {
+            let word = if *faulted { "FAULTED" } else { "stopped" };
+            format!("{} actor    {actor}: {word}: {reason}", clock(t))
+        }
+    }
+}

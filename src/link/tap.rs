@@ -1,0 +1,179 @@
+//! The traffic tap: every TX and RX chunk of a link, timestamped, in a
+//! bounded ring (for scrollback) and on the event bus (for live views).
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use serde::{Serialize, Serializer};
+
+use crate::bus::{Event, EventBus, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Written by us.
+    Tx,
+    /// Received from the peer.
+    Rx,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tx => "TX",
+            Self::Rx => "RX",
+        }
+    }
+}
+
+/// Bytes that crossed a link in one read or one write.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chunk {
+    pub link: Arc<str>,
+    /// Connection epoch the chunk belongs to.
+    pub epoch: u64,
+    pub dir: Direction,
+    pub t: Timestamp,
+    #[serde(serialize_with = "hex_bytes")]
+    pub bytes: Bytes,
+}
+
+impl Chunk {
+    /// Space-separated lowercase hex.
+    pub fn hex(&self) -> String {
+        hex_string(&self.bytes)
+    }
+}
+
+pub(crate) fn hex_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn hex_bytes<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex_string(bytes))
+}
+
+/// Byte and chunk counters of a tap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TapCounters {
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+    pub chunks: u64,
+    /// Chunks pushed out of the ring by newer ones.
+    pub evicted: u64,
+}
+
+/// Records the traffic of one link. Cloning shares the recording.
+#[derive(Debug, Clone)]
+pub struct TrafficTap {
+    inner: Arc<TapInner>,
+}
+
+#[derive(Debug)]
+struct TapInner {
+    link: Arc<str>,
+    capacity: usize,
+    ring: Mutex<VecDeque<Chunk>>,
+    rx_bytes: AtomicU64,
+    tx_bytes: AtomicU64,
+    chunks: AtomicU64,
+    evicted: AtomicU64,
+    bus: EventBus,
+}
+
+impl TrafficTap {
+    pub fn new(link: Arc<str>, capacity: usize, bus: EventBus) -> Self {
+        Self {
+            inner: Arc::new(TapInner {
+                link,
+                capacity: capacity.max(1),
+                ring: Mutex::new(VecDeque::new()),
+                rx_bytes: AtomicU64::new(0),
+                tx_bytes: AtomicU64::new(0),
+                chunks: AtomicU64::new(0),
+                evicted: AtomicU64::new(0),
+                bus,
+            }),
+        }
+    }
+
+    pub fn link(&self) -> &Arc<str> {
+        &self.inner.link
+    }
+
+    /// Stamp and record a chunk; returns it for the caller to pass on.
+    pub fn record(&self, epoch: u64, dir: Direction, bytes: Bytes) -> Chunk {
+        let inner = &self.inner;
+        let counter = match dir {
+            Direction::Rx => &inner.rx_bytes,
+            Direction::Tx => &inner.tx_bytes,
+        };
+        counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        inner.chunks.fetch_add(1, Ordering::Relaxed);
+        let chunk = Chunk {
+            link: inner.link.clone(),
+            epoch,
+            dir,
+            t: Timestamp::now(),
+            bytes,
+        };
+        {
+            let mut ring = inner.ring.lock().unwrap_or_else(|p| p.into_inner());
+            if ring.len() == inner.capacity {
+                ring.pop_front();
+                inner.evicted.fetch_add(1, Ordering::Relaxed);
+            }
+            ring.push_back(chunk.clone());
+        }
+        inner.bus.publish(Event::Traffic(chunk.clone()));
+        chunk
+    }
+
+    /// A copy of the recorded history, oldest first.
+    pub fn history(&self) -> Vec<Chunk> {
+        let ring = self.inner.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.iter().cloned().collect()
+    }
+
+    pub fn counters(&self) -> TapCounters {
+        let inner = &self.inner;
+        TapCounters {
+            rx_bytes: inner.rx_bytes.load(Ordering::Relaxed),
+            tx_bytes: inner.tx_bytes.load(Ordering::Relaxed),
+            chunks: inner.chunks.load(Ordering::Relaxed),
+            evicted: inner.evicted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ring_is_bounded_and_counts() {
+        let bus = EventBus::new(16);
+        let mut events = bus.subscribe();
+        let tap = TrafficTap::new("l".into(), 2, bus);
+        for n in 0..3u8 {
+            tap.record(1, Direction::Tx, Bytes::from(vec![n; 3]));
+        }
+        tap.record(1, Direction::Rx, Bytes::from_static(b"\x02\x16"));
+        let history = tap.history();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[1].hex(), "02 16");
+        let c = tap.counters();
+        assert_eq!((c.tx_bytes, c.rx_bytes, c.chunks, c.evicted), (9, 2, 4, 2));
+        assert!(matches!(events.recv().await, Ok(Event::Traffic(_))));
+    }
+}

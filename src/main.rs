@@ -1,0 +1,231 @@
+//! labdeck's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use labdeck::config::{self, Config};
+use labdeck::headless::{self, OutputOptions, SimOptions};
+use labdeck::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+
+/// A terminal console for laboratory instruments: serial and TCP devices,
+/// device simulators, connection managers with recovery.
+///
+/// Without a subcommand, labdeck serves headless (the console arrives in a
+/// later release). Configuration comes from --config, else ./labdeck.toml,
+/// else $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a
+/// simulated TURBOVAC pump on a virtual serial port).
+#[derive(Debug, Parser)]
+#[command(name = "labdeck", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run headless: print events on stdout, read commands on stdin
+    /// ('help' lists them). Ctrl-C stops cleanly.
+    Serve(ServeArgs),
+    /// Run one device simulator alone, for other programs to talk to.
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Validate a configuration and print a one-screen summary.
+    Check {
+        /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+struct ServeArgs {
+    /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args, Default, Clone, Copy)]
+struct OutputArgs {
+    /// Print events and replies as JSON lines.
+    #[arg(long)]
+    json: bool,
+    /// Also print every TX/RX chunk.
+    #[arg(long)]
+    traffic: bool,
+    /// Print every property update (default: at most one per property per second).
+    #[arg(long)]
+    all_updates: bool,
+}
+
+impl From<OutputArgs> for OutputOptions {
+    fn from(a: OutputArgs) -> Self {
+        Self {
+            json: a.json,
+            traffic: a.traffic,
+            all_updates: a.all_updates,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Leybold TURBOVAC pump (USS telegrams) on a virtual serial port. Prints
+    /// the port path as the first line of stdout.
+    Turbovac {
+        /// Also maintain a symlink to the port at this path.
+        #[arg(long, value_name = "PATH")]
+        link: Option<PathBuf>,
+        /// compat: byte-identical to turboctl's VirtualPump; realistic: the real pump's limits and timing.
+        #[arg(long, default_value = "compat", value_parser = parse_profile)]
+        profile: Profile,
+        /// Realistic profile: delay replies by the 19200 baud wire time plus P180.
+        #[arg(long)]
+        wire_timing: bool,
+        /// Realistic profile: let DETAINED and status bit 8 flicker like the real pump's.
+        #[arg(long)]
+        flicker: bool,
+        /// Rotor acceleration in Hz/s.
+        #[arg(long, value_name = "HZ_PER_S")]
+        ramp_rate: Option<f64>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+fn parse_profile(text: &str) -> Result<Profile, String> {
+    text.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Check { config } => check(config),
+        Command::Serve(args) => {
+            let config = match config::load(args.config.as_deref()) {
+                Ok(config) => config,
+                Err(e) => return fail(&e),
+            };
+            let _guard = init_logging(&config);
+            run(headless::serve(config, args.output.into()))
+        }
+        Command::Sim(SimCommand::Turbovac {
+            link,
+            profile,
+            wire_timing,
+            flicker,
+            ramp_rate,
+            output,
+        }) => {
+            if (wire_timing || flicker) && profile != Profile::Realistic {
+                eprintln!("error: --wire-timing and --flicker need --profile realistic");
+                return ExitCode::from(2);
+            }
+            let mut pump = PumpConfig::for_profile(profile);
+            pump.wire_timing = wire_timing;
+            pump.flicker = flicker;
+            if let Some(rate) = ramp_rate {
+                if !(rate.is_finite() && rate > 0.0) {
+                    eprintln!("error: --ramp-rate must be more than zero");
+                    return ExitCode::from(2);
+                }
+                pump.ramp_rate = rate;
+                pump.decel_rate = rate;
+            }
+            let _guard = init_stderr_logging("warn");
+            run(headless::sim_turbovac(SimOptions {
+                spec: TurbovacSimSpec { pump, link },
+                output: output.into(),
+            }))
+        }
+    }
+}
+
+fn check(path: Option<PathBuf>) -> ExitCode {
+    match config::load(path.as_deref()) {
+        Ok(config) => {
+            println!("{}", config.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("{error}");
+    ExitCode::from(2)
+}
+
+/// Run a front end on a multi-threaded runtime; stdin's blocking reader
+/// must not hold up the exit.
+fn run<F, E>(front_end: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(front_end);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("error: {e}")),
+    }
+}
+
+/// Logs: warnings and errors on stderr (RUST_LOG overrides), and the
+/// configured level to the log file if one is set.
+fn init_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let stderr_filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(stderr_filter);
+    let (file_layer, guard) = match &config.logging.file {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_else(|| "labdeck.log".into());
+            let (writer, guard) =
+                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(EnvFilter::new(&config.logging.level));
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
+    guard
+}
+
+fn init_stderr_logging(default: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
+    None
+}

@@ -1,0 +1,6 @@
+//! Wire formats only: pure codecs that turn bytes into typed frames and back.
+//!
+//! Nothing in here performs I/O, reads a clock or touches global mutable
+//! state, so every codec is unit-tested with vectors and fuzzed with proptest.
+
+pub mod turbovac;

@@ -1,0 +1,190 @@
+//! The runtime: a supervisor that builds simulators, links, connection
+//! managers and drivers from a configuration and owns their lifecycles.
+
+pub mod command;
+mod hub;
+mod supervise;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use command::{Command, CommandError};
+pub use hub::Hub;
+pub use supervise::{ActorState, ActorStatus};
+
+use self::supervise::Supervisor;
+use crate::bus::EventBus;
+use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
+use crate::connection::{ConnCommand, ConnectionManager};
+use crate::device::turbovac::PumpDriver;
+use crate::link::pty::PtyError;
+use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
+use crate::sim::turbovac::PumpSimulator;
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("simulator {name}: {source}")]
+    Simulator { name: String, source: PtyError },
+    #[error("link {link} refers to simulator {simulator}, which does not exist")]
+    MissingSimulator { link: String, simulator: String },
+    #[error("shutdown did not finish within {0:?}")]
+    ShutdownTimeout(Duration),
+}
+
+/// Everything running for one configuration.
+#[derive(Debug)]
+pub struct Runtime {
+    hub: Hub,
+    supervisor: Supervisor,
+    cancel: CancellationToken,
+}
+
+impl Runtime {
+    /// Build and start everything the configuration names. Links with
+    /// `autoconnect` start connecting at once.
+    pub async fn start(config: &Config) -> Result<Self, RuntimeError> {
+        let bus = EventBus::new(config.traffic.events);
+        let cancel = CancellationToken::new();
+        let supervisor = Supervisor::new(bus.clone(), cancel.clone());
+        let ring = config.traffic.ring;
+        let mut taps = Vec::new();
+
+        let mut simulators = Vec::new();
+        let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
+        for sim in &config.simulators {
+            let name: Arc<str> = sim.name.as_str().into();
+            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
+            match &sim.kind {
+                SimulatorKind::Turbovac(spec) => {
+                    let (actor, handle, port) = PumpSimulator::create(
+                        name.clone(),
+                        spec.clone(),
+                        bus.clone(),
+                        tap.clone(),
+                        cancel.child_token(),
+                    )
+                    .map_err(|source| RuntimeError::Simulator {
+                        name: sim.name.clone(),
+                        source,
+                    })?;
+                    supervisor.spawn(name, "simulator", actor.run());
+                    simulators.push(handle);
+                    ports.insert(&sim.name, port);
+                }
+            }
+            taps.push(tap);
+        }
+
+        let mut connections = Vec::new();
+        let mut sessions = HashMap::new();
+        for link in &config.links {
+            let name: Arc<str> = link.name.as_str().into();
+            let opener: Arc<dyn Opener> = match &link.transport {
+                TransportSpec::Serial { path, settings } => {
+                    Arc::new(SerialOpener::new(PortPath::Fixed(path.clone()), *settings))
+                }
+                TransportSpec::Virtual {
+                    simulator,
+                    settings,
+                } => {
+                    let current = ports.get(simulator.as_str()).cloned().ok_or_else(|| {
+                        RuntimeError::MissingSimulator {
+                            link: link.name.clone(),
+                            simulator: simulator.clone(),
+                        }
+                    })?;
+                    let path = PortPath::Virtual {
+                        simulator: simulator.clone(),
+                        current,
+                    };
+                    Arc::new(SerialOpener::new(path, *settings))
+                }
+                TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
+            };
+            let session_tx = if config.devices.iter().any(|d| d.link == link.name) {
+                let (tx, rx) = mpsc::channel(4);
+                sessions.insert(link.name.as_str(), rx);
+                Some(tx)
+            } else {
+                None
+            };
+            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
+            let (manager, handle) = ConnectionManager::new(
+                name.clone(),
+                opener,
+                link.retry,
+                tap.clone(),
+                bus.clone(),
+                session_tx,
+                cancel.child_token(),
+            );
+            supervisor.spawn(name, "connection", manager.run());
+            taps.push(tap);
+            connections.push(handle);
+        }
+
+        let mut devices = Vec::new();
+        for device in &config.devices {
+            let name: Arc<str> = device.name.as_str().into();
+            let Some(session_rx) = sessions.remove(device.link.as_str()) else {
+                continue;
+            };
+            match &device.driver {
+                DriverSpec::Turbovac(cfg) => {
+                    let (driver, handle) = PumpDriver::new(
+                        name.clone(),
+                        device.link.as_str().into(),
+                        *cfg,
+                        session_rx,
+                        bus.clone(),
+                        cancel.child_token(),
+                    );
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
+            }
+        }
+
+        for (link, handle) in config.links.iter().zip(&connections) {
+            if link.autoconnect {
+                let _ = handle.post(ConnCommand::Connect);
+            }
+        }
+
+        let hub = Hub::new(
+            connections,
+            simulators,
+            devices,
+            taps,
+            bus,
+            supervisor.status(),
+        );
+        Ok(Self {
+            hub,
+            supervisor,
+            cancel,
+        })
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Cancel every actor and wait for them to finish: links closed,
+    /// virtual ports and their symlinks gone.
+    pub async fn shutdown(self) -> Result<(), RuntimeError> {
+        const LIMIT: Duration = Duration::from_secs(5);
+        self.cancel.cancel();
+        let tracker = self.supervisor.tracker();
+        tracker.close();
+        tokio::time::timeout(LIMIT, tracker.wait())
+            .await
+            .map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
+    }
+}

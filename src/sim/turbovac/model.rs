@@ -1,0 +1,705 @@
+//! The TURBOVAC pump model: parameter memory, control-word semantics, rotor
+//! and thermal model, error memory and warnings. Pure: time comes in as an
+//! argument, so tests drive it with any clock (`specs/turbovac.md` §8–§10).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::protocol::turbovac::{
+    AccessCode, ControlWord, Limit, ParamDef, ParamNumber, ParamTable, ParamValue, ResponseCode,
+    StatusWord, Telegram, param_table,
+};
+
+/// Parameter error numbers carried in the PWE of an AK 7 reply (§4).
+pub mod param_error {
+    pub const WRONG_NUM: u32 = 0;
+    pub const CANNOT_CHANGE: u32 = 1;
+    pub const MINMAX: u32 = 2;
+    pub const INDEX: u32 = 3;
+    pub const ACCESS: u32 = 5;
+    pub const SAVING: u32 = 102;
+}
+
+/// Pump error codes the fault catalogue raises.
+pub mod pump_error {
+    pub const CONVERTER_TEMPERATURE: u16 = 5;
+}
+
+const P_FREQUENCY: ParamNumber = 3;
+const P_VOLTAGE: ParamNumber = 4;
+const P_CURRENT: ParamNumber = 5;
+const P_SAVE: ParamNumber = 8;
+const P_TEMPERATURE: ParamNumber = 11;
+const P_NOMINAL_CURRENT: ParamNumber = 17;
+const P_SETPOINT: ParamNumber = 24;
+const P_NORMAL_THRESHOLD: ParamNumber = 25;
+const P_START_COUNT: ParamNumber = 38;
+const P_ERROR_COUNT: ParamNumber = 40;
+const P_STANDBY: ParamNumber = 150;
+const P_ERROR_MEMORY: ParamNumber = 171;
+const P_ERROR_FREQUENCY: ParamNumber = 174;
+const P_ERROR_HOURS: ParamNumber = 176;
+const P_RESPONSE_DELAY: ParamNumber = 180;
+const P_HOURS: ParamNumber = 184;
+const P_WARNINGS: ParamNumber = 227;
+const P_TEMP_WARNING: ParamNumber = 1101;
+const P_TEMP_ERROR: ParamNumber = 1102;
+
+/// P227 warning bits that are temperature warnings (set ZSW TEMP_WARNING).
+const TEMPERATURE_WARNING_BITS: u16 = 0b0011_0000_1000_0111;
+/// P227 bit of the overload warning (sets ZSW OVERLOAD).
+const OVERLOAD_WARNING_BIT: u8 = 11;
+
+/// Which pump the simulator behaves like (§10.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// Byte-identical to turboctl's VirtualPump on the captured vectors.
+    #[default]
+    Compat,
+    /// The real pump's limits, reply timing and physics.
+    Realistic,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Compat => "compat",
+            Self::Realistic => "realistic",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "compat" => Ok(Self::Compat),
+            "realistic" => Ok(Self::Realistic),
+            other => Err(format!(
+                "unknown profile {other:?} (expected compat or realistic)"
+            )),
+        }
+    }
+}
+
+/// Tunables of the model (§10.2). Defaults are turboctl's constants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PumpConfig {
+    pub profile: Profile,
+    /// Acceleration toward the setpoint, Hz/s.
+    pub ramp_rate: f64,
+    /// Deceleration when switched off or braked, Hz/s.
+    pub decel_rate: f64,
+    /// Switch off when no ON command came for this long.
+    pub auto_off: Duration,
+    /// Rotor model step.
+    pub tick: Duration,
+    /// Compat constants while on: °C, 0.1 A, V.
+    pub on_temperature: i16,
+    pub on_current: u16,
+    pub on_voltage: u16,
+    /// Realistic profile: ambient temperature, °C.
+    pub ambient: f64,
+    /// Realistic profile: delay replies by the wire time at 19200 baud plus P180.
+    pub wire_timing: bool,
+    /// Realistic profile: let DETAINED and bit 8 flicker as the real pump's do.
+    pub flicker: bool,
+    /// Fraction of the setpoint an overloaded rotor is braked to.
+    pub stall_fraction: f64,
+}
+
+impl Default for PumpConfig {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Compat,
+            ramp_rate: 100.0,
+            decel_rate: 100.0,
+            auto_off: Duration::from_secs(10),
+            tick: Duration::from_millis(100),
+            on_temperature: 30,
+            on_current: 10,
+            on_voltage: 24,
+            ambient: 25.0,
+            wire_timing: false,
+            flicker: false,
+            stall_fraction: 0.3,
+        }
+    }
+}
+
+impl PumpConfig {
+    pub fn for_profile(profile: Profile) -> Self {
+        Self {
+            profile,
+            ..Self::default()
+        }
+    }
+}
+
+/// Faults that act on the pump itself (wire faults live in the I/O actor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ModelFaults {
+    /// Converter over-temperature: error 5, the pump coasts down.
+    pub overtemp: bool,
+    /// Mechanical overload: the rotor is braked; overload warning.
+    pub overload: bool,
+    /// A P227 warning bit held set.
+    pub warning_bit: Option<u8>,
+}
+
+/// What the console shows of the simulated pump.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PumpState {
+    pub profile: Profile,
+    pub on: bool,
+    pub frequency: f64,
+    pub goal: f64,
+    pub temperature: f64,
+    pub current: f64,
+    pub voltage: f64,
+    pub status: u16,
+    pub error: Option<u16>,
+    pub warnings: u16,
+    pub outputs: u16,
+    pub telegrams: u64,
+}
+
+/// The simulated pump.
+#[derive(Debug, Clone)]
+pub struct PumpModel {
+    cfg: PumpConfig,
+    table: &'static ParamTable,
+    values: BTreeMap<ParamNumber, Vec<u32>>,
+    on: bool,
+    frequency: f64,
+    setpoint_override: Option<f64>,
+    standby: bool,
+    reached_normal: bool,
+    last_on_command: Option<Instant>,
+    next_tick: Instant,
+    latched_error: Option<u16>,
+    reset_level: bool,
+    saving_until: Option<Instant>,
+    temperature: f64,
+    current: f64,
+    voltage: f64,
+    powered: Duration,
+    outputs: u16,
+    faults: ModelFaults,
+    telegrams: u64,
+    noise: u64,
+}
+
+impl PumpModel {
+    pub fn new(cfg: PumpConfig, now: Instant) -> Self {
+        let table = param_table();
+        let realistic = cfg.profile == Profile::Realistic;
+        let mut values = BTreeMap::new();
+        for def in table.iter() {
+            let slots = (0..def.slots())
+                .map(|slot| def.format.encode(value_of(def.default_value(slot))))
+                .collect();
+            values.insert(def.number, slots);
+        }
+        let mut model = Self {
+            table,
+            values,
+            on: false,
+            frequency: 0.0,
+            setpoint_override: None,
+            standby: false,
+            reached_normal: false,
+            last_on_command: None,
+            next_tick: now + cfg.tick,
+            latched_error: None,
+            reset_level: false,
+            saving_until: None,
+            temperature: if realistic { cfg.ambient } else { 0.0 },
+            current: 0.0,
+            voltage: if realistic {
+                f64::from(cfg.on_voltage)
+            } else {
+                0.0
+            },
+            powered: Duration::ZERO,
+            outputs: 0,
+            faults: ModelFaults::default(),
+            telegrams: 0,
+            noise: 0x9e37_79b9_7f4a_7c15,
+            cfg,
+        };
+        if realistic {
+            // Measured on the real pump (§8 item 4).
+            model.store(18, 0, 1200);
+            model.store(19, 0, 750);
+        }
+        model.update_hardware_params();
+        model
+    }
+
+    pub fn config(&self) -> &PumpConfig {
+        &self.cfg
+    }
+
+    pub fn faults(&self) -> ModelFaults {
+        self.faults
+    }
+
+    pub fn set_faults(&mut self, faults: ModelFaults, now: Instant) {
+        self.advance(now);
+        self.faults = faults;
+        if self.cfg.profile == Profile::Compat && faults.overtemp {
+            // Compat has no thermal model: the converter is hot at once.
+            self.raise_error(pump_error::CONVERTER_TEMPERATURE);
+        }
+        self.update_hardware_params();
+    }
+
+    /// Run every rotor tick due up to `now`.
+    pub fn advance(&mut self, now: Instant) {
+        // Bound the catch-up work after a long pause; the rotor has long
+        // settled by then.
+        const MAX_TICKS: u32 = 36_000;
+        let mut ticks = 0;
+        while self.next_tick <= now {
+            if ticks == MAX_TICKS {
+                let behind = now.duration_since(self.next_tick);
+                let skip = (behind.as_nanos() / self.cfg.tick.as_nanos().max(1)) as u32 + 1;
+                self.next_tick += self.cfg.tick * skip;
+                break;
+            }
+            let at = self.next_tick;
+            self.tick(at);
+            self.next_tick += self.cfg.tick;
+            ticks += 1;
+        }
+    }
+
+    /// When the next rotor tick is due.
+    pub fn next_tick(&self) -> Instant {
+        self.next_tick
+    }
+
+    /// Process one query and build the reply (§2.1, §5, §7.1).
+    pub fn handle(&mut self, query: &Telegram, now: Instant) -> Telegram {
+        self.advance(now);
+        self.telegrams += 1;
+        let stw = query.control_word();
+        let command = stw.has(ControlWord::COMMAND);
+        // The real pump reports the state it had when the telegram arrived.
+        let status_before = self.status_word(command);
+
+        self.apply_control(stw, query.pzd[1], now);
+        self.update_hardware_params();
+        let (code, pwe) = self.access(query, now);
+        let status = match self.cfg.profile {
+            Profile::Compat => self.status_word(command),
+            Profile::Realistic => self.flicker(status_before),
+        };
+        let value = |pnu| self.raw(pnu, 0);
+        Telegram {
+            address: 0,
+            ak: code.bits(),
+            spm: false,
+            pnu: query.pnu,
+            index_high: 0,
+            index: query.index,
+            pwe,
+            pzd: [
+                status,
+                value(P_FREQUENCY) as u16,
+                value(P_TEMPERATURE) as u16,
+                value(P_CURRENT) as u16,
+                0,
+                value(P_VOLTAGE) as u16,
+            ],
+        }
+    }
+
+    /// How long the reply takes on a real 19200 baud line (realistic
+    /// profile with wire timing): both telegrams plus the P180 delay.
+    pub fn wire_delay(&self) -> Option<Duration> {
+        (self.cfg.profile == Profile::Realistic && self.cfg.wire_timing).then(|| {
+            const TELEGRAM_WIRE_TIME: Duration = Duration::from_micros(13_750);
+            let turnaround = Duration::from_millis(u64::from(self.raw(P_RESPONSE_DELAY, 0)));
+            TELEGRAM_WIRE_TIME * 2 + turnaround
+        })
+    }
+
+    pub fn state(&self) -> PumpState {
+        PumpState {
+            profile: self.cfg.profile,
+            on: self.on,
+            frequency: self.frequency,
+            goal: self.goal(),
+            temperature: self.reported_temperature(),
+            current: f64::from(self.raw(P_CURRENT, 0)) / 10.0,
+            voltage: f64::from(self.raw(P_VOLTAGE, 0)),
+            status: self.status_word(false),
+            error: self.latched_error,
+            warnings: self.warnings(),
+            outputs: self.outputs,
+            telegrams: self.telegrams,
+        }
+    }
+
+    /// Raw value of a parameter slot (0 for unknown parameters).
+    pub fn raw(&self, pnu: ParamNumber, slot: usize) -> u32 {
+        self.values
+            .get(&pnu)
+            .and_then(|v| v.get(slot))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn store(&mut self, pnu: ParamNumber, slot: usize, raw: u32) {
+        if let Some(slot) = self.values.get_mut(&pnu).and_then(|v| v.get_mut(slot)) {
+            *slot = raw;
+        }
+    }
+
+    fn value(&self, pnu: ParamNumber) -> f64 {
+        self.table
+            .get(pnu)
+            .map_or(0.0, |def| def.format.decode(self.raw(pnu, 0)).as_f64())
+    }
+
+    fn apply_control(&mut self, stw: ControlWord, pzd2: u16, now: Instant) {
+        let command = stw.has(ControlWord::COMMAND);
+        let reset = command && stw.has(ControlWord::RESET_ERROR);
+        if reset && !self.reset_level {
+            self.latched_error = None;
+        }
+        self.reset_level = reset;
+        self.setpoint_override = None;
+        if !command {
+            return;
+        }
+        if stw.has(ControlWord::ON) {
+            self.last_on_command = Some(now);
+            if !self.on && self.latched_error.is_none() {
+                self.on = true;
+                self.bump(P_START_COUNT);
+            }
+        } else {
+            self.on = false;
+        }
+        if stw.has(ControlWord::SETPOINT) {
+            // Errata: PZD2 overrides P24 until the next telegram, limited by
+            // P24's own min/max, without an error.
+            let (lo, hi) = self.limits(P_SETPOINT);
+            self.setpoint_override = Some(f64::from(pzd2).clamp(lo.min(hi), hi));
+        }
+        self.standby = stw.has(ControlWord::STANDBY);
+        self.outputs = stw.0
+            & (ControlWord::X201
+                | ControlWord::X202
+                | ControlWord::X203
+                | ControlWord::X1_ERROR
+                | ControlWord::X1_NORMAL_OP
+                | ControlWord::X1_WARNING
+                | ControlWord::STANDBY);
+    }
+
+    fn limits(&self, pnu: ParamNumber) -> (f64, f64) {
+        match self.table.get(pnu) {
+            Some(def) => (self.resolve(def.min), self.resolve(def.max)),
+            None => (f64::NEG_INFINITY, f64::INFINITY),
+        }
+    }
+
+    fn resolve(&self, limit: Limit) -> f64 {
+        match limit {
+            Limit::Value(v) => v,
+            Limit::Param(pnu) => self.value(pnu),
+        }
+    }
+
+    fn writable(&self, def: &ParamDef) -> bool {
+        match (self.cfg.profile, def.number) {
+            // The real pump's P1, P18 and P19 are read-only (§8 items 4–5).
+            (Profile::Realistic, 1 | 18 | 19) => false,
+            _ => def.writable,
+        }
+    }
+
+    /// Parameter access in the order of §7.1; returns the response code and PWE.
+    fn access(&mut self, query: &Telegram, now: Instant) -> (ResponseCode, u32) {
+        use param_error::*;
+        let ak = query.access_code();
+        if matches!(ak, AccessCode::None | AccessCode::Unknown(_)) {
+            return (ResponseCode::None, query.pwe);
+        }
+        let error = |n| (ResponseCode::Error, n);
+        let Some(def) = self.table.get(query.pnu) else {
+            return error(self.unknown_parameter_error(ak, query.index));
+        };
+        if ak.write_width().is_some_and(|w| w != def.format.width()) {
+            return error(ACCESS);
+        }
+        if ak.is_field() && !def.is_indexed() {
+            return error(ACCESS);
+        }
+        if !ak.is_field() && def.is_indexed() && query.index != 0 {
+            return error(ACCESS);
+        }
+        let Some(slot) = def.slot(query.index) else {
+            return error(INDEX);
+        };
+        if ak.is_write() {
+            if !self.writable(def) {
+                return error(CANNOT_CHANGE);
+            }
+            if self.saving_until.is_some_and(|until| now < until) {
+                return error(SAVING);
+            }
+            let value = def.format.decode(query.pwe);
+            let (lo, hi) = (self.resolve(def.min), self.resolve(def.max));
+            let v = value.as_f64();
+            if !(lo <= v && v <= hi) {
+                return error(MINMAX);
+            }
+            self.store(def.number, slot, def.format.encode(value));
+            if def.number == P_SAVE && self.cfg.profile == Profile::Realistic {
+                self.saving_until = Some(now + Duration::from_millis(200));
+            }
+        }
+        let code = ResponseCode::for_value(def.format.width(), ak.is_field());
+        (code, self.raw(def.number, slot))
+    }
+
+    fn unknown_parameter_error(&self, ak: AccessCode, index: u8) -> u32 {
+        use param_error::*;
+        // The realistic profile reproduces the real pump's answers for P9
+        // (§8 item 6); the PNU is not in the table either way.
+        if self.cfg.profile != Profile::Realistic {
+            return WRONG_NUM;
+        }
+        match (ak.is_write(), index) {
+            (false, _) => ACCESS,
+            (true, 0) => WRONG_NUM,
+            (true, _) => INDEX,
+        }
+    }
+
+    fn goal(&self) -> f64 {
+        if !self.on {
+            return 0.0;
+        }
+        let setpoint = match self.setpoint_override {
+            Some(sp) => sp,
+            None if self.standby => self.value(P_STANDBY),
+            None => self.value(P_SETPOINT),
+        };
+        if self.faults.overload {
+            setpoint * self.cfg.stall_fraction
+        } else {
+            setpoint
+        }
+    }
+
+    fn normal_threshold(&self) -> f64 {
+        self.value(P_SETPOINT) * self.value(P_NORMAL_THRESHOLD) / 100.0
+    }
+
+    fn tick(&mut self, at: Instant) {
+        let dt = self.cfg.tick.as_secs_f64();
+        if self.on
+            && self
+                .last_on_command
+                .is_none_or(|t| at.duration_since(t) > self.cfg.auto_off)
+        {
+            self.on = false;
+        }
+        let goal = self.goal();
+        if self.frequency < goal {
+            self.frequency = (self.frequency + self.cfg.ramp_rate * dt).min(goal);
+        } else if self.frequency > goal {
+            self.frequency = (self.frequency - self.cfg.decel_rate * dt).max(goal);
+        }
+        if !self.on {
+            self.reached_normal = false;
+        } else if self.frequency >= self.normal_threshold() {
+            self.reached_normal = true;
+        }
+        if self.cfg.profile == Profile::Realistic {
+            self.physics(dt, goal);
+            self.powered += self.cfg.tick;
+            let hours = (self.powered.as_secs() / 36) as u32;
+            self.store(P_HOURS, 0, hours);
+        }
+        if self.faults.overtemp && self.reported_temperature() >= self.value(P_TEMP_ERROR) {
+            self.raise_error(pump_error::CONVERTER_TEMPERATURE);
+        }
+        self.update_hardware_params();
+    }
+
+    /// Realistic profile: current from acceleration and load, voltage sag,
+    /// first-order converter temperature.
+    fn physics(&mut self, dt: f64, goal: f64) {
+        let nominal = self.value(P_NOMINAL_CURRENT) / 10.0;
+        let relative = self.frequency / 1000.0;
+        let load = if self.faults.overload { nominal } else { 0.0 };
+        self.current = if !self.on {
+            0.0
+        } else if self.frequency < goal - 0.5 {
+            (0.8 * nominal + load).min(nominal)
+        } else {
+            (0.4 + 1.2 * relative * relative + load).min(nominal)
+        };
+        self.voltage = f64::from(self.cfg.on_voltage) - 0.15 * self.current;
+        let (target, tau) = if self.faults.overtemp {
+            (self.value(P_TEMP_ERROR) + 20.0, 2.0)
+        } else {
+            (self.cfg.ambient + 6.0 * self.current + 5.0 * relative, 60.0)
+        };
+        self.temperature += (target - self.temperature) * (dt / tau).min(1.0);
+    }
+
+    fn reported_temperature(&self) -> f64 {
+        match self.cfg.profile {
+            Profile::Realistic => self.temperature,
+            Profile::Compat if self.faults.overtemp => self.value(P_TEMP_ERROR) + 5.0,
+            Profile::Compat if self.on => f64::from(self.cfg.on_temperature),
+            Profile::Compat => 0.0,
+        }
+    }
+
+    /// Mirror the hardware state into P3/P4/P5/P11 (and so PZD2–PZD6).
+    fn update_hardware_params(&mut self) {
+        let (temperature, current, voltage) = match self.cfg.profile {
+            Profile::Realistic => (
+                self.temperature.round(),
+                (self.current * 10.0).round(),
+                self.voltage.round(),
+            ),
+            Profile::Compat => {
+                let on = self.on;
+                (
+                    self.reported_temperature(),
+                    if on {
+                        f64::from(self.cfg.on_current)
+                    } else {
+                        0.0
+                    },
+                    if on {
+                        f64::from(self.cfg.on_voltage)
+                    } else {
+                        0.0
+                    },
+                )
+            }
+        };
+        let current = if self.cfg.profile == Profile::Compat && self.faults.overload && self.on {
+            current * 3.0
+        } else {
+            current
+        };
+        self.store(P_FREQUENCY, 0, self.frequency.max(0.0) as u32);
+        self.store(P_TEMPERATURE, 0, temperature as i16 as u16 as u32);
+        self.store(P_CURRENT, 0, current as u32);
+        self.store(P_VOLTAGE, 0, voltage as u32);
+        let warnings = self.warnings();
+        self.store(P_WARNINGS, 0, u32::from(warnings));
+    }
+
+    fn warnings(&self) -> u16 {
+        let mut bits = 0u16;
+        if let Some(bit) = self.faults.warning_bit {
+            bits |= 1 << (bit & 15);
+        }
+        if self.on && self.reached_normal && self.frequency < self.normal_threshold() {
+            bits |= 1 << OVERLOAD_WARNING_BIT;
+        }
+        bits
+    }
+
+    fn status_word(&self, command: bool) -> u16 {
+        let mut z = StatusWord::PARAM_CHANNEL;
+        if command {
+            z |= StatusWord::PROCESS_CHANNEL;
+        }
+        z |= if self.on {
+            StatusWord::OPERATION
+        } else {
+            StatusWord::READY
+        };
+        if self.raw(P_FREQUENCY, 0) != 0 {
+            z |= StatusWord::TURNING;
+        }
+        let goal = self.goal();
+        if self.frequency < goal {
+            z |= StatusWord::ACCELERATION;
+        } else if self.frequency > goal {
+            z |= StatusWord::DECELERATION;
+        }
+        if self.latched_error.is_some() {
+            z |= StatusWord::ERROR | StatusWord::SWITCH_ON_LOCK;
+        }
+        let warnings = self.warnings();
+        if warnings != 0 {
+            z |= StatusWord::WARNING;
+        }
+        if warnings & TEMPERATURE_WARNING_BITS != 0
+            || self.reported_temperature() >= self.value(P_TEMP_WARNING)
+        {
+            z |= StatusWord::TEMP_WARNING | StatusWord::WARNING;
+        }
+        if warnings & (1 << OVERLOAD_WARNING_BIT) != 0 {
+            z |= StatusWord::OVERLOAD;
+        }
+        z
+    }
+
+    fn flicker(&mut self, status: u16) -> u16 {
+        if !self.cfg.flicker {
+            return status;
+        }
+        // xorshift64: DETAINED and bit 8 appear now and then (§6).
+        self.noise ^= self.noise << 13;
+        self.noise ^= self.noise >> 7;
+        self.noise ^= self.noise << 17;
+        let mut z = status;
+        if self.noise.is_multiple_of(4) {
+            z |= StatusWord::DETAINED;
+        }
+        if self.noise % 16 == 1 {
+            z |= StatusWord::BIT8;
+        }
+        z
+    }
+
+    fn raise_error(&mut self, code: u16) {
+        if self.latched_error == Some(code) {
+            return;
+        }
+        if let Some(memory) = self.values.get_mut(&P_ERROR_MEMORY) {
+            memory.rotate_right(1);
+            memory[0] = u32::from(code);
+        }
+        let frequency = self.raw(P_FREQUENCY, 0);
+        self.store(P_ERROR_FREQUENCY, 0, frequency);
+        let hours = self.raw(P_HOURS, 0);
+        self.store(P_ERROR_HOURS, 0, hours);
+        self.bump(P_ERROR_COUNT);
+        self.latched_error = Some(code);
+        self.on = false;
+    }
+
+    fn bump(&mut self, pnu: ParamNumber) {
+        let next = self.raw(pnu, 0).saturating_add(1).min(u32::from(u16::MAX));
+        self.store(pnu, 0, next);
+    }
+}
+
+fn value_of(default: f64) -> ParamValue {
+    if default.fract() == 0.0 && default.abs() < 9.0e15 {
+        ParamValue::Int(default as i64)
+    } else {
+        ParamValue::Float(default as f32)
+    }
+}
