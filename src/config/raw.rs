@@ -67,8 +67,8 @@ pub struct RawSimulator {
     pub ramp_rate: Option<S<f64>>,
     pub decel_rate: Option<S<f64>>,
     pub auto_off: Option<S<f64>>,
-    pub wire_timing: Option<bool>,
-    pub flicker: Option<bool>,
+    pub wire_timing: Option<S<bool>>,
+    pub flicker: Option<S<bool>>,
     pub ambient: Option<S<f64>>,
 }
 

@@ -241,6 +241,7 @@ pub(super) fn validate(
         .filter_map(|d| device(&mut c, d.get_ref()))
         .collect();
 
+    c.errors.sort_by_key(|e| (e.line, e.column));
     if c.errors.is_empty() {
         Ok(Config {
             origin,
@@ -294,15 +295,22 @@ fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {
         return settings;
     };
     if let Some(level) = &logging.level {
-        match tracing_subscriber::EnvFilter::try_new(level.get_ref()) {
-            Ok(_) => settings.level = level.get_ref().clone(),
-            Err(e) => c.error(
+        let text = level.get_ref();
+        // A bare word must be a level; anything with directives must parse
+        // as a tracing filter ("info,labdeck::connection=debug").
+        const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+        let valid = if text.contains(['=', ',']) {
+            tracing_subscriber::EnvFilter::try_new(text).is_ok()
+        } else {
+            LEVELS.contains(&text.to_ascii_lowercase().as_str())
+        };
+        if valid {
+            settings.level = text.clone();
+        } else {
+            c.error(
                 level.span(),
-                format!(
-                    "level {:?} is not a log filter ({e}); use error, warn, info, debug or trace",
-                    level.get_ref()
-                ),
-            ),
+                format!("level {text:?} is not a log level or filter; use error, warn, info, debug or trace"),
+            );
         }
     }
     if let Some(file) = &logging.file {
@@ -367,8 +375,8 @@ fn simulator(c: &mut Checker, s: &RawSimulator) -> Option<SimulatorSpec> {
                 c.positive(&s.decel_rate, "decel-rate", "Hz/s", pump.ramp_rate, false);
             pump.auto_off =
                 secs(c.seconds(&s.auto_off, "auto-off", pump.auto_off.as_secs_f64(), false));
-            pump.wire_timing = s.wire_timing.unwrap_or(false);
-            pump.flicker = s.flicker.unwrap_or(false);
+            pump.wire_timing = s.wire_timing.as_ref().is_some_and(|v| *v.get_ref());
+            pump.flicker = s.flicker.as_ref().is_some_and(|v| *v.get_ref());
             if let Some(ambient) = &s.ambient {
                 if (-40.0..=80.0).contains(ambient.get_ref()) {
                     pump.ambient = *ambient.get_ref();
@@ -380,15 +388,9 @@ fn simulator(c: &mut Checker, s: &RawSimulator) -> Option<SimulatorSpec> {
                 }
             }
             if profile == Profile::Compat {
-                for (set, key) in [
-                    (s.wire_timing.is_some(), "wire-timing"),
-                    (s.flicker.is_some(), "flicker"),
-                ] {
-                    if set {
-                        c.error(
-                            s.profile.as_ref().map_or(s.kind.span(), |p| p.span()),
-                            format!("{key} needs profile = \"realistic\""),
-                        );
+                for (value, key) in [(&s.wire_timing, "wire-timing"), (&s.flicker, "flicker")] {
+                    if let Some(v) = value.as_ref().filter(|v| *v.get_ref()) {
+                        c.error(v.span(), format!("{key} needs profile = \"realistic\""));
                     }
                 }
             }

@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: start a runtime from a TOML
+//! text and wait for observable conditions with a deadline.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use labdeck::config::{self, ConfigOrigin};
+use labdeck::connection::StateKind;
+use labdeck::device::DeviceSnapshot;
+use labdeck::runtime::{Hub, Runtime};
+
+/// Generous limit for one condition; a noisy 2-core CI machine is slow.
+pub const LIMIT: Duration = Duration::from_secs(15);
+
+/// A pump simulator, its virtual link and the driver, tuned for fast tests:
+/// short timeouts and retries, quick ramp. `extra` is appended.
+pub fn pump_config(profile: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[simulator]]
+name = "sim"
+type = "turbovac"
+profile = "{profile}"
+ramp-rate = 1000.0
+
+[[link]]
+name = "port"
+type = "virtual"
+simulator = "sim"
+
+[link.retry]
+base = 0.05
+cap = 0.2
+stable-after = 0.5
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "port"
+poll-interval = 0.05
+reply-timeout = 0.3
+{extra}
+"#
+    )
+}
+
+pub async fn start(text: &str) -> Runtime {
+    let config = config::parse(text, ConfigOrigin::Demo)
+        .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+    Runtime::start(&config).await.expect("runtime starts")
+}
+
+/// Wait until `check` holds, polling every 10 ms; panics with `what` on timeout.
+pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while !check() {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub async fn wait_state(hub: &Hub, link: &str, state: StateKind) {
+    let conn = hub.connection(link).expect("link exists").clone();
+    wait_until(&format!("{link} to be {state}"), || {
+        conn.snapshot().state == state
+    })
+    .await;
+}
+
+pub async fn wait_device(
+    hub: &Hub,
+    device: &str,
+    what: &str,
+    check: impl Fn(&DeviceSnapshot) -> bool,
+) {
+    let handle = hub.device(device).expect("device exists").clone();
+    wait_until(what, || check(&handle.snapshot())).await;
+}
+
+/// A property's value rendered as text, if it has one.
+pub fn prop(snapshot: &DeviceSnapshot, name: &str) -> Option<String> {
+    snapshot
+        .properties
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.as_ref())
+        .map(|v| v.render(0))
+}
+
+pub fn prop_f64(snapshot: &DeviceSnapshot, name: &str) -> Option<f64> {
+    snapshot
+        .properties
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.value.as_ref())
+        .and_then(|v| v.as_f64())
+}
+
+pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
+    hub.execute_line(line).await.expect("a command")
+}

@@ -1,0 +1,252 @@
+//! Configuration: the shipped example and demo parse; each kind of mistake
+//! gives an error with file, line and column (snapshots of the messages).
+
+use labdeck::config::{self, ConfigOrigin, DriverSpec, SimulatorKind, TransportSpec};
+use labdeck::link::Parity;
+use labdeck::sim::turbovac::Profile;
+
+fn errors(text: &str) -> String {
+    match config::parse(text, ConfigOrigin::File("lab.toml".into())) {
+        Ok(_) => panic!("expected errors for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_example_config_parses_with_every_key() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .unwrap();
+    let config = config::parse(&text, ConfigOrigin::File("config.example.toml".into())).unwrap();
+    assert_eq!(config.simulators.len(), 1);
+    let SimulatorKind::Turbovac(sim) = &config.simulators[0].kind;
+    assert_eq!(sim.pump.profile, Profile::Realistic);
+    let TransportSpec::Virtual {
+        simulator,
+        settings,
+    } = &config.links[0].transport
+    else {
+        panic!("virtual link expected");
+    };
+    assert_eq!(simulator, "pump-sim");
+    assert_eq!((settings.baud, settings.parity), (19200, Parity::Even));
+    assert_eq!(config.links[0].retry.cap.as_secs_f64(), 5.0);
+    assert_eq!(config.links[0].retry.base.as_secs_f64(), 0.5);
+    let DriverSpec::Turbovac(driver) = &config.devices[0].driver;
+    assert_eq!(driver.poll_interval.as_secs_f64(), 0.5);
+}
+
+#[test]
+fn the_embedded_demo_is_a_pump_on_a_virtual_port() {
+    let config = config::parse(config::DEMO, ConfigOrigin::Demo).unwrap();
+    assert_eq!(config.simulators.len(), 1);
+    assert!(matches!(
+        config.links[0].transport,
+        TransportSpec::Virtual { .. }
+    ));
+    assert_eq!(config.devices[0].driver.name(), "turbovac");
+    // The pump driver's serial settings apply to its link by default.
+    let TransportSpec::Virtual { settings, .. } = &config.links[0].transport else {
+        unreachable!()
+    };
+    assert_eq!(settings.summary(), "19200 8E1");
+}
+
+#[test]
+fn syntax_error() {
+    insta::assert_snapshot!(errors("[console]\ntheme = \"dark\n"));
+}
+
+#[test]
+fn wrong_type() {
+    insta::assert_snapshot!(errors(
+        "[[link]]\nname = \"a\"\ntype = \"serial\"\npath = \"/dev/ttyS0\"\nbaud = \"fast\"\n"
+    ));
+}
+
+#[test]
+fn unknown_key() {
+    insta::assert_snapshot!(errors(
+        "[[device]]\nname = \"p\"\ndriver = \"turbovac\"\nlink = \"x\"\npoll = 1\n"
+    ));
+}
+
+#[test]
+fn unknown_references() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[simulator]]
+name = "pump-sim"
+type = "turbovac"
+
+[[link]]
+name = "pump-port"
+type = "virtual"
+simulator = "pump-sin"
+
+[[device]]
+name = "pump1"
+driver = "turbovac"
+link = "pump-prot"
+"#
+    ));
+}
+
+#[test]
+fn duplicates_and_shared_links() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[link]]
+name = "port"
+type = "tcp"
+address = "127.0.0.1:4001"
+
+[[link]]
+name = "port"
+type = "tcp"
+address = "127.0.0.1:4002"
+
+[[device]]
+name = "a"
+driver = "turbovac"
+link = "port"
+
+[[device]]
+name = "b"
+driver = "turbovac"
+link = "port"
+"#
+    ));
+}
+
+#[test]
+fn kinds_and_keys_that_do_not_fit() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[simulator]]
+name = "s"
+type = "teapot"
+
+[[link]]
+name = "usb"
+type = "usb"
+
+[[link]]
+name = "net"
+type = "tcp"
+address = "localhost"
+baud = 9600
+
+[[link]]
+name = "tty"
+type = "serial"
+
+[[device]]
+name = "d"
+driver = "espresso"
+link = "net"
+"#
+    ));
+}
+
+#[test]
+fn values_out_of_range() {
+    insta::assert_snapshot!(errors(
+        r#"
+[console]
+frame-rate = 0
+
+[logging]
+level = "loud"
+
+[retry]
+base = -1
+factor = 0.5
+
+[[simulator]]
+name = "s"
+type = "turbovac"
+profile = "compat"
+wire-timing = true
+ramp-rate = 0
+
+[[link]]
+name = "l"
+type = "virtual"
+simulator = "s"
+data-bits = 9
+parity = "mark"
+
+[[device]]
+name = "d"
+driver = "turbovac"
+link = "l"
+poll-interval = 0
+reply-timeout = 0.5
+alarm-after = 0
+"#
+    ));
+}
+
+#[test]
+fn long_poll_interval_would_let_the_pump_switch_off() {
+    let text = "[[link]]\nname = \"l\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\n\
+                [[device]]\nname = \"d\"\ndriver = \"turbovac\"\nlink = \"l\"\npoll-interval = 12\n";
+    let message = errors(text);
+    assert!(
+        message.contains("lab.toml:9:17: poll-interval above 5 s"),
+        "{message}"
+    );
+}
+
+#[test]
+fn check_command_reports_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[[device]]\nname = \"p\"\ndriver = \"turbovac\"\nlink = \"nowhere\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("bad.toml:4:8: unknown link \"nowhere\" for device \"p\"; none are defined"),
+        "{stderr}"
+    );
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .args(["check", "--config", "/nonexistent/labdeck.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("cannot read config file /nonexistent/labdeck.toml")
+    );
+}
+
+#[test]
+fn check_command_prints_the_demo_summary_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .arg("check")
+        .current_dir(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("config: <embedded demo> (valid)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pump1            turbovac  on pump-port"),
+        "{stdout}"
+    );
+}
