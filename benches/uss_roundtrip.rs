@@ -77,7 +77,10 @@ impl EchoFloor {
 impl Drop for EchoFloor {
     fn drop(&mut self) {
         // Closing the slave ends the echo thread (EIO on the master).
-        let slave = std::mem::replace(&mut self.slave, nix::pty::openpty(None, None).expect("openpty").slave);
+        let slave = std::mem::replace(
+            &mut self.slave,
+            nix::pty::openpty(None, None).expect("openpty").slave,
+        );
         drop(slave);
         if let Some(echo) = self.echo.take() {
             let _ = echo.join();
@@ -155,9 +158,13 @@ fn main() {
     let rounds = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10usize);
     let current_thread = args.iter().any(|a| a == "--current-thread");
     let runtime = if current_thread {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     }
     .expect("tokio");
 
@@ -169,7 +176,11 @@ fn main() {
     }
     let (mut echo, mut uss, mut hub) = (Series::default(), Series::default(), Series::default());
     for round in 0..rounds {
-        let measure_floor = || (0..PER_ROUND).map(|_| floor.round_trip()).collect::<Vec<_>>();
+        let measure_floor = || {
+            (0..PER_ROUND)
+                .map(|_| floor.round_trip())
+                .collect::<Vec<_>>()
+        };
         let measure_uss = || {
             runtime.block_on(async {
                 let mut inner = Vec::with_capacity(PER_ROUND);
@@ -207,8 +218,8 @@ fn main() {
          tokio {flavour} runtime; times in µs"
     );
     println!(
-        "{:<48} {:>7} {:>7} {:>7} {:>7}   {}",
-        "measurement", "median", "p10", "p90", "p99", "per-round median ratio to floor: median (min–max)"
+        "{:<48} {:>7} {:>7} {:>7} {:>7}   per-round median ratio to floor: median (min–max)",
+        "measurement", "median", "p10", "p90", "p99"
     );
     for (name, series) in [
         ("pty echo floor (blocking threads, C method)", &echo),

@@ -28,9 +28,15 @@ fn tools() -> Option<Tools> {
         .status()
         .is_ok_and(|s| s.success());
     let missing = if !has_turboctl {
-        Some(format!("turboctl is missing ({} cannot import it)", python.display()))
+        Some(format!(
+            "turboctl is missing ({} cannot import it)",
+            python.display()
+        ))
     } else if !interop.join("turboctl_check.py").is_file() {
-        Some(format!("the interop scripts are missing ({})", interop.display()))
+        Some(format!(
+            "the interop scripts are missing ({})",
+            interop.display()
+        ))
     } else {
         None
     };
@@ -38,7 +44,9 @@ fn tools() -> Option<Tools> {
         if std::env::var_os("LABDECK_REQUIRE_INTEROP").is_some() {
             panic!("interop test required but {why}");
         }
-        eprintln!("SKIPPED: turboctl interop test: {why}; install with `python3 -m venv .venv && .venv/bin/pip install turboctl`");
+        eprintln!(
+            "SKIPPED: turboctl interop test: {why}; install with `python3 -m venv .venv && .venv/bin/pip install turboctl`"
+        );
         return None;
     }
     let turboctl = python.with_file_name("turboctl");
@@ -66,9 +74,14 @@ impl Sim {
             .expect("start labdeck sim");
         let stdout = child.stdout.take().expect("stdout");
         let mut port = String::new();
-        BufReader::new(stdout).read_line(&mut port).expect("port line");
+        BufReader::new(stdout)
+            .read_line(&mut port)
+            .expect("port line");
         let port = port.trim().to_string();
-        assert!(port.starts_with("/dev/pts/"), "first line should be the port, got {port:?}");
+        assert!(
+            port.starts_with("/dev/pts/"),
+            "first line should be the port, got {port:?}"
+        );
         Self { child, port }
     }
 }
@@ -101,7 +114,10 @@ fn turboctl_vector_check_passes_including_the_differs_group() {
         .arg(&sim.port)
         .args(["--extended", "--quiet"]);
     let (ok, out) = run(check);
-    assert!(ok && out.contains("OVERALL PASS (47 passed, 0 failed)"), "{out}");
+    assert!(
+        ok && out.contains("OVERALL PASS (47 passed, 0 failed)"),
+        "{out}"
+    );
 }
 
 #[test]

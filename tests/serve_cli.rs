@@ -66,7 +66,10 @@ impl Serve {
                         return line;
                     }
                 }
-                Err(_) => panic!("no line with {needle:?}; output so far:\n{}", self.seen.join("\n")),
+                Err(_) => panic!(
+                    "no line with {needle:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
             }
         }
     }
