@@ -93,7 +93,8 @@ impl Serve {
 
 #[test]
 fn serve_prints_events_and_answers_commands() {
-    let mut serve = Serve::start(&[]);
+    // Every update, so the short acceleration phase cannot be throttled away.
+    let mut serve = Serve::start(&["--all-updates"]);
     serve.expect("link     port: connecting -> connected (opened /dev/pts/");
     serve.send("pump pump on");
     serve.expect("ok: pump switched on");
