@@ -349,3 +349,55 @@ fn nix_pty() -> std::path::PathBuf {
     std::mem::forget(port);
     path
 }
+
+#[tokio::test]
+async fn a_tcp_link_connects_carries_bytes_and_recovers_when_refused() {
+    use labdeck::link::TcpOpener;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let bus = EventBus::new(1024);
+    let tap = TrafficTap::new("tcp".into(), 100, bus.clone());
+    let (tx, mut sessions) = mpsc::channel(4);
+    let policy = RetryPolicy {
+        base: Duration::from_millis(20),
+        cap: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
+    let (manager, handle) = ConnectionManager::new(
+        "tcp".into(),
+        Arc::new(TcpOpener::new(address.clone())),
+        policy,
+        tap.clone(),
+        bus,
+        Some(tx),
+        CancellationToken::new(),
+    );
+    tokio::spawn(manager.run());
+    handle.command(ConnCommand::Connect).await.unwrap();
+    let (mut peer, _) = listener.accept().await.unwrap();
+    let mut session = sessions.recv().await.unwrap();
+    assert_eq!(session.endpoint, address);
+    session.writer.write(b"*IDN?\n").await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = peer.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"*IDN?\n");
+    peer.write_all(b"LABDECK\n").await.unwrap();
+    assert_eq!(&session.rx.recv().await.unwrap().bytes[..], b"LABDECK\n");
+    // The server goes away entirely: EOF, then refused reconnects.
+    drop(peer);
+    drop(listener);
+    let mut watch = handle.watch();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        watch.wait_for(|s| {
+            s.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("connection refused"))
+        }),
+    )
+    .await
+    .expect("a refused reconnect")
+    .unwrap();
+    assert_eq!(handle.snapshot().state, StateKind::Recovering);
+    assert_eq!(handle.snapshot().transport, "tcp");
+}

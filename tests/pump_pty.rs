@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use labdeck::connection::StateKind;
 use labdeck::device::PropState;
+use labdeck::link::Direction;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
@@ -26,8 +27,16 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
     assert_eq!(prop(&snapshot, "on").as_deref(), Some("on"));
     assert_eq!(prop(&snapshot, "keep-alive").as_deref(), Some("on"));
 
-    // The keep-alive keeps it running past the 10 s auto-off? Too slow for a
-    // test; instead check off is honoured and the rotor slows down.
+    // Every telegram went out in one write, and the traffic tap saw both
+    // directions.
+    let history = hub.tap("port").expect("tap").history();
+    let tx: Vec<_> = history.iter().filter(|c| c.dir == Direction::Tx).collect();
+    assert!(tx.len() > 5);
+    assert!(
+        tx.iter().all(|c| c.bytes.len() == 24),
+        "a TX chunk that is not one telegram"
+    );
+    assert!(history.iter().any(|c| c.dir == Direction::Rx));
     assert!(run(hub, "pump pump off").await.success);
     wait_device(hub, "pump", "decelerating", |d| {
         prop(d, "motion").as_deref() == Some("decelerating")

@@ -328,7 +328,7 @@ impl PumpDriver {
             self.set(props::ERROR, Value::Text("none".into()), PropState::Ok);
         }
         if !zsw.has(StatusWord::WARNING) {
-            if self.warnings_known && self.warnings != 0 {
+            if self.warnings_known {
                 self.bus.alarm(
                     &self.name,
                     AlarmKind::Device,
@@ -361,15 +361,7 @@ impl PumpDriver {
         if let Ok((_, bits)) = self.read_param(227, 0).await {
             self.warnings = bits.as_i64() as u16;
             self.warnings_known = true;
-            let names: Vec<String> = warnings_in(self.warnings)
-                .into_iter()
-                .map(|(bit, name)| format!("bit {bit}: {name}"))
-                .collect();
-            let text = if names.is_empty() {
-                "warning bit set, P227 empty".to_string()
-            } else {
-                names.join("; ")
-            };
+            let text = self.warning_text();
             self.set(props::WARNINGS, Value::Text(text.clone()), PropState::Busy);
             self.bus.alarm(
                 &self.name,
@@ -378,6 +370,23 @@ impl PumpDriver {
                 format!("pump warning: {text}"),
             );
         }
+    }
+
+    /// Active warnings: P227 bits by name, plus what only the status word
+    /// says (the converter temperature warning has no P227 bit).
+    fn warning_text(&self) -> String {
+        let mut parts: Vec<String> = warnings_in(self.warnings)
+            .into_iter()
+            .map(|(bit, name)| format!("bit {bit}: {name}"))
+            .collect();
+        let zsw = self.status.unwrap_or_default();
+        if parts.is_empty() && zsw.has(StatusWord::TEMP_WARNING) {
+            parts.push("temperature warning (status word)".into());
+        }
+        if parts.is_empty() {
+            parts.push("collective warning (status word)".into());
+        }
+        parts.join("; ")
     }
 
     async fn read_setpoint(&mut self) {
@@ -671,6 +680,9 @@ impl PumpDriver {
         for (bit, name) in warnings_in(self.warnings) {
             alarms.push(format!("warning bit {bit}: {name}"));
         }
+        if self.warnings_known && self.warnings == 0 {
+            alarms.push(format!("warning: {}", self.warning_text()));
+        }
         self.state.send_replace(DeviceSnapshot {
             name: self.name.clone(),
             driver: "turbovac",
@@ -692,7 +704,9 @@ fn temp_state(zsw: StatusWord) -> PropState {
 }
 
 fn motion(zsw: StatusWord, frequency: i64) -> &'static str {
-    if zsw.has(StatusWord::ACCELERATION) {
+    if zsw.has(StatusWord::OVERLOAD) {
+        "overloaded"
+    } else if zsw.has(StatusWord::ACCELERATION) {
         "accelerating"
     } else if zsw.has(StatusWord::DECELERATION) {
         "decelerating"

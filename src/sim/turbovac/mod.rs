@@ -388,3 +388,6 @@ async fn read_from(port: Option<&VirtualPort>, buf: &mut [u8]) -> io::Result<usi
 
 #[cfg(test)]
 mod vectors_test;
+
+#[cfg(test)]
+mod model_tests;

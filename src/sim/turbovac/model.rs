@@ -532,7 +532,10 @@ impl PumpModel {
             let hours = (self.powered.as_secs() / 36) as u32;
             self.store(P_HOURS, 0, hours);
         }
-        if self.faults.overtemp && self.reported_temperature() >= self.value(P_TEMP_ERROR) {
+        // The realistic converter trips whenever it is too hot (so a reset
+        // only works once it has cooled down); compat has no thermal model.
+        let too_hot = self.reported_temperature() >= self.value(P_TEMP_ERROR);
+        if too_hot && (self.faults.overtemp || self.cfg.profile == Profile::Realistic) {
             self.raise_error(pump_error::CONVERTER_TEMPERATURE);
         }
         self.update_hardware_params();
@@ -555,7 +558,7 @@ impl PumpModel {
         let (target, tau) = if self.faults.overtemp {
             (self.value(P_TEMP_ERROR) + 20.0, 2.0)
         } else {
-            (self.cfg.ambient + 6.0 * self.current + 5.0 * relative, 60.0)
+            (self.cfg.ambient + 6.0 * self.current + 5.0 * relative, 20.0)
         };
         self.temperature += (target - self.temperature) * (dt / tau).min(1.0);
     }
@@ -612,7 +615,12 @@ impl PumpModel {
         if let Some(bit) = self.faults.warning_bit {
             bits |= 1 << (bit & 15);
         }
-        if self.on && self.reached_normal && self.frequency < self.normal_threshold() {
+        // Below the normal-operation threshold after having reached it, or
+        // while braked by an overload.
+        if self.on
+            && (self.reached_normal || self.faults.overload)
+            && self.frequency < self.normal_threshold()
+        {
             bits |= 1 << OVERLOAD_WARNING_BIT;
         }
         bits
