@@ -54,12 +54,6 @@ struct WriterInner {
     events: mpsc::Sender<Internal>,
 }
 
-impl std::fmt::Debug for dyn ByteStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ByteStream")
-    }
-}
-
 impl LinkWriter {
     pub async fn write(&self, bytes: &[u8]) -> Result<(), LinkError> {
         let mut guard = self.inner.half.lock().await;

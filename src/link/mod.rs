@@ -20,6 +20,12 @@ pub use tcp::TcpOpener;
 pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> ByteStream for T {}
 
+impl std::fmt::Debug for dyn ByteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ByteStream")
+    }
+}
+
 /// An open link.
 pub struct Transport {
     pub stream: Box<dyn ByteStream>,

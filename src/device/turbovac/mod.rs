@@ -2,13 +2,15 @@
 //! keep-alive, publishes its properties, and turns operator commands into
 //! telegrams (`specs/turbovac.md` §5, §8, §12).
 
+mod commands;
 mod exchange;
+mod params;
 mod props;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
@@ -16,17 +18,13 @@ use tokio_util::sync::CancellationToken;
 pub use exchange::{Exchange, ExchangeError};
 
 use self::exchange::Exchanger;
-use super::{
-    DeviceCommand, DeviceHandle, DeviceRequest, DeviceSnapshot, PropState, PropertySheet, Value,
-};
+use super::{DeviceHandle, DeviceRequest, DeviceSnapshot, PropState, PropertySheet, Value};
 use crate::bus::{AlarmKind, Event, EventBus};
 use crate::connection::Session;
 use crate::link::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 use crate::protocol::turbovac::{
-    AccessCode, ControlWord, ParamFormat, ParamValue, ResponseCode, StatusWord, Telegram,
-    error_name, param_error_name, param_table, warnings_in,
+    AccessCode, ControlWord, StatusWord, Telegram, error_name, warnings_in,
 };
-use crate::reply::Reply;
 
 /// Serial settings of the pump (§1).
 pub const SERIAL: SerialSettings = SerialSettings {
@@ -58,9 +56,6 @@ impl Default for PumpDriverConfig {
         }
     }
 }
-
-#[derive(Debug, Error)]
-pub enum DriverError {}
 
 enum Wake {
     Stop,
@@ -147,7 +142,7 @@ impl PumpDriver {
         (driver, handle)
     }
 
-    pub async fn run(mut self) -> Result<(), DriverError> {
+    pub async fn run(mut self) -> Result<(), Infallible> {
         let mut poll = tokio::time::interval(self.cfg.poll_interval);
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -389,226 +384,6 @@ impl PumpDriver {
         parts.join("; ")
     }
 
-    async fn read_setpoint(&mut self) {
-        let limit = |r: Result<(Telegram, ParamValue), Reply>| r.ok().map(|(_, v)| v.as_f64());
-        let max = limit(self.read_param(18, 0).await);
-        let min = limit(self.read_param(19, 0).await);
-        self.sheet.set_limits(props::SETPOINT, min, max);
-        if let Ok((_, value)) = self.read_param(24, 0).await {
-            self.set(props::SETPOINT, Value::Int(value.as_i64()), PropState::Ok);
-        }
-        self.publish();
-    }
-
-    /// Read a parameter; the query carries the keep-alive word.
-    async fn read_param(&mut self, pnu: u16, index: u8) -> Result<(Telegram, ParamValue), Reply> {
-        let def = param_table()
-            .get(pnu)
-            .ok_or_else(|| Reply::fail(format!("unknown parameter number {pnu}")))?;
-        let access = if def.is_indexed() {
-            AccessCode::ReadField
-        } else {
-            AccessCode::Read
-        };
-        self.param_exchange(
-            Telegram::query(self.keep_alive_word(), access, pnu, index, 0),
-            def.format,
-        )
-        .await
-    }
-
-    async fn write_param(
-        &mut self,
-        pnu: u16,
-        index: u8,
-        text: &str,
-    ) -> Result<(Telegram, ParamValue), Reply> {
-        let def = param_table()
-            .get(pnu)
-            .ok_or_else(|| Reply::fail(format!("unknown parameter number {pnu}")))?;
-        let value: f64 = text
-            .parse()
-            .map_err(|_| Reply::fail(format!("{text:?} is not a number")))?;
-        if !def.format.fits(value) {
-            return Err(Reply::fail(format!(
-                "{value} does not fit P{pnu}'s format {}",
-                def.format
-            )));
-        }
-        let value = match def.format {
-            ParamFormat::Real32 => ParamValue::Float(value as f32),
-            _ => ParamValue::Int(value as i64),
-        };
-        let access = match (def.format.width(), def.is_indexed()) {
-            (16, false) => AccessCode::Write16,
-            (16, true) => AccessCode::Write16Field,
-            (_, false) => AccessCode::Write32,
-            (_, true) => AccessCode::Write32Field,
-        };
-        let pwe = def.format.encode(value);
-        self.param_exchange(
-            Telegram::query(self.keep_alive_word(), access, pnu, index, pwe),
-            def.format,
-        )
-        .await
-    }
-
-    async fn param_exchange(
-        &mut self,
-        query: Telegram,
-        format: ParamFormat,
-    ) -> Result<(Telegram, ParamValue), Reply> {
-        let exchange = self
-            .exchange(&query)
-            .await
-            .map_err(|e| Reply::fail(format!("P{}: {e}", query.pnu)))?;
-        let reply = exchange.reply;
-        self.apply_status(&reply);
-        match reply.response_code() {
-            ResponseCode::Error | ResponseCode::NoWrite => Err(Reply::fail(format!(
-                "pump refused P{}[{}]: error {} ({})",
-                query.pnu,
-                query.index,
-                reply.pwe,
-                param_error_name(reply.pwe)
-            ))),
-            _ => Ok((reply, format.decode(reply.pwe))),
-        }
-    }
-
-    /// ON|COMMAND while the pump should run, so parameter access does not
-    /// let it time out; a plain poll otherwise.
-    fn keep_alive_word(&self) -> u16 {
-        if self.wanted_on == Some(true) {
-            ControlWord::RUN.0
-        } else {
-            ControlWord::POLL.0
-        }
-    }
-
-    async fn command(&mut self, command: DeviceCommand) -> Reply {
-        if self.session.is_none() {
-            return Reply::fail(format!(
-                "{} is not connected (link {})",
-                self.name, self.link
-            ));
-        }
-        match command {
-            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
-            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
-        }
-    }
-
-    async fn set_attr(&mut self, attr: &str, value: &str) -> Reply {
-        match attr {
-            props::ON => match parse_bool(value) {
-                Some(true) => self.switch(true).await,
-                Some(false) => self.switch(false).await,
-                None => Reply::fail(format!("{value:?} is not on/off")),
-            },
-            props::SETPOINT => {
-                let Ok(hz) = value.parse::<i64>() else {
-                    return Reply::fail(format!("setpoint {value:?} is not a whole number of Hz"));
-                };
-                if let Some(p) = self.sheet.get(props::SETPOINT)
-                    && let (Some(min), Some(max)) = (p.min, p.max)
-                    && !(min..=max).contains(&(hz as f64))
-                {
-                    return Reply::fail(format!(
-                        "setpoint {hz} Hz is outside {min}..={max} Hz (P19..P18)"
-                    ));
-                }
-                match self.write_param(24, 0, value).await {
-                    Ok((_, v)) => {
-                        self.set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
-                        self.publish();
-                        Reply::ok(format!("{}.setpoint = {} Hz", self.name, v))
-                    }
-                    Err(reply) => {
-                        self.set_state(props::SETPOINT, PropState::Alert);
-                        self.publish();
-                        reply
-                    }
-                }
-            }
-            other if self.sheet.get(other).is_some() => {
-                Reply::fail(format!("attribute {other:?} of {} is read-only", self.name))
-            }
-            other => Reply::fail(format!(
-                "unknown attribute {other:?} of {}; known: {}",
-                self.name,
-                self.sheet.names().collect::<Vec<_>>().join(", ")
-            )),
-        }
-    }
-
-    async fn switch(&mut self, on: bool) -> Reply {
-        self.wanted_on = Some(on);
-        let stw = if on {
-            ControlWord::RUN
-        } else {
-            ControlWord::STOP
-        };
-        match self.control(stw).await {
-            Ok(_) => {
-                let word = if on { "on" } else { "off" };
-                self.bus.notice(&self.name, format!("switched {word}"));
-                Reply::ok(format!("{} switched {word}", self.name))
-            }
-            Err(e) => Reply::fail(format!("{}: {e}", self.name)),
-        }
-    }
-
-    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
-        let arg = |i: usize| args.get(i).map(String::as_str);
-        match (name, args.len()) {
-            ("on", 0) => self.switch(true).await,
-            ("off", 0) => self.switch(false).await,
-            ("reset", 0) => {
-                // With ON while the pump should run: COMMAND without ON
-                // would switch it off (§5).
-                let stw = ControlWord::reset_error(self.wanted_on == Some(true));
-                match self.control(stw).await {
-                    Ok(_) => Reply::ok(format!("{}: error reset sent ({stw})", self.name)),
-                    Err(e) => Reply::fail(format!("{}: {e}", self.name)),
-                }
-            }
-            ("poll", 0) => match self.poll().await {
-                Ok(x) => Reply::ok(format!(
-                    "{}: {} in {:.3} ms",
-                    self.name,
-                    x.reply.status_word(),
-                    x.round_trip.as_secs_f64() * 1e3
-                ))
-                .with_data(serde_json::json!({ "round_trip_us": x.round_trip.as_micros() as u64 })),
-                Err(e) => Reply::fail(format!("{}: {e}", self.name)),
-            },
-            ("read", 1 | 2) => {
-                let Some((pnu, index)) = parse_param(arg(0), arg(1)) else {
-                    return Reply::fail("usage: read PNU [INDEX]");
-                };
-                match self.read_param(pnu, index).await {
-                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
-                    Err(reply) => reply,
-                }
-            }
-            ("write", 2 | 3) => {
-                let Some((pnu, index)) = parse_param(arg(0), arg(2)) else {
-                    return Reply::fail("usage: write PNU VALUE [INDEX]");
-                };
-                match self.write_param(pnu, index, &args[1]).await {
-                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
-                    Err(reply) => reply,
-                }
-            }
-            _ => Reply::fail(format!(
-                "unknown action {name:?} with {} argument(s) for {}; actions: on, off, reset, poll, read PNU [INDEX], write PNU VALUE [INDEX]",
-                args.len(),
-                self.name
-            )),
-        }
-    }
-
     fn set(&mut self, name: &str, value: Value, state: PropState) {
         if let Some(update) = self.sheet.set(name, value, state) {
             self.announce(update);
@@ -717,23 +492,6 @@ fn motion(zsw: StatusWord, frequency: i64) -> &'static str {
     } else {
         "turning"
     }
-}
-
-fn parse_bool(text: &str) -> Option<bool> {
-    match text {
-        "on" | "true" | "1" | "yes" => Some(true),
-        "off" | "false" | "0" | "no" => Some(false),
-        _ => None,
-    }
-}
-
-fn parse_param(pnu: Option<&str>, index: Option<&str>) -> Option<(u16, u8)> {
-    let pnu = pnu?.parse().ok()?;
-    let index = match index {
-        Some(i) => i.parse().ok()?,
-        None => 0,
-    };
-    Some((pnu, index))
 }
 
 async fn cancelled(token: Option<&CancellationToken>) {

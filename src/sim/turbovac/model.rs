@@ -5,13 +5,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::protocol::turbovac::{
-    AccessCode, ControlWord, Limit, ParamDef, ParamNumber, ParamTable, ParamValue, ResponseCode,
-    StatusWord, Telegram, param_table,
+    ControlWord, ParamNumber, ParamTable, ParamValue, StatusWord, Telegram, param_table,
 };
+
+mod access;
+mod settings;
+
+pub use settings::{ModelFaults, Profile, PumpConfig};
 
 /// Parameter error numbers carried in the PWE of an AK 7 reply (§4).
 pub mod param_error {
@@ -52,104 +56,6 @@ const P_TEMP_ERROR: ParamNumber = 1102;
 const TEMPERATURE_WARNING_BITS: u16 = 0b0011_0000_1000_0111;
 /// P227 bit of the overload warning (sets ZSW OVERLOAD).
 const OVERLOAD_WARNING_BIT: u8 = 11;
-
-/// Which pump the simulator behaves like (§10.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Profile {
-    /// Byte-identical to turboctl's VirtualPump on the captured vectors.
-    #[default]
-    Compat,
-    /// The real pump's limits, reply timing and physics.
-    Realistic,
-}
-
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Compat => "compat",
-            Self::Realistic => "realistic",
-        }
-    }
-}
-
-impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "compat" => Ok(Self::Compat),
-            "realistic" => Ok(Self::Realistic),
-            other => Err(format!(
-                "unknown profile {other:?} (expected compat or realistic)"
-            )),
-        }
-    }
-}
-
-/// Tunables of the model (§10.2). Defaults are turboctl's constants.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PumpConfig {
-    pub profile: Profile,
-    /// Acceleration toward the setpoint, Hz/s.
-    pub ramp_rate: f64,
-    /// Deceleration when switched off or braked, Hz/s.
-    pub decel_rate: f64,
-    /// Switch off when no ON command came for this long.
-    pub auto_off: Duration,
-    /// Rotor model step.
-    pub tick: Duration,
-    /// Compat constants while on: °C, 0.1 A, V.
-    pub on_temperature: i16,
-    pub on_current: u16,
-    pub on_voltage: u16,
-    /// Realistic profile: ambient temperature, °C.
-    pub ambient: f64,
-    /// Realistic profile: delay replies by the wire time at 19200 baud plus P180.
-    pub wire_timing: bool,
-    /// Realistic profile: let DETAINED and bit 8 flicker as the real pump's do.
-    pub flicker: bool,
-    /// Fraction of the setpoint an overloaded rotor is braked to.
-    pub stall_fraction: f64,
-}
-
-impl Default for PumpConfig {
-    fn default() -> Self {
-        Self {
-            profile: Profile::Compat,
-            ramp_rate: 100.0,
-            decel_rate: 100.0,
-            auto_off: Duration::from_secs(10),
-            tick: Duration::from_millis(100),
-            on_temperature: 30,
-            on_current: 10,
-            on_voltage: 24,
-            ambient: 25.0,
-            wire_timing: false,
-            flicker: false,
-            stall_fraction: 0.3,
-        }
-    }
-}
-
-impl PumpConfig {
-    pub fn for_profile(profile: Profile) -> Self {
-        Self {
-            profile,
-            ..Self::default()
-        }
-    }
-}
-
-/// Faults that act on the pump itself (wire faults live in the I/O actor).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ModelFaults {
-    /// Converter over-temperature: error 5, the pump coasts down.
-    pub overtemp: bool,
-    /// Mechanical overload: the rotor is braked; overload warning.
-    pub overload: bool,
-    /// A P227 warning bit held set.
-    pub warning_bit: Option<u8>,
-}
 
 /// What the console shows of the simulated pump.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -403,87 +309,6 @@ impl PumpModel {
                 | ControlWord::X1_NORMAL_OP
                 | ControlWord::X1_WARNING
                 | ControlWord::STANDBY);
-    }
-
-    fn limits(&self, pnu: ParamNumber) -> (f64, f64) {
-        match self.table.get(pnu) {
-            Some(def) => (self.resolve(def.min), self.resolve(def.max)),
-            None => (f64::NEG_INFINITY, f64::INFINITY),
-        }
-    }
-
-    fn resolve(&self, limit: Limit) -> f64 {
-        match limit {
-            Limit::Value(v) => v,
-            Limit::Param(pnu) => self.value(pnu),
-        }
-    }
-
-    fn writable(&self, def: &ParamDef) -> bool {
-        match (self.cfg.profile, def.number) {
-            // The real pump's P1, P18 and P19 are read-only (§8 items 4–5).
-            (Profile::Realistic, 1 | 18 | 19) => false,
-            _ => def.writable,
-        }
-    }
-
-    /// Parameter access in the order of §7.1; returns the response code and PWE.
-    fn access(&mut self, query: &Telegram, now: Instant) -> (ResponseCode, u32) {
-        use param_error::*;
-        let ak = query.access_code();
-        if matches!(ak, AccessCode::None | AccessCode::Unknown(_)) {
-            return (ResponseCode::None, query.pwe);
-        }
-        let error = |n| (ResponseCode::Error, n);
-        let Some(def) = self.table.get(query.pnu) else {
-            return error(self.unknown_parameter_error(ak, query.index));
-        };
-        if ak.write_width().is_some_and(|w| w != def.format.width()) {
-            return error(ACCESS);
-        }
-        if ak.is_field() && !def.is_indexed() {
-            return error(ACCESS);
-        }
-        if !ak.is_field() && def.is_indexed() && query.index != 0 {
-            return error(ACCESS);
-        }
-        let Some(slot) = def.slot(query.index) else {
-            return error(INDEX);
-        };
-        if ak.is_write() {
-            if !self.writable(def) {
-                return error(CANNOT_CHANGE);
-            }
-            if self.saving_until.is_some_and(|until| now < until) {
-                return error(SAVING);
-            }
-            let value = def.format.decode(query.pwe);
-            let (lo, hi) = (self.resolve(def.min), self.resolve(def.max));
-            let v = value.as_f64();
-            if !(lo <= v && v <= hi) {
-                return error(MINMAX);
-            }
-            self.store(def.number, slot, def.format.encode(value));
-            if def.number == P_SAVE && self.cfg.profile == Profile::Realistic {
-                self.saving_until = Some(now + Duration::from_millis(200));
-            }
-        }
-        let code = ResponseCode::for_value(def.format.width(), ak.is_field());
-        (code, self.raw(def.number, slot))
-    }
-
-    fn unknown_parameter_error(&self, ak: AccessCode, index: u8) -> u32 {
-        use param_error::*;
-        // The realistic profile reproduces the real pump's answers for P9
-        // (§8 item 6); the PNU is not in the table either way.
-        if self.cfg.profile != Profile::Realistic {
-            return WRONG_NUM;
-        }
-        match (ak.is_write(), index) {
-            (false, _) => ACCESS,
-            (true, 0) => WRONG_NUM,
-            (true, _) => INDEX,
-        }
     }
 
     fn goal(&self) -> f64 {

@@ -1,0 +1,178 @@
+//! Links: transport kind, the keys each kind takes, serial settings.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::{Checker, known};
+use crate::config::raw::RawLink;
+use crate::config::{LinkSpec, TransportSpec};
+use crate::connection::RetryPolicy;
+use crate::device::turbovac::SERIAL as PUMP_SERIAL;
+use crate::link::{DataBits, SerialSettings, StopBits};
+
+pub(super) fn link(
+    c: &mut Checker,
+    l: &RawLink,
+    sims: &HashMap<String, usize>,
+    defaults: RetryPolicy,
+    driver: Option<&str>,
+) -> Option<LinkSpec> {
+    let retry = c.retry(l.retry.as_ref(), defaults);
+    let kind = l.kind.get_ref().as_str();
+    let serial_keys = [
+        (l.baud.as_ref().map(|v| v.span()), "baud"),
+        (l.data_bits.as_ref().map(|v| v.span()), "data-bits"),
+        (l.parity.as_ref().map(|v| v.span()), "parity"),
+        (l.stop_bits.as_ref().map(|v| v.span()), "stop-bits"),
+        (l.flow_control.as_ref().map(|v| v.span()), "flow-control"),
+        (l.exclusive.as_ref().map(|v| v.span()), "exclusive"),
+    ];
+    let misplaced = |c: &mut Checker, span: Option<Range<usize>>, key: &str| {
+        if let Some(span) = span {
+            c.error(span, format!("{key} does not apply to a {kind} link"));
+        }
+    };
+    let transport = match kind {
+        "serial" | "virtual" => {
+            misplaced(c, l.address.as_ref().map(|a| a.span()), "address");
+            let settings = serial_settings(c, l, driver);
+            if kind == "serial" {
+                misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
+                let Some(path) = &l.path else {
+                    c.error(
+                        l.kind.span(),
+                        format!(
+                            "link {:?}: a serial link needs path = \"/dev/…\"",
+                            l.name.get_ref()
+                        ),
+                    );
+                    return None;
+                };
+                TransportSpec::Serial {
+                    path: c.path(path.get_ref()),
+                    settings,
+                }
+            } else {
+                misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+                let Some(sim) = &l.simulator else {
+                    c.error(
+                        l.kind.span(),
+                        format!(
+                            "link {:?}: a virtual link needs simulator = \"NAME\"",
+                            l.name.get_ref()
+                        ),
+                    );
+                    return None;
+                };
+                if !sims.contains_key(sim.get_ref()) {
+                    c.error(
+                        sim.span(),
+                        format!("unknown simulator {:?}; {}", sim.get_ref(), known(sims)),
+                    );
+                }
+                TransportSpec::Virtual {
+                    simulator: sim.get_ref().clone(),
+                    settings,
+                }
+            }
+        }
+        "tcp" => {
+            misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+            misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
+            for (span, key) in serial_keys {
+                misplaced(c, span, key);
+            }
+            let Some(address) = &l.address else {
+                c.error(
+                    l.kind.span(),
+                    format!(
+                        "link {:?}: a tcp link needs address = \"HOST:PORT\"",
+                        l.name.get_ref()
+                    ),
+                );
+                return None;
+            };
+            let valid = address
+                .get_ref()
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| {
+                    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+                });
+            if !valid {
+                c.error(
+                    address.span(),
+                    format!("address {:?} is not HOST:PORT", address.get_ref()),
+                );
+            }
+            TransportSpec::Tcp {
+                address: address.get_ref().clone(),
+            }
+        }
+        other => {
+            c.error(
+                l.kind.span(),
+                format!("unknown link type {other:?}; expected serial, virtual or tcp"),
+            );
+            return None;
+        }
+    };
+    Some(LinkSpec {
+        name: l.name.get_ref().clone(),
+        transport,
+        retry,
+        autoconnect: l.autoconnect.unwrap_or(true),
+    })
+}
+
+fn serial_settings(c: &mut Checker, l: &RawLink, driver: Option<&str>) -> SerialSettings {
+    let mut s = match driver {
+        Some("turbovac") => PUMP_SERIAL,
+        _ => SerialSettings::DEFAULT,
+    };
+    if let Some(baud) = &l.baud {
+        if *baud.get_ref() > 0 {
+            s.baud = *baud.get_ref();
+        } else {
+            c.error(baud.span(), "baud must be more than zero");
+        }
+    }
+    if let Some(bits) = &l.data_bits {
+        if (5..=8).contains(bits.get_ref()) {
+            s.data_bits = DataBits(*bits.get_ref());
+        } else {
+            c.error(
+                bits.span(),
+                format!("data-bits must be 5, 6, 7 or 8, found {}", bits.get_ref()),
+            );
+        }
+    }
+    if let Some(bits) = &l.stop_bits {
+        if (1..=2).contains(bits.get_ref()) {
+            s.stop_bits = StopBits(*bits.get_ref());
+        } else {
+            c.error(
+                bits.span(),
+                format!("stop-bits must be 1 or 2, found {}", bits.get_ref()),
+            );
+        }
+    }
+    if let Some(parity) = &l.parity {
+        match parity.get_ref().parse() {
+            Ok(p) => s.parity = p,
+            Err(e) => c.error(parity.span(), format!("parity {:?}: {e}", parity.get_ref())),
+        }
+    }
+    if let Some(flow) = &l.flow_control {
+        match flow.get_ref().parse() {
+            Ok(f) => s.flow_control = f,
+            Err(e) => c.error(
+                flow.span(),
+                format!("flow-control {:?}: {e}", flow.get_ref()),
+            ),
+        }
+    }
+    if let Some(exclusive) = &l.exclusive {
+        s.exclusive = *exclusive.get_ref();
+    }
+    s
+}

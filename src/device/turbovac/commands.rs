@@ -1,0 +1,148 @@
+//! Operator commands: attributes and actions of the pump.
+
+use super::{PumpDriver, props};
+use crate::device::{DeviceCommand, PropState, Value};
+use crate::protocol::turbovac::ControlWord;
+use crate::reply::Reply;
+
+impl PumpDriver {
+    pub(super) async fn command(&mut self, command: DeviceCommand) -> Reply {
+        if self.session.is_none() {
+            return Reply::fail(format!(
+                "{} is not connected (link {})",
+                self.name, self.link
+            ));
+        }
+        match command {
+            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
+            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
+        }
+    }
+
+    pub(super) async fn set_attr(&mut self, attr: &str, value: &str) -> Reply {
+        match attr {
+            props::ON => match parse_bool(value) {
+                Some(true) => self.switch(true).await,
+                Some(false) => self.switch(false).await,
+                None => Reply::fail(format!("{value:?} is not on/off")),
+            },
+            props::SETPOINT => {
+                let Ok(hz) = value.parse::<i64>() else {
+                    return Reply::fail(format!("setpoint {value:?} is not a whole number of Hz"));
+                };
+                if let Some(p) = self.sheet.get(props::SETPOINT)
+                    && let (Some(min), Some(max)) = (p.min, p.max)
+                    && !(min..=max).contains(&(hz as f64))
+                {
+                    return Reply::fail(format!(
+                        "setpoint {hz} Hz is outside {min}..={max} Hz (P19..P18)"
+                    ));
+                }
+                match self.write_param(24, 0, value).await {
+                    Ok((_, v)) => {
+                        self.set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
+                        self.publish();
+                        Reply::ok(format!("{}.setpoint = {} Hz", self.name, v))
+                    }
+                    Err(reply) => {
+                        self.set_state(props::SETPOINT, PropState::Alert);
+                        self.publish();
+                        reply
+                    }
+                }
+            }
+            other if self.sheet.get(other).is_some() => {
+                Reply::fail(format!("attribute {other:?} of {} is read-only", self.name))
+            }
+            other => Reply::fail(format!(
+                "unknown attribute {other:?} of {}; known: {}",
+                self.name,
+                self.sheet.names().collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    pub(super) async fn switch(&mut self, on: bool) -> Reply {
+        self.wanted_on = Some(on);
+        let stw = if on {
+            ControlWord::RUN
+        } else {
+            ControlWord::STOP
+        };
+        match self.control(stw).await {
+            Ok(_) => {
+                let word = if on { "on" } else { "off" };
+                self.bus.notice(&self.name, format!("switched {word}"));
+                Reply::ok(format!("{} switched {word}", self.name))
+            }
+            Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+        }
+    }
+
+    pub(super) async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+        let arg = |i: usize| args.get(i).map(String::as_str);
+        match (name, args.len()) {
+            ("on", 0) => self.switch(true).await,
+            ("off", 0) => self.switch(false).await,
+            ("reset", 0) => {
+                // With ON while the pump should run: COMMAND without ON
+                // would switch it off (§5).
+                let stw = ControlWord::reset_error(self.wanted_on == Some(true));
+                match self.control(stw).await {
+                    Ok(_) => Reply::ok(format!("{}: error reset sent ({stw})", self.name)),
+                    Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+                }
+            }
+            ("poll", 0) => match self.poll().await {
+                Ok(x) => Reply::ok(format!(
+                    "{}: {} in {:.3} ms",
+                    self.name,
+                    x.reply.status_word(),
+                    x.round_trip.as_secs_f64() * 1e3
+                ))
+                .with_data(serde_json::json!({ "round_trip_us": x.round_trip.as_micros() as u64 })),
+                Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+            },
+            ("read", 1 | 2) => {
+                let Some((pnu, index)) = parse_param(arg(0), arg(1)) else {
+                    return Reply::fail("usage: read PNU [INDEX]");
+                };
+                match self.read_param(pnu, index).await {
+                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
+                    Err(reply) => reply,
+                }
+            }
+            ("write", 2 | 3) => {
+                let Some((pnu, index)) = parse_param(arg(0), arg(2)) else {
+                    return Reply::fail("usage: write PNU VALUE [INDEX]");
+                };
+                match self.write_param(pnu, index, &args[1]).await {
+                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
+                    Err(reply) => reply,
+                }
+            }
+            _ => Reply::fail(format!(
+                "unknown action {name:?} with {} argument(s) for {}; actions: on, off, reset, poll, read PNU [INDEX], write PNU VALUE [INDEX]",
+                args.len(),
+                self.name
+            )),
+        }
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "on" | "true" | "1" | "yes" => Some(true),
+        "off" | "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_param(pnu: Option<&str>, index: Option<&str>) -> Option<(u16, u8)> {
+    let pnu = pnu?.parse().ok()?;
+    let index = match index {
+        Some(i) => i.parse().ok()?,
+        None => 0,
+    };
+    Some((pnu, index))
+}
