@@ -15,3 +15,4 @@ pub mod protocol;
 pub mod reply;
 pub mod runtime;
 pub mod sim;
+pub mod tui;

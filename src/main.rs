@@ -12,15 +12,16 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use labdeck::config::{self, Config};
 use labdeck::headless::{self, OutputOptions, SimOptions};
+use labdeck::runtime::Runtime;
 use labdeck::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
 /// device simulators, connection managers with recovery.
 ///
-/// Without a subcommand, labdeck serves headless (the console arrives in a
-/// later release). Configuration comes from --config, else ./labdeck.toml,
-/// else $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a
-/// simulated TURBOVAC pump on a virtual serial port).
+/// Without a subcommand, labdeck opens the console (`run`). Configuration
+/// comes from --config, else ./labdeck.toml, else
+/// $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a simulated
+/// TURBOVAC pump on a virtual serial port). In the console, ? lists every key.
 #[derive(Debug, Parser)]
 #[command(name = "labdeck", version, about, long_about, max_term_width = 100)]
 struct Cli {
@@ -30,6 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Open the terminal console (the default).
+    Run(RunArgs),
     /// Run headless: print events on stdout, read commands on stdin
     /// ('help' lists them). Ctrl-C stops cleanly.
     Serve(ServeArgs),
@@ -42,6 +45,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args, Default)]
+struct RunArgs {
+    /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Colour theme: default, light, high-contrast, mono, or a file in the config dir's themes/.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Enable the mouse (click to focus a pane, wheel to scroll).
+    #[arg(long)]
+    mouse: bool,
+    /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
+    #[arg(long)]
+    no_color: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -107,8 +126,9 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Check { config } => check(config),
+        Command::Run(args) => console(args),
         Command::Serve(args) => {
             let config = match config::load(args.config.as_deref()) {
                 Ok(config) => config,
@@ -147,6 +167,73 @@ fn main() -> ExitCode {
             }))
         }
     }
+}
+
+fn console(args: RunArgs) -> ExitCode {
+    let config = match config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    let options = labdeck::tui::ConsoleOptions {
+        theme: args.theme.unwrap_or_else(|| config.console.theme.clone()),
+        no_color: args.no_color || labdeck::tui::no_color_requested(),
+        mouse: args.mouse || config.console.mouse,
+        frame_rate: config.console.frame_rate,
+        log_level: config.logging.level.clone(),
+    };
+    // Validate what can be checked before the screen is taken over.
+    if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
+        return fail(&e);
+    }
+    let _guard = init_console_logging(&config);
+    run(async move {
+        let runtime = Runtime::start(&config).await.map_err(|e| e.to_string())?;
+        let result = labdeck::tui::run(runtime.hub().clone(), &config, options).await;
+        let shutdown = runtime.shutdown().await;
+        result.map_err(|e| e.to_string())?;
+        shutdown.map_err(|e| e.to_string())
+    })
+}
+
+/// Console logging: the log pane (tui-logger) and a log file; nothing on
+/// stderr, which would scribble over the screen.
+fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let _ = tui_logger::init_logger(tui_logger::LevelFilter::Trace);
+    tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
+    let filter = || {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.logging.level))
+    };
+    let pane = tui_logger::TuiTracingSubscriberLayer.with_filter(filter());
+    let path = config.logging.file.clone().or_else(|| {
+        directories::ProjectDirs::from("", "", "labdeck")
+            .and_then(|d| d.state_dir().map(|s| s.join("labdeck.log")))
+    });
+    let (file_layer, guard) = match path {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let _ = std::fs::create_dir_all(dir);
+            let name = path
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_else(|| "labdeck.log".into());
+            let (writer, guard) =
+                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
+            let layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter());
+            (Some(layer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(pane)
+        .with(file_layer)
+        .try_init();
+    guard
 }
 
 fn check(path: Option<PathBuf>) -> ExitCode {

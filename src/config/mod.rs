@@ -2,6 +2,7 @@
 //! validation with file:line:column errors.
 
 mod error;
+pub mod keys;
 mod load;
 mod raw;
 mod summary;
@@ -51,6 +52,16 @@ pub struct ConsoleSettings {
     pub frame_rate: u32,
     pub theme: String,
     pub mouse: bool,
+    pub keymap: keys::Keymap,
+}
+
+/// Themes shipped with labdeck (`themes/*.toml`).
+pub const BUILTIN_THEMES: &[&str] = &["default", "light", "high-contrast", "mono"];
+
+/// Where user themes live: `$XDG_CONFIG_HOME/labdeck/themes/NAME.toml`.
+pub fn user_theme_path(name: &str) -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "labdeck")
+        .map(|d| d.config_dir().join("themes").join(format!("{name}.toml")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,6 +20,15 @@ pub struct RawConfig {
     pub link: Vec<S<RawLink>>,
     #[serde(default)]
     pub device: Vec<S<RawDevice>>,
+    pub keys: Option<std::collections::BTreeMap<S<String>, S<RawKeys>>>,
+}
+
+/// One key or several for an action.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawKeys {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]

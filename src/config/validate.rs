@@ -13,7 +13,8 @@ mod link;
 use link::link;
 
 use super::error::{ConfigError, ConfigErrors};
-use super::raw::{RawConfig, RawDevice, RawRetry, RawSimulator};
+use super::keys::{Action, KeyChord, Keymap};
+use super::raw::{RawConfig, RawDevice, RawKeys, RawRetry, RawSimulator};
 use super::{
     Config, ConfigOrigin, ConsoleSettings, DeviceSpec, DriverSpec, LinkSpec, LoggingSettings,
     SimulatorKind, SimulatorSpec, TrafficSettings, secs,
@@ -265,6 +266,7 @@ fn console(c: &mut Checker, raw: &RawConfig) -> ConsoleSettings {
         frame_rate: 30,
         theme: "default".into(),
         mouse: false,
+        keymap: keymap(c, raw),
     };
     let Some(console) = &raw.console else {
         return settings;
@@ -283,10 +285,82 @@ fn console(c: &mut Checker, raw: &RawConfig) -> ConsoleSettings {
         }
     }
     if let Some(theme) = &console.theme {
-        settings.theme = theme.get_ref().clone();
+        let name = theme.get_ref();
+        let user_file = super::user_theme_path(name).filter(|p| p.is_file());
+        if super::BUILTIN_THEMES.contains(&name.as_str()) || user_file.is_some() {
+            settings.theme = name.clone();
+        } else {
+            c.error(
+                theme.span(),
+                format!(
+                    "unknown theme {name:?}; built in: {}; user themes go in {}",
+                    super::BUILTIN_THEMES.join(", "),
+                    super::user_theme_path(name).map_or_else(
+                        || "the config directory".into(),
+                        |p| p.display().to_string()
+                    )
+                ),
+            );
+        }
     }
     settings.mouse = console.mouse.unwrap_or(false);
     settings
+}
+
+/// Default keys, with the `[keys]` table applied; every chord must parse
+/// and no two actions that can be active together may share a key.
+fn keymap(c: &mut Checker, raw: &RawConfig) -> Keymap {
+    let mut map = Keymap::default();
+    let Some(table) = &raw.keys else { return map };
+    let mut spans = HashMap::new();
+    for (name, value) in table {
+        let Some(action) = Action::from_name(name.get_ref()) else {
+            let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            c.error(
+                name.span(),
+                format!(
+                    "unknown action {:?}; actions: {}",
+                    name.get_ref(),
+                    known.join(", ")
+                ),
+            );
+            continue;
+        };
+        let texts = match value.get_ref() {
+            RawKeys::One(one) => vec![one.clone()],
+            RawKeys::Many(many) => many.clone(),
+        };
+        let mut chords = Vec::new();
+        for text in texts {
+            match text.parse::<KeyChord>() {
+                Ok(chord) => chords.push(chord),
+                Err(e) => c.error(
+                    value.span(),
+                    format!("{}: key {text:?}: {e}", name.get_ref()),
+                ),
+            }
+        }
+        spans.insert(action, value.span());
+        map.bind(action, chords);
+    }
+    for clash in map.clashes() {
+        // Point at whichever side the user wrote.
+        let span = spans
+            .get(&clash.second)
+            .or_else(|| spans.get(&clash.first))
+            .cloned()
+            .unwrap_or(0..0);
+        c.error(
+            span,
+            format!(
+                "key {} is bound to both {} and {}",
+                clash.key,
+                clash.first.name(),
+                clash.second.name()
+            ),
+        );
+    }
+    map
 }
 
 fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {

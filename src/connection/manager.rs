@@ -351,7 +351,7 @@ impl ConnectionManager {
                 self.set_alarm(None);
                 self.publish();
             }
-            Effect::Stale => tracing::debug!(connection = %self.name, "{}", step.reason),
+            Effect::Stale => tracing::debug!("{}: {}", self.name, step.reason),
             Effect::NoOp | Effect::Rejected => {}
         }
         step
@@ -403,7 +403,7 @@ impl ConnectionManager {
                 if let Some(sessions) = &self.sessions
                     && sessions.try_send(session).is_err()
                 {
-                    tracing::warn!(connection = %self.name, "the driver did not take the new session");
+                    tracing::warn!("{}: the driver did not take the new session", self.name);
                 }
             }
             Action::CloseSession => {
@@ -445,7 +445,13 @@ impl ConnectionManager {
             input,
             reason: step.reason.clone(),
         };
-        tracing::info!(connection = %self.name, from = %step.from, to = %step.to, "{}", step.reason);
+        tracing::info!(
+            "{}: {} -> {} ({})",
+            self.name,
+            step.from,
+            step.to,
+            step.reason
+        );
         if self.history.len() == HISTORY {
             self.history.pop_front();
         }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::{ConnectError, LinkError};
 pub use serial::{DataBits, FlowControl, Parity, PortPath, SerialOpener, SerialSettings, StopBits};
-pub use tap::{Chunk, Direction, TapCounters, TrafficTap};
+pub use tap::{Chunk, Direction, TapCounters, TrafficTap, hex_string};
 pub use tcp::TcpOpener;
 
 /// Anything a link can carry bytes over.

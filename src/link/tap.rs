@@ -48,7 +48,7 @@ impl Chunk {
     }
 }
 
-pub(crate) fn hex_string(bytes: &[u8]) -> String {
+pub fn hex_string(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 3);
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {

@@ -87,7 +87,7 @@ impl Supervisor {
             };
             if state == ActorState::Faulted {
                 let why = reason.clone().unwrap_or_default();
-                tracing::error!(actor = %name, kind, "faulted: {why}");
+                tracing::error!("{kind} {name} faulted: {why}");
                 bus.publish(Event::Actor {
                     t: Timestamp::now(),
                     actor: name.clone(),
@@ -101,7 +101,7 @@ impl Supervisor {
                     format!("{kind} faulted: {why}"),
                 );
             } else if !cancel.is_cancelled() {
-                tracing::warn!(actor = %name, kind, "stopped");
+                tracing::warn!("{kind} {name} stopped");
             }
             status.send_modify(|all| {
                 if let Some(entry) = all.iter_mut().find(|a| a.name == name && a.kind == kind) {

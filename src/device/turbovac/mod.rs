@@ -178,7 +178,7 @@ impl PumpDriver {
     }
 
     async fn attach(&mut self, session: Session) {
-        tracing::info!(device = %self.name, "link up on {}", session.endpoint);
+        tracing::info!("{}: link up on {}", self.name, session.endpoint);
         self.session = Some(session);
         self.exchanger.reset();
         self.failures = 0;
@@ -193,7 +193,7 @@ impl PumpDriver {
         if self.session.take().is_none() {
             return;
         }
-        tracing::info!(device = %self.name, "link down");
+        tracing::info!("{}: link down", self.name);
         self.status = None;
         for update in self.sheet.mark_all(PropState::Idle) {
             self.announce(update);
@@ -248,7 +248,7 @@ impl PumpDriver {
             Err(error) if error.is_link_fault() => {
                 self.failed += 1;
                 self.failures += 1;
-                tracing::warn!(device = %self.name, "exchange failed: {error}");
+                tracing::warn!("{}: exchange failed: {error}", self.name);
                 if self.failures >= self.cfg.alarm_after
                     && let Some(session) = &self.session
                 {

@@ -191,7 +191,7 @@ impl PumpSimulator {
         } else if !hung_up && was_hung_up {
             self.reopen();
         }
-        tracing::info!(simulator = %self.name, "fault {info}");
+        tracing::info!("{}: fault {info}", self.name);
         self.bus.publish(Event::Fault {
             t: Timestamp::now(),
             simulator: self.name.clone(),
@@ -222,7 +222,7 @@ impl PumpSimulator {
                 self.port_path.send_replace(Some(path));
             }
             Err(e) => {
-                tracing::error!(simulator = %self.name, "cannot reopen the virtual port: {e}");
+                tracing::error!("{}: cannot reopen the virtual port: {e}", self.name);
                 self.bus
                     .notice(&self.name, format!("cannot reopen the port: {e}"));
             }
@@ -244,7 +244,11 @@ impl PumpSimulator {
                 }
                 // Invalid telegrams get no reply, as on the real bus.
                 FrameEvent::Discarded { bytes, reason } => {
-                    tracing::debug!(simulator = %self.name, "dropped {bytes} bytes: {}", reason.describe());
+                    tracing::debug!(
+                        "{}: dropped {bytes} bytes: {}",
+                        self.name,
+                        reason.describe()
+                    );
                 }
             }
         }
@@ -324,7 +328,7 @@ impl PumpSimulator {
         if let Some(port) = &self.port
             && let Err(e) = port.restore_idle_speed()
         {
-            tracing::debug!(simulator = %self.name, "cannot reset the pty speed: {e}");
+            tracing::debug!("{}: cannot reset the pty speed: {e}", self.name);
         }
     }
 

@@ -1,0 +1,445 @@
+//! The console's model: copies of the Hub's snapshots, what the panes
+//! derive from them (rates, sparkline history, alarms, traffic), and the
+//! interface state (focus, selections, filters, overlays). Only `update`
+//! changes it; `view` only reads it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use super::palette::Palette;
+use super::traffic::{Framing, Traffic};
+use crate::bus::{AlarmKind, Timestamp};
+use crate::config::keys::{Keymap, Scope};
+use crate::connection::{ConnectionSnapshot, StateKind};
+use crate::device::{DeviceSnapshot, Value};
+use crate::link::TapCounters;
+use crate::sim::SimSnapshot;
+
+/// Values kept per numeric property for its sparkline.
+pub const SPARK_POINTS: usize = 48;
+/// Alarms kept, active or not.
+const ALARM_HISTORY: usize = 200;
+
+/// The panes, in Tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pane {
+    Connections,
+    StateMachine,
+    Properties,
+    Traffic,
+    Alarms,
+    Logs,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 6] = [
+        Pane::Connections,
+        Pane::StateMachine,
+        Pane::Properties,
+        Pane::Traffic,
+        Pane::Alarms,
+        Pane::Logs,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Connections => "Connections",
+            Self::StateMachine => "State machine",
+            Self::Properties => "Properties",
+            Self::Traffic => "Raw traffic",
+            Self::Alarms => "Alarms",
+            Self::Logs => "Logs",
+        }
+    }
+
+    /// Key scopes active in this pane, narrowest first.
+    pub fn scopes(self) -> &'static [Scope] {
+        match self {
+            Self::Traffic => &[Scope::Traffic, Scope::Lists, Scope::Global],
+            Self::Alarms => &[Scope::Alarms, Scope::Lists, Scope::Global],
+            Self::Logs => &[Scope::Logs, Scope::Lists, Scope::Global],
+            _ => &[Scope::Lists, Scope::Global],
+        }
+    }
+
+    pub fn next(self) -> Self {
+        let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ALL[(i + 1) % Self::ALL.len()]
+    }
+
+    pub fn prev(self) -> Self {
+        let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ALL[(i + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+}
+
+/// Everything the Hub publishes, as of the last sync.
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub connections: Vec<ConnectionSnapshot>,
+    pub devices: Vec<DeviceSnapshot>,
+    pub simulators: Vec<SimSnapshot>,
+    pub taps: Vec<(Arc<str>, TapCounters)>,
+}
+
+/// Bytes per second over the last second.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rates {
+    pub rx: f64,
+    pub tx: f64,
+}
+
+/// One alarm as the alarms pane lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarm {
+    pub id: u64,
+    pub t: Timestamp,
+    pub source: Arc<str>,
+    pub kind: AlarmKind,
+    pub reason: String,
+    pub active: bool,
+    pub acked: bool,
+}
+
+/// What may be asked before it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    Quit,
+}
+
+/// What a text input line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPurpose {
+    Filter(Pane),
+    CapturePath,
+}
+
+/// A window over the panes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help { filter: String, scroll: usize },
+    Palette(Palette),
+    Faults { simulator: usize, selected: usize },
+    Confirm(Confirm),
+    Input { purpose: InputPurpose, text: String },
+}
+
+/// The last reply or notice, shown in the hint bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub text: String,
+    pub ok: bool,
+}
+
+/// Static facts from the configuration the console needs.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// Simulator behind each virtual link.
+    pub link_simulators: HashMap<String, String>,
+    /// How each link's (and simulator tap's) bytes decode.
+    pub framing: HashMap<String, Framing>,
+    /// Simulator names (their taps mirror the links).
+    pub simulators: Vec<String>,
+    pub themes: Vec<String>,
+    pub traffic_capacity: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub data: Data,
+    pub setup: Setup,
+    pub rates: HashMap<Arc<str>, Rates>,
+    last_counters: HashMap<Arc<str>, (TapCounters, Timestamp)>,
+    pub history: HashMap<(Arc<str>, String), VecDeque<f64>>,
+    last_update: HashMap<(Arc<str>, String), Timestamp>,
+    pub traffic: Traffic,
+    pub alarms: Vec<Alarm>,
+    next_alarm: u64,
+    pub focus: Pane,
+    pub cursor: HashMap<Pane, usize>,
+    pub filters: HashMap<Pane, String>,
+    pub overlay: Option<Overlay>,
+    /// A multi-line reply shown in a box until a key is pressed.
+    pub message: Option<String>,
+    pub status: Option<Status>,
+    pub palette_history: Vec<String>,
+    pub keymap: Keymap,
+    pub size: (u16, u16),
+    pub now: Timestamp,
+    /// Index into [`LOG_LEVELS`] of the most verbose level shown.
+    pub log_level: usize,
+    pub theme: String,
+    pub dirty: bool,
+    pub quit: bool,
+}
+
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+impl App {
+    pub fn new(setup: Setup, keymap: Keymap, theme: &str, now: Timestamp) -> Self {
+        let mut traffic = Traffic::new(setup.traffic_capacity);
+        for (link, framing) in &setup.framing {
+            traffic.set_framing(link.as_str().into(), *framing);
+        }
+        for sim in &setup.simulators {
+            traffic.add_simulator_tap(sim.as_str().into());
+        }
+        Self {
+            data: Data::default(),
+            setup,
+            rates: HashMap::new(),
+            last_counters: HashMap::new(),
+            history: HashMap::new(),
+            last_update: HashMap::new(),
+            traffic,
+            alarms: Vec::new(),
+            next_alarm: 1,
+            focus: Pane::Connections,
+            cursor: HashMap::new(),
+            filters: HashMap::new(),
+            overlay: None,
+            message: None,
+            status: None,
+            palette_history: Vec::new(),
+            keymap,
+            size: (80, 24),
+            now,
+            log_level: 2,
+            theme: theme.to_string(),
+            dirty: true,
+            quit: false,
+        }
+    }
+
+    /// Take new snapshots: record sparkline points for properties that
+    /// changed, and raise alarms the event stream may have missed.
+    pub fn sync(&mut self, data: Data) {
+        for device in &data.devices {
+            for prop in &device.properties {
+                let (Some(value), Some(updated)) = (&prop.value, prop.updated) else {
+                    continue;
+                };
+                let Some(number) = numeric(value) else {
+                    continue;
+                };
+                let key = (device.name.clone(), prop.name.clone());
+                if self.last_update.get(&key) == Some(&updated) {
+                    continue;
+                }
+                self.last_update.insert(key.clone(), updated);
+                let points = self.history.entry(key).or_default();
+                if points.len() == SPARK_POINTS {
+                    points.pop_front();
+                }
+                points.push_back(number);
+            }
+        }
+        for c in &data.connections {
+            if let Some(reason) = &c.alarm {
+                let t = c.transitions.last().map_or(c.since, |t| t.t);
+                self.raise(t, c.name.clone(), AlarmKind::Link, reason.clone());
+            }
+        }
+        for d in &data.devices {
+            for reason in &d.alarms {
+                self.raise(self.now, d.name.clone(), AlarmKind::Device, reason.clone());
+            }
+        }
+        self.data = data;
+        self.clamp_cursors();
+        self.dirty = true;
+    }
+
+    /// Recompute byte rates from the tap counters (once a second).
+    pub fn update_rates(&mut self, now: Timestamp) {
+        for (link, counters) in &self.data.taps {
+            if let Some((before, then)) = self.last_counters.get(link) {
+                let secs = now.mono.duration_since(then.mono).as_secs_f64();
+                if secs > 0.0 {
+                    self.rates.insert(
+                        link.clone(),
+                        Rates {
+                            rx: counters.rx_bytes.saturating_sub(before.rx_bytes) as f64 / secs,
+                            tx: counters.tx_bytes.saturating_sub(before.tx_bytes) as f64 / secs,
+                        },
+                    );
+                }
+            }
+            self.last_counters.insert(link.clone(), (*counters, now));
+        }
+    }
+
+    /// Add an active alarm unless the same one is already active.
+    pub fn raise(&mut self, t: Timestamp, source: Arc<str>, kind: AlarmKind, reason: String) {
+        if self
+            .alarms
+            .iter()
+            .any(|a| a.active && a.source == source && a.kind == kind && a.reason == reason)
+        {
+            return;
+        }
+        self.alarms.push(Alarm {
+            id: self.next_alarm,
+            t,
+            source,
+            kind,
+            reason,
+            active: true,
+            acked: false,
+        });
+        self.next_alarm += 1;
+        if self.alarms.len() > ALARM_HISTORY
+            && let Some(i) = self.alarms.iter().position(|a| !a.active)
+        {
+            self.alarms.remove(i);
+        }
+    }
+
+    /// Mark the active alarms of a source (and kind) as cleared.
+    pub fn clear_alarms(&mut self, source: &str, kind: AlarmKind) {
+        for alarm in &mut self.alarms {
+            if alarm.active && &*alarm.source == source && alarm.kind == kind {
+                alarm.active = false;
+            }
+        }
+    }
+
+    /// Active alarms nobody acknowledged yet.
+    pub fn unacked(&self) -> usize {
+        self.alarms.iter().filter(|a| a.active && !a.acked).count()
+    }
+
+    /// Alarms in display order: active unacknowledged, active acknowledged,
+    /// cleared; newest first within each, filtered.
+    pub fn alarm_list(&self) -> Vec<&Alarm> {
+        let filter = self.filter(Pane::Alarms);
+        let mut list: Vec<&Alarm> = self
+            .alarms
+            .iter()
+            .filter(|a| matches_filter(filter, &[&a.source, &a.reason]))
+            .collect();
+        list.sort_by_key(|a| (!a.active, a.acked, std::cmp::Reverse(a.id)));
+        list
+    }
+
+    pub fn filter(&self, pane: Pane) -> &str {
+        self.filters.get(&pane).map_or("", String::as_str)
+    }
+
+    pub fn cursor(&self, pane: Pane) -> usize {
+        self.cursor.get(&pane).copied().unwrap_or(0)
+    }
+
+    /// Connections passing the filter.
+    pub fn connection_list(&self) -> Vec<&ConnectionSnapshot> {
+        let filter = self.filter(Pane::Connections);
+        self.data
+            .connections
+            .iter()
+            .filter(|c| matches_filter(filter, &[&c.name, &c.endpoint, c.state.as_str()]))
+            .collect()
+    }
+
+    pub fn selected_connection(&self) -> Option<&ConnectionSnapshot> {
+        self.connection_list()
+            .get(self.cursor(Pane::Connections))
+            .copied()
+    }
+
+    /// The device on the selected link.
+    pub fn selected_device(&self) -> Option<&DeviceSnapshot> {
+        let link = self.selected_connection()?;
+        self.data.devices.iter().find(|d| d.link == link.name)
+    }
+
+    /// The simulator behind the selected link, else the only one.
+    pub fn selected_simulator(&self) -> Option<usize> {
+        let by_link = self
+            .selected_connection()
+            .and_then(|c| self.setup.link_simulators.get(&*c.name))
+            .and_then(|sim| self.data.simulators.iter().position(|s| &*s.name == sim));
+        by_link.or((self.data.simulators.len() == 1).then_some(0))
+    }
+
+    /// Properties of the selected device passing the filter, by group.
+    pub fn property_list(&self) -> Vec<&crate::device::Property> {
+        let Some(device) = self.selected_device() else {
+            return Vec::new();
+        };
+        let filter = self.filter(Pane::Properties);
+        let mut list: Vec<&crate::device::Property> = device
+            .properties
+            .iter()
+            .filter(|p| matches_filter(filter, &[&p.name, &p.label, &p.group]))
+            .collect();
+        // Stable: keeps the driver's order inside each group.
+        let order: Vec<&str> =
+            device
+                .properties
+                .iter()
+                .map(|p| p.group.as_str())
+                .fold(Vec::new(), |mut v, g| {
+                    if !v.contains(&g) {
+                        v.push(g);
+                    }
+                    v
+                });
+        list.sort_by_key(|p| order.iter().position(|g| *g == p.group));
+        list
+    }
+
+    /// Whether quitting would stop something in progress.
+    pub fn busy(&self) -> bool {
+        let links = self.data.connections.iter().any(|c| {
+            matches!(
+                c.state,
+                StateKind::Connecting | StateKind::Connected | StateKind::Recovering
+            )
+        });
+        let pumps = self.data.devices.iter().any(|d| {
+            d.properties
+                .iter()
+                .any(|p| p.name == "on" && p.value == Some(Value::Bool(true)))
+        });
+        links || pumps
+    }
+
+    /// Rows a pane's list has, for cursor limits.
+    pub fn rows(&self, pane: Pane) -> usize {
+        match pane {
+            Pane::Connections => self.connection_list().len(),
+            Pane::Properties => self.property_list().len(),
+            Pane::Alarms => self.alarm_list().len(),
+            Pane::StateMachine => self
+                .selected_connection()
+                .map_or(0, |c| c.transitions.len()),
+            Pane::Traffic => self.traffic.visible().len(),
+            Pane::Logs => 0,
+        }
+    }
+
+    pub fn clamp_cursors(&mut self) {
+        for pane in Pane::ALL {
+            let rows = self.rows(pane);
+            if let Some(c) = self.cursor.get_mut(&pane) {
+                *c = (*c).min(rows.saturating_sub(1));
+            }
+        }
+    }
+}
+
+fn numeric(value: &Value) -> Option<f64> {
+    match value {
+        Value::Int(_) | Value::Float(_) => value.as_f64(),
+        _ => None,
+    }
+}
+
+/// Case-insensitive substring match on any field; empty filter matches.
+pub fn matches_filter(filter: &str, fields: &[&str]) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let needle = filter.to_lowercase();
+    fields.iter().any(|f| f.to_lowercase().contains(&needle))
+}

@@ -1,0 +1,319 @@
+//! The console: a ratatui front end over the Hub. Elm-style: `update`
+//! turns messages into model changes and effects, `view` draws the model,
+//! and the loop here selects over terminal input (first), replies, Hub
+//! events and a frame timer, drawing at most `frame_rate` times a second
+//! and only when something changed.
+
+mod app;
+mod input;
+mod layout;
+mod palette;
+mod sanitize;
+mod terminal;
+mod theme;
+mod traffic;
+mod update;
+mod view;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ratatui::crossterm::event::EventStream;
+use thiserror::Error;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+pub use app::{App, Data, Pane, Setup};
+pub use theme::{Theme, ThemeError, no_color_requested};
+pub use traffic::Framing;
+pub use update::{Effect, Msg};
+pub use view::{Glyphs, LogView, ViewContext, view};
+
+use crate::bus::Timestamp;
+use crate::config::{BUILTIN_THEMES, Config, DriverSpec, SimulatorKind, TransportSpec};
+use crate::connection::ConnectionSnapshot;
+use crate::device::DeviceSnapshot;
+use crate::reply::Reply;
+use crate::runtime::Hub;
+use crate::sim::SimSnapshot;
+
+#[derive(Debug, Error)]
+pub enum ConsoleError {
+    #[error("the console needs a terminal; use `labdeck serve` to run without one")]
+    NotATerminal,
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error("{0}")]
+    Theme(#[from] ThemeError),
+}
+
+/// How the console looks and behaves, from the config and command line.
+#[derive(Debug, Clone)]
+pub struct ConsoleOptions {
+    pub theme: String,
+    pub no_color: bool,
+    pub mouse: bool,
+    pub frame_rate: u32,
+    pub log_level: String,
+}
+
+/// What the console needs to know about the configuration.
+pub fn setup_from(config: &Config) -> Setup {
+    let mut setup = Setup {
+        traffic_capacity: config.traffic.ring,
+        themes: BUILTIN_THEMES.iter().map(|t| t.to_string()).collect(),
+        ..Setup::default()
+    };
+    for link in &config.links {
+        if let TransportSpec::Virtual { simulator, .. } = &link.transport {
+            setup
+                .link_simulators
+                .insert(link.name.clone(), simulator.clone());
+        }
+    }
+    for device in &config.devices {
+        let framing = match device.driver {
+            DriverSpec::Turbovac(_) => Framing::Uss,
+        };
+        setup.framing.insert(device.link.clone(), framing);
+    }
+    for sim in &config.simulators {
+        let framing = match sim.kind {
+            SimulatorKind::Turbovac(_) => Framing::Uss,
+        };
+        setup.framing.insert(sim.name.clone(), framing);
+        setup.simulators.push(sim.name.clone());
+    }
+    setup
+}
+
+/// The Hub's watches, read when they change.
+struct Watches {
+    connections: Vec<watch::Receiver<ConnectionSnapshot>>,
+    devices: Vec<watch::Receiver<DeviceSnapshot>>,
+    simulators: Vec<watch::Receiver<SimSnapshot>>,
+}
+
+impl Watches {
+    fn new(hub: &Hub) -> Self {
+        Self {
+            connections: hub.connections().iter().map(|c| c.watch()).collect(),
+            devices: hub.devices().iter().map(|d| d.watch()).collect(),
+            simulators: hub.simulators().iter().map(|s| s.watch()).collect(),
+        }
+    }
+
+    fn changed(&self) -> bool {
+        fn any<T>(watches: &[watch::Receiver<T>]) -> bool {
+            watches.iter().any(|w| w.has_changed().unwrap_or(false))
+        }
+        any(&self.connections) || any(&self.devices) || any(&self.simulators)
+    }
+
+    fn read(&mut self, hub: &Hub) -> Data {
+        Data {
+            connections: self
+                .connections
+                .iter_mut()
+                .map(|w| w.borrow_and_update().clone())
+                .collect(),
+            devices: self
+                .devices
+                .iter_mut()
+                .map(|w| w.borrow_and_update().clone())
+                .collect(),
+            simulators: self
+                .simulators
+                .iter_mut()
+                .map(|w| w.borrow_and_update().clone())
+                .collect(),
+            taps: hub
+                .taps()
+                .iter()
+                .map(|t| (t.link().clone(), t.counters()))
+                .collect(),
+        }
+    }
+}
+
+/// Run the console until the operator quits or a signal arrives.
+pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(), ConsoleError> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(ConsoleError::NotATerminal);
+    }
+    let mut theme = Theme::load(&options.theme, options.no_color)?;
+    let glyphs = Glyphs::detect();
+    let (mut terminal, _guard) = terminal::setup(options.mouse)?;
+    let mut app = App::new(
+        setup_from(config),
+        config.console.keymap.clone(),
+        &theme.name,
+        Timestamp::now(),
+    );
+    if let Ok(size) = terminal.size() {
+        app.size = (size.width, size.height);
+    }
+    app.log_level = app::LOG_LEVELS
+        .iter()
+        .position(|l| *l == options.log_level)
+        .unwrap_or(2);
+    let mut logs = LogView::new(app::LOG_LEVELS[app.log_level], &theme);
+    // What was recorded before the console started.
+    let mut history: Vec<_> = hub.taps().iter().flat_map(|t| t.history()).collect();
+    history.sort_by_key(|c| c.t.mono);
+    for chunk in &history {
+        app.traffic.push(chunk);
+    }
+    let mut watches = Watches::new(&hub);
+    app.sync(watches.read(&hub));
+    app.update_rates(Timestamp::now());
+
+    let mut input = EventStream::new();
+    let mut events = hub.subscribe();
+    let (reply_tx, mut replies) = mpsc::channel::<Reply>(64);
+    let mut frame = tokio::time::interval(Duration::from_secs_f64(
+        1.0 / f64::from(options.frame_rate.max(1)),
+    ));
+    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+
+    loop {
+        let effects = tokio::select! {
+            biased;
+            event = input.next() => match event {
+                Some(Ok(event)) => match input::message(event) {
+                    Some(msg) => app.update(msg),
+                    None => vec![],
+                },
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            _ = term.recv() => break,
+            _ = hangup.recv() => break,
+            Some(reply) = replies.recv() => app.update(Msg::Reply(reply)),
+            event = events.recv() => {
+                let mut effects = Vec::new();
+                let mut next = event;
+                // Take the burst that is already queued, then draw once.
+                for _ in 0..1024 {
+                    match next {
+                        Ok(event) => effects.extend(app.update(Msg::Event(Box::new(event)))),
+                        Err(RecvError::Lagged(n)) => effects.extend(app.update(Msg::Lagged(n))),
+                        Err(RecvError::Closed) => break,
+                    }
+                    next = match events.try_recv() {
+                        Ok(event) => Ok(event),
+                        Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    };
+                }
+                effects
+            }
+            _ = second.tick() => app.update(Msg::Second(Timestamp::now())),
+            _ = frame.tick() => {
+                if watches.changed() {
+                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                }
+                if app.dirty {
+                    let ctx = ViewContext { theme: &theme, glyphs, logs: Some(&logs) };
+                    terminal.draw(|f| view(&app, &ctx, f))?;
+                    app.dirty = false;
+                }
+                vec![]
+            }
+        };
+        for effect in effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Repaint => {
+                    terminal.clear()?;
+                    app.dirty = true;
+                }
+                Effect::Theme(name) => match Theme::load(&name, options.no_color) {
+                    Ok(t) => {
+                        theme = t;
+                        logs.set_theme(&theme);
+                        app.theme = theme.name.clone();
+                        app.update(Msg::Reply(Reply::ok(format!("theme {name}"))));
+                    }
+                    Err(e) => {
+                        app.update(Msg::Reply(Reply::fail(e.to_string())));
+                    }
+                },
+                Effect::LogLevel(level) => {
+                    logs.set_level(level);
+                    app.dirty = true;
+                }
+                effect => spawn_effect(&hub, effect, reply_tx.clone()),
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Carry out an effect that talks to the Hub or the disk, off the UI loop.
+fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        let reply = match effect {
+            Effect::Hub(command) => hub.execute(command).await,
+            Effect::HubLine(line) => match hub.execute_line(&line).await {
+                Some(reply) => reply,
+                None => return,
+            },
+            Effect::Write { path, text } => write_file(path, text).await,
+            Effect::CaptureLink { link, path } => match hub.tap(&link) {
+                Some(tap) => {
+                    let mut text = String::new();
+                    for chunk in tap.history() {
+                        text.push_str(&format!(
+                            "{}  {} {}  {}\n",
+                            chrono::DateTime::<chrono::Local>::from(chunk.t.wall)
+                                .format("%Y-%m-%d %H:%M:%S%.3f"),
+                            chunk.dir.as_str(),
+                            chunk.link,
+                            chunk.hex()
+                        ));
+                    }
+                    write_file(path, text).await
+                }
+                None => Reply::fail(format!(
+                    "unknown link {link:?}; links: {}",
+                    hub.taps()
+                        .iter()
+                        .map(|t| t.link().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+            _ => return,
+        };
+        let _ = replies.send(reply).await;
+    });
+}
+
+async fn write_file(path: std::path::PathBuf, text: String) -> Reply {
+    let lines = text.lines().count();
+    let shown = path.display().to_string();
+    match tokio::fs::write(&path, text).await {
+        Ok(()) => Reply::ok(format!("wrote {lines} lines to {shown}")),
+        Err(e) => Reply::fail(format!("cannot write {shown}: {e}")),
+    }
+}
+
+/// For tests and benchmarks: a model with fixed data.
+pub fn sample_app(setup: Setup, data: Data, size: (u16, u16)) -> App {
+    let mut app = App::new(setup, Default::default(), "default", Timestamp::now());
+    app.size = size;
+    app.sync(data);
+    app
+}

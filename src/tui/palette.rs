@@ -1,0 +1,212 @@
+//! The `:` command palette: a line editor with completion over the
+//! command language and the names the runtime knows, plus history.
+
+/// Names the palette completes.
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    pub connections: Vec<String>,
+    /// Devices with their attribute names and driver.
+    pub devices: Vec<(String, &'static str, Vec<String>)>,
+    /// Simulators with their fault ids.
+    pub simulators: Vec<(String, Vec<String>)>,
+    /// Traffic taps (links and simulators).
+    pub taps: Vec<String>,
+    pub themes: Vec<String>,
+}
+
+/// Verbs and what they complete, in the order they are offered.
+pub const VERBS: &[&str] = &[
+    "connect",
+    "disconnect",
+    "teardown",
+    "retry",
+    "fault",
+    "faults",
+    "pump",
+    "set",
+    "get",
+    "read",
+    "write",
+    "capture",
+    "theme",
+    "status",
+    "help",
+    "quit",
+];
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Palette {
+    pub input: String,
+    /// Completions of the word being typed, after Tab.
+    pub candidates: Vec<String>,
+    /// Which candidate Tab put in.
+    pub choice: Option<usize>,
+    /// Position in the history while browsing with ↑/↓.
+    pub browsing: Option<usize>,
+}
+
+impl Palette {
+    pub fn type_char(&mut self, c: char) {
+        self.input.push(c);
+        self.reset_completion();
+    }
+
+    pub fn backspace(&mut self) {
+        self.input.pop();
+        self.reset_completion();
+    }
+
+    fn reset_completion(&mut self) {
+        self.candidates.clear();
+        self.choice = None;
+        self.browsing = None;
+    }
+
+    /// Tab: complete the word being typed; again: the next candidate.
+    pub fn complete(&mut self, vocabulary: &Vocabulary) {
+        if self.choice.is_none() {
+            self.candidates = candidates(&self.input, vocabulary);
+            if self.candidates.is_empty() {
+                return;
+            }
+        }
+        let next = self.choice.map_or(0, |c| (c + 1) % self.candidates.len());
+        self.choice = Some(next);
+        let start = self.input.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        self.input.truncate(start);
+        self.input.push_str(&self.candidates[next]);
+        // A single match is final: continue with the next word.
+        if self.candidates.len() == 1 {
+            self.input.push(' ');
+            self.reset_completion();
+        }
+    }
+
+    /// ↑ / ↓ through earlier lines (newest first).
+    pub fn browse(&mut self, history: &[String], older: bool) {
+        if history.is_empty() {
+            return;
+        }
+        let next = match (self.browsing, older) {
+            (None, true) => Some(history.len() - 1),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i + 1 < history.len() => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.browsing = next;
+        self.input = next.map_or_else(String::new, |i| history[i].clone());
+        self.candidates.clear();
+        self.choice = None;
+    }
+}
+
+/// Completions of the last word of `input`.
+pub fn candidates(input: &str, v: &Vocabulary) -> Vec<String> {
+    let mut words: Vec<&str> = input.split_whitespace().collect();
+    let partial = if input.is_empty() || input.ends_with(char::is_whitespace) {
+        ""
+    } else {
+        words.pop().unwrap_or("")
+    };
+    let owned = |list: &[String]| list.to_vec();
+    let options: Vec<String> = match words.as_slice() {
+        [] => VERBS.iter().map(|s| s.to_string()).collect(),
+        ["connect" | "disconnect" | "teardown" | "retry"] => {
+            let mut names = owned(&v.connections);
+            names.extend(v.devices.iter().map(|(d, _, _)| d.clone()));
+            names
+        }
+        ["fault" | "faults"] => v.simulators.iter().map(|(s, _)| s.clone()).collect(),
+        ["fault", sim] => v
+            .simulators
+            .iter()
+            .find(|(s, _)| s == sim)
+            .map_or_else(Vec::new, |(_, faults)| faults.clone()),
+        ["fault", _, _] => ["on", "off", "toggle"].map(String::from).to_vec(),
+        ["pump"] => v
+            .devices
+            .iter()
+            .filter(|(_, driver, _)| *driver == "turbovac")
+            .map(|(d, _, _)| d.clone())
+            .collect(),
+        ["pump", _] => ["on", "off", "reset"].map(String::from).to_vec(),
+        ["set" | "get"] => v
+            .devices
+            .iter()
+            .flat_map(|(d, _, attrs)| attrs.iter().map(move |a| format!("{d}.{a}")))
+            .collect(),
+        ["read" | "write"] => v.devices.iter().map(|(d, _, _)| d.clone()).collect(),
+        ["capture"] => owned(&v.taps),
+        ["theme"] => owned(&v.themes),
+        _ => Vec::new(),
+    };
+    options
+        .into_iter()
+        .filter(|o| o.starts_with(partial))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocabulary() -> Vocabulary {
+        Vocabulary {
+            connections: vec!["pump-port".into()],
+            devices: vec![(
+                "pump1".into(),
+                "turbovac",
+                vec!["on".into(), "setpoint".into()],
+            )],
+            simulators: vec![("pump-sim".into(), vec!["no-reply".into(), "hang-up".into()])],
+            taps: vec!["pump-port".into(), "pump-sim".into()],
+            themes: vec!["default".into(), "mono".into()],
+        }
+    }
+
+    #[test]
+    fn completes_each_word_from_what_exists() {
+        let v = vocabulary();
+        assert_eq!(candidates("fa", &v), ["fault", "faults"]);
+        assert_eq!(candidates("fault ", &v), ["pump-sim"]);
+        assert_eq!(candidates("fault pump-sim n", &v), ["no-reply"]);
+        assert_eq!(candidates("fault pump-sim no-reply o", &v), ["on", "off"]);
+        assert_eq!(candidates("set pump1.s", &v), ["pump1.setpoint"]);
+        assert_eq!(candidates("connect ", &v), ["pump-port", "pump1"]);
+        assert_eq!(candidates("theme m", &v), ["mono"]);
+        assert!(candidates("frobnicate ", &v).is_empty());
+    }
+
+    #[test]
+    fn tab_cycles_and_a_single_match_moves_on() {
+        let v = vocabulary();
+        let mut p = Palette::default();
+        for c in "fault pu".chars() {
+            p.type_char(c);
+        }
+        p.complete(&v);
+        assert_eq!(p.input, "fault pump-sim ");
+        p.complete(&v);
+        assert_eq!(p.input, "fault pump-sim no-reply");
+        p.complete(&v);
+        assert_eq!(p.input, "fault pump-sim hang-up");
+        p.type_char(' ');
+        p.complete(&v);
+        assert_eq!(p.input, "fault pump-sim hang-up on");
+    }
+
+    #[test]
+    fn history_browsing() {
+        let history = vec!["status".to_string(), "pump pump1 on".to_string()];
+        let mut p = Palette::default();
+        p.browse(&history, true);
+        assert_eq!(p.input, "pump pump1 on");
+        p.browse(&history, true);
+        assert_eq!(p.input, "status");
+        p.browse(&history, false);
+        assert_eq!(p.input, "pump pump1 on");
+        p.browse(&history, false);
+        assert_eq!(p.input, "");
+    }
+}

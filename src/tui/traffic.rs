@@ -1,0 +1,647 @@
+//! The raw-traffic view's model: chunks from every link in arrival order,
+//! bounded; pause that keeps buffering; filters by link, direction and
+//! text/hex pattern; repeated request/reply pairs collapsed into counters;
+//! hex and decoded renderings; capture text.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::sanitize;
+use crate::bus::Timestamp;
+use crate::link::{Chunk, Direction};
+use crate::protocol::turbovac::{
+    AccessCode, ResponseCode, TELEGRAM_LEN, Telegram, param_error_name,
+};
+
+/// How a link's bytes are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// TURBOVAC USS telegrams.
+    Uss,
+    /// Terminated text lines.
+    Text,
+    /// Unknown: hex only.
+    Raw,
+}
+
+/// Which taps the view shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkFilter {
+    /// Every link, but not the simulators' own taps (they mirror the links).
+    Links,
+    /// One tap.
+    One(Arc<str>),
+    /// Links and simulator taps.
+    All,
+}
+
+impl LinkFilter {
+    pub fn label(&self) -> String {
+        match self {
+            Self::Links => "links".into(),
+            Self::One(name) => super::sanitize::text(name).into_owned(),
+            Self::All => "links+simulators".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirFilter {
+    Both,
+    Tx,
+    Rx,
+}
+
+impl DirFilter {
+    pub fn next(self) -> Self {
+        match self {
+            Self::Both => Self::Tx,
+            Self::Tx => Self::Rx,
+            Self::Rx => Self::Both,
+        }
+    }
+
+    fn admits(self, dir: Direction) -> bool {
+        matches!(
+            (self, dir),
+            (Self::Both, _) | (Self::Tx, Direction::Tx) | (Self::Rx, Direction::Rx)
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Both => "TX+RX",
+            Self::Tx => "TX",
+            Self::Rx => "RX",
+        }
+    }
+}
+
+/// One chunk, or a run of identical ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub seq: u64,
+    pub link: Arc<str>,
+    pub dir: Direction,
+    pub t: Timestamp,
+    /// When the last repeat arrived.
+    pub last: Timestamp,
+    pub bytes: Bytes,
+    pub repeats: u32,
+}
+
+/// A TX entry merged speculatively as the start of a repeated pair.
+#[derive(Debug, Clone)]
+struct PendingPair {
+    link: Arc<str>,
+    first_seq: u64,
+    previous_last: Timestamp,
+    chunk: Chunk,
+}
+
+#[derive(Debug, Clone)]
+pub struct Traffic {
+    entries: VecDeque<Entry>,
+    capacity: usize,
+    next_seq: u64,
+    pending: Option<PendingPair>,
+    framing: HashMap<Arc<str>, Framing>,
+    /// Sequence number of the newest entry shown when paused.
+    pub paused_at: Option<u64>,
+    /// Lines scrolled up from the newest.
+    pub scroll: usize,
+    pub decoded: bool,
+    pub delta: bool,
+    pub dir: DirFilter,
+    pub link: LinkFilter,
+    /// Taps that belong to simulators, hidden under `LinkFilter::Links`.
+    simulator_taps: Vec<Arc<str>>,
+    pub collapse: bool,
+    pub pattern: String,
+    /// Chunks the view never saw (event bus lag).
+    pub lost: u64,
+    /// Entries pushed out of the ring.
+    pub evicted: u64,
+}
+
+impl Traffic {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            capacity: capacity.max(16),
+            next_seq: 0,
+            pending: None,
+            framing: HashMap::new(),
+            paused_at: None,
+            scroll: 0,
+            decoded: false,
+            delta: false,
+            dir: DirFilter::Both,
+            link: LinkFilter::Links,
+            simulator_taps: Vec::new(),
+            collapse: true,
+            pattern: String::new(),
+            lost: 0,
+            evicted: 0,
+        }
+    }
+
+    pub fn set_framing(&mut self, link: Arc<str>, framing: Framing) {
+        self.framing.insert(link, framing);
+    }
+
+    pub fn add_simulator_tap(&mut self, name: Arc<str>) {
+        self.simulator_taps.push(name);
+    }
+
+    /// Next in the cycle: links, each tap, everything.
+    pub fn cycle_link(&mut self, taps: &[Arc<str>]) {
+        self.link = match &self.link {
+            LinkFilter::Links => taps
+                .first()
+                .cloned()
+                .map_or(LinkFilter::All, LinkFilter::One),
+            LinkFilter::One(current) => match taps.iter().skip_while(|t| *t != current).nth(1) {
+                Some(next) => LinkFilter::One(next.clone()),
+                None => LinkFilter::All,
+            },
+            LinkFilter::All => LinkFilter::Links,
+        };
+    }
+
+    fn shows(&self, link: &Arc<str>) -> bool {
+        match &self.link {
+            LinkFilter::Links => !self.simulator_taps.contains(link),
+            LinkFilter::One(one) => one == link,
+            LinkFilter::All => true,
+        }
+    }
+
+    pub fn framing(&self, link: &str) -> Framing {
+        self.framing.get(link).copied().unwrap_or(Framing::Raw)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.paused_at = match self.paused_at {
+            Some(_) => {
+                self.scroll = 0;
+                None
+            }
+            None => Some(self.next_seq.saturating_sub(1)),
+        };
+    }
+
+    /// Entries that arrived since the pause.
+    pub fn lag(&self) -> u64 {
+        self.paused_at.map_or(0, |at| {
+            self.entries.back().map_or(0, |e| e.seq.saturating_sub(at))
+        })
+    }
+
+    /// Record a chunk.
+    pub fn push(&mut self, chunk: &Chunk) {
+        if let Some(pending) = self.pending.take() {
+            if pending.link == chunk.link {
+                if self.completes_pair(&pending, chunk) {
+                    return;
+                }
+                // Not a repeat after all: undo the speculative merge.
+                if let Some(first) = self.entries.iter_mut().find(|e| e.seq == pending.first_seq) {
+                    first.repeats -= 1;
+                    first.last = pending.previous_last;
+                }
+                self.append(&pending.chunk);
+            } else {
+                self.pending = Some(pending);
+            }
+        }
+        if self.collapse && self.try_collapse(chunk) {
+            return;
+        }
+        self.append(chunk);
+    }
+
+    fn link_tail(&self, link: &str, n: usize) -> Vec<usize> {
+        let mut found = Vec::with_capacity(n);
+        for (i, e) in self.entries.iter().enumerate().rev() {
+            if &*e.link == link {
+                found.push(i);
+                if found.len() == n {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// Merge an immediate repeat, or start merging a repeated pair.
+    fn try_collapse(&mut self, chunk: &Chunk) -> bool {
+        let tail = self.link_tail(&chunk.link, 2);
+        let same = |e: &Entry| e.dir == chunk.dir && e.bytes == chunk.bytes;
+        if let Some(&last) = tail.first()
+            && same(&self.entries[last])
+        {
+            let e = &mut self.entries[last];
+            e.repeats += 1;
+            e.last = chunk.t;
+            return true;
+        }
+        if let [last, before] = tail[..]
+            && self.entries[last].dir != chunk.dir
+            && same(&self.entries[before])
+        {
+            let e = &mut self.entries[before];
+            self.pending = Some(PendingPair {
+                link: chunk.link.clone(),
+                first_seq: e.seq,
+                previous_last: e.last,
+                chunk: chunk.clone(),
+            });
+            e.repeats += 1;
+            e.last = chunk.t;
+            return true;
+        }
+        false
+    }
+
+    fn completes_pair(&mut self, pending: &PendingPair, chunk: &Chunk) -> bool {
+        let tail = self.link_tail(&chunk.link, 1);
+        match tail.first() {
+            Some(&i)
+                if self.entries[i].dir == chunk.dir
+                    && self.entries[i].bytes == chunk.bytes
+                    && self.entries[i].seq > pending.first_seq =>
+            {
+                let e = &mut self.entries[i];
+                e.repeats += 1;
+                e.last = chunk.t;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn append(&mut self, chunk: &Chunk) {
+        if self.entries.len() == self.capacity {
+            self.entries.pop_front();
+            self.evicted += 1;
+        }
+        self.entries.push_back(Entry {
+            seq: self.next_seq,
+            link: chunk.link.clone(),
+            dir: chunk.dir,
+            t: chunk.t,
+            last: chunk.t,
+            bytes: chunk.bytes.clone(),
+            repeats: 1,
+        });
+        self.next_seq += 1;
+    }
+
+    /// Entries passing the filters, oldest first, cut at the pause mark.
+    /// A pair merge that is still speculative is shown as it stands: the
+    /// first entry without the new repeat, the new chunk on its own line.
+    pub fn visible(&self) -> Vec<Cow<'_, Entry>> {
+        let pattern = Pattern::parse(&self.pattern);
+        let admit = |e: &Entry| {
+            self.paused_at.is_none_or(|at| e.seq <= at)
+                && self.dir.admits(e.dir)
+                && self.shows(&e.link)
+                && pattern.as_ref().is_none_or(|p| p.matches(&e.bytes))
+        };
+        let mut shown: Vec<Cow<'_, Entry>> = self
+            .entries
+            .iter()
+            .filter(|e| admit(e))
+            .map(|e| match &self.pending {
+                Some(p) if p.first_seq == e.seq => Cow::Owned(Entry {
+                    repeats: e.repeats - 1,
+                    last: p.previous_last,
+                    ..e.clone()
+                }),
+                _ => Cow::Borrowed(e),
+            })
+            .collect();
+        if let Some(p) = &self.pending {
+            let entry = Entry {
+                seq: self.next_seq,
+                link: p.chunk.link.clone(),
+                dir: p.chunk.dir,
+                t: p.chunk.t,
+                last: p.chunk.t,
+                bytes: p.chunk.bytes.clone(),
+                repeats: 1,
+            };
+            if admit(&entry) {
+                shown.push(Cow::Owned(entry));
+            }
+        }
+        shown
+    }
+
+    /// One text line per entry (two when a telegram pair shares a chunk).
+    pub fn render(&self, entry: &Entry) -> Vec<String> {
+        let framing = self.framing(&entry.link);
+        match (self.decoded, framing) {
+            (true, Framing::Uss) => uss_lines(&entry.bytes, entry.dir),
+            (true, _) | (false, Framing::Text) => vec![sanitize::named(&entry.bytes)],
+            (false, _) => vec![format!(
+                "{}  |{}|",
+                crate::link::hex_string(&entry.bytes),
+                sanitize::dots(&entry.bytes)
+            )],
+        }
+    }
+
+    /// The visible history as text: absolute timestamps, both directions as
+    /// filtered, one line per entry.
+    pub fn capture_text(&self, clock: impl Fn(&Timestamp) -> String) -> String {
+        let mut out = String::new();
+        for e in self.visible() {
+            for (i, body) in self.render(&e).into_iter().enumerate() {
+                let time = if i == 0 {
+                    clock(&e.t)
+                } else {
+                    " ".repeat(clock(&e.t).len())
+                };
+                let _ = write!(out, "{time}  {} {}  {body}", e.dir.as_str(), e.link);
+                if e.repeats > 1 && i == 0 {
+                    let _ = write!(out, "  ×{} (last {})", e.repeats, clock(&e.last));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// A text or hex pattern for the traffic filter: `02 16` or `0216` as hex
+/// (even number of hex digits), anything else as text.
+enum Pattern {
+    Hex(Vec<u8>),
+    Text(String),
+}
+
+impl Pattern {
+    fn parse(text: &str) -> Option<Self> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let digits: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len().is_multiple_of(2) && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            let bytes = (0..digits.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
+                .collect();
+            return Some(Self::Hex(bytes));
+        }
+        Some(Self::Text(trimmed.to_lowercase()))
+    }
+
+    fn matches(&self, bytes: &[u8]) -> bool {
+        match self {
+            Self::Hex(needle) => bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+            Self::Text(needle) => String::from_utf8_lossy(bytes)
+                .to_lowercase()
+                .contains(needle),
+        }
+    }
+}
+
+/// Decoded USS telegrams in a chunk: one line each; leftovers as hex.
+pub fn uss_lines(bytes: &[u8], dir: Direction) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= TELEGRAM_LEN {
+        match Telegram::decode(&rest[..TELEGRAM_LEN]) {
+            Ok(t) => {
+                lines.push(describe(&t, dir));
+                rest = &rest[TELEGRAM_LEN..];
+            }
+            Err(e) => {
+                lines.push(format!("{e}: {}", crate::link::hex_string(rest)));
+                return lines;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        lines.push(format!(
+            "{} byte(s) of a telegram: {}",
+            rest.len(),
+            crate::link::hex_string(rest)
+        ));
+    }
+    lines
+}
+
+fn describe(t: &Telegram, dir: Direction) -> String {
+    match dir {
+        Direction::Tx => {
+            let access = match t.access_code() {
+                AccessCode::None => String::new(),
+                AccessCode::Read | AccessCode::ReadField => {
+                    format!("  read P{}[{}]", t.pnu, t.index)
+                }
+                AccessCode::Write16
+                | AccessCode::Write32
+                | AccessCode::Write16Field
+                | AccessCode::Write32Field => {
+                    format!("  write P{}[{}] = {}", t.pnu, t.index, t.pwe)
+                }
+                AccessCode::Unknown(ak) => format!("  AK {ak} P{}", t.pnu),
+            };
+            let setpoint = if t
+                .control_word()
+                .has(crate::protocol::turbovac::ControlWord::SETPOINT)
+            {
+                format!(" setpoint {} Hz", t.frequency())
+            } else {
+                String::new()
+            };
+            format!("{}{setpoint}{access}", t.control_word())
+        }
+        Direction::Rx => {
+            let access = match t.response_code() {
+                ResponseCode::None => String::new(),
+                ResponseCode::Error | ResponseCode::NoWrite => {
+                    format!(
+                        "  P{}[{}]: error {} {}",
+                        t.pnu,
+                        t.index,
+                        t.pwe,
+                        param_error_name(t.pwe)
+                    )
+                }
+                _ => format!("  P{}[{}] = {}", t.pnu, t.index, t.pwe),
+            };
+            format!(
+                "{} f={} Hz T={} °C I={:.1} A U={} V{access}",
+                t.status_word(),
+                t.frequency(),
+                t.temperature(),
+                f64::from(t.current()) / 10.0,
+                t.voltage()
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::turbovac::{ControlWord, Telegram};
+
+    fn chunk(link: &str, dir: Direction, bytes: &[u8]) -> Chunk {
+        Chunk {
+            link: link.into(),
+            epoch: 1,
+            dir,
+            t: Timestamp::now(),
+            bytes: Bytes::copy_from_slice(bytes),
+        }
+    }
+
+    fn shape(t: &Traffic) -> Vec<(Direction, Vec<u8>, u32)> {
+        t.entries
+            .iter()
+            .map(|e| (e.dir, e.bytes.to_vec(), e.repeats))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_pairs_collapse_in_order() {
+        let mut t = Traffic::new(100);
+        for _ in 0..5 {
+            t.push(&chunk("p", Direction::Tx, b"q"));
+            t.push(&chunk("p", Direction::Rx, b"a"));
+        }
+        assert_eq!(
+            shape(&t),
+            vec![
+                (Direction::Tx, b"q".to_vec(), 5),
+                (Direction::Rx, b"a".to_vec(), 5)
+            ]
+        );
+        // A changing reply breaks the pair: the speculative merge is undone.
+        t.push(&chunk("p", Direction::Tx, b"q"));
+        // Until the reply comes, the view shows the poll on its own line.
+        let shown: Vec<u32> = t.visible().iter().map(|e| e.repeats).collect();
+        assert_eq!(shown, vec![5, 5, 1]);
+        t.push(&chunk("p", Direction::Rx, b"b"));
+        assert_eq!(
+            shape(&t),
+            vec![
+                (Direction::Tx, b"q".to_vec(), 5),
+                (Direction::Rx, b"a".to_vec(), 5),
+                (Direction::Tx, b"q".to_vec(), 1),
+                (Direction::Rx, b"b".to_vec(), 1),
+            ]
+        );
+        t.collapse = false;
+        t.push(&chunk("p", Direction::Rx, b"b"));
+        assert_eq!(t.len(), 5);
+    }
+
+    #[test]
+    fn other_links_do_not_break_a_pair() {
+        let mut t = Traffic::new(100);
+        for _ in 0..3 {
+            t.push(&chunk("p", Direction::Tx, b"q"));
+            t.push(&chunk("other", Direction::Rx, b"noise"));
+            t.push(&chunk("p", Direction::Rx, b"a"));
+        }
+        let p: Vec<u32> = t
+            .entries
+            .iter()
+            .filter(|e| &*e.link == "p")
+            .map(|e| e.repeats)
+            .collect();
+        assert_eq!(p, vec![3, 3]);
+    }
+
+    #[test]
+    fn pause_keeps_buffering_and_counts_lag() {
+        let mut t = Traffic::new(100);
+        t.collapse = false;
+        t.push(&chunk("p", Direction::Tx, b"1"));
+        t.toggle_pause();
+        t.push(&chunk("p", Direction::Tx, b"2"));
+        t.push(&chunk("p", Direction::Tx, b"3"));
+        assert_eq!(t.visible().len(), 1);
+        assert_eq!(t.lag(), 2);
+        t.toggle_pause();
+        assert_eq!(t.visible().len(), 3);
+    }
+
+    #[test]
+    fn the_ring_is_bounded() {
+        let mut t = Traffic::new(16);
+        t.collapse = false;
+        for n in 0..40u8 {
+            t.push(&chunk("p", Direction::Rx, &[n]));
+        }
+        assert_eq!(t.len(), 16);
+        assert_eq!(t.evicted, 24);
+    }
+
+    #[test]
+    fn filters_by_direction_link_and_pattern() {
+        let mut t = Traffic::new(100);
+        t.collapse = false;
+        t.push(&chunk("a", Direction::Tx, b"*IDN?\n"));
+        t.push(&chunk("a", Direction::Rx, b"KEITHLEY\n"));
+        t.push(&chunk("b", Direction::Tx, &[0x02, 0x16, 0x00]));
+        t.dir = DirFilter::Tx;
+        assert_eq!(t.visible().len(), 2);
+        t.dir = DirFilter::Both;
+        t.link = LinkFilter::One("a".into());
+        assert_eq!(t.visible().len(), 2);
+        t.link = LinkFilter::Links;
+        t.add_simulator_tap("b".into());
+        assert_eq!(t.visible().len(), 2);
+        t.link = LinkFilter::All;
+        t.pattern = "02 16".into();
+        assert_eq!(t.visible().len(), 1);
+        t.pattern = "keith".into();
+        assert_eq!(t.visible().len(), 1);
+    }
+
+    #[test]
+    fn renders_hex_text_and_uss() {
+        let mut t = Traffic::new(100);
+        t.set_framing("pump".into(), Framing::Uss);
+        t.set_framing("scpi".into(), Framing::Text);
+        let poll = Telegram::query(ControlWord::RUN.0, AccessCode::Read, 24, 0, 0).encode();
+        t.push(&chunk("pump", Direction::Tx, &poll));
+        t.push(&chunk("scpi", Direction::Rx, b"\x1b[2J+1.0E-12\r\n"));
+        let e: Vec<Entry> = t.entries.iter().cloned().collect();
+        assert!(
+            t.render(&e[0])[0].starts_with("02 16 00 10 18"),
+            "{:?}",
+            t.render(&e[0])
+        );
+        assert_eq!(t.render(&e[1]), vec!["<ESC>[2J+1.0E-12<CR><LF>"]);
+        t.decoded = true;
+        assert_eq!(t.render(&e[0]), vec!["COMMAND|ON  read P24[0]"]);
+        let two = [poll, poll].concat();
+        assert_eq!(uss_lines(&two, Direction::Tx).len(), 2);
+        assert!(uss_lines(&poll[..10], Direction::Rx)[0].starts_with("10 byte(s) of a telegram"));
+    }
+}

@@ -1,0 +1,603 @@
+//! `update(model, message) -> effects`: the only place the console's model
+//! changes. Pure: no I/O, no clock reads; side effects are returned as
+//! values for the event loop to carry out.
+
+use std::path::PathBuf;
+
+use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane, Status};
+use super::layout;
+use super::palette::{Palette, Vocabulary};
+use crate::bus::{Event, Timestamp};
+use crate::config::keys::{Action, KeyChord, KeyName};
+use crate::connection::ConnCommand;
+use crate::reply::Reply;
+use crate::runtime::Command;
+use crate::sim::FaultSetting;
+
+/// Everything that can happen to the console.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyChord),
+    /// A mouse click or wheel at a cell.
+    Click {
+        x: u16,
+        y: u16,
+    },
+    Scroll {
+        x: u16,
+        y: u16,
+        up: bool,
+    },
+    Resize(u16, u16),
+    Event(Box<Event>),
+    /// Events the console missed (bus lag).
+    Lagged(u64),
+    Sync(Box<Data>),
+    /// Once a second: clock and rates.
+    Second(Timestamp),
+    Reply(Reply),
+}
+
+/// What the event loop must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Hub(Command),
+    /// A palette line for the Hub's command language.
+    HubLine(String),
+    /// Write text to a file (traffic capture).
+    Write {
+        path: PathBuf,
+        text: String,
+    },
+    /// Write a link's whole recorded traffic to a file.
+    CaptureLink {
+        link: String,
+        path: PathBuf,
+    },
+    Theme(String),
+    LogLevel(&'static str),
+    Repaint,
+    Quit,
+}
+
+impl App {
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(key) => {
+                self.dirty = true;
+                self.key(key)
+            }
+            Msg::Click { x, y } => {
+                self.click(x, y);
+                vec![]
+            }
+            Msg::Scroll { x, y, up } => {
+                self.click(x, y);
+                self.overlay = None;
+                self.move_cursor(if up { -3 } else { 3 });
+                vec![]
+            }
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.dirty = true;
+                vec![]
+            }
+            Msg::Event(event) => {
+                self.event(*event);
+                vec![]
+            }
+            Msg::Lagged(n) => {
+                self.traffic.lost += n;
+                self.dirty = true;
+                vec![]
+            }
+            Msg::Sync(data) => {
+                self.sync(*data);
+                vec![]
+            }
+            Msg::Second(now) => {
+                self.now = now;
+                self.update_rates(now);
+                self.dirty = true;
+                vec![]
+            }
+            Msg::Reply(reply) => {
+                self.reply(reply);
+                vec![]
+            }
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Traffic(chunk) => {
+                self.traffic.push(&chunk);
+                if self.focus == Pane::Traffic || self.wide() {
+                    self.dirty = true;
+                }
+            }
+            Event::Alarm {
+                t,
+                source,
+                kind,
+                active,
+                reason,
+            } => {
+                if active {
+                    self.raise(t, source, kind, reason);
+                } else {
+                    self.clear_alarms(&source, kind);
+                }
+                self.dirty = true;
+            }
+            // Properties, transitions and faults arrive with the snapshots.
+            _ => {}
+        }
+    }
+
+    fn reply(&mut self, reply: Reply) {
+        let mut lines = reply.msg.lines();
+        let first = lines.next().unwrap_or_default().to_string();
+        // Longer answers (status, faults, help) open in a box.
+        if lines.next().is_some() {
+            self.message = Some(reply.msg.clone());
+        }
+        self.status = Some(Status {
+            text: first,
+            ok: reply.success,
+        });
+        self.dirty = true;
+    }
+
+    /// Whether every pane is on screen (otherwise one tab at a time).
+    pub fn wide(&self) -> bool {
+        layout::is_wide(self.size.0, self.size.1)
+    }
+
+    fn key(&mut self, key: KeyChord) -> Vec<Effect> {
+        if let Some(overlay) = self.overlay.take() {
+            return self.overlay_key(overlay, key);
+        }
+        if self.message.is_some() {
+            self.message = None;
+            if key == KeyChord::plain(KeyName::Esc) || key == KeyChord::plain(KeyName::Enter) {
+                return vec![];
+            }
+        }
+        let Some(action) = self.keymap.action(key, self.focus.scopes()) else {
+            return vec![];
+        };
+        self.action(action)
+    }
+
+    fn action(&mut self, action: Action) -> Vec<Effect> {
+        let pane = |p: Pane| {
+            move |app: &mut App| {
+                app.focus = p;
+                vec![]
+            }
+        };
+        match action {
+            Action::Quit if self.busy() => {
+                self.overlay = Some(Overlay::Confirm(Confirm::Quit));
+                vec![]
+            }
+            Action::Quit => vec![Effect::Quit],
+            Action::Help => {
+                self.overlay = Some(Overlay::Help {
+                    filter: String::new(),
+                    scroll: 0,
+                });
+                vec![]
+            }
+            Action::Palette => {
+                self.overlay = Some(Overlay::Palette(Palette::default()));
+                vec![]
+            }
+            Action::Filter => {
+                let text = self.filter(self.filter_pane()).to_string();
+                self.overlay = Some(Overlay::Input {
+                    purpose: InputPurpose::Filter(self.filter_pane()),
+                    text,
+                });
+                vec![]
+            }
+            Action::Back => {
+                self.set_filter(self.filter_pane(), String::new());
+                self.status = None;
+                vec![]
+            }
+            Action::NextPane => pane(self.focus.next())(self),
+            Action::PrevPane => pane(self.focus.prev())(self),
+            Action::Repaint => vec![Effect::Repaint],
+            Action::PaneConnections => pane(Pane::Connections)(self),
+            Action::PaneStateMachine => pane(Pane::StateMachine)(self),
+            Action::PaneProperties => pane(Pane::Properties)(self),
+            Action::PaneTraffic => pane(Pane::Traffic)(self),
+            Action::PaneAlarms => pane(Pane::Alarms)(self),
+            Action::PaneLogs => pane(Pane::Logs)(self),
+            Action::Up => self.moved(-1),
+            Action::Down => self.moved(1),
+            Action::PageUp => self.moved(-(self.page() as i64)),
+            Action::PageDown => self.moved(self.page() as i64),
+            Action::Top => self.moved(i64::MIN / 2),
+            Action::Bottom => self.moved(i64::MAX / 2),
+            Action::Connect => self.connection(ConnCommand::Connect),
+            Action::Disconnect => self.connection(ConnCommand::Disconnect),
+            Action::RetryNow => self.connection(ConnCommand::RetryNow),
+            Action::Faults => {
+                match self.selected_simulator() {
+                    Some(simulator) => {
+                        self.overlay = Some(Overlay::Faults {
+                            simulator,
+                            selected: 0,
+                        })
+                    }
+                    None => self.notice("no simulator behind the selected link", false),
+                }
+                vec![]
+            }
+            Action::PumpToggle => {
+                let Some(device) = self.selected_device() else {
+                    self.notice("no device on the selected link", false);
+                    return vec![];
+                };
+                if device.driver != "turbovac" {
+                    self.notice(format!("{} is not a pump", device.name), false);
+                    return vec![];
+                }
+                let on = device
+                    .properties
+                    .iter()
+                    .any(|p| p.name == "on" && p.value == Some(crate::device::Value::Bool(true)));
+                vec![Effect::Hub(Command::Pump {
+                    device: device.name.to_string(),
+                    action: if on { "off" } else { "on" }.into(),
+                })]
+            }
+            Action::Acknowledge => {
+                let id = self
+                    .alarm_list()
+                    .get(self.cursor(Pane::Alarms))
+                    .map(|a| a.id);
+                if let Some(alarm) = self.alarms.iter_mut().find(|a| Some(a.id) == id) {
+                    alarm.acked = true;
+                }
+                vec![]
+            }
+            Action::AcknowledgeAll => {
+                self.alarms.iter_mut().for_each(|a| a.acked = true);
+                vec![]
+            }
+            Action::Pause => {
+                self.traffic.toggle_pause();
+                vec![]
+            }
+            Action::Decode => {
+                self.traffic.decoded = !self.traffic.decoded;
+                vec![]
+            }
+            Action::TimeMode => {
+                self.traffic.delta = !self.traffic.delta;
+                vec![]
+            }
+            Action::Direction => {
+                self.traffic.dir = self.traffic.dir.next();
+                vec![]
+            }
+            Action::LinkFilter => {
+                self.cycle_traffic_link();
+                vec![]
+            }
+            Action::Collapse => {
+                self.traffic.collapse = !self.traffic.collapse;
+                vec![]
+            }
+            Action::Capture => {
+                let stamp = crate::headless::clock(&self.now).replace([':', '.'], "");
+                self.overlay = Some(Overlay::Input {
+                    purpose: InputPurpose::CapturePath,
+                    text: format!("labdeck-capture-{stamp}.txt"),
+                });
+                vec![]
+            }
+            Action::LogMore | Action::LogLess => {
+                let more = action == Action::LogMore;
+                self.log_level = if more {
+                    (self.log_level + 1).min(LOG_LEVELS.len() - 1)
+                } else {
+                    self.log_level.saturating_sub(1)
+                };
+                vec![Effect::LogLevel(LOG_LEVELS[self.log_level])]
+            }
+        }
+    }
+
+    /// The pane `/` and Esc apply to.
+    fn filter_pane(&self) -> Pane {
+        self.focus
+    }
+
+    fn connection(&mut self, command: ConnCommand) -> Vec<Effect> {
+        match self.selected_connection() {
+            Some(c) => vec![Effect::Hub(Command::Connection {
+                target: c.name.to_string(),
+                command,
+            })],
+            None => {
+                self.notice("no connection selected", false);
+                vec![]
+            }
+        }
+    }
+
+    fn cycle_traffic_link(&mut self) {
+        let taps: Vec<std::sync::Arc<str>> =
+            self.data.taps.iter().map(|(l, _)| l.clone()).collect();
+        self.traffic.cycle_link(&taps);
+    }
+
+    fn page(&self) -> usize {
+        (self.size.1 as usize / 3).max(3)
+    }
+
+    fn moved(&mut self, delta: i64) -> Vec<Effect> {
+        self.move_cursor(delta);
+        vec![]
+    }
+
+    /// Move the focused pane's cursor, staying inside its rows. In the
+    /// traffic pane the cursor is the scroll distance from the newest line,
+    /// and scrolling up pauses the view.
+    pub fn move_cursor(&mut self, delta: i64) {
+        if self.focus == Pane::Traffic {
+            let rows = self.traffic.visible().len() as i64;
+            let scroll = (self.traffic.scroll as i64 - delta).clamp(0, (rows - 1).max(0));
+            self.traffic.scroll = scroll as usize;
+            if scroll > 0 && !self.traffic.paused() {
+                self.traffic.toggle_pause();
+                self.traffic.scroll = scroll as usize;
+            }
+            return;
+        }
+        let rows = self.rows(self.focus) as i64;
+        let cursor = self.cursor.entry(self.focus).or_insert(0);
+        *cursor = (*cursor as i64 + delta).clamp(0, (rows - 1).max(0)) as usize;
+    }
+
+    fn notice(&mut self, text: impl Into<String>, ok: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            ok,
+        });
+    }
+
+    fn click(&mut self, x: u16, y: u16) {
+        let areas = layout::compute(self.size.0, self.size.1, self.focus);
+        if let Some(pane) = areas.pane_at(x, y) {
+            self.focus = pane;
+        }
+        self.dirty = true;
+    }
+
+    pub fn vocabulary(&self) -> Vocabulary {
+        Vocabulary {
+            connections: self
+                .data
+                .connections
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect(),
+            devices: self
+                .data
+                .devices
+                .iter()
+                .map(|d| {
+                    let attrs = d.properties.iter().map(|p| p.name.clone()).collect();
+                    (d.name.to_string(), d.driver, attrs)
+                })
+                .collect(),
+            simulators: self
+                .data
+                .simulators
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.to_string(),
+                        s.faults.iter().map(|f| f.id.to_string()).collect(),
+                    )
+                })
+                .collect(),
+            taps: self.data.taps.iter().map(|(l, _)| l.to_string()).collect(),
+            themes: self.setup.themes.clone(),
+        }
+    }
+
+    fn overlay_key(&mut self, overlay: Overlay, key: KeyChord) -> Vec<Effect> {
+        let esc = key == KeyChord::plain(KeyName::Esc);
+        let enter = key == KeyChord::plain(KeyName::Enter);
+        match overlay {
+            Overlay::Help {
+                mut filter,
+                mut scroll,
+            } => {
+                match key.key {
+                    _ if esc
+                        || self.keymap.keys(Action::Help).contains(&key) && filter.is_empty() =>
+                    {
+                        return vec![];
+                    }
+                    KeyName::Up => scroll = scroll.saturating_sub(1),
+                    KeyName::Down => scroll += 1,
+                    KeyName::PageUp => scroll = scroll.saturating_sub(10),
+                    KeyName::PageDown => scroll += 10,
+                    KeyName::Backspace => {
+                        filter.pop();
+                        scroll = 0;
+                    }
+                    KeyName::Char(c) if !key.ctrl => {
+                        filter.push(c);
+                        scroll = 0;
+                    }
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Help { filter, scroll });
+                vec![]
+            }
+            Overlay::Palette(mut palette) => {
+                if esc {
+                    return vec![];
+                }
+                if enter {
+                    return self.run_palette(palette.input.trim().to_string());
+                }
+                match key.key {
+                    KeyName::Tab => palette.complete(&self.vocabulary()),
+                    KeyName::Backspace => palette.backspace(),
+                    KeyName::Up => palette.browse(&self.palette_history, true),
+                    KeyName::Down => palette.browse(&self.palette_history, false),
+                    KeyName::Space => palette.type_char(' '),
+                    KeyName::Char(c) if !key.ctrl => palette.type_char(c),
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Palette(palette));
+                vec![]
+            }
+            Overlay::Faults {
+                mut simulator,
+                mut selected,
+            } => {
+                let sims = self.data.simulators.len();
+                let faults = self
+                    .data
+                    .simulators
+                    .get(simulator)
+                    .map_or(0, |s| s.faults.len());
+                match key.key {
+                    _ if esc => return vec![],
+                    KeyName::Up | KeyName::Char('k') => selected = selected.saturating_sub(1),
+                    KeyName::Down | KeyName::Char('j') => {
+                        selected = (selected + 1).min(faults.saturating_sub(1))
+                    }
+                    KeyName::Left | KeyName::Char('h') if sims > 0 => {
+                        simulator = (simulator + sims - 1) % sims;
+                        selected = 0;
+                    }
+                    KeyName::Right | KeyName::Char('l') if sims > 0 => {
+                        simulator = (simulator + 1) % sims;
+                        selected = 0;
+                    }
+                    KeyName::Enter | KeyName::Space => {
+                        if let Some(sim) = self.data.simulators.get(simulator)
+                            && let Some(fault) = sim.faults.get(selected)
+                        {
+                            let effect = Effect::Hub(Command::Fault {
+                                sim: Some(sim.name.to_string()),
+                                fault: fault.id.to_string(),
+                                setting: FaultSetting::Toggle,
+                            });
+                            self.overlay = Some(Overlay::Faults {
+                                simulator,
+                                selected,
+                            });
+                            return vec![effect];
+                        }
+                    }
+                    _ => {}
+                }
+                self.overlay = Some(Overlay::Faults {
+                    simulator,
+                    selected,
+                });
+                vec![]
+            }
+            Overlay::Confirm(Confirm::Quit) => match key.key {
+                KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Quit],
+                _ => vec![],
+            },
+            Overlay::Input { purpose, mut text } => {
+                if esc {
+                    if let InputPurpose::Filter(pane) = purpose {
+                        self.set_filter(pane, String::new());
+                    }
+                    return vec![];
+                }
+                if enter {
+                    return match purpose {
+                        InputPurpose::Filter(pane) => {
+                            self.set_filter(pane, text);
+                            vec![]
+                        }
+                        InputPurpose::CapturePath if text.trim().is_empty() => vec![],
+                        InputPurpose::CapturePath => {
+                            let clock = |t: &Timestamp| {
+                                chrono::DateTime::<chrono::Local>::from(t.wall)
+                                    .format("%Y-%m-%d %H:%M:%S%.3f")
+                                    .to_string()
+                            };
+                            vec![Effect::Write {
+                                path: PathBuf::from(text.trim()),
+                                text: self.traffic.capture_text(clock),
+                            }]
+                        }
+                    };
+                }
+                match key.key {
+                    KeyName::Backspace => {
+                        text.pop();
+                    }
+                    KeyName::Space => text.push(' '),
+                    KeyName::Char(c) if !key.ctrl => text.push(c),
+                    _ => {}
+                }
+                if let InputPurpose::Filter(pane) = purpose {
+                    // Filters apply as you type.
+                    self.set_filter(pane, text.clone());
+                }
+                self.overlay = Some(Overlay::Input { purpose, text });
+                vec![]
+            }
+        }
+    }
+
+    fn set_filter(&mut self, pane: Pane, text: String) {
+        if pane == Pane::Traffic {
+            self.traffic.pattern = text.clone();
+        }
+        if text.is_empty() {
+            self.filters.remove(&pane);
+        } else {
+            self.filters.insert(pane, text);
+        }
+        self.clamp_cursors();
+    }
+
+    fn run_palette(&mut self, line: String) -> Vec<Effect> {
+        if line.is_empty() {
+            return vec![];
+        }
+        self.palette_history.retain(|l| *l != line);
+        self.palette_history.push(line.clone());
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["quit" | "exit"] => self.action(Action::Quit),
+            ["theme", name] => vec![Effect::Theme(name.to_string())],
+            ["theme", ..] => {
+                self.notice(
+                    format!("usage: theme NAME ({})", self.setup.themes.join(", ")),
+                    false,
+                );
+                vec![]
+            }
+            ["capture", link, path] => vec![Effect::CaptureLink {
+                link: link.to_string(),
+                path: PathBuf::from(path),
+            }],
+            ["capture", ..] => {
+                self.notice("usage: capture LINK FILE", false);
+                vec![]
+            }
+            _ => vec![Effect::HubLine(line)],
+        }
+    }
+}

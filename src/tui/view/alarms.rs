@@ -1,0 +1,67 @@
+//! Active alarms with time, source and reason; acknowledged and cleared
+//! ones stay listed, marked, below the active ones.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::{ViewContext, block, fit, spans, window};
+use crate::bus::AlarmKind;
+use crate::headless::clock;
+use crate::tui::app::{App, Pane};
+use crate::tui::sanitize;
+use crate::tui::theme::Role;
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
+    let theme = ctx.theme;
+    let list = app.alarm_list();
+    let active = list.iter().filter(|a| a.active).count();
+    let block = block(
+        ctx,
+        format!("Alarms ({active} active, {} new)", app.unacked()),
+        focused,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let cursor = app.cursor(Pane::Alarms);
+    let mut lines = Vec::new();
+    for i in window(list.len(), inner.height as usize, cursor) {
+        let a = list[i];
+        let (word, role) = match (a.active, a.acked) {
+            (true, false) => ("NEW", Role::Alarm),
+            (true, true) => ("ack", Role::AlarmAcked),
+            (false, _) => ("clr", Role::AlarmCleared),
+        };
+        let selected = focused && i == cursor;
+        let base = if selected {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Base)
+        };
+        let kind = match a.kind {
+            AlarmKind::Link => "link",
+            AlarmKind::Device => "dev",
+            AlarmKind::Actor => "actor",
+        };
+        let time = clock(&a.t);
+        let time = time.split('.').next().unwrap_or_default().to_string();
+        let text = format!(
+            " {time} {} ({kind}): {}",
+            sanitize::text(&a.source),
+            sanitize::text(&a.reason)
+        );
+        lines.push(spans(vec![
+            (format!("{word:<3}"), theme.style(role).patch(base)),
+            (
+                fit(&text, width.saturating_sub(3)),
+                theme.style(role).patch(base),
+            ),
+        ]));
+    }
+    if list.is_empty() {
+        lines.push(Line::styled("no alarms", theme.style(Role::Dim)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,91 @@
+//! Connections: one row per link with state (word and glyph), endpoint,
+//! retries, last error and byte rates.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::{ViewContext, block, fit, link_style, spans, window};
+use crate::tui::app::{App, Pane};
+use crate::tui::sanitize;
+use crate::tui::theme::Role;
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
+    let theme = ctx.theme;
+    let list = app.connection_list();
+    let filter = app.filter(Pane::Connections);
+    let title = match filter {
+        "" => format!("Connections ({})", list.len()),
+        f => format!("Connections ({}) /{}", list.len(), sanitize::text(f)),
+    };
+    let block = block(ctx, title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let width = inner.width as usize;
+    let (state_w, name_w, endpoint_w, retry_w) = (14, 12, 22, 11);
+    let header = format!(
+        " {:<state_w$} {:<name_w$} {:<endpoint_w$} {:<retry_w$} {:>11}  last error",
+        "state", "link", "transport endpoint", "retry", "rx/tx B/s"
+    );
+    let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
+    let cursor = app.cursor(Pane::Connections);
+    let now = app.now;
+    for i in window(list.len(), inner.height.saturating_sub(1) as usize, cursor) {
+        let c = list[i];
+        let retry = match &c.retry_at {
+            Some(at) => {
+                let secs = at
+                    .wall
+                    .duration_since(now.wall)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                format!("#{} in {secs:.1}s", c.attempt)
+            }
+            None if c.attempt > 0 => format!("#{}", c.attempt),
+            None => "-".to_string(),
+        };
+        let rates = app.rates.get(&c.name).copied().unwrap_or_default();
+        let error = c.last_error.as_deref().unwrap_or("");
+        let selected = i == cursor;
+        let base = if selected {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Base)
+        };
+        let marker = match (selected, ctx.glyphs.unicode) {
+            (true, true) => "▸",
+            (true, false) => ">",
+            _ => " ",
+        };
+        let state = format!("{} {}", ctx.glyphs.link(c.state), c.state.as_str());
+        let rest = format!(
+            " {} {} {} {:>5.0}/{:<5.0} {}",
+            fit(&sanitize::text(&c.name), name_w),
+            fit(
+                &format!("{} {}", c.transport, sanitize::text(&c.endpoint)),
+                endpoint_w
+            ),
+            fit(&retry, retry_w),
+            rates.rx,
+            rates.tx,
+            sanitize::text(error),
+        );
+        lines.push(spans(vec![
+            (marker.to_string(), base),
+            (fit(&state, state_w), link_style(theme, c.state).patch(base)),
+            (fit(&rest, width.saturating_sub(state_w + 1)), base),
+        ]));
+    }
+    if list.is_empty() {
+        let text = if filter.is_empty() {
+            "no links configured"
+        } else {
+            "no link matches the filter"
+        };
+        lines.push(Line::styled(format!("  {text}"), theme.style(Role::Dim)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,75 @@
+//! The top line (name, clock, counts) and, on small terminals, the tab bar.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::{ViewContext, spans};
+use crate::connection::StateKind;
+use crate::headless::clock;
+use crate::tui::app::{App, Pane};
+use crate::tui::theme::Role;
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
+    let theme = ctx.theme;
+    let connected = app
+        .data
+        .connections
+        .iter()
+        .filter(|c| c.state == StateKind::Connected)
+        .count();
+    let alarms = app.unacked();
+    let style = if alarms > 0 {
+        theme.style(Role::HeaderAlarm)
+    } else {
+        theme.style(Role::Header)
+    };
+    let clock_text = clock(&app.now);
+    let time = clock_text.split('.').next().unwrap_or_default();
+    let alarm_text = match alarms {
+        0 => "no alarms".to_string(),
+        1 => "1 ALARM".to_string(),
+        n => format!("{n} ALARMS"),
+    };
+    let text = format!(
+        " labdeck │ {time} │ links {connected}/{} connected │ {} devices │ {alarm_text} │ ? help  : command ",
+        app.data.connections.len(),
+        app.data.devices.len(),
+    );
+    let text = if ctx.glyphs.unicode {
+        text
+    } else {
+        text.replace('│', "|")
+    };
+    frame.render_widget(Paragraph::new(Line::from(text)).style(style), area);
+}
+
+pub fn tabs(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
+    let theme = ctx.theme;
+    let mut parts = Vec::new();
+    for (i, pane) in Pane::ALL.iter().enumerate() {
+        let mut title = format!(" {} {} ", i + 1, short(*pane));
+        if *pane == Pane::Alarms && app.unacked() > 0 {
+            title = format!(" {} {} ({}) ", i + 1, short(*pane), app.unacked());
+        }
+        let style = if *pane == app.focus {
+            theme.style(Role::TabActive)
+        } else {
+            theme.style(Role::Tab)
+        };
+        parts.push((title, style));
+    }
+    frame.render_widget(Paragraph::new(spans(parts)), area);
+}
+
+fn short(pane: Pane) -> &'static str {
+    match pane {
+        Pane::Connections => "Links",
+        Pane::StateMachine => "State",
+        Pane::Properties => "Props",
+        Pane::Traffic => "Traffic",
+        Pane::Alarms => "Alarms",
+        Pane::Logs => "Logs",
+    }
+}

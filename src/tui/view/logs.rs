@@ -1,0 +1,122 @@
+//! The log pane: tui-logger fed by `tracing`, with a level filter, through
+//! a formatter that sanitises every message before it reaches the screen.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use tui_logger::{ExtLogRecord, LevelFilter, LogFormatter, TuiLoggerWidget, TuiWidgetState};
+
+use super::{ViewContext, block};
+use crate::tui::app::{App, LOG_LEVELS};
+use crate::tui::sanitize;
+use crate::tui::theme::{Role, Theme};
+
+/// The widget state of the log pane (global logger, so kept out of the model).
+pub struct LogView {
+    state: TuiWidgetState,
+    styles: [Style; 5],
+}
+
+impl LogView {
+    pub fn new(level: &str, theme: &Theme) -> Self {
+        let mut view = Self {
+            state: TuiWidgetState::new(),
+            styles: [Style::default(); 5],
+        };
+        view.set_level(level);
+        view.set_theme(theme);
+        view
+    }
+
+    pub fn set_level(&mut self, level: &str) {
+        self.state = TuiWidgetState::new().set_default_display_level(filter(level));
+    }
+
+    pub fn set_theme(&mut self, theme: &Theme) {
+        self.styles = [
+            theme.style(Role::StateAlert),
+            theme.style(Role::StateBusy),
+            theme.style(Role::Base),
+            theme.style(Role::Dim),
+            theme.style(Role::Dim),
+        ];
+    }
+}
+
+fn filter(level: &str) -> LevelFilter {
+    match level {
+        "error" => LevelFilter::Error,
+        "warn" => LevelFilter::Warn,
+        "debug" => LevelFilter::Debug,
+        "trace" => LevelFilter::Trace,
+        _ => LevelFilter::Info,
+    }
+}
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
+    let title = format!("Logs (≤ {}; +/- to change)", LOG_LEVELS[app.log_level]);
+    let block = block(ctx, title, focused);
+    match ctx.logs {
+        Some(logs) => {
+            let formatter = Sanitised {
+                styles: logs.styles,
+            };
+            TuiLoggerWidget::default()
+                .block(block)
+                .formatter(Box::new(formatter))
+                .state(&logs.state)
+                .render(area, frame.buffer_mut());
+        }
+        None => {
+            let inner = block.inner(area);
+            frame.render_widget(block, area);
+            frame.render_widget(
+                Paragraph::new("(log view not attached)").style(ctx.theme.style(Role::Dim)),
+                inner,
+            );
+        }
+    }
+}
+
+/// `HH:MM:SS LEVEL target: message`, wrapped, control characters replaced.
+struct Sanitised {
+    styles: [Style; 5],
+}
+
+impl LogFormatter for Sanitised {
+    fn min_width(&self) -> u16 {
+        20
+    }
+
+    fn format(&self, width: usize, evt: &ExtLogRecord) -> Vec<Line<'_>> {
+        let (level, style) = match evt.level.as_str() {
+            "ERROR" => ("ERROR", self.styles[0]),
+            "WARN" => ("WARN ", self.styles[1]),
+            "INFO" => ("INFO ", self.styles[2]),
+            "DEBUG" => ("DEBUG", self.styles[3]),
+            _ => ("TRACE", self.styles[4]),
+        };
+        let target = evt.target().rsplit("::").next().unwrap_or_default();
+        let text = format!(
+            "{} {level} {}: {}",
+            evt.timestamp.strftime("%H:%M:%S"),
+            sanitize::text(target),
+            sanitize::text(evt.msg())
+        );
+        let chars: Vec<char> = text.chars().collect();
+        let width = width.max(10);
+        chars
+            .chunks(width)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let indent = if i == 0 { "" } else { "  " };
+                Line::from(Span::styled(
+                    format!("{indent}{}", chunk.iter().collect::<String>()),
+                    style,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,213 @@
+//! Windows over the panes: help (generated from the keymap, filterable),
+//! the command palette, the fault menu, confirmations, input lines and
+//! multi-line replies.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::{ViewContext, centred, fit, spans};
+use crate::config::keys::{Action, Scope};
+use crate::tui::app::{App, Confirm, InputPurpose, Overlay};
+use crate::tui::palette::candidates;
+use crate::tui::sanitize;
+use crate::tui::theme::Role;
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
+    if let Some(message) = &app.message {
+        message_box(ctx, frame, area, message);
+        return;
+    }
+    match &app.overlay {
+        None => {}
+        Some(Overlay::Help { filter, scroll }) => help(app, ctx, frame, area, filter, *scroll),
+        Some(Overlay::Palette(p)) => {
+            let rect = Rect::new(
+                area.x,
+                area.bottom().saturating_sub(8),
+                area.width,
+                7.min(area.height),
+            );
+            let shown = if p.candidates.is_empty() {
+                candidates(&p.input, &app.vocabulary())
+            } else {
+                p.candidates.clone()
+            };
+            let mut lines = vec![spans(vec![
+                (":".into(), ctx.theme.style(Role::HintKey)),
+                (
+                    format!("{}█", sanitize::text(&p.input)),
+                    ctx.theme.style(Role::Input),
+                ),
+            ])];
+            let list = shown.iter().take(5).enumerate().map(|(i, c)| {
+                let style = if Some(i) == p.choice {
+                    ctx.theme.style(Role::Selection)
+                } else {
+                    ctx.theme.style(Role::Dim)
+                };
+                (format!(" {} ", sanitize::text(c)), style)
+            });
+            lines.push(spans(list.collect()));
+            popup(ctx, frame, rect, "Command (Tab completes)", lines);
+        }
+        Some(Overlay::Faults {
+            simulator,
+            selected,
+        }) => faults(app, ctx, frame, area, *simulator, *selected),
+        Some(Overlay::Confirm(Confirm::Quit)) => {
+            let rect = centred(area, 52, 5);
+            let lines = vec![
+                Line::from("Links are connected or a pump is running."),
+                Line::styled("Quit anyway? (y / n)", ctx.theme.style(Role::Value)),
+            ];
+            popup(ctx, frame, rect, "Quit", lines);
+        }
+        Some(Overlay::Input { purpose, text }) => {
+            let rect = Rect::new(
+                area.x,
+                area.bottom().saturating_sub(4),
+                area.width,
+                3.min(area.height),
+            );
+            let title = match purpose {
+                InputPurpose::Filter(pane) => format!("Filter {}", pane.title()),
+                InputPurpose::CapturePath => "Write the visible traffic to".into(),
+            };
+            let line = spans(vec![(
+                format!("{}█", sanitize::text(text)),
+                ctx.theme.style(Role::Input),
+            )]);
+            popup(ctx, frame, rect, &title, vec![line]);
+        }
+    }
+}
+
+fn popup(ctx: &ViewContext, frame: &mut Frame, rect: Rect, title: &str, lines: Vec<Line>) {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(ctx.theme.style(Role::BorderFocus))
+        .title(format!(" {title} "))
+        .style(ctx.theme.style(Role::Overlay));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+fn message_box(ctx: &ViewContext, frame: &mut Frame, area: Rect, message: &str) {
+    let lines: Vec<Line> = message
+        .lines()
+        .map(|l| Line::from(sanitize::text(l).into_owned()))
+        .collect();
+    let width = lines.iter().map(Line::width).max().unwrap_or(10) as u16 + 4;
+    let rect = centred(area, width.max(30), lines.len() as u16 + 2);
+    popup(ctx, frame, rect, "Reply (any key closes)", lines);
+}
+
+/// Help lines: `keys  what  (where)`, grouped by scope.
+pub fn help_lines(app: &App, filter: &str) -> Vec<(String, String, Scope)> {
+    let needle = filter.to_lowercase();
+    let mut rows: Vec<(String, String, Scope)> = Action::ALL
+        .iter()
+        .map(|a| (app.keymap.describe(*a), a.help().to_string(), a.scope()))
+        .filter(|(keys, help, scope)| {
+            needle.is_empty()
+                || keys.to_lowercase().contains(&needle)
+                || help.to_lowercase().contains(&needle)
+                || scope.title().contains(&needle)
+        })
+        .collect();
+    rows.sort_by_key(|(_, _, scope)| *scope);
+    rows
+}
+
+fn help(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, filter: &str, scroll: usize) {
+    let rect = centred(area, 76, area.height.saturating_sub(2));
+    let theme = ctx.theme;
+    let mut lines = vec![spans(vec![
+        ("filter: ".into(), theme.style(Role::Label)),
+        (
+            format!("{}█", sanitize::text(filter)),
+            theme.style(Role::Input),
+        ),
+    ])];
+    let mut scope = None;
+    let mut body = Vec::new();
+    for (keys, what, s) in help_lines(app, filter) {
+        if scope != Some(s) {
+            scope = Some(s);
+            body.push(Line::styled(
+                format!("— {} —", s.title()),
+                theme.style(Role::Title),
+            ));
+        }
+        body.push(spans(vec![
+            (format!("  {} ", fit(&keys, 16)), theme.style(Role::HintKey)),
+            (what, theme.style(Role::Base)),
+        ]));
+    }
+    if body.is_empty() {
+        body.push(Line::styled("no key matches", theme.style(Role::Dim)));
+    }
+    let scroll = scroll.min(body.len().saturating_sub(1));
+    lines.extend(body.into_iter().skip(scroll));
+    popup(ctx, frame, rect, "Keys (type to filter, Esc closes)", lines);
+}
+
+fn faults(
+    app: &App,
+    ctx: &ViewContext,
+    frame: &mut Frame,
+    area: Rect,
+    simulator: usize,
+    selected: usize,
+) {
+    let theme = ctx.theme;
+    let Some(sim) = app.data.simulators.get(simulator) else {
+        return;
+    };
+    let rect = centred(area, 64, sim.faults.len() as u16 + 4);
+    let endpoint = sim.endpoint.as_deref().map_or_else(
+        || "(port closed)".to_string(),
+        |e| sanitize::text(e).into_owned(),
+    );
+    let mut lines = vec![Line::styled(
+        format!("{} on {endpoint}", sim.kind),
+        theme.style(Role::Dim),
+    )];
+    for (i, fault) in sim.faults.iter().enumerate() {
+        let base = if i == selected {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Base)
+        };
+        let (word, role) = if fault.active {
+            ("[ON] ", Role::StateAlert)
+        } else {
+            ("[off]", Role::StateIdle)
+        };
+        let value = match (fault.value, fault.unit) {
+            (Some(v), Some(u)) => format!(" ({v} {u})"),
+            _ => String::new(),
+        };
+        lines.push(spans(vec![
+            (format!("{word} "), theme.style(role).patch(base)),
+            (
+                fit(&format!("{:<10} {}{value}", fault.id, fault.label), 56),
+                base,
+            ),
+        ]));
+    }
+    popup(
+        ctx,
+        frame,
+        rect,
+        &format!("Faults of {}", sanitize::text(&sim.name)),
+        lines,
+    );
+}

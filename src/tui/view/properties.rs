@@ -1,0 +1,133 @@
+//! Properties of the selected device, grouped: value with unit, state as a
+//! word and colour, limits, writability and a sparkline of recent values.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::{ViewContext, block, fit, prop_state_style, spans, window};
+use crate::device::Property;
+use crate::tui::app::{App, Pane};
+use crate::tui::sanitize;
+use crate::tui::theme::Role;
+
+const SPARK_WIDTH: usize = 24;
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
+    let theme = ctx.theme;
+    let device = app.selected_device();
+    let title = match device {
+        Some(d) => format!(
+            "Properties: {} ({}, {})",
+            sanitize::text(&d.name),
+            d.driver,
+            if d.online { "online" } else { "OFFLINE" }
+        ),
+        None => "Properties".into(),
+    };
+    let filter = app.filter(Pane::Properties);
+    let title = if filter.is_empty() {
+        title
+    } else {
+        format!("{title} /{}", sanitize::text(filter))
+    };
+    let block = block(ctx, title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(device) = device else {
+        frame.render_widget(
+            Paragraph::new("no device on the selected link").style(theme.style(Role::Dim)),
+            inner,
+        );
+        return;
+    };
+    let width = inner.width as usize;
+    let list = app.property_list();
+    // Fixed columns first; the sparkline takes what is left.
+    let (group_w, label_w, value_w, state_w, limits_w) = (7, 16, 14, 6, 10);
+    let trend_w = width.saturating_sub(group_w + label_w + value_w + state_w + limits_w + 7);
+    let header = format!(
+        "{:<group_w$} {:<label_w$} {:<value_w$} {:<state_w$} {:<limits_w$} w trend",
+        "group", "name", "value", "state", "limits"
+    );
+    let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
+    let cursor = app.cursor(Pane::Properties);
+    let mut group = "";
+    for i in window(list.len(), inner.height.saturating_sub(1) as usize, cursor) {
+        let p = list[i];
+        let selected = focused && i == cursor;
+        let base = if selected {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Base)
+        };
+        let group_mark = if p.group != group {
+            group = &p.group;
+            fit(&sanitize::text(&p.group), group_w)
+        } else {
+            " ".repeat(group_w)
+        };
+        let out_of_limits = outside_limits(p);
+        let value_style = if out_of_limits {
+            theme.style(Role::OutOfLimits)
+        } else {
+            theme.style(Role::Value)
+        };
+        let value = format!(
+            "{}{}",
+            sanitize::text(&p.display()),
+            if out_of_limits { " !" } else { "" }
+        );
+        let limits = match (p.min, p.max) {
+            (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
+            (Some(lo), None) => format!(">={lo}"),
+            (None, Some(hi)) => format!("<={hi}"),
+            (None, None) => String::new(),
+        };
+        let trend = app
+            .history
+            .get(&(device.name.clone(), p.name.clone()))
+            .filter(|h| h.len() > 1 && trend_w > 0)
+            .map(|h| {
+                ctx.glyphs
+                    .sparkline(h.iter().copied(), trend_w.min(SPARK_WIDTH))
+            })
+            .unwrap_or_default();
+        lines.push(spans(vec![
+            (format!("{group_mark} "), theme.style(Role::Dim).patch(base)),
+            (
+                format!("{} ", fit(&sanitize::text(&p.label), label_w)),
+                base,
+            ),
+            (
+                format!("{} ", fit(&value, value_w)),
+                value_style.patch(base),
+            ),
+            (
+                format!("{:<state_w$} ", p.state.as_str()),
+                prop_state_style(theme, p.state).patch(base),
+            ),
+            (
+                format!("{} ", fit(&limits, limits_w)),
+                theme.style(Role::Dim).patch(base),
+            ),
+            (if p.writable { "w ".into() } else { "  ".into() }, base),
+            (trend, theme.style(Role::Sparkline).patch(base)),
+        ]));
+    }
+    if list.is_empty() {
+        lines.push(Line::styled(
+            "  no property matches the filter",
+            theme.style(Role::Dim),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn outside_limits(p: &Property) -> bool {
+    let Some(v) = p.value.as_ref().and_then(|v| v.as_f64()) else {
+        return false;
+    };
+    p.min.is_some_and(|lo| v < lo) || p.max.is_some_and(|hi| v > hi)
+}
