@@ -32,12 +32,23 @@ pub struct FaultInfo {
     pub unit: Option<&'static str>,
 }
 
+impl FaultInfo {
+    /// The value with its unit: `300 ms`, `bit 3`.
+    pub fn setting(&self) -> Option<String> {
+        match (self.value, self.unit) {
+            (Some(value), Some("bit")) => Some(format!("bit {value}")),
+            (Some(value), Some(unit)) => Some(format!("{value} {unit}")),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for FaultInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = if self.active { "on" } else { "off" };
         write!(f, "{} {state}", self.id)?;
-        if let (Some(value), Some(unit)) = (self.value, self.unit) {
-            write!(f, " ({value} {unit})")?;
+        if let Some(setting) = self.setting() {
+            write!(f, " ({setting})")?;
         }
         Ok(())
     }

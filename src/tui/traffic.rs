@@ -425,28 +425,34 @@ impl Pattern {
     }
 }
 
-/// Decoded USS telegrams in a chunk: one line each; leftovers as hex.
+/// Decoded USS telegrams in a chunk, one line each; bytes that are not a
+/// telegram (garbage, partial telegrams) as text with control names.
 pub fn uss_lines(bytes: &[u8], dir: Direction) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest = bytes;
-    while rest.len() >= TELEGRAM_LEN {
-        match Telegram::decode(&rest[..TELEGRAM_LEN]) {
-            Ok(t) => {
-                lines.push(describe(&t, dir));
-                rest = &rest[TELEGRAM_LEN..];
-            }
-            Err(e) => {
-                lines.push(format!("{e}: {}", crate::link::hex_string(rest)));
-                return lines;
-            }
+    while !rest.is_empty() {
+        let start = (0..rest.len()).find(|&i| {
+            rest.len() - i >= TELEGRAM_LEN && Telegram::decode(&rest[i..i + TELEGRAM_LEN]).is_ok()
+        });
+        let Some(start) = start else {
+            let what = if rest[0] == crate::protocol::turbovac::STX && rest.len() < TELEGRAM_LEN {
+                format!("{} byte(s) of a telegram", rest.len())
+            } else {
+                format!("{} byte(s) not a telegram", rest.len())
+            };
+            lines.push(format!("{what}: {}", sanitize::named(rest)));
+            break;
+        };
+        if start > 0 {
+            lines.push(format!(
+                "{start} byte(s) not a telegram: {}",
+                sanitize::named(&rest[..start])
+            ));
         }
-    }
-    if !rest.is_empty() {
-        lines.push(format!(
-            "{} byte(s) of a telegram: {}",
-            rest.len(),
-            crate::link::hex_string(rest)
-        ));
+        if let Ok(t) = Telegram::decode(&rest[start..start + TELEGRAM_LEN]) {
+            lines.push(describe(&t, dir));
+        }
+        rest = &rest[start + TELEGRAM_LEN..];
     }
     lines
 }
@@ -643,5 +649,10 @@ mod tests {
         let two = [poll, poll].concat();
         assert_eq!(uss_lines(&two, Direction::Tx).len(), 2);
         assert!(uss_lines(&poll[..10], Direction::Rx)[0].starts_with("10 byte(s) of a telegram"));
+        let noisy = [b"\x1b[2J".as_slice(), &poll].concat();
+        assert_eq!(
+            uss_lines(&noisy, Direction::Rx)[0],
+            "4 byte(s) not a telegram: <ESC>[2J"
+        );
     }
 }

@@ -11,6 +11,13 @@ pub const HANG_UP: &str = "hang-up";
 pub const OVERTEMP: &str = "overtemp";
 pub const OVERLOAD: &str = "overload";
 pub const WARNING: &str = "warning";
+pub const ESCAPES: &str = "escapes";
+
+/// What the `escapes` fault sends: screen clear, cursor moves, a window
+/// title, colours, a C1 CSI and invalid UTF-8 — a terminal must never see
+/// any of it raw.
+pub const ESCAPE_PAYLOAD: &[u8] =
+    b"\x1b[2J\x1b[H\x1b]0;pwned\x07\x1b[31;1mRED\x1b[10;10HX\xff\xfe\x9b2J\r\n";
 
 pub const CATALOGUE: &[FaultSpec] = &[
     FaultSpec {
@@ -66,6 +73,11 @@ pub const CATALOGUE: &[FaultSpec] = &[
     FaultSpec {
         id: OVERLOAD,
         label: "Overload: rotor braked, overload warning",
+        param: None,
+    },
+    FaultSpec {
+        id: ESCAPES,
+        label: "Terminal escape sequences before every reply",
         param: None,
     },
     FaultSpec {

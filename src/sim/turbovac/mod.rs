@@ -268,6 +268,11 @@ impl PumpSimulator {
         if let Some(keep) = self.faults.value(faults::TRUNCATED) {
             bytes.truncate(keep as usize);
         }
+        if self.faults.is_on(faults::ESCAPES) {
+            let mut hostile = faults::ESCAPE_PAYLOAD.to_vec();
+            hostile.append(&mut bytes);
+            bytes = hostile;
+        }
         if let Some(count) = self.faults.value(faults::GARBAGE) {
             let mut garbage: Vec<u8> = (0..count).map(|_| self.next_noise()).collect();
             garbage.append(&mut bytes);

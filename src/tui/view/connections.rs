@@ -34,7 +34,15 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
     let cursor = app.cursor(Pane::Connections);
     let now = app.now;
-    for i in window(list.len(), inner.height.saturating_sub(1) as usize, cursor) {
+    // The last line spells out the selected link's error in full.
+    let detail = list
+        .get(cursor)
+        .and_then(|c| c.last_error.as_deref().or(c.alarm.as_deref()));
+    let rows = inner
+        .height
+        .saturating_sub(1 + u16::from(detail.is_some() && inner.height > 3))
+        as usize;
+    for i in window(list.len(), rows, cursor) {
         let c = list[i];
         let retry = match &c.retry_at {
             Some(at) => {
@@ -78,6 +86,17 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             (fit(&state, state_w), link_style(theme, c.state).patch(base)),
             (fit(&rest, width.saturating_sub(state_w + 1)), base),
         ]));
+    }
+    if let Some(detail) = detail
+        && inner.height > 3
+    {
+        while lines.len() < inner.height as usize - 1 {
+            lines.push(Line::default());
+        }
+        lines.push(spans(vec![(
+            fit(&format!("last error: {}", sanitize::text(detail)), width),
+            theme.style(Role::Error),
+        )]));
     }
     if list.is_empty() {
         let text = if filter.is_empty() {

@@ -32,16 +32,26 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
         1 => "1 ALARM".to_string(),
         n => format!("{n} ALARMS"),
     };
-    let text = format!(
-        " labdeck │ {time} │ links {connected}/{} connected │ {} devices │ {alarm_text} │ ? help  : command ",
-        app.data.connections.len(),
-        app.data.devices.len(),
-    );
-    let text = if ctx.glyphs.unicode {
-        text
-    } else {
-        text.replace('│', "|")
-    };
+    // Dropped from the right when the terminal is narrow.
+    let parts = [
+        " labdeck".to_string(),
+        time.to_string(),
+        format!("links {connected}/{} up", app.data.connections.len()),
+        alarm_text,
+        format!("{} devices", app.data.devices.len()),
+        "? help  : command".to_string(),
+    ];
+    let sep = if ctx.glyphs.unicode { " │ " } else { " | " };
+    let mut text = String::new();
+    for part in parts {
+        if text.chars().count() + sep.len() + part.chars().count() > area.width as usize {
+            break;
+        }
+        if !text.is_empty() {
+            text.push_str(sep);
+        }
+        text.push_str(&part);
+    }
     frame.render_widget(Paragraph::new(Line::from(text)).style(style), area);
 }
 

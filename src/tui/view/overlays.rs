@@ -191,10 +191,9 @@ fn faults(
         } else {
             ("[off]", Role::StateIdle)
         };
-        let value = match (fault.value, fault.unit) {
-            (Some(v), Some(u)) => format!(" ({v} {u})"),
-            _ => String::new(),
-        };
+        let value = fault
+            .setting()
+            .map_or_else(String::new, |s| format!(" ({s})"));
         lines.push(spans(vec![
             (format!("{word} "), theme.style(role).patch(base)),
             (

@@ -1,0 +1,229 @@
+//! The real binary in a pseudo-terminal, its screen parsed with vt100:
+//! the demo console end to end, and escape sequences from a device that
+//! must leave the screen intact.
+
+use std::io::{Read, Write};
+use std::num::NonZeroU16;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Records what the program asked the terminal for besides drawing.
+#[derive(Default)]
+struct Recorder {
+    titles: Vec<String>,
+    bells: usize,
+}
+
+impl vt100::Callbacks for Recorder {
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.titles
+            .push(String::from_utf8_lossy(title).into_owned());
+    }
+
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.bells += 1;
+    }
+}
+
+struct Console {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser<Recorder>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn start(rows: u16, cols: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("openpty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_labdeck"));
+        cmd.cwd(dir.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env("XDG_CONFIG_HOME", dir.path());
+        cmd.env("XDG_STATE_HOME", dir.path());
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).expect("spawn labdeck");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new_with_callbacks(
+            NonZeroU16::new(rows).unwrap(),
+            NonZeroU16::new(cols).unwrap(),
+            0,
+            Recorder::default(),
+        )));
+        let sink = screen.clone();
+        // Keep draining, or the child blocks on a full pty.
+        std::thread::spawn(move || {
+            let _master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Self {
+            child,
+            writer,
+            screen,
+            _dir: dir,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Wait until the screen shows `needle` (one needle at a time: a frame
+    /// can be half drawn when sampled).
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if self.contents().contains(needle) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "screen never showed {needle:?}; it shows:\n{}",
+                    self.contents()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn press(&mut self, keys: &[u8]) {
+        self.writer.write_all(keys).unwrap();
+        self.writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader take the last bytes (terminal restore).
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "labdeck did not exit:\n{}",
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn demo_console_faults_recovery_help_and_quit() {
+    let mut console = Console::start(40, 120);
+    console.wait_for("● connected");
+    console.wait_for("Rotor frequency");
+    // Fault menu of the pump simulator; "no reply" is the first fault.
+    console.press(b"f");
+    console.wait_for("Faults of pump-sim");
+    console.press(b"\r");
+    console.wait_for("[ON]  no-reply");
+    console.press(b"\x1b");
+    console.wait_for("↻ recovering");
+    console.wait_for("1 ALARM");
+    console.wait_for("NEW");
+    // Switch it off again: the link comes back by itself.
+    console.press(b"f");
+    console.wait_for("[ON]  no-reply");
+    console.press(b" ");
+    console.wait_for("[off] no-reply");
+    console.press(b"\x1b");
+    console.wait_for("● connected");
+    // Help, generated from the keymap, filtered by typing.
+    console.press(b"?");
+    console.wait_for("Keys (type to filter");
+    console.press(b"fault");
+    console.wait_for("fault menu of the selected simulator");
+    console.press(b"\x1b");
+    // Quit asks first while links are connected.
+    console.press(b"q");
+    console.wait_for("Quit anyway? (y / n)");
+    console.press(b"y");
+    let status = console.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    let parser = console.screen.lock().unwrap();
+    assert!(!parser.screen().alternate_screen(), "alternate screen left");
+    assert!(!parser.screen().hide_cursor(), "cursor shown again");
+}
+
+#[test]
+fn escape_sequences_from_a_device_leave_the_screen_intact() {
+    let mut console = Console::start(40, 120);
+    console.wait_for("● connected");
+    console.press(b"f");
+    console.wait_for("Faults of pump-sim");
+    // Down to "escapes".
+    let position = {
+        let contents = console.contents();
+        let menu: Vec<&str> = contents.lines().filter(|l| l.contains("[off]")).collect();
+        menu.iter()
+            .position(|l| l.contains("escapes"))
+            .expect("escapes fault listed")
+    };
+    console.press(&b"j".repeat(position));
+    console.press(b"\r");
+    console.wait_for("[ON]  escapes");
+    console.press(b"\x1b");
+    // The payload shows up, rendered harmlessly, in the traffic pane: as
+    // hex, then decoded with control bytes by name.
+    console.wait_for("RX ◀ pump-port 1b 5b 32 4a 1b 5b 48 1b 5d 30 3b");
+    console.press(b"4h");
+    console.wait_for("Raw traffic (decoded)");
+    console.wait_for("not a telegram: <ESC>[2J<ESC>[H<ESC>]0;pwned<BEL><ESC>[31;1mRED");
+    std::thread::sleep(Duration::from_millis(600));
+    let parser = console.screen.lock().unwrap();
+    let screen = parser.screen();
+    let rows: Vec<String> = screen.rows(0, 120).collect();
+    assert!(
+        rows[0].starts_with(" labdeck"),
+        "header intact: {:?}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with('┌') || rows[1].starts_with('┏'),
+        "pane borders intact: {:?}",
+        rows[1]
+    );
+    assert!(rows[39].contains("help"), "hint bar intact: {:?}", rows[39]);
+    // ESC[10;10H X would have printed X at row 10, column 10.
+    assert_ne!(screen.cell(9, 9).map(|c| c.contents()), Some("X"));
+    let recorder = parser.callbacks();
+    assert!(
+        recorder.titles.is_empty(),
+        "window title changed: {:?}",
+        recorder.titles
+    );
+    assert_eq!(recorder.bells, 0, "bell rang");
+    drop(parser);
+    console.press(b"q");
+    console.press(b"y");
+    assert!(console.wait_exit().success());
+}
