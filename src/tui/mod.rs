@@ -5,6 +5,8 @@
 //! and only when something changed.
 
 mod app;
+#[doc(hidden)]
+pub mod fixture;
 mod input;
 mod layout;
 mod palette;
@@ -24,7 +26,8 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-pub use app::{App, Data, Pane, Setup};
+pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
+pub use palette::Palette;
 pub use theme::{Theme, ThemeError, no_color_requested};
 pub use traffic::Framing;
 pub use update::{Effect, Msg};
@@ -308,12 +311,4 @@ async fn write_file(path: std::path::PathBuf, text: String) -> Reply {
         Ok(()) => Reply::ok(format!("wrote {lines} lines to {shown}")),
         Err(e) => Reply::fail(format!("cannot write {shown}: {e}")),
     }
-}
-
-/// For tests and benchmarks: a model with fixed data.
-pub fn sample_app(setup: Setup, data: Data, size: (u16, u16)) -> App {
-    let mut app = App::new(setup, Default::default(), "default", Timestamp::now());
-    app.size = size;
-    app.sync(data);
-    app
 }

@@ -205,7 +205,12 @@ impl Theme {
             style.bg = None;
         }
         // Without colour the selection and header must still stand out.
-        for role in [Role::Selection, Role::Header, Role::TabActive] {
+        for role in [
+            Role::Selection,
+            Role::Header,
+            Role::HeaderAlarm,
+            Role::TabActive,
+        ] {
             let style = self.styles.entry(role).or_default();
             *style = style.add_modifier(Modifier::REVERSED);
         }

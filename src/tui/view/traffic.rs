@@ -141,7 +141,13 @@ fn entry_lines<'a>(
         .map(|(n, body)| {
             // Renderings are printable already; sanitising again costs
             // little and keeps the rule in one obvious place.
-            let body = sanitize::text(&body).into_owned();
+            let mut body = sanitize::text(&body).into_owned();
+            // Hex first: the ASCII column goes when both do not fit.
+            if body.chars().count() > room
+                && let Some(cut) = body.find("  |")
+            {
+                body.truncate(cut);
+            }
             let lead = if n == 0 {
                 time.clone()
             } else {

@@ -1,0 +1,388 @@
+//! A fixed console model for snapshot tests and the render benchmark: a
+//! pump on a virtual port, an electrometer-like TCP link in recovery, any
+//! number of extra devices, and traffic. Not part of the product's API.
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::{Data, Framing, Setup};
+use crate::bus::Timestamp;
+use crate::connection::{ConnectionSnapshot, Counters, StateKind, TransitionRecord};
+use crate::device::{DeviceSnapshot, PropState, Property, Value};
+use crate::link::{Chunk, Direction, TapCounters};
+use crate::protocol::turbovac::{AccessCode, ControlWord, Telegram};
+use crate::sim::turbovac::{Profile, PumpState};
+use crate::sim::{FaultBoard, SimDetail, SimSnapshot};
+
+/// 2026-09-22 12:53:20 UTC plus `secs`.
+pub fn at(base: Instant, secs: f64) -> Timestamp {
+    let offset = Duration::from_secs_f64(secs);
+    Timestamp {
+        wall: UNIX_EPOCH + Duration::from_secs(1_790_081_600) + offset,
+        mono: base + offset,
+    }
+}
+
+fn record(
+    base: Instant,
+    secs: f64,
+    from: StateKind,
+    to: StateKind,
+    input: &'static str,
+    reason: &str,
+) -> TransitionRecord {
+    TransitionRecord {
+        t: at(base, secs),
+        from,
+        to,
+        input,
+        reason: reason.into(),
+    }
+}
+
+fn prop(
+    name: &str,
+    label: &str,
+    group: &str,
+    unit: Option<&str>,
+    value: Value,
+    state: PropState,
+    t: Timestamp,
+) -> Property {
+    let mut p = Property::new(name, label, group);
+    p.unit = unit.map(Into::into);
+    p.value = Some(value);
+    p.state = state;
+    p.updated = Some(t);
+    p
+}
+
+/// The pump's properties at `frequency`.
+pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
+    use PropState::*;
+    let mut setpoint = prop(
+        "setpoint",
+        "Setpoint (P24)",
+        "Rotor",
+        Some("Hz"),
+        Value::Int(1000),
+        Ok,
+        t,
+    );
+    setpoint.writable = true;
+    setpoint.min = Some(750.0);
+    setpoint.max = Some(1200.0);
+    let mut current = prop(
+        "current",
+        "Motor current",
+        "Drive",
+        Some("A"),
+        Value::Float(1.2),
+        Ok,
+        t,
+    );
+    current.decimals = 1;
+    vec![
+        prop("on", "Pump on", "Rotor", None, Value::Bool(true), Ok, t),
+        prop(
+            "frequency",
+            "Rotor frequency",
+            "Rotor",
+            Some("Hz"),
+            Value::Int(frequency),
+            Ok,
+            t,
+        ),
+        setpoint,
+        prop(
+            "motion",
+            "Motion",
+            "Rotor",
+            None,
+            Value::Text("accelerating".into()),
+            Ok,
+            t,
+        ),
+        prop(
+            "temperature",
+            "Converter temperature",
+            "Drive",
+            Some("°C"),
+            Value::Int(31),
+            Busy,
+            t,
+        ),
+        current,
+        prop(
+            "voltage",
+            "Circuit voltage",
+            "Drive",
+            Some("V"),
+            Value::Int(24),
+            Ok,
+            t,
+        ),
+        prop(
+            "status",
+            "Status word",
+            "Status",
+            None,
+            Value::Text("PROCESS|TURNING|PARAM|ACCEL|OPERATION".into()),
+            Ok,
+            t,
+        ),
+        prop(
+            "error",
+            "Error (P171)",
+            "Status",
+            None,
+            Value::Text("none".into()),
+            Ok,
+            t,
+        ),
+        prop(
+            "warnings",
+            "Warnings (P227)",
+            "Status",
+            None,
+            Value::Text("none".into()),
+            Ok,
+            t,
+        ),
+    ]
+}
+
+/// Setup and data: `extra` more pumps beyond the first two links.
+pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
+    let mut setup = Setup {
+        traffic_capacity: 10_000,
+        themes: vec![
+            "default".into(),
+            "light".into(),
+            "high-contrast".into(),
+            "mono".into(),
+        ],
+        ..Setup::default()
+    };
+    setup
+        .link_simulators
+        .insert("pump-port".into(), "pump-sim".into());
+    setup.framing.insert("pump-port".into(), Framing::Uss);
+    setup.framing.insert("scpi".into(), Framing::Text);
+    setup.simulators.push("pump-sim".into());
+
+    let pump_port = ConnectionSnapshot {
+        name: "pump-port".into(),
+        transport: "virtual",
+        endpoint: "/dev/pts/7".into(),
+        state: StateKind::Connected,
+        attempt: 0,
+        retry_at: None,
+        since: at(base, 2.0),
+        last_error: None,
+        alarm: None,
+        counters: Counters {
+            attempts: 2,
+            successes: 2,
+            failures: 0,
+            losses: 1,
+            alarms: 1,
+        },
+        transitions: vec![
+            record(
+                base,
+                0.0,
+                StateKind::Ready,
+                StateKind::Connecting,
+                "connect",
+                "connect requested",
+            ),
+            record(
+                base,
+                0.1,
+                StateKind::Connecting,
+                StateKind::Connected,
+                "opened",
+                "opened /dev/pts/7",
+            ),
+            record(
+                base,
+                1.0,
+                StateKind::Connected,
+                StateKind::Recovering,
+                "link-lost",
+                "link lost: no reply within 1.0 s; retry in 0.4 s",
+            ),
+            record(
+                base,
+                1.5,
+                StateKind::Recovering,
+                StateKind::Connecting,
+                "retry-due",
+                "retry due (attempt 2)",
+            ),
+            record(
+                base,
+                2.0,
+                StateKind::Connecting,
+                StateKind::Connected,
+                "opened",
+                "opened /dev/pts/7",
+            ),
+        ],
+    };
+    let scpi = ConnectionSnapshot {
+        name: "scpi".into(),
+        transport: "tcp",
+        endpoint: "127.0.0.1:5025".into(),
+        state: StateKind::Recovering,
+        attempt: 3,
+        retry_at: Some(at(base, 7.5)),
+        since: at(base, 3.0),
+        last_error: Some("open failed: 127.0.0.1:5025: connection refused".into()),
+        alarm: Some("end of file (peer closed the link)".into()),
+        counters: Counters {
+            attempts: 3,
+            successes: 1,
+            failures: 2,
+            losses: 1,
+            alarms: 0,
+        },
+        transitions: vec![record(
+            base,
+            3.0,
+            StateKind::Connected,
+            StateKind::Recovering,
+            "link-lost",
+            "link lost: end of file",
+        )],
+    };
+    let mut connections = vec![pump_port, scpi];
+    let t = at(base, 4.9);
+    let mut devices = vec![DeviceSnapshot {
+        name: "pump1".into(),
+        driver: "turbovac",
+        link: "pump-port".into(),
+        online: true,
+        summary: "accelerating 420 Hz".into(),
+        properties: pump_properties(420, t),
+        alarms: vec![],
+    }];
+    for n in 0..extra {
+        let link: Arc<str> = format!("port-{n:02}").into();
+        let mut c = connections[0].clone();
+        c.name = link.clone();
+        c.endpoint = format!("/dev/ttyUSB{n}");
+        c.transport = "serial";
+        connections.push(c);
+        devices.push(DeviceSnapshot {
+            name: format!("pump-{n:02}").into(),
+            link,
+            ..devices[0].clone()
+        });
+    }
+    let faults = {
+        let mut board = FaultBoard::new(crate::sim::turbovac::faults::CATALOGUE);
+        let _ = board.set("delay", crate::sim::FaultSetting::Value(250));
+        board.list()
+    };
+    let simulators = vec![SimSnapshot {
+        name: "pump-sim".into(),
+        kind: "turbovac",
+        endpoint: Some("/dev/pts/7".into()),
+        faults,
+        detail: SimDetail::Turbovac(PumpState {
+            profile: Profile::Realistic,
+            on: true,
+            frequency: 420.0,
+            goal: 1000.0,
+            temperature: 31.0,
+            current: 1.2,
+            voltage: 24.0,
+            status: 0x8a14,
+            error: None,
+            warnings: 0,
+            outputs: 0,
+            telegrams: 1234,
+        }),
+    }];
+    let taps = connections
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                TapCounters {
+                    rx_bytes: 24_000,
+                    tx_bytes: 24_000,
+                    chunks: 2000,
+                    evicted: 0,
+                },
+            )
+        })
+        .collect();
+    (
+        setup,
+        Data {
+            connections,
+            devices,
+            simulators,
+            taps,
+        },
+    )
+}
+
+/// A ramping pump's polls, a parameter error and SCPI lines.
+pub fn traffic(base: Instant, polls: usize) -> Vec<Chunk> {
+    let chunk = |secs: f64, link: &str, dir, bytes: Vec<u8>| Chunk {
+        link: link.into(),
+        epoch: 1,
+        dir,
+        t: at(base, secs),
+        bytes: Bytes::from(bytes),
+    };
+    let mut chunks = Vec::new();
+    for i in 0..polls {
+        let secs = 3.0 + i as f64 * 0.1;
+        let query = Telegram::query(ControlWord::RUN.0, AccessCode::None, 0, 0, 0);
+        let mut reply = Telegram::query(0x8a14, AccessCode::None, 0, 0, 0);
+        reply.pzd = [0x8a14, 300 + i as u16 * 5, 31, 12, 0, 24];
+        chunks.push(chunk(
+            secs,
+            "pump-port",
+            Direction::Tx,
+            query.encode().to_vec(),
+        ));
+        chunks.push(chunk(
+            secs + 0.0002,
+            "pump-port",
+            Direction::Rx,
+            reply.encode().to_vec(),
+        ));
+    }
+    let write = Telegram::query(ControlWord::RUN.0, AccessCode::Write16, 24, 0, 2500);
+    let mut refused = Telegram::query(0x8a14, AccessCode::None, 24, 0, 2);
+    refused.ak = 7;
+    chunks.push(chunk(
+        4.5,
+        "pump-port",
+        Direction::Tx,
+        write.encode().to_vec(),
+    ));
+    chunks.push(chunk(
+        4.5002,
+        "pump-port",
+        Direction::Rx,
+        refused.encode().to_vec(),
+    ));
+    chunks.push(chunk(4.6, "scpi", Direction::Tx, b"*IDN?\n".to_vec()));
+    chunks.push(chunk(
+        4.61,
+        "scpi",
+        Direction::Rx,
+        b"KEITHLEY INSTRUMENTS INC.,MODEL 6517B,4096797,A13\n".to_vec(),
+    ));
+    chunks
+}

@@ -1,0 +1,163 @@
+//! The console drawn into ratatui's TestBackend from a fixed model:
+//! every pane at 80×24 (tabs) and the whole screen at 120×40, overlays,
+//! traffic renderings, and the colours and attributes of states. Clock
+//! times are redacted (they depend on the local time zone).
+
+use labdeck::bus::Event;
+use labdeck::config::keys::{KeyChord, Keymap};
+use labdeck::tui::{App, Glyphs, Msg, Overlay, Pane, Theme, ViewContext, fixture, view};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::{Color, Modifier};
+use tokio::time::Instant;
+
+fn model(size: (u16, u16)) -> App {
+    let base = Instant::now();
+    let (setup, data) = fixture::sample(base, 0);
+    let mut app = App::new(setup, Keymap::default(), "default", fixture::at(base, 5.0));
+    app.size = size;
+    // A ramp, so the sparklines have something to draw.
+    for i in 0..12 {
+        let mut d = data.clone();
+        d.devices[0].properties =
+            fixture::pump_properties(300 + i * 10, fixture::at(base, 3.0 + i as f64 * 0.1));
+        app.sync(d);
+    }
+    for chunk in fixture::traffic(base, 6) {
+        app.update(Msg::Event(Box::new(Event::Traffic(chunk))));
+    }
+    app.now = fixture::at(base, 5.0);
+    app
+}
+
+fn draw(app: &App, theme: &Theme) -> Terminal<TestBackend> {
+    let (w, h) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let ctx = ViewContext {
+        theme,
+        glyphs: Glyphs { unicode: true },
+        logs: None,
+    };
+    terminal.draw(|f| view(app, &ctx, f)).unwrap();
+    terminal
+}
+
+fn snapshot(name: &str, app: &App) {
+    let terminal = draw(app, &Theme::load("default", false).unwrap());
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d\d:\d\d:\d\d\.\d\d\d", "hh:mm:ss.mmm");
+    settings.add_filter(r"\d\d:\d\d:\d\d", "hh:mm:ss");
+    settings.bind(|| insta::assert_snapshot!(name, terminal.backend()));
+}
+
+fn key(app: &mut App, text: &str) {
+    let chord: KeyChord = text.parse().unwrap();
+    app.update(Msg::Key(chord));
+}
+
+#[test]
+fn whole_screen_at_120x40() {
+    snapshot("screen_120x40", &model((120, 40)));
+}
+
+#[test]
+fn every_pane_as_a_tab_at_80x24() {
+    for pane in Pane::ALL {
+        let mut app = model((80, 24));
+        app.focus = pane;
+        snapshot(&format!("pane_80x24_{pane:?}").to_lowercase(), &app);
+    }
+}
+
+#[test]
+fn traffic_renderings() {
+    let mut app = model((100, 30));
+    app.focus = Pane::Traffic;
+    snapshot("traffic_hex", &app);
+    key(&mut app, "h");
+    snapshot("traffic_decoded", &app);
+    key(&mut app, "T");
+    key(&mut app, "x");
+    snapshot("traffic_decoded_delta_tx_only", &app);
+}
+
+#[test]
+fn overlays() {
+    let mut app = model((80, 24));
+    key(&mut app, "?");
+    snapshot("overlay_help", &app);
+    for c in "ack".chars() {
+        key(&mut app, &c.to_string());
+    }
+    snapshot("overlay_help_filtered", &app);
+
+    let mut app = model((80, 24));
+    key(&mut app, "f");
+    key(&mut app, "j");
+    snapshot("overlay_faults", &app);
+
+    let mut app = model((80, 24));
+    key(&mut app, ":");
+    for c in "fault pump-sim h".chars() {
+        let name = if c == ' ' {
+            "space".to_string()
+        } else {
+            c.to_string()
+        };
+        key(&mut app, &name);
+    }
+    key(&mut app, "tab");
+    snapshot("overlay_palette", &app);
+
+    let mut app = model((80, 24));
+    key(&mut app, "q");
+    assert!(
+        matches!(app.overlay, Some(Overlay::Confirm(_))),
+        "busy links make quit ask"
+    );
+    snapshot("overlay_confirm_quit", &app);
+}
+
+#[test]
+fn states_are_words_and_colours_and_no_color_keeps_attributes() {
+    let app = model((120, 40));
+    let buffer = |theme: &Theme| draw(&app, theme).backend().buffer().clone();
+    let find = |buf: &ratatui::buffer::Buffer, needle: &str| {
+        let area = buf.area;
+        for y in 0..area.height {
+            let row: String = (0..area.width)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            if let Some(col) = row.find(needle) {
+                let x = row[..col].chars().count() as u16;
+                return (x, y);
+            }
+        }
+        panic!("{needle} not on screen");
+    };
+    let colours = buffer(&Theme::load("default", false).unwrap());
+    let (x, y) = find(&colours, "● connected");
+    assert_eq!(colours[(x + 2, y)].fg, Color::Green);
+    let (x, y) = find(&colours, "↻ recovering");
+    assert_eq!(colours[(x + 2, y)].fg, Color::Yellow);
+    let (x, y) = find(&colours, "Busy");
+    assert_eq!(colours[(x, y)].fg, Color::Yellow);
+
+    let plain = buffer(&Theme::load("default", true).unwrap());
+    for cell in plain.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset),
+            "colour {:?} with NO_COLOR",
+            cell.fg
+        );
+        assert!(
+            matches!(cell.bg, Color::Reset),
+            "colour {:?} with NO_COLOR",
+            cell.bg
+        );
+    }
+    // Attributes still tell the selected row and the header apart.
+    let (x, y) = find(&plain, "● connected");
+    assert!(plain[(x, y)].modifier.contains(Modifier::REVERSED));
+    assert!(plain[(2, 0)].modifier.contains(Modifier::REVERSED));
+}

@@ -1,0 +1,261 @@
+//! `update` as a pure function: keys in, model changes and effects out.
+
+use labdeck::bus::Event;
+use labdeck::config::keys::{KeyChord, Keymap};
+use labdeck::connection::ConnCommand;
+use labdeck::runtime::Command;
+use labdeck::sim::FaultSetting;
+use labdeck::tui::{App, Data, Effect, Msg, Overlay, Pane, fixture};
+use proptest::prelude::*;
+use tokio::time::Instant;
+
+fn model() -> (App, Data) {
+    let base = Instant::now();
+    let (setup, data) = fixture::sample(base, 3);
+    let mut app = App::new(setup, Keymap::default(), "default", fixture::at(base, 5.0));
+    app.size = (120, 40);
+    app.sync(data.clone());
+    for chunk in fixture::traffic(base, 20) {
+        app.update(Msg::Event(Box::new(Event::Traffic(chunk))));
+    }
+    (app, data)
+}
+
+fn press(app: &mut App, key: &str) -> Vec<Effect> {
+    app.update(Msg::Key(key.parse::<KeyChord>().unwrap()))
+}
+
+/// Type text into whatever has the keyboard.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        let key = if c == ' ' {
+            "space".to_string()
+        } else {
+            c.to_string()
+        };
+        press(app, &key);
+    }
+}
+
+#[test]
+fn focus_moves_with_tab_and_number_keys() {
+    let (mut app, _) = model();
+    assert_eq!(app.focus, Pane::Connections);
+    press(&mut app, "tab");
+    assert_eq!(app.focus, Pane::StateMachine);
+    press(&mut app, "shift+tab");
+    press(&mut app, "shift+tab");
+    assert_eq!(app.focus, Pane::Logs);
+    press(&mut app, "4");
+    assert_eq!(app.focus, Pane::Traffic);
+}
+
+#[test]
+fn connect_and_disconnect_target_the_selected_link() {
+    let (mut app, _) = model();
+    press(&mut app, "j");
+    assert_eq!(
+        press(&mut app, "d"),
+        vec![Effect::Hub(Command::Connection {
+            target: "scpi".into(),
+            command: ConnCommand::Disconnect
+        })]
+    );
+    press(&mut app, "k");
+    assert_eq!(
+        press(&mut app, "c"),
+        vec![Effect::Hub(Command::Connection {
+            target: "pump-port".into(),
+            command: ConnCommand::Connect
+        })]
+    );
+}
+
+#[test]
+fn the_fault_menu_toggles_the_selected_fault() {
+    let (mut app, _) = model();
+    press(&mut app, "f");
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Faults { selected: 0, .. })
+    ));
+    press(&mut app, "j");
+    assert_eq!(
+        press(&mut app, "space"),
+        vec![Effect::Hub(Command::Fault {
+            sim: Some("pump-sim".into()),
+            fault: "bad-bcc".into(),
+            setting: FaultSetting::Toggle
+        })]
+    );
+    press(&mut app, "esc");
+    assert!(app.overlay.is_none());
+}
+
+#[test]
+fn quit_asks_while_busy_and_not_otherwise() {
+    let (mut app, mut data) = model();
+    assert!(press(&mut app, "q").is_empty());
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    assert!(press(&mut app, "n").is_empty());
+    assert!(app.overlay.is_none());
+    press(&mut app, "q");
+    assert_eq!(press(&mut app, "y"), vec![Effect::Quit]);
+    // Nothing connected, no pump running: quit at once.
+    for c in &mut data.connections {
+        c.state = labdeck::connection::StateKind::Disconnected;
+    }
+    for d in &mut data.devices {
+        d.properties.retain(|p| p.name != "on");
+    }
+    app.sync(data);
+    assert_eq!(press(&mut app, "q"), vec![Effect::Quit]);
+}
+
+#[test]
+fn palette_runs_hub_commands_and_handles_its_own() {
+    let (mut app, _) = model();
+    press(&mut app, ":");
+    type_text(&mut app, "pump pump1 on");
+    assert_eq!(
+        press(&mut app, "enter"),
+        vec![Effect::HubLine("pump pump1 on".into())]
+    );
+    press(&mut app, ":");
+    type_text(&mut app, "theme mono");
+    assert_eq!(press(&mut app, "enter"), vec![Effect::Theme("mono".into())]);
+    // History brings the last line back.
+    press(&mut app, ":");
+    press(&mut app, "up");
+    match &app.overlay {
+        Some(Overlay::Palette(p)) => assert_eq!(p.input, "theme mono"),
+        other => panic!("palette expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn filter_narrows_the_focused_list_and_esc_clears_it() {
+    let (mut app, _) = model();
+    assert_eq!(app.connection_list().len(), 5);
+    press(&mut app, "/");
+    type_text(&mut app, "scpi");
+    assert_eq!(app.connection_list().len(), 1, "filters as you type");
+    press(&mut app, "enter");
+    assert_eq!(app.connection_list().len(), 1);
+    press(&mut app, "esc");
+    assert_eq!(app.connection_list().len(), 5);
+}
+
+#[test]
+fn traffic_keys_pause_decode_and_capture() {
+    let (mut app, _) = model();
+    press(&mut app, "4");
+    press(&mut app, "p");
+    assert!(app.traffic.paused());
+    press(&mut app, "space");
+    assert!(!app.traffic.paused());
+    press(&mut app, "h");
+    assert!(app.traffic.decoded);
+    // Scrolling up pauses, so the lines stay put.
+    press(&mut app, "k");
+    assert!(app.traffic.paused());
+    press(&mut app, "w");
+    let effects = press(&mut app, "enter");
+    match effects.as_slice() {
+        [Effect::Write { path, text }] => {
+            assert!(path.to_string_lossy().starts_with("labdeck-capture-"));
+            assert!(text.contains(" TX pump-port  COMMAND|ON"), "{text}");
+            assert!(text.contains(" RX scpi  KEITHLEY"), "{text}");
+        }
+        other => panic!("a capture write expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn alarms_are_acknowledged_from_their_pane() {
+    let (mut app, _) = model();
+    assert_eq!(app.unacked(), 1);
+    press(&mut app, "5");
+    press(&mut app, "a");
+    assert_eq!(app.unacked(), 0);
+}
+
+#[test]
+fn remapped_keys_are_the_ones_that_work() {
+    let (mut app, _) = model();
+    let mut keymap = Keymap::default();
+    keymap.bind(
+        labdeck::config::keys::Action::Faults,
+        vec!["F".parse().unwrap()],
+    );
+    app.keymap = keymap;
+    press(&mut app, "f");
+    assert!(app.overlay.is_none());
+    press(&mut app, "F");
+    assert!(matches!(app.overlay, Some(Overlay::Faults { .. })));
+}
+
+fn any_key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "j",
+        "k",
+        "g",
+        "G",
+        "pgup",
+        "pgdn",
+        "tab",
+        "shift+tab",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "/",
+        "esc",
+        "enter",
+        "f",
+        "p",
+        "h",
+        "x",
+        "l",
+        "r",
+        "a",
+        "A",
+        "?",
+        ":",
+        "s",
+        "c",
+        "d",
+        "space",
+        "backspace",
+        "up",
+        "down",
+    ])
+    .prop_map(String::from)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the keys and however the lists shrink, every cursor stays
+    /// inside its list and nothing panics.
+    #[test]
+    fn cursors_stay_in_bounds(keys in prop::collection::vec(any_key(), 1..60), shrink_at in 0usize..60) {
+        let (mut app, data) = model();
+        for (i, key) in keys.iter().enumerate() {
+            if i == shrink_at {
+                let mut smaller = data.clone();
+                smaller.connections.truncate(1);
+                smaller.devices.truncate(1);
+                app.sync(smaller);
+            }
+            let effects = press(&mut app, key);
+            prop_assert!(!effects.contains(&Effect::Quit) || key == "enter" || key == "y");
+            for pane in Pane::ALL {
+                let rows = app.rows(pane);
+                prop_assert!(app.cursor(pane) <= rows.saturating_sub(1), "{pane:?}: cursor {} of {rows}", app.cursor(pane));
+            }
+        }
+    }
+}
