@@ -170,6 +170,9 @@ fn main() -> ExitCode {
 }
 
 fn console(args: RunArgs) -> ExitCode {
+    if let Err(e) = labdeck::tui::check_terminal() {
+        return fail(&format!("error: {e}"));
+    }
     let config = match config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(e) => return fail(&e),

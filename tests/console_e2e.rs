@@ -38,6 +38,10 @@ struct Console {
 
 impl Console {
     fn start(rows: u16, cols: u16) -> Self {
+        Self::start_with(rows, cols, "xterm-256color")
+    }
+
+    fn start_with(rows: u16, cols: u16, term: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -49,7 +53,7 @@ impl Console {
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_labdeck"));
         cmd.cwd(dir.path());
-        cmd.env("TERM", "xterm-256color");
+        cmd.env("TERM", term);
         cmd.env("LANG", "C.UTF-8");
         cmd.env("XDG_CONFIG_HOME", dir.path());
         cmd.env("XDG_STATE_HOME", dir.path());
@@ -225,5 +229,15 @@ fn escape_sequences_from_a_device_leave_the_screen_intact() {
     drop(parser);
     console.press(b"q");
     console.press(b"y");
+    assert!(console.wait_exit().success());
+}
+
+#[test]
+fn the_linux_console_gets_ascii_glyphs() {
+    let mut console = Console::start_with(24, 80, "linux");
+    console.wait_for("* connected");
+    console.press(b"4");
+    console.wait_for("TX > pump-port");
+    console.press(b"qy");
     assert!(console.wait_exit().success());
 }

@@ -140,12 +140,19 @@ impl Watches {
     }
 }
 
+/// The console needs a terminal on stdin and stdout.
+pub fn check_terminal() -> Result<(), ConsoleError> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(ConsoleError::NotATerminal)
+    }
+}
+
 /// Run the console until the operator quits or a signal arrives.
 pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(), ConsoleError> {
-    use std::io::IsTerminal;
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(ConsoleError::NotATerminal);
-    }
+    check_terminal()?;
     let mut theme = Theme::load(&options.theme, options.no_color)?;
     let glyphs = Glyphs::detect();
     let (mut terminal, _guard) = terminal::setup(options.mouse)?;
