@@ -30,7 +30,7 @@ pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
 pub use palette::Palette;
 pub use theme::{Theme, ThemeError, no_color_requested};
 pub use traffic::Framing;
-pub use update::{Effect, Msg};
+pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 
 use crate::bus::Timestamp;
@@ -258,6 +258,10 @@ pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(
                 },
                 Effect::LogLevel(level) => {
                     logs.set_level(level);
+                    app.dirty = true;
+                }
+                Effect::LogScroll(scroll) => {
+                    logs.scroll(scroll);
                     app.dirty = true;
                 }
                 effect => spawn_effect(&hub, effect, reply_tx.clone()),

@@ -38,6 +38,13 @@ pub enum Msg {
     Reply(Reply),
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogScroll {
+    Back,
+    Forward,
+    Live,
+}
+
 /// What the event loop must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -56,6 +63,8 @@ pub enum Effect {
     },
     Theme(String),
     LogLevel(&'static str),
+    /// Scroll the log pane: back a page, forward a page, back to live.
+    LogScroll(LogScroll),
     Repaint,
     Quit,
 }
@@ -216,6 +225,22 @@ impl App {
             Action::PaneTraffic => pane(Pane::Traffic)(self),
             Action::PaneAlarms => pane(Pane::Alarms)(self),
             Action::PaneLogs => pane(Pane::Logs)(self),
+            // The log pane scrolls through the logger's own page mode.
+            Action::Up | Action::PageUp | Action::Top if self.focus == Pane::Logs => {
+                vec![Effect::LogScroll(LogScroll::Back)]
+            }
+            Action::Down | Action::PageDown if self.focus == Pane::Logs => {
+                vec![Effect::LogScroll(LogScroll::Forward)]
+            }
+            Action::Bottom if self.focus == Pane::Logs => vec![Effect::LogScroll(LogScroll::Live)],
+            // In the traffic pane the bottom is live again.
+            Action::Bottom if self.focus == Pane::Traffic => {
+                self.traffic.scroll = 0;
+                if self.traffic.paused() {
+                    self.traffic.toggle_pause();
+                }
+                vec![]
+            }
             Action::Up => self.moved(-1),
             Action::Down => self.moved(1),
             Action::PageUp => self.moved(-(self.page() as i64)),

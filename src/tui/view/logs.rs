@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
-use tui_logger::{ExtLogRecord, LevelFilter, LogFormatter, TuiLoggerWidget, TuiWidgetState};
+use tui_logger::{
+    ExtLogRecord, LevelFilter, LogFormatter, TuiLoggerWidget, TuiWidgetEvent, TuiWidgetState,
+};
 
 use super::{ViewContext, block};
 use crate::tui::app::{App, LOG_LEVELS};
@@ -34,6 +36,15 @@ impl LogView {
         self.state = TuiWidgetState::new().set_default_display_level(filter(level));
     }
 
+    pub fn scroll(&self, scroll: crate::tui::LogScroll) {
+        use crate::tui::LogScroll;
+        self.state.transition(match scroll {
+            LogScroll::Back => TuiWidgetEvent::PrevPageKey,
+            LogScroll::Forward => TuiWidgetEvent::NextPageKey,
+            LogScroll::Live => TuiWidgetEvent::EscapeKey,
+        });
+    }
+
     pub fn set_theme(&mut self, theme: &Theme) {
         self.styles = [
             theme.style(Role::StateAlert),
@@ -56,12 +67,22 @@ fn filter(level: &str) -> LevelFilter {
 }
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
-    let title = format!("Logs (≤ {}; +/- to change)", LOG_LEVELS[app.log_level]);
+    let filter = app.filter(crate::tui::Pane::Logs).to_lowercase();
+    let title = if filter.is_empty() {
+        format!("Logs (≤ {}; +/- to change)", LOG_LEVELS[app.log_level])
+    } else {
+        format!(
+            "Logs (≤ {}) /{}",
+            LOG_LEVELS[app.log_level],
+            sanitize::text(&filter)
+        )
+    };
     let block = block(ctx, title, focused);
     match ctx.logs {
         Some(logs) => {
             let formatter = Sanitised {
                 styles: logs.styles,
+                filter,
             };
             TuiLoggerWidget::default()
                 .block(block)
@@ -80,9 +101,11 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     }
 }
 
-/// `HH:MM:SS LEVEL target: message`, wrapped, control characters replaced.
+/// `HH:MM:SS LEVEL target: message`, wrapped, control characters
+/// replaced; events not matching the pane's filter are left out.
 struct Sanitised {
     styles: [Style; 5],
+    filter: String,
 }
 
 impl LogFormatter for Sanitised {
@@ -105,6 +128,9 @@ impl LogFormatter for Sanitised {
             sanitize::text(target),
             sanitize::text(evt.msg())
         );
+        if !self.filter.is_empty() && !text.to_lowercase().contains(&self.filter) {
+            return Vec::new();
+        }
         let chars: Vec<char> = text.chars().collect();
         let width = width.max(10);
         chars
