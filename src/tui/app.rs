@@ -388,6 +388,18 @@ impl App {
         list
     }
 
+    /// The selected link's transitions passing the filter, newest first.
+    pub fn transition_list(&self) -> Vec<&crate::connection::TransitionRecord> {
+        let filter = self.filter(Pane::StateMachine);
+        self.selected_connection().map_or_else(Vec::new, |c| {
+            c.transitions
+                .iter()
+                .rev()
+                .filter(|t| matches_filter(filter, &[t.from.as_str(), t.to.as_str(), t.input, &t.reason]))
+                .collect()
+        })
+    }
+
     /// Whether quitting would stop something in progress.
     pub fn busy(&self) -> bool {
         let links = self.data.connections.iter().any(|c| {

@@ -89,7 +89,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let head = lines.len();
     let height = (inner.height as usize).saturating_sub(head);
     let cursor = app.cursor(Pane::StateMachine);
-    let newest_first: Vec<_> = c.transitions.iter().rev().collect();
+    let newest_first = app.transition_list();
     for i in window(newest_first.len(), height, cursor) {
         let t = newest_first[i];
         let selected = focused && i == cursor;
