@@ -108,7 +108,8 @@ pub struct Traffic {
     entries: VecDeque<Entry>,
     capacity: usize,
     next_seq: u64,
-    pending: Option<PendingPair>,
+    /// At most one speculative pair per link.
+    pending: Vec<PendingPair>,
     framing: HashMap<Arc<str>, Framing>,
     /// Sequence number of the newest entry shown when paused.
     pub paused_at: Option<u64>,
@@ -134,7 +135,7 @@ impl Traffic {
             entries: VecDeque::new(),
             capacity: capacity.max(16),
             next_seq: 0,
-            pending: None,
+            pending: Vec::new(),
             framing: HashMap::new(),
             paused_at: None,
             scroll: 0,
@@ -216,20 +217,17 @@ impl Traffic {
 
     /// Record a chunk.
     pub fn push(&mut self, chunk: &Chunk) {
-        if let Some(pending) = self.pending.take() {
-            if pending.link == chunk.link {
-                if self.completes_pair(&pending, chunk) {
-                    return;
-                }
-                // Not a repeat after all: undo the speculative merge.
-                if let Some(first) = self.entries.iter_mut().find(|e| e.seq == pending.first_seq) {
-                    first.repeats -= 1;
-                    first.last = pending.previous_last;
-                }
-                self.append(&pending.chunk);
-            } else {
-                self.pending = Some(pending);
+        if let Some(at) = self.pending.iter().position(|p| p.link == chunk.link) {
+            let pending = self.pending.swap_remove(at);
+            if self.completes_pair(&pending, chunk) {
+                return;
             }
+            // Not a repeat after all: undo the speculative merge.
+            if let Some(first) = self.entries.iter_mut().find(|e| e.seq == pending.first_seq) {
+                first.repeats -= 1;
+                first.last = pending.previous_last;
+            }
+            self.append(&pending.chunk);
         }
         if self.collapse && self.try_collapse(chunk) {
             return;
@@ -267,7 +265,7 @@ impl Traffic {
             && same(&self.entries[before])
         {
             let e = &mut self.entries[before];
-            self.pending = Some(PendingPair {
+            self.pending.push(PendingPair {
                 link: chunk.link.clone(),
                 first_seq: e.seq,
                 previous_last: e.last,
@@ -329,16 +327,18 @@ impl Traffic {
             .entries
             .iter()
             .filter(|e| admit(e))
-            .map(|e| match &self.pending {
-                Some(p) if p.first_seq == e.seq => Cow::Owned(Entry {
-                    repeats: e.repeats - 1,
-                    last: p.previous_last,
-                    ..e.clone()
-                }),
-                _ => Cow::Borrowed(e),
-            })
+            .map(
+                |e| match self.pending.iter().find(|p| p.first_seq == e.seq) {
+                    Some(p) => Cow::Owned(Entry {
+                        repeats: e.repeats - 1,
+                        last: p.previous_last,
+                        ..e.clone()
+                    }),
+                    None => Cow::Borrowed(e),
+                },
+            )
             .collect();
-        if let Some(p) = &self.pending {
+        for p in &self.pending {
             let entry = Entry {
                 seq: self.next_seq,
                 link: p.chunk.link.clone(),
@@ -580,6 +580,35 @@ mod tests {
             .map(|e| e.repeats)
             .collect();
         assert_eq!(p, vec![3, 3]);
+    }
+
+    #[test]
+    fn pairs_on_two_links_are_judged_separately() {
+        let mut t = Traffic::new(100);
+        for n in 0..3u8 {
+            t.push(&chunk("em", Direction::Tx, b"READ?"));
+            t.push(&chunk("pump", Direction::Tx, b"q"));
+            t.push(&chunk("em", Direction::Rx, &[b'0' + n]));
+            t.push(&chunk("pump", Direction::Rx, b"a"));
+        }
+        let em: Vec<(Direction, u32)> = t
+            .entries
+            .iter()
+            .filter(|e| &*e.link == "em")
+            .map(|e| (e.dir, e.repeats))
+            .collect();
+        use Direction::{Rx, Tx};
+        assert_eq!(
+            em,
+            vec![(Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1)]
+        );
+        let pump: Vec<u32> = t
+            .entries
+            .iter()
+            .filter(|e| &*e.link == "pump")
+            .map(|e| e.repeats)
+            .collect();
+        assert_eq!(pump, vec![3, 3]);
     }
 
     #[test]
