@@ -19,6 +19,9 @@ use crate::link::TrafficTap;
 use crate::link::pty::PtyError;
 use crate::reply::Reply;
 use crate::runtime::{Hub, Runtime, RuntimeError};
+use crate::server::ServerError;
+use crate::sim::SimulatorHandle;
+use crate::sim::electrometer::{ElectrometerSimSpec, ElectrometerSimulator};
 use crate::sim::turbovac::{PumpSimulator, TurbovacSimSpec};
 
 #[derive(Debug, Error)]
@@ -27,6 +30,8 @@ pub enum HeadlessError {
     Runtime(#[from] RuntimeError),
     #[error("cannot start the simulator: {0}")]
     Simulator(#[from] PtyError),
+    #[error("cannot start the simulator: {0}")]
+    Server(#[from] ServerError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
 }
@@ -72,6 +77,13 @@ pub struct SimOptions {
     pub output: OutputOptions,
 }
 
+/// Options of `labdeck sim electrometer`.
+#[derive(Debug, Clone)]
+pub struct ElectrometerOptions {
+    pub spec: ElectrometerSimSpec,
+    pub output: OutputOptions,
+}
+
 /// Run the TURBOVAC simulator alone. The first stdout line is the port path.
 pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
     let bus = EventBus::default();
@@ -93,7 +105,44 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
         profile.as_str(),
         path.display()
     );
-    let task = tokio::spawn(sim.run());
+    let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
+    attend(handle, tap, bus, cancel, task, options.output).await
+}
+
+/// Run the electrometer simulator alone. The first stdout line is the
+/// address it listens on.
+pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), HeadlessError> {
+    let bus = EventBus::default();
+    let name: Arc<str> = "electrometer".into();
+    let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
+    let cancel = CancellationToken::new();
+    let dialect = options.spec.dialect.describe();
+    let (sim, handle) = ElectrometerSimulator::create(
+        name,
+        options.spec,
+        bus.clone(),
+        Some(tap.clone()),
+        cancel.clone(),
+    )
+    .await?;
+    let address = sim.local_addr();
+    println!("{address}");
+    eprintln!(
+        "electrometer simulator ({dialect} dialect) on {address}; commands on stdin ('faults' lists the faults), Ctrl-C to stop"
+    );
+    let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
+    attend(handle, tap, bus, cancel, task, options.output).await
+}
+
+/// Print a lone simulator's events and serve stdin commands until the end.
+async fn attend(
+    handle: SimulatorHandle,
+    tap: TrafficTap,
+    bus: EventBus,
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), String>>,
+    output: OutputOptions,
+) -> Result<(), HeadlessError> {
     let (_, actors) = watch::channel(Vec::new());
     let hub = Hub::new(
         Vec::new(),
@@ -104,8 +153,8 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
         actors,
     );
     let stop = CancellationToken::new();
-    let printer = tokio::spawn(print_events(bus.subscribe(), options.output, stop.clone()));
-    let result = command_loop(&hub, options.output).await;
+    let printer = tokio::spawn(print_events(bus.subscribe(), output, stop.clone()));
+    let result = command_loop(&hub, output).await;
     cancel.cancel();
     if let Ok(Err(e)) = task.await {
         eprintln!("simulator stopped with an error: {e}");

@@ -14,5 +14,6 @@ pub mod link;
 pub mod protocol;
 pub mod reply;
 pub mod runtime;
+pub mod server;
 pub mod sim;
 pub mod tui;

@@ -17,9 +17,18 @@ fn the_example_config_parses_with_every_key() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
         .unwrap();
     let config = config::parse(&text, ConfigOrigin::File("config.example.toml".into())).unwrap();
-    assert_eq!(config.simulators.len(), 1);
-    let SimulatorKind::Turbovac(sim) = &config.simulators[0].kind;
+    assert_eq!(config.simulators.len(), 2);
+    let SimulatorKind::Turbovac(sim) = &config.simulators[0].kind else {
+        panic!("turbovac simulator expected");
+    };
     assert_eq!(sim.pump.profile, Profile::Realistic);
+    let SimulatorKind::Electrometer(em) = &config.simulators[1].kind else {
+        panic!("electrometer simulator expected");
+    };
+    assert_eq!(
+        (em.host.as_str(), em.port, em.terminator.as_slice()),
+        ("127.0.0.1", 0, &b"\n"[..])
+    );
     let TransportSpec::Virtual {
         simulator,
         settings,
@@ -31,14 +40,26 @@ fn the_example_config_parses_with_every_key() {
     assert_eq!((settings.baud, settings.parity), (19200, Parity::Even));
     assert_eq!(config.links[0].retry.cap.as_secs_f64(), 5.0);
     assert_eq!(config.links[0].retry.base.as_secs_f64(), 0.5);
-    let DriverSpec::Turbovac(driver) = &config.devices[0].driver;
+    let DriverSpec::Turbovac(driver) = &config.devices[0].driver else {
+        panic!("turbovac driver expected");
+    };
     assert_eq!(driver.poll_interval.as_secs_f64(), 0.5);
+    assert!(matches!(
+        &config.links[1].transport,
+        TransportSpec::SimulatedTcp { simulator } if simulator == "em-sim"
+    ));
+    let DriverSpec::Electrometer(em) = &config.devices[1].driver else {
+        panic!("electrometer driver expected");
+    };
+    assert_eq!(em.fetch_timeout.as_secs_f64(), 30.0);
 }
 
 #[test]
-fn the_embedded_demo_is_a_pump_on_a_virtual_port() {
+fn the_embedded_demo_is_a_pump_on_a_virtual_port_and_an_electrometer_on_tcp() {
     let config = config::parse(config::DEMO, ConfigOrigin::Demo).unwrap();
-    assert_eq!(config.simulators.len(), 1);
+    assert_eq!(config.simulators.len(), 2);
+    assert_eq!(config.devices[1].driver.name(), "electrometer");
+    assert_eq!(config.links[1].transport.kind(), "tcp");
     assert!(matches!(
         config.links[0].transport,
         TransportSpec::Virtual { .. }
@@ -149,6 +170,50 @@ link = "net"
 }
 
 #[test]
+fn electrometer_mistakes() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[simulator]]
+name = "em"
+type = "electrometer"
+dialect = "gpib"
+port = 70000
+profile = "realistic"
+brand = "keysight"
+terminator = "|"
+
+[[simulator]]
+name = "pump"
+type = "turbovac"
+port = 5025
+
+[[link]]
+name = "a"
+type = "tcp"
+simulator = "pump"
+
+[[link]]
+name = "b"
+type = "virtual"
+simulator = "em"
+
+[[link]]
+name = "c"
+type = "tcp"
+simulator = "em"
+address = "127.0.0.1:5025"
+
+[[device]]
+name = "d"
+driver = "electrometer"
+link = "a"
+terminator = ";"
+fetch-timeout = 0
+"#
+    ));
+}
+
+#[test]
 fn values_out_of_range() {
     insta::assert_snapshot!(errors(
         r#"
@@ -246,7 +311,11 @@ fn check_command_prints_the_demo_summary_without_a_config() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("pump1            turbovac  on pump-port"),
+        stdout.contains("pump1            turbovac      on pump-port"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("em1              electrometer  on em-tcp"),
         "{stdout}"
     );
 }

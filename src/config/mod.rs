@@ -15,8 +15,10 @@ pub use error::{ConfigError, ConfigErrors, LoadError};
 pub use load::{DEMO, discover, load, parse};
 
 use crate::connection::RetryPolicy;
+use crate::device::electrometer::ElectrometerDriverConfig;
 use crate::device::turbovac::PumpDriverConfig;
 use crate::link::SerialSettings;
+use crate::sim::electrometer::ElectrometerSimSpec;
 use crate::sim::turbovac::TurbovacSimSpec;
 
 /// Where a configuration came from.
@@ -88,6 +90,16 @@ pub struct SimulatorSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SimulatorKind {
     Turbovac(TurbovacSimSpec),
+    Electrometer(ElectrometerSimSpec),
+}
+
+impl SimulatorKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Turbovac(_) => "turbovac",
+            Self::Electrometer(_) => "electrometer",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +124,10 @@ pub enum TransportSpec {
     Tcp {
         address: String,
     },
+    /// A TCP connection to a simulator's server (its bound port).
+    SimulatedTcp {
+        simulator: String,
+    },
 }
 
 impl TransportSpec {
@@ -119,7 +135,7 @@ impl TransportSpec {
         match self {
             Self::Serial { .. } => "serial",
             Self::Virtual { .. } => "virtual",
-            Self::Tcp { .. } => "tcp",
+            Self::Tcp { .. } | Self::SimulatedTcp { .. } => "tcp",
         }
     }
 }
@@ -134,12 +150,14 @@ pub struct DeviceSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DriverSpec {
     Turbovac(PumpDriverConfig),
+    Electrometer(ElectrometerDriverConfig),
 }
 
 impl DriverSpec {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Turbovac(_) => "turbovac",
+            Self::Electrometer(_) => "electrometer",
         }
     }
 }

@@ -79,6 +79,19 @@ pub struct RawSimulator {
     pub wire_timing: Option<S<bool>>,
     pub flicker: Option<S<bool>>,
     pub ambient: Option<S<f64>>,
+    // electrometer
+    pub dialect: Option<S<String>>,
+    pub brand: Option<S<String>>,
+    pub strict: Option<S<bool>>,
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub terminator: Option<S<String>>,
+    pub max_line: Option<S<i64>>,
+    pub unstable: Option<S<bool>>,
+    pub speed: Option<S<f64>>,
+    pub line_frequency: Option<S<f64>>,
+    pub current: Option<S<f64>>,
+    pub noise: Option<S<f64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,4 +122,6 @@ pub struct RawDevice {
     pub poll_interval: Option<S<f64>>,
     pub reply_timeout: Option<S<f64>>,
     pub alarm_after: Option<S<u32>>,
+    pub fetch_timeout: Option<S<f64>>,
+    pub terminator: Option<S<String>>,
 }

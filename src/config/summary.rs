@@ -18,11 +18,25 @@ impl Config {
                         .map_or_else(String::new, |l| format!(", symlink {}", l.display()));
                     let _ = writeln!(
                         out,
-                        "  {:<16} turbovac  {} profile, ramp {} Hz/s, auto-off {} s{link}",
+                        "  {:<16} turbovac      {} profile, ramp {} Hz/s, auto-off {} s{link}",
                         sim.name,
                         spec.pump.profile.as_str(),
                         spec.pump.ramp_rate,
                         spec.pump.auto_off.as_secs_f64(),
+                    );
+                }
+                SimulatorKind::Electrometer(spec) => {
+                    let port = match spec.port {
+                        0 => "a free port".to_string(),
+                        p => format!("port {p}"),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  {:<16} electrometer  {} dialect on {} {port}{}",
+                        sim.name,
+                        spec.dialect.describe(),
+                        spec.host,
+                        if spec.unstable { ", unstable" } else { "" },
                     );
                 }
             }
@@ -38,6 +52,7 @@ impl Config {
                     settings,
                 } => format!("{simulator} {}", settings.summary()),
                 TransportSpec::Tcp { address } => address.clone(),
+                TransportSpec::SimulatedTcp { simulator } => format!("{simulator} (its port)"),
             };
             let r = &link.retry;
             let attempts = match r.max_attempts {
@@ -65,11 +80,22 @@ impl Config {
                 DriverSpec::Turbovac(cfg) => {
                     let _ = writeln!(
                         out,
-                        "  {:<16} turbovac  on {}, poll {} s, reply timeout {} s",
+                        "  {:<16} turbovac      on {}, poll {} s, reply timeout {} s",
                         device.name,
                         device.link,
                         cfg.poll_interval.as_secs_f64(),
                         cfg.reply_timeout.as_secs_f64(),
+                    );
+                }
+                DriverSpec::Electrometer(cfg) => {
+                    let _ = writeln!(
+                        out,
+                        "  {:<16} electrometer  on {}, poll {} s, reply timeout {} s, fetch timeout {} s",
+                        device.name,
+                        device.link,
+                        cfg.poll_interval.as_secs_f64(),
+                        cfg.reply_timeout.as_secs_f64(),
+                        cfg.fetch_timeout.as_secs_f64(),
                     );
                 }
             }

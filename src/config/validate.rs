@@ -4,24 +4,25 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use toml::Spanned;
 
+mod device;
 mod link;
+mod simulator;
 
+use device::device;
 use link::link;
+use simulator::simulator;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::keys::{Action, KeyChord, Keymap};
-use super::raw::{RawConfig, RawDevice, RawKeys, RawRetry, RawSimulator};
+use super::raw::{RawConfig, RawDevice, RawKeys, RawRetry};
 use super::{
-    Config, ConfigOrigin, ConsoleSettings, DeviceSpec, DriverSpec, LinkSpec, LoggingSettings,
-    SimulatorKind, SimulatorSpec, TrafficSettings, secs,
+    Config, ConfigOrigin, ConsoleSettings, DeviceSpec, LinkSpec, LoggingSettings, SimulatorSpec,
+    TrafficSettings, secs,
 };
 use crate::connection::RetryPolicy;
-use crate::device::turbovac::PumpDriverConfig;
-use crate::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 
 struct Checker<'a> {
     origin: String,
@@ -162,7 +163,7 @@ impl Checker<'_> {
     }
 }
 
-fn known(names: &HashMap<String, usize>) -> String {
+fn known<V>(names: &HashMap<String, V>) -> String {
     if names.is_empty() {
         return "none are defined".into();
     }
@@ -192,7 +193,18 @@ pub(super) fn validate(
     let traffic = traffic(&mut c, &raw);
     let retry_defaults = c.retry(raw.retry.as_ref(), RetryPolicy::default());
 
-    let sim_names = c.names("simulator", &raw.simulator, |s| &s.name);
+    c.names("simulator", &raw.simulator, |s| &s.name);
+    // Which type each simulator is, for the links that lead to one.
+    let sim_kinds: HashMap<String, &str> = raw
+        .simulator
+        .iter()
+        .map(|s| {
+            (
+                s.get_ref().name.get_ref().clone(),
+                s.get_ref().kind.get_ref().as_str(),
+            )
+        })
+        .collect();
     let link_names = c.names("link", &raw.link, |l| &l.name);
     c.names("device", &raw.device, |d| &d.name);
 
@@ -235,7 +247,7 @@ pub(super) fn validate(
             let driver = driver_of
                 .get(l.name.get_ref().as_str())
                 .map(|d| d.driver.get_ref().as_str());
-            link(&mut c, l, &sim_names, retry_defaults, driver)
+            link(&mut c, l, &sim_kinds, retry_defaults, driver)
         })
         .collect();
 
@@ -430,112 +442,4 @@ fn traffic(c: &mut Checker, raw: &RawConfig) -> TrafficSettings {
         }
     }
     settings
-}
-
-fn simulator(c: &mut Checker, s: &RawSimulator) -> Option<SimulatorSpec> {
-    let name = s.name.get_ref().clone();
-    match s.kind.get_ref().as_str() {
-        "turbovac" => {
-            let profile = match &s.profile {
-                None => Profile::Compat,
-                Some(p) => match p.get_ref().parse() {
-                    Ok(profile) => profile,
-                    Err(e) => {
-                        c.error(p.span(), e);
-                        Profile::Compat
-                    }
-                },
-            };
-            let mut pump = PumpConfig::for_profile(profile);
-            pump.ramp_rate = c.positive(&s.ramp_rate, "ramp-rate", "Hz/s", pump.ramp_rate, false);
-            pump.decel_rate =
-                c.positive(&s.decel_rate, "decel-rate", "Hz/s", pump.ramp_rate, false);
-            pump.auto_off =
-                secs(c.seconds(&s.auto_off, "auto-off", pump.auto_off.as_secs_f64(), false));
-            pump.wire_timing = s.wire_timing.as_ref().is_some_and(|v| *v.get_ref());
-            pump.flicker = s.flicker.as_ref().is_some_and(|v| *v.get_ref());
-            if let Some(ambient) = &s.ambient {
-                if (-40.0..=80.0).contains(ambient.get_ref()) {
-                    pump.ambient = *ambient.get_ref();
-                } else {
-                    c.error(
-                        ambient.span(),
-                        format!("ambient must be -40..=80 °C, found {}", ambient.get_ref()),
-                    );
-                }
-            }
-            if profile == Profile::Compat {
-                for (value, key) in [(&s.wire_timing, "wire-timing"), (&s.flicker, "flicker")] {
-                    if let Some(v) = value.as_ref().filter(|v| *v.get_ref()) {
-                        c.error(v.span(), format!("{key} needs profile = \"realistic\""));
-                    }
-                }
-            }
-            let link = s.link.as_ref().map(|l| c.path(l.get_ref()));
-            Some(SimulatorSpec {
-                name,
-                kind: SimulatorKind::Turbovac(TurbovacSimSpec { pump, link }),
-            })
-        }
-        other => {
-            c.error(
-                s.kind.span(),
-                format!("unknown simulator type {other:?}; expected turbovac"),
-            );
-            None
-        }
-    }
-}
-
-fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
-    let driver = match d.driver.get_ref().as_str() {
-        "turbovac" => {
-            let defaults = PumpDriverConfig::default();
-            let poll = c.seconds(
-                &d.poll_interval,
-                "poll-interval",
-                defaults.poll_interval.as_secs_f64(),
-                false,
-            );
-            let timeout = c.seconds(
-                &d.reply_timeout,
-                "reply-timeout",
-                defaults.reply_timeout.as_secs_f64(),
-                false,
-            );
-            let mut cfg = PumpDriverConfig {
-                poll_interval: secs(poll.max(0.001)),
-                reply_timeout: secs(timeout),
-                alarm_after: defaults.alarm_after,
-            };
-            if let Some(n) = &d.alarm_after {
-                if *n.get_ref() >= 1 {
-                    cfg.alarm_after = *n.get_ref();
-                } else {
-                    c.error(n.span(), "alarm-after must be at least 1");
-                }
-            }
-            if cfg.poll_interval > Duration::from_secs(5)
-                && let Some(p) = &d.poll_interval
-            {
-                c.error(
-                    p.span(),
-                    "poll-interval above 5 s lets the pump switch itself off (it needs an ON telegram within 10 s)",
-                );
-            }
-            DriverSpec::Turbovac(cfg)
-        }
-        other => {
-            c.error(
-                d.driver.span(),
-                format!("unknown driver {other:?}; expected turbovac"),
-            );
-            return None;
-        }
-    };
-    Some(DeviceSpec {
-        name: d.name.get_ref().clone(),
-        link: d.link.get_ref().clone(),
-        driver,
-    })
 }

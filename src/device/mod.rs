@@ -1,5 +1,7 @@
 //! Devices: the property model, device handles and drivers.
 
+mod core;
+pub mod electrometer;
 mod property;
 pub mod turbovac;
 
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use property::{PropState, Property, PropertySheet, PropertyUpdate, Value};
+pub use property::{PropState, Property, PropertySheet, PropertyUpdate, Value, si_format};
 
 use crate::reply::Reply;
 

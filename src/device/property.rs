@@ -70,6 +70,9 @@ pub struct Property {
     pub max: Option<f64>,
     /// Decimal places for display.
     pub decimals: u8,
+    /// Display floats with an SI prefix (`1.023 nA`).
+    #[serde(skip)]
+    pub si: bool,
     pub value: Option<Value>,
     pub state: PropState,
     pub updated: Option<Timestamp>,
@@ -91,6 +94,7 @@ impl Property {
             min: None,
             max: None,
             decimals: 0,
+            si: false,
             value: None,
             state: PropState::Idle,
             updated: None,
@@ -119,14 +123,61 @@ impl Property {
         self
     }
 
+    /// Show floats with an SI prefix before the unit, `decimals` places.
+    pub fn si(mut self) -> Self {
+        self.si = true;
+        self
+    }
+
     /// Value with its unit, or `-` when unknown.
     pub fn display(&self) -> String {
+        if let (true, Some(Value::Float(v))) = (self.si, &self.value) {
+            return si_format(*v, self.decimals, self.unit.as_deref().unwrap_or(""));
+        }
         match (&self.value, &self.unit) {
             (None, _) => "-".into(),
             (Some(v), Some(unit)) => format!("{} {unit}", v.render(self.decimals)),
             (Some(v), None) => v.render(self.decimals),
         }
     }
+}
+
+/// `1.0234e-9, 3, "A"` → `1.023 nA`: engineering notation with an SI
+/// prefix; values beyond the prefixes fall back to exponent notation.
+pub fn si_format(value: f64, decimals: u8, unit: &str) -> String {
+    const PREFIXES: [(i32, &str); 11] = [
+        (-18, "a"),
+        (-15, "f"),
+        (-12, "p"),
+        (-9, "n"),
+        (-6, "µ"),
+        (-3, "m"),
+        (0, ""),
+        (3, "k"),
+        (6, "M"),
+        (9, "G"),
+        (12, "T"),
+    ];
+    let places = usize::from(decimals);
+    let sep = if unit.is_empty() { "" } else { " " };
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value:.places$}{sep}{unit}");
+    }
+    let mut exponent = (value.abs().log10() / 3.0).floor() as i32 * 3;
+    // Rounding can carry into the next prefix (999.96 → 1000.0 → 1.000 k).
+    let rounded: f64 = format!("{:.places$}", value / 10f64.powi(exponent))
+        .parse()
+        .unwrap_or(0.0);
+    if rounded.abs() >= 1000.0 {
+        exponent += 3;
+    }
+    let Some((_, prefix)) = PREFIXES.iter().find(|(p, _)| *p == exponent) else {
+        return format!("{value:.places$e}{sep}{unit}");
+    };
+    let mantissa = value / 10f64.powi(exponent);
+    format!("{mantissa:.places$} {prefix}{unit}")
+        .trim_end()
+        .to_string()
 }
 
 /// A change of one property, as published on the event bus.
@@ -193,6 +244,13 @@ impl PropertySheet {
         }
     }
 
+    /// Change the unit of a property (it follows the measurement function).
+    pub fn set_unit(&mut self, name: &str, unit: &str) {
+        if let Some(prop) = self.props.iter_mut().find(|p| p.name == name) {
+            prop.unit = Some(unit.into());
+        }
+    }
+
     /// Put every property with a value into `state` (e.g. Idle when the
     /// link is down: the values are stale).
     pub fn mark_all(&mut self, state: PropState) -> Vec<PropertyUpdate> {
@@ -241,6 +299,24 @@ mod tests {
         let mut sheet = PropertySheet::new(vec![Property::new("n", "Count", "Link").quiet()]);
         assert!(sheet.set("n", Value::Int(1), PropState::Ok).is_none());
         assert_eq!(sheet.get("n").unwrap().value, Some(Value::Int(1)));
+    }
+
+    #[test]
+    fn si_prefixes() {
+        assert_eq!(si_format(1.0234e-9, 3, "A"), "1.023 nA");
+        assert_eq!(si_format(-2.5e-12, 2, "C"), "-2.50 pC");
+        assert_eq!(si_format(2.0e9, 1, "Ω"), "2.0 GΩ");
+        assert_eq!(si_format(1.5, 3, "V"), "1.500 V");
+        assert_eq!(si_format(20e-3, 0, "A"), "20 mA");
+        assert_eq!(si_format(0.0, 2, "A"), "0.00 A");
+        assert_eq!(si_format(999.96e-12, 1, "A"), "1.0 nA");
+        assert_eq!(si_format(0.5, 1, ""), "500.0 m");
+        assert_eq!(si_format(9.9e37, 2, "A"), "9.90e37 A");
+        let p = Property::new("i", "Current", "M")
+            .unit("A")
+            .decimals(3)
+            .si();
+        assert_eq!(p.display(), "-");
     }
 
     #[test]

@@ -73,6 +73,22 @@ pub const USAGE: &[(&str, &str)] = &[
     ("get DEVICE.ATTR", "read a device attribute"),
     ("read DEVICE PNU [INDEX]", "read a pump parameter"),
     ("write DEVICE PNU VALUE [INDEX]", "write a pump parameter"),
+    (
+        "scan DEVICE [POINTS] [INTERVAL_S]",
+        "start a buffered electrometer scan",
+    ),
+    (
+        "fetch DEVICE [FILE.csv]",
+        "read the electrometer's buffer (:TRAC:DATA?)",
+    ),
+    (
+        "scpi DEVICE TEXT",
+        "send raw SCPI; a query's answer is shown",
+    ),
+    (
+        "do DEVICE ACTION [ARG…]",
+        "any driver action (e.g. do em1 clear, do em1 stop)",
+    ),
     ("help", "this list"),
     ("quit", "stop"),
 ];
@@ -92,6 +108,16 @@ fn dotted(text: &str, verb: &str) -> Result<(String, String), CommandError> {
         }
         _ => Err(usage(verb)),
     }
+}
+
+/// The line after its first `words` words, inner spacing kept.
+fn rest_after(line: &str, words: usize) -> String {
+    let mut rest = line.trim_start();
+    for _ in 0..words {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest = rest[end..].trim_start();
+    }
+    rest.trim_end().to_string()
 }
 
 /// Parse one line. Blank lines and `#` comments are `Ok(None)`.
@@ -143,12 +169,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
         ["set", target, _, ..] => {
             let (device, attr) = dotted(target, "set")?;
             // The value is the rest of the line, spaces included.
-            let value = line
-                .splitn(3, char::is_whitespace)
-                .nth(2)
-                .unwrap_or_default()
-                .trim()
-                .to_string();
+            let value = rest_after(line, 2);
             Command::Set {
                 device,
                 attr,
@@ -167,6 +188,23 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
             args: args.iter().map(|a| owned(a)).collect(),
         },
         [verb @ ("read" | "write"), ..] => return Err(usage(verb)),
+        [verb @ ("scan" | "fetch"), device, args @ ..] => Command::Action {
+            device: owned(device),
+            action: owned(verb),
+            args: args.iter().map(|a| owned(a)).collect(),
+        },
+        ["scpi", device, _, ..] => Command::Action {
+            device: owned(device),
+            action: "scpi".into(),
+            // The SCPI text is the rest of the line, spaces included.
+            args: vec![rest_after(line, 2)],
+        },
+        ["do", device, action, args @ ..] => Command::Action {
+            device: owned(device),
+            action: owned(action),
+            args: args.iter().map(|a| owned(a)).collect(),
+        },
+        [verb @ ("scan" | "fetch" | "scpi" | "do"), ..] => return Err(usage(verb)),
         [other, ..] => {
             return Err(CommandError(format!(
                 "unknown command {other:?} (try 'help')"
@@ -230,6 +268,30 @@ mod tests {
                 device: "pump1".into(),
                 action: "read".into(),
                 args: vec!["171".into(), "2".into()]
+            })
+        );
+        assert_eq!(
+            parse("scpi em1 :SENS:FUNC  'VOLT';*IDN?").unwrap(),
+            Some(Command::Action {
+                device: "em1".into(),
+                action: "scpi".into(),
+                args: vec![":SENS:FUNC  'VOLT';*IDN?".into()]
+            })
+        );
+        assert_eq!(
+            parse("scan em1 500 0.01").unwrap(),
+            Some(Command::Action {
+                device: "em1".into(),
+                action: "scan".into(),
+                args: vec!["500".into(), "0.01".into()]
+            })
+        );
+        assert_eq!(
+            parse("do em1 clear").unwrap(),
+            Some(Command::Action {
+                device: "em1".into(),
+                action: "clear".into(),
+                args: vec![]
             })
         );
         assert_eq!(parse("  # comment").unwrap(), None);

@@ -22,15 +22,20 @@ use self::supervise::Supervisor;
 use crate::bus::EventBus;
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager};
+use crate::device::electrometer::ElectrometerDriver;
 use crate::device::turbovac::PumpDriver;
 use crate::link::pty::PtyError;
 use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
+use crate::server::ServerError;
+use crate::sim::electrometer::ElectrometerSimulator;
 use crate::sim::turbovac::PumpSimulator;
 
 #[derive(Debug, Error)]
 pub enum RuntimeError {
     #[error("simulator {name}: {source}")]
     Simulator { name: String, source: PtyError },
+    #[error("simulator {name}: {source}")]
+    Server { name: String, source: ServerError },
     #[error("link {link} refers to simulator {simulator}, which does not exist")]
     MissingSimulator { link: String, simulator: String },
     #[error("shutdown did not finish within {0:?}")]
@@ -57,6 +62,7 @@ impl Runtime {
 
         let mut simulators = Vec::new();
         let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
+        let mut addresses: HashMap<&str, String> = HashMap::new();
         for sim in &config.simulators {
             let name: Arc<str> = sim.name.as_str().into();
             let tap = TrafficTap::new(name.clone(), ring, bus.clone());
@@ -76,6 +82,23 @@ impl Runtime {
                     supervisor.spawn(name, "simulator", actor.run());
                     simulators.push(handle);
                     ports.insert(&sim.name, port);
+                }
+                SimulatorKind::Electrometer(spec) => {
+                    let (actor, handle) = ElectrometerSimulator::create(
+                        name.clone(),
+                        spec.clone(),
+                        bus.clone(),
+                        Some(tap.clone()),
+                        cancel.child_token(),
+                    )
+                    .await
+                    .map_err(|source| RuntimeError::Server {
+                        name: sim.name.clone(),
+                        source,
+                    })?;
+                    addresses.insert(&sim.name, actor.local_addr().to_string());
+                    supervisor.spawn(name, "simulator", actor.run());
+                    simulators.push(handle);
                 }
             }
             taps.push(tap);
@@ -106,6 +129,15 @@ impl Runtime {
                     Arc::new(SerialOpener::new(path, *settings))
                 }
                 TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
+                TransportSpec::SimulatedTcp { simulator } => {
+                    let address = addresses.get(simulator.as_str()).ok_or_else(|| {
+                        RuntimeError::MissingSimulator {
+                            link: link.name.clone(),
+                            simulator: simulator.clone(),
+                        }
+                    })?;
+                    Arc::new(TcpOpener::new(address.clone()))
+                }
             };
             let session_tx = if config.devices.iter().any(|d| d.link == link.name) {
                 let (tx, rx) = mpsc::channel(4);
@@ -141,6 +173,18 @@ impl Runtime {
                         name.clone(),
                         device.link.as_str().into(),
                         *cfg,
+                        session_rx,
+                        bus.clone(),
+                        cancel.child_token(),
+                    );
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
+                DriverSpec::Electrometer(cfg) => {
+                    let (driver, handle) = ElectrometerDriver::new(
+                        name.clone(),
+                        device.link.as_str().into(),
+                        cfg.clone(),
                         session_rx,
                         bus.clone(),
                         cancel.child_token(),

@@ -37,6 +37,8 @@ impl FaultInfo {
     pub fn setting(&self) -> Option<String> {
         match (self.value, self.unit) {
             (Some(value), Some("bit")) => Some(format!("bit {value}")),
+            // SCPI errors are negative; the value is the magnitude.
+            (Some(value), Some("error")) => Some(format!("error -{value}")),
             (Some(value), Some(unit)) => Some(format!("{value} {unit}")),
             _ => None,
         }

@@ -2,6 +2,7 @@
 //! runtime for the demo, or alone (`labdeck sim …`) so that other programs
 //! can talk to them.
 
+pub mod electrometer;
 mod fault;
 pub mod turbovac;
 
@@ -18,6 +19,7 @@ pub use fault::{FaultBoard, FaultError, FaultInfo, FaultParam, FaultSetting, Fau
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SimDetail {
     Turbovac(turbovac::PumpState),
+    Electrometer(Box<electrometer::ElectrometerState>),
 }
 
 /// What the console shows of a simulator.

@@ -395,7 +395,12 @@ impl App {
             c.transitions
                 .iter()
                 .rev()
-                .filter(|t| matches_filter(filter, &[t.from.as_str(), t.to.as_str(), t.input, &t.reason]))
+                .filter(|t| {
+                    matches_filter(
+                        filter,
+                        &[t.from.as_str(), t.to.as_str(), t.input, &t.reason],
+                    )
+                })
                 .collect()
         })
     }

@@ -69,7 +69,9 @@ pub fn setup_from(config: &Config) -> Setup {
         ..Setup::default()
     };
     for link in &config.links {
-        if let TransportSpec::Virtual { simulator, .. } = &link.transport {
+        if let TransportSpec::Virtual { simulator, .. }
+        | TransportSpec::SimulatedTcp { simulator } = &link.transport
+        {
             setup
                 .link_simulators
                 .insert(link.name.clone(), simulator.clone());
@@ -78,12 +80,14 @@ pub fn setup_from(config: &Config) -> Setup {
     for device in &config.devices {
         let framing = match device.driver {
             DriverSpec::Turbovac(_) => Framing::Uss,
+            DriverSpec::Electrometer(_) => Framing::Text,
         };
         setup.framing.insert(device.link.clone(), framing);
     }
     for sim in &config.simulators {
         let framing = match sim.kind {
             SimulatorKind::Turbovac(_) => Framing::Uss,
+            SimulatorKind::Electrometer(_) => Framing::Text,
         };
         setup.framing.insert(sim.name.clone(), framing);
         setup.simulators.push(sim.name.clone());

@@ -101,3 +101,5 @@ pub fn prop_f64(snapshot: &DeviceSnapshot, name: &str) -> Option<f64> {
 pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
     hub.execute_line(line).await.expect("a command")
 }
+
+pub mod electrometer;

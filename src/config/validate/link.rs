@@ -13,7 +13,7 @@ use crate::link::{DataBits, SerialSettings, StopBits};
 pub(super) fn link(
     c: &mut Checker,
     l: &RawLink,
-    sims: &HashMap<String, usize>,
+    sims: &HashMap<String, &str>,
     defaults: RetryPolicy,
     driver: Option<&str>,
 ) -> Option<LinkSpec> {
@@ -64,12 +64,7 @@ pub(super) fn link(
                     );
                     return None;
                 };
-                if !sims.contains_key(sim.get_ref()) {
-                    c.error(
-                        sim.span(),
-                        format!("unknown simulator {:?}; {}", sim.get_ref(), known(sims)),
-                    );
-                }
+                simulator_of(c, sim, sims, "turbovac", "virtual");
                 TransportSpec::Virtual {
                     simulator: sim.get_ref().clone(),
                     settings,
@@ -78,15 +73,34 @@ pub(super) fn link(
         }
         "tcp" => {
             misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
-            misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
             for (span, key) in serial_keys {
                 misplaced(c, span, key);
+            }
+            match (&l.address, &l.simulator) {
+                (Some(_), Some(sim)) => {
+                    c.error(
+                        sim.span(),
+                        "a tcp link takes address or simulator, not both",
+                    );
+                    return None;
+                }
+                (None, Some(sim)) => {
+                    simulator_of(c, sim, sims, "electrometer", "tcp");
+                    return Some(spec(
+                        l,
+                        TransportSpec::SimulatedTcp {
+                            simulator: sim.get_ref().clone(),
+                        },
+                        retry,
+                    ));
+                }
+                _ => {}
             }
             let Some(address) = &l.address else {
                 c.error(
                     l.kind.span(),
                     format!(
-                        "link {:?}: a tcp link needs address = \"HOST:PORT\"",
+                        "link {:?}: a tcp link needs address = \"HOST:PORT\" or simulator = \"NAME\"",
                         l.name.get_ref()
                     ),
                 );
@@ -116,12 +130,49 @@ pub(super) fn link(
             return None;
         }
     };
-    Some(LinkSpec {
+    Some(spec(l, transport, retry))
+}
+
+fn spec(l: &RawLink, transport: TransportSpec, retry: RetryPolicy) -> LinkSpec {
+    LinkSpec {
         name: l.name.get_ref().clone(),
         transport,
         retry,
         autoconnect: l.autoconnect.unwrap_or(true),
-    })
+    }
+}
+
+/// "a turbovac", "an electrometer".
+pub(super) fn article(word: &str) -> String {
+    let an = word.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {word}", if an { "an" } else { "a" })
+}
+
+/// The simulator a link leads to must exist and serve that kind of link.
+fn simulator_of(
+    c: &mut Checker,
+    sim: &toml::Spanned<String>,
+    sims: &HashMap<String, &str>,
+    wanted: &str,
+    link_kind: &str,
+) {
+    match sims.get(sim.get_ref()) {
+        None => c.error(
+            sim.span(),
+            format!("unknown simulator {:?}; {}", sim.get_ref(), known(sims)),
+        ),
+        Some(kind) if *kind != wanted => c.error(
+            sim.span(),
+            format!(
+                "simulator {:?} is {} simulator; {} link leads to {} simulator",
+                sim.get_ref(),
+                article(kind),
+                article(link_kind),
+                article(wanted)
+            ),
+        ),
+        Some(_) => {}
+    }
 }
 
 fn serial_settings(c: &mut Checker, l: &RawLink, driver: Option<&str>) -> SerialSettings {

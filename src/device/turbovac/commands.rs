@@ -1,24 +1,11 @@
 //! Operator commands: attributes and actions of the pump.
 
 use super::{PumpDriver, props};
-use crate::device::{DeviceCommand, PropState, Value};
+use crate::device::{PropState, Value};
 use crate::protocol::turbovac::ControlWord;
 use crate::reply::Reply;
 
 impl PumpDriver {
-    pub(super) async fn command(&mut self, command: DeviceCommand) -> Reply {
-        if self.session.is_none() {
-            return Reply::fail(format!(
-                "{} is not connected (link {})",
-                self.name, self.link
-            ));
-        }
-        match command {
-            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
-            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
-        }
-    }
-
     pub(super) async fn set_attr(&mut self, attr: &str, value: &str) -> Reply {
         match attr {
             props::ON => match parse_bool(value) {
@@ -30,7 +17,7 @@ impl PumpDriver {
                 let Ok(hz) = value.parse::<i64>() else {
                     return Reply::fail(format!("setpoint {value:?} is not a whole number of Hz"));
                 };
-                if let Some(p) = self.sheet.get(props::SETPOINT)
+                if let Some(p) = self.core.sheet.get(props::SETPOINT)
                     && let (Some(min), Some(max)) = (p.min, p.max)
                     && !(min..=max).contains(&(hz as f64))
                 {
@@ -40,24 +27,26 @@ impl PumpDriver {
                 }
                 match self.write_param(24, 0, value).await {
                     Ok((_, v)) => {
-                        self.set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
+                        self.core
+                            .set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
                         self.publish();
-                        Reply::ok(format!("{}.setpoint = {} Hz", self.name, v))
+                        Reply::ok(format!("{}.setpoint = {} Hz", self.core.name, v))
                     }
                     Err(reply) => {
-                        self.set_state(props::SETPOINT, PropState::Alert);
+                        self.core.set_state(props::SETPOINT, PropState::Alert);
                         self.publish();
                         reply
                     }
                 }
             }
-            other if self.sheet.get(other).is_some() => {
-                Reply::fail(format!("attribute {other:?} of {} is read-only", self.name))
-            }
+            other if self.core.sheet.get(other).is_some() => Reply::fail(format!(
+                "attribute {other:?} of {} is read-only",
+                self.core.name
+            )),
             other => Reply::fail(format!(
                 "unknown attribute {other:?} of {}; known: {}",
-                self.name,
-                self.sheet.names().collect::<Vec<_>>().join(", ")
+                self.core.name,
+                self.core.sheet.names().collect::<Vec<_>>().join(", ")
             )),
         }
     }
@@ -72,10 +61,12 @@ impl PumpDriver {
         match self.control(stw).await {
             Ok(_) => {
                 let word = if on { "on" } else { "off" };
-                self.bus.notice(&self.name, format!("switched {word}"));
-                Reply::ok(format!("{} switched {word}", self.name))
+                self.core
+                    .bus
+                    .notice(&self.core.name, format!("switched {word}"));
+                Reply::ok(format!("{} switched {word}", self.core.name))
             }
-            Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+            Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
         }
     }
 
@@ -89,19 +80,19 @@ impl PumpDriver {
                 // would switch it off (§5).
                 let stw = ControlWord::reset_error(self.wanted_on == Some(true));
                 match self.control(stw).await {
-                    Ok(_) => Reply::ok(format!("{}: error reset sent ({stw})", self.name)),
-                    Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+                    Ok(_) => Reply::ok(format!("{}: error reset sent ({stw})", self.core.name)),
+                    Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
                 }
             }
-            ("poll", 0) => match self.poll().await {
+            ("poll", 0) => match self.poll_status().await {
                 Ok(x) => Reply::ok(format!(
                     "{}: {} in {:.3} ms",
-                    self.name,
+                    self.core.name,
                     x.reply.status_word(),
                     x.round_trip.as_secs_f64() * 1e3
                 ))
                 .with_data(serde_json::json!({ "round_trip_us": x.round_trip.as_micros() as u64 })),
-                Err(e) => Reply::fail(format!("{}: {e}", self.name)),
+                Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
             },
             ("read", 1 | 2) => {
                 let Some((pnu, index)) = parse_param(arg(0), arg(1)) else {
@@ -124,7 +115,7 @@ impl PumpDriver {
             _ => Reply::fail(format!(
                 "unknown action {name:?} with {} argument(s) for {}; actions: on, off, reset, poll, read PNU [INDEX], write PNU VALUE [INDEX]",
                 args.len(),
-                self.name
+                self.core.name
             )),
         }
     }

@@ -11,20 +11,21 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio::time::MissedTickBehavior;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub use exchange::{Exchange, ExchangeError};
 
 use self::exchange::Exchanger;
-use super::{DeviceHandle, DeviceRequest, DeviceSnapshot, PropState, PropertySheet, Value};
-use crate::bus::{AlarmKind, Event, EventBus};
+use super::core::{DeviceCore, Driver, drive};
+use super::{DeviceCommand, DeviceHandle, PropState, PropertySheet, Value};
+use crate::bus::{AlarmKind, EventBus};
 use crate::connection::Session;
 use crate::link::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 use crate::protocol::turbovac::{
     AccessCode, ControlWord, StatusWord, Telegram, error_name, warnings_in,
 };
+use crate::reply::Reply;
 
 /// Serial settings of the pump (§1).
 pub const SERIAL: SerialSettings = SerialSettings {
@@ -57,28 +58,11 @@ impl Default for PumpDriverConfig {
     }
 }
 
-enum Wake {
-    Stop,
-    Session(Option<Session>),
-    Closed,
-    Request(Option<DeviceRequest>),
-    Poll,
-}
-
 /// The driver actor.
 pub struct PumpDriver {
-    name: Arc<str>,
-    link: Arc<str>,
+    core: DeviceCore,
     cfg: PumpDriverConfig,
-    sessions: mpsc::Receiver<Session>,
-    sessions_open: bool,
-    session: Option<Session>,
     exchanger: Exchanger,
-    requests: mpsc::Receiver<DeviceRequest>,
-    state: watch::Sender<DeviceSnapshot>,
-    sheet: PropertySheet,
-    bus: EventBus,
-    cancel: CancellationToken,
     /// What the operator wants; `None` until the first status tells.
     wanted_on: Option<bool>,
     status: Option<StatusWord>,
@@ -93,6 +77,43 @@ pub struct PumpDriver {
     discarded: u64,
 }
 
+impl Driver for PumpDriver {
+    fn core(&mut self) -> &mut DeviceCore {
+        &mut self.core
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.cfg.poll_interval
+    }
+
+    async fn attached(&mut self) {
+        self.exchanger.reset();
+        self.failures = 0;
+        self.off_polls = 0;
+        if self.poll_status().await.is_err() {
+            return;
+        }
+        self.read_setpoint().await;
+    }
+
+    fn detached(&mut self) {
+        self.status = None;
+        self.core.mark_idle();
+        self.publish();
+    }
+
+    async fn poll(&mut self) {
+        let _ = self.poll_status().await;
+    }
+
+    async fn command(&mut self, command: DeviceCommand) -> Reply {
+        match command {
+            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
+            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
+        }
+    }
+}
+
 impl PumpDriver {
     pub fn new(
         name: Arc<str>,
@@ -103,31 +124,11 @@ impl PumpDriver {
         cancel: CancellationToken,
     ) -> (Self, DeviceHandle) {
         let sheet = PropertySheet::new(props::sheet());
-        let snapshot = DeviceSnapshot {
-            name: name.clone(),
-            driver: "turbovac",
-            link: link.clone(),
-            online: false,
-            summary: "offline".into(),
-            properties: sheet.all().to_vec(),
-            alarms: Vec::new(),
-        };
-        let (state, state_rx) = watch::channel(snapshot);
-        let (tx, requests) = mpsc::channel(32);
-        let handle = DeviceHandle::new(name.clone(), tx, state_rx);
+        let (core, handle) = DeviceCore::new(name, link, "turbovac", sheet, sessions, bus, cancel);
         let driver = Self {
-            name,
-            link,
+            core,
             exchanger: Exchanger::new(cfg.reply_timeout),
             cfg,
-            sessions,
-            sessions_open: true,
-            session: None,
-            requests,
-            state,
-            sheet,
-            bus,
-            cancel,
             wanted_on: None,
             status: None,
             off_polls: 0,
@@ -142,67 +143,19 @@ impl PumpDriver {
         (driver, handle)
     }
 
-    pub async fn run(mut self) -> Result<(), Infallible> {
-        let mut poll = tokio::time::interval(self.cfg.poll_interval);
-        poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            let closed = self.session.as_ref().map(|s| s.closed.clone());
-            let connected = self.session.is_some();
-            let wake = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => Wake::Stop,
-                session = self.sessions.recv(), if self.sessions_open => Wake::Session(session),
-                _ = cancelled(closed.as_ref()) => Wake::Closed,
-                request = self.requests.recv() => Wake::Request(request),
-                _ = poll.tick(), if connected => Wake::Poll,
-            };
-            match wake {
-                Wake::Stop | Wake::Request(None) => break,
-                Wake::Session(Some(session)) => {
-                    self.attach(session).await;
-                    poll.reset();
-                }
-                Wake::Session(None) => self.sessions_open = false,
-                Wake::Closed => self.detach(),
-                Wake::Request(Some(request)) => {
-                    let reply = self.command(request.command).await;
-                    let _ = request.reply.send(reply);
-                }
-                Wake::Poll => {
-                    let _ = self.poll().await;
-                }
-            }
-        }
-        self.session = None;
-        Ok(())
+    pub async fn run(self) -> Result<(), Infallible> {
+        drive(self).await
     }
 
-    async fn attach(&mut self, session: Session) {
-        tracing::info!("{}: link up on {}", self.name, session.endpoint);
-        self.session = Some(session);
-        self.exchanger.reset();
-        self.failures = 0;
-        self.off_polls = 0;
-        if self.poll().await.is_err() {
-            return;
-        }
-        self.read_setpoint().await;
-    }
-
+    /// The session died under an exchange.
     fn detach(&mut self) {
-        if self.session.take().is_none() {
-            return;
+        if self.core.take_session() {
+            self.detached();
         }
-        tracing::info!("{}: link down", self.name);
-        self.status = None;
-        for update in self.sheet.mark_all(PropState::Idle) {
-            self.announce(update);
-        }
-        self.publish();
     }
 
     /// Status poll; the keep-alive while the pump should run.
-    async fn poll(&mut self) -> Result<Exchange, ExchangeError> {
+    async fn poll_status(&mut self) -> Result<Exchange, ExchangeError> {
         let stw = if self.wanted_on == Some(true) {
             ControlWord::RUN
         } else {
@@ -228,7 +181,7 @@ impl PumpDriver {
 
     /// One exchange with bookkeeping: counters, alarms to the connection.
     async fn exchange(&mut self, query: &Telegram) -> Result<Exchange, ExchangeError> {
-        let Some(session) = self.session.as_mut() else {
+        let Some(session) = self.core.session.as_mut() else {
             return Err(ExchangeError::NotConnected);
         };
         self.telegrams += 1;
@@ -243,14 +196,15 @@ impl PumpDriver {
                 self.failures = 0;
                 self.discarded += exchange.discarded as u64;
                 let rtt = exchange.round_trip.as_secs_f64() * 1e3;
-                self.set(props::ROUND_TRIP, Value::Float(rtt), PropState::Ok);
+                self.core
+                    .set(props::ROUND_TRIP, Value::Float(rtt), PropState::Ok);
             }
             Err(error) if error.is_link_fault() => {
                 self.failed += 1;
                 self.failures += 1;
-                tracing::warn!("{}: exchange failed: {error}", self.name);
+                tracing::warn!("{}: exchange failed: {error}", self.core.name);
                 if self.failures >= self.cfg.alarm_after
-                    && let Some(session) = &self.session
+                    && let Some(session) = &self.core.session
                 {
                     session.raise_alarm(error.to_string());
                     // The manager closes this link now; stop using it.
@@ -273,30 +227,33 @@ impl PumpDriver {
             self.wanted_on = Some(running);
         }
         let frequency = i64::from(reply.frequency());
-        self.set(props::ON, Value::Bool(running), PropState::Ok);
-        self.set(props::FREQUENCY, Value::Int(frequency), PropState::Ok);
-        self.set(
+        self.core
+            .set(props::ON, Value::Bool(running), PropState::Ok);
+        self.core
+            .set(props::FREQUENCY, Value::Int(frequency), PropState::Ok);
+        self.core.set(
             props::TEMPERATURE,
             Value::Int(i64::from(reply.temperature())),
             temp_state(zsw),
         );
-        self.set(
+        self.core.set(
             props::CURRENT,
             Value::Float(f64::from(reply.current()) / 10.0),
             PropState::Ok,
         );
-        self.set(
+        self.core.set(
             props::VOLTAGE,
             Value::Int(i64::from(reply.voltage())),
             PropState::Ok,
         );
-        self.set(props::STATUS, Value::Text(zsw.to_string()), PropState::Ok);
-        self.set(
+        self.core
+            .set(props::STATUS, Value::Text(zsw.to_string()), PropState::Ok);
+        self.core.set(
             props::MOTION,
             Value::Text(motion(zsw, frequency).into()),
             PropState::Ok,
         );
-        self.set(
+        self.core.set(
             props::KEEP_ALIVE,
             Value::Bool(self.wanted_on == Some(true)),
             PropState::Ok,
@@ -308,8 +265,9 @@ impl PumpDriver {
         if self.wanted_on == Some(true) && !running && !zsw.has(StatusWord::ERROR) {
             self.off_polls += 1;
             if self.off_polls == 2 {
-                self.bus
-                    .notice(&self.name, "pump is off although it should run");
+                self.core
+                    .bus
+                    .notice(&self.core.name, "pump is off although it should run");
             }
         } else {
             self.off_polls = 0;
@@ -317,15 +275,20 @@ impl PumpDriver {
 
         if !zsw.has(StatusWord::ERROR) {
             if self.error.take().is_some() {
-                self.bus
-                    .alarm(&self.name, AlarmKind::Device, false, "pump error cleared");
+                self.core.bus.alarm(
+                    &self.core.name,
+                    AlarmKind::Device,
+                    false,
+                    "pump error cleared",
+                );
             }
-            self.set(props::ERROR, Value::Text("none".into()), PropState::Ok);
+            self.core
+                .set(props::ERROR, Value::Text("none".into()), PropState::Ok);
         }
         if !zsw.has(StatusWord::WARNING) {
             if self.warnings_known {
-                self.bus.alarm(
-                    &self.name,
+                self.core.bus.alarm(
+                    &self.core.name,
                     AlarmKind::Device,
                     false,
                     "pump warnings cleared",
@@ -333,7 +296,8 @@ impl PumpDriver {
             }
             self.warnings = 0;
             self.warnings_known = false;
-            self.set(props::WARNINGS, Value::Text("none".into()), PropState::Ok);
+            self.core
+                .set(props::WARNINGS, Value::Text("none".into()), PropState::Ok);
         }
     }
 
@@ -342,9 +306,10 @@ impl PumpDriver {
             let code = code.as_i64() as u16;
             self.error = Some(code);
             let text = format!("{code}: {}", error_name(code).unwrap_or("unknown error"));
-            self.set(props::ERROR, Value::Text(text.clone()), PropState::Alert);
-            self.bus.alarm(
-                &self.name,
+            self.core
+                .set(props::ERROR, Value::Text(text.clone()), PropState::Alert);
+            self.core.bus.alarm(
+                &self.core.name,
                 AlarmKind::Device,
                 true,
                 format!("pump error {text}"),
@@ -357,9 +322,10 @@ impl PumpDriver {
             self.warnings = bits.as_i64() as u16;
             self.warnings_known = true;
             let text = self.warning_text();
-            self.set(props::WARNINGS, Value::Text(text.clone()), PropState::Busy);
-            self.bus.alarm(
-                &self.name,
+            self.core
+                .set(props::WARNINGS, Value::Text(text.clone()), PropState::Busy);
+            self.core.bus.alarm(
+                &self.core.name,
                 AlarmKind::Device,
                 true,
                 format!("pump warning: {text}"),
@@ -384,27 +350,8 @@ impl PumpDriver {
         parts.join("; ")
     }
 
-    fn set(&mut self, name: &str, value: Value, state: PropState) {
-        if let Some(update) = self.sheet.set(name, value, state) {
-            self.announce(update);
-        }
-    }
-
-    fn set_state(&mut self, name: &str, state: PropState) {
-        if let Some(update) = self.sheet.set_state(name, state) {
-            self.announce(update);
-        }
-    }
-
-    fn announce(&self, update: super::PropertyUpdate) {
-        self.bus.publish(Event::Property {
-            device: self.name.clone(),
-            update,
-        });
-    }
-
     fn update_counters(&mut self) {
-        self.set(
+        self.core.set(
             props::TELEGRAMS,
             Value::Int(self.telegrams as i64),
             PropState::Ok,
@@ -414,12 +361,12 @@ impl PumpDriver {
         } else {
             PropState::Ok
         };
-        self.set(
+        self.core.set(
             props::TIMEOUTS,
             Value::Int(self.failed as i64),
             failed_state,
         );
-        self.set(
+        self.core.set(
             props::DISCARDED,
             Value::Int(self.discarded as i64),
             PropState::Ok,
@@ -427,16 +374,18 @@ impl PumpDriver {
     }
 
     fn publish(&self) {
-        let online = self.session.is_some() && self.failures == 0 && self.status.is_some();
+        let online = self.core.session.is_some() && self.failures == 0 && self.status.is_some();
         let summary = if !online {
             "offline".to_string()
         } else {
             let motion = self
+                .core
                 .sheet
                 .get(props::MOTION)
                 .and_then(|p| p.value.as_ref())
                 .map_or_else(String::new, |v| v.render(0));
             let frequency = self
+                .core
                 .sheet
                 .get(props::FREQUENCY)
                 .map_or_else(String::new, |p| p.display());
@@ -458,15 +407,7 @@ impl PumpDriver {
         if self.warnings_known && self.warnings == 0 {
             alarms.push(format!("warning: {}", self.warning_text()));
         }
-        self.state.send_replace(DeviceSnapshot {
-            name: self.name.clone(),
-            driver: "turbovac",
-            link: self.link.clone(),
-            online,
-            summary,
-            properties: self.sheet.all().to_vec(),
-            alarms,
-        });
+        self.core.publish(online, summary, alarms);
     }
 }
 
@@ -491,12 +432,5 @@ fn motion(zsw: StatusWord, frequency: i64) -> &'static str {
         "at speed"
     } else {
         "turning"
-    }
-}
-
-async fn cancelled(token: Option<&CancellationToken>) {
-    match token {
-        Some(token) => token.cancelled().await,
-        None => std::future::pending().await,
     }
 }

@@ -14,9 +14,10 @@ impl PumpDriver {
         let limit = |r: Result<(Telegram, ParamValue), Reply>| r.ok().map(|(_, v)| v.as_f64());
         let max = limit(self.read_param(18, 0).await);
         let min = limit(self.read_param(19, 0).await);
-        self.sheet.set_limits(props::SETPOINT, min, max);
+        self.core.sheet.set_limits(props::SETPOINT, min, max);
         if let Ok((_, value)) = self.read_param(24, 0).await {
-            self.set(props::SETPOINT, Value::Int(value.as_i64()), PropState::Ok);
+            self.core
+                .set(props::SETPOINT, Value::Int(value.as_i64()), PropState::Ok);
         }
         self.publish();
     }

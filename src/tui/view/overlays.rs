@@ -171,7 +171,15 @@ fn faults(
     let Some(sim) = app.data.simulators.get(simulator) else {
         return;
     };
-    let rect = centred(area, 64, sim.faults.len() as u16 + 4);
+    let id_w = sim
+        .faults
+        .iter()
+        .map(|f| f.id.len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    let text_w = 56 + id_w - 10;
+    let rect = centred(area, text_w as u16 + 8, sim.faults.len() as u16 + 4);
     let endpoint = sim.endpoint.as_deref().map_or_else(
         || "(port closed)".to_string(),
         |e| sanitize::text(e).into_owned(),
@@ -197,7 +205,10 @@ fn faults(
         lines.push(spans(vec![
             (format!("{word} "), theme.style(role).patch(base)),
             (
-                fit(&format!("{:<10} {}{value}", fault.id, fault.label), 56),
+                fit(
+                    &format!("{:<id_w$} {}{value}", fault.id, fault.label),
+                    text_w,
+                ),
                 base,
             ),
         ]));

@@ -20,8 +20,8 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let theme = ctx.theme;
     let traffic = &app.traffic;
     let title = format!(
-        "Raw traffic ({})",
-        if traffic.decoded { "decoded" } else { "hex" }
+        "Traffic ({})",
+        if traffic.decoded { "decoded" } else { "raw" }
     );
     let block = block(ctx, title, focused);
     let inner = block.inner(area);

@@ -1,0 +1,240 @@
+//! Simulators: the type, the keys each type takes, their ranges.
+
+use std::ops::Range;
+
+use super::Checker;
+use super::link::article;
+use crate::config::raw::RawSimulator;
+use crate::config::{SimulatorKind, SimulatorSpec, secs};
+use crate::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
+use crate::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+
+pub(super) fn simulator(c: &mut Checker, s: &RawSimulator) -> Option<SimulatorSpec> {
+    let name = s.name.get_ref().clone();
+    let kind = s.kind.get_ref().as_str();
+    let (turbovac_keys, electrometer_keys) = keys(s);
+    let misplaced = |c: &mut Checker, keys: &[(Option<Range<usize>>, &str)]| {
+        for (span, key) in keys {
+            if let Some(span) = span {
+                c.error(
+                    span.clone(),
+                    format!("{key} does not apply to {} simulator", article(kind)),
+                );
+            }
+        }
+    };
+    let kind = match kind {
+        "turbovac" => {
+            misplaced(c, &electrometer_keys);
+            SimulatorKind::Turbovac(turbovac(c, s))
+        }
+        "electrometer" => {
+            misplaced(c, &turbovac_keys);
+            SimulatorKind::Electrometer(electrometer(c, s))
+        }
+        other => {
+            c.error(
+                s.kind.span(),
+                format!("unknown simulator type {other:?}; expected turbovac or electrometer"),
+            );
+            return None;
+        }
+    };
+    Some(SimulatorSpec { name, kind })
+}
+
+type Keys = Vec<(Option<Range<usize>>, &'static str)>;
+
+/// The keys of each type that were given, with their spans.
+fn keys(s: &RawSimulator) -> (Keys, Keys) {
+    fn at<T>(v: &Option<toml::Spanned<T>>) -> Option<Range<usize>> {
+        v.as_ref().map(|v| v.span())
+    }
+    let turbovac = vec![
+        (at(&s.profile), "profile"),
+        (at(&s.link), "link"),
+        (at(&s.ramp_rate), "ramp-rate"),
+        (at(&s.decel_rate), "decel-rate"),
+        (at(&s.auto_off), "auto-off"),
+        (at(&s.wire_timing), "wire-timing"),
+        (at(&s.flicker), "flicker"),
+        (at(&s.ambient), "ambient"),
+    ];
+    let electrometer = vec![
+        (at(&s.dialect), "dialect"),
+        (at(&s.brand), "brand"),
+        (at(&s.strict), "strict"),
+        (at(&s.host), "host"),
+        (at(&s.port), "port"),
+        (at(&s.terminator), "terminator"),
+        (at(&s.max_line), "max-line"),
+        (at(&s.unstable), "unstable"),
+        (at(&s.speed), "speed"),
+        (at(&s.line_frequency), "line-frequency"),
+        (at(&s.current), "current"),
+        (at(&s.noise), "noise"),
+    ];
+    (turbovac, electrometer)
+}
+
+fn turbovac(c: &mut Checker, s: &RawSimulator) -> TurbovacSimSpec {
+    let profile = match &s.profile {
+        None => Profile::Compat,
+        Some(p) => match p.get_ref().parse() {
+            Ok(profile) => profile,
+            Err(e) => {
+                c.error(p.span(), e);
+                Profile::Compat
+            }
+        },
+    };
+    let mut pump = PumpConfig::for_profile(profile);
+    pump.ramp_rate = c.positive(&s.ramp_rate, "ramp-rate", "Hz/s", pump.ramp_rate, false);
+    pump.decel_rate = c.positive(&s.decel_rate, "decel-rate", "Hz/s", pump.ramp_rate, false);
+    pump.auto_off = secs(c.seconds(&s.auto_off, "auto-off", pump.auto_off.as_secs_f64(), false));
+    pump.wire_timing = s.wire_timing.as_ref().is_some_and(|v| *v.get_ref());
+    pump.flicker = s.flicker.as_ref().is_some_and(|v| *v.get_ref());
+    if let Some(ambient) = &s.ambient {
+        if (-40.0..=80.0).contains(ambient.get_ref()) {
+            pump.ambient = *ambient.get_ref();
+        } else {
+            c.error(
+                ambient.span(),
+                format!("ambient must be -40..=80 °C, found {}", ambient.get_ref()),
+            );
+        }
+    }
+    if profile == Profile::Compat {
+        for (value, key) in [(&s.wire_timing, "wire-timing"), (&s.flicker, "flicker")] {
+            if let Some(v) = value.as_ref().filter(|v| *v.get_ref()) {
+                c.error(v.span(), format!("{key} needs profile = \"realistic\""));
+            }
+        }
+    }
+    let link = s.link.as_ref().map(|l| c.path(l.get_ref()));
+    TurbovacSimSpec { pump, link }
+}
+
+fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
+    let mut spec = ElectrometerSimSpec::default();
+    let brand = match &s.brand {
+        None => Brand::Keithley,
+        Some(b) => Brand::parse(b.get_ref()).unwrap_or_else(|| {
+            c.error(
+                b.span(),
+                format!(
+                    "unknown brand {:?}; expected keithley or keysight",
+                    b.get_ref()
+                ),
+            );
+            Brand::Keithley
+        }),
+    };
+    let strict = s.strict.as_ref().is_some_and(|v| *v.get_ref());
+    spec.dialect = match s.dialect.as_ref().map(|d| (d.get_ref().as_str(), d.span())) {
+        None | Some(("scpi", _)) => DialectSpec::Scpi,
+        Some(("lsst", _)) => DialectSpec::Lsst { brand, strict },
+        Some((other, span)) => {
+            c.error(
+                span,
+                format!("unknown dialect {other:?}; expected scpi or lsst"),
+            );
+            DialectSpec::Scpi
+        }
+    };
+    if spec.dialect == DialectSpec::Scpi {
+        for (value, key) in [
+            (&s.brand.as_ref().map(|b| b.span()), "brand"),
+            (&s.strict.as_ref().map(|b| b.span()), "strict"),
+        ] {
+            if let Some(span) = value {
+                c.error(
+                    span.clone(),
+                    format!("{key} applies to dialect = \"lsst\" only"),
+                );
+            }
+        }
+    }
+    if let Some(host) = &s.host {
+        if host.get_ref().trim().is_empty() {
+            c.error(
+                host.span(),
+                "host must not be empty (127.0.0.1 for loopback)",
+            );
+        } else {
+            spec.host = host.get_ref().clone();
+        }
+    }
+    if let Some(port) = &s.port {
+        match u16::try_from(*port.get_ref()) {
+            Ok(p) => spec.port = p,
+            Err(_) => c.error(
+                port.span(),
+                format!(
+                    "port must be 0..=65535 (0 picks a free one), found {}",
+                    port.get_ref()
+                ),
+            ),
+        }
+    }
+    if let Some(term) = &s.terminator {
+        match term.get_ref().as_str() {
+            "\n" | "\r" | "\r\n" => spec.terminator = term.get_ref().as_bytes().to_vec(),
+            other => c.error(
+                term.span(),
+                format!("terminator must be \"\\n\", \"\\r\" or \"\\r\\n\", found {other:?}"),
+            ),
+        }
+    }
+    if let Some(max) = &s.max_line {
+        match usize::try_from(*max.get_ref()) {
+            Ok(n) if (64..=16 * 1024 * 1024).contains(&n) => spec.max_line = n,
+            _ => c.error(
+                max.span(),
+                format!(
+                    "max-line must be 64..=16777216 bytes, found {}",
+                    max.get_ref()
+                ),
+            ),
+        }
+    }
+    spec.unstable = s.unstable.as_ref().is_some_and(|v| *v.get_ref());
+    spec.speed = c.positive(
+        &s.speed,
+        "speed",
+        "(simulated seconds per second)",
+        spec.speed,
+        false,
+    );
+    spec.line_frequency = c.positive(
+        &s.line_frequency,
+        "line-frequency",
+        "Hz",
+        spec.line_frequency,
+        false,
+    );
+    if let Some(current) = &s.current {
+        if current.get_ref().is_finite() && current.get_ref().abs() <= 20e-3 {
+            spec.signal.current = *current.get_ref();
+        } else {
+            c.error(
+                current.span(),
+                format!(
+                    "current must be within ±20 mA (the largest range), found {}",
+                    current.get_ref()
+                ),
+            );
+        }
+    }
+    if let Some(noise) = &s.noise {
+        if (0.0..=1.0).contains(noise.get_ref()) {
+            spec.signal.noise = *noise.get_ref();
+        } else {
+            c.error(
+                noise.span(),
+                format!("noise is relative, 0..=1, found {}", noise.get_ref()),
+            );
+        }
+    }
+    spec
+}

@@ -1,0 +1,310 @@
+//! The Keithley 6517B driver over a TCP (or serial) link: identifies the
+//! instrument, polls its configuration, a reading and the error queue in
+//! one line, and runs buffered scans. Timeouts and garbage are link
+//! alarms (the connection manager recovers); SCPI errors, overflow and a
+//! reading that stops changing are device alarms.
+
+mod commands;
+mod exchange;
+mod poll;
+mod props;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use exchange::{Answer, QueryError};
+
+use self::exchange::LineExchanger;
+use super::core::{DeviceCore, Driver, drive};
+use super::{DeviceCommand, DeviceHandle, PropState, PropertySheet, Value};
+use crate::bus::{AlarmKind, EventBus};
+use crate::connection::Session;
+use crate::protocol::keithley::Function;
+use crate::reply::Reply;
+
+/// How the driver talks to the instrument.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElectrometerDriverConfig {
+    pub poll_interval: Duration,
+    /// Reply timeout of one query.
+    pub reply_timeout: Duration,
+    /// Reply timeout of a buffer dump (`:TRAC:DATA?`).
+    pub fetch_timeout: Duration,
+    /// Failed queries in a row before the link is reported in trouble.
+    pub alarm_after: u32,
+    /// Ends every line both ways.
+    pub terminator: Vec<u8>,
+}
+
+impl Default for ElectrometerDriverConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(500),
+            reply_timeout: Duration::from_secs(3),
+            fetch_timeout: Duration::from_secs(30),
+            alarm_after: 1,
+            terminator: b"\n".to_vec(),
+        }
+    }
+}
+
+/// Polls that show the same value before the reading is called stuck.
+const STUCK_AFTER: u32 = 10;
+
+/// A buffered scan as the driver sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Scan {
+    Idle,
+    Running { points: usize },
+    Complete { points: usize },
+    Stopped { stored: usize },
+}
+
+/// A device condition shown as an alarm while it lasts.
+#[derive(Debug, Default)]
+struct Condition {
+    active: bool,
+}
+
+impl Condition {
+    /// Returns the new state when it changed.
+    fn update(&mut self, now: bool) -> Option<bool> {
+        (self.active != now).then(|| {
+            self.active = now;
+            now
+        })
+    }
+}
+
+pub struct ElectrometerDriver {
+    core: DeviceCore,
+    cfg: ElectrometerDriverConfig,
+    exchanger: LineExchanger,
+    function: Function,
+    scan: Scan,
+    buffer_count: usize,
+    /// The latest SCPI error, kept until `clear`.
+    error: Option<(i32, String)>,
+    errors_seen: u64,
+    overflow: Condition,
+    stuck: Condition,
+    last_value: Option<f64>,
+    same_polls: u32,
+    reading_ok: bool,
+    failures: u32,
+    queries: u64,
+    failed: u64,
+}
+
+impl Driver for ElectrometerDriver {
+    fn core(&mut self) -> &mut DeviceCore {
+        &mut self.core
+    }
+
+    fn poll_interval(&self) -> Duration {
+        self.cfg.poll_interval
+    }
+
+    async fn attached(&mut self) {
+        self.exchanger.reset();
+        self.failures = 0;
+        self.reading_ok = false;
+        if self.identify().await.is_ok() {
+            self.poll_now().await;
+        }
+    }
+
+    fn detached(&mut self) {
+        self.reading_ok = false;
+        self.core.mark_idle();
+        self.publish();
+    }
+
+    async fn poll(&mut self) {
+        self.poll_now().await;
+    }
+
+    async fn command(&mut self, command: DeviceCommand) -> Reply {
+        match command {
+            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
+            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
+        }
+    }
+}
+
+impl ElectrometerDriver {
+    pub fn new(
+        name: Arc<str>,
+        link: Arc<str>,
+        cfg: ElectrometerDriverConfig,
+        sessions: mpsc::Receiver<Session>,
+        bus: EventBus,
+        cancel: CancellationToken,
+    ) -> (Self, DeviceHandle) {
+        let sheet = PropertySheet::new(props::sheet());
+        let (core, handle) =
+            DeviceCore::new(name, link, "electrometer", sheet, sessions, bus, cancel);
+        let driver = Self {
+            core,
+            exchanger: LineExchanger::new(&cfg.terminator),
+            cfg,
+            function: Function::Current,
+            scan: Scan::Idle,
+            buffer_count: 0,
+            error: None,
+            errors_seen: 0,
+            overflow: Condition::default(),
+            stuck: Condition::default(),
+            last_value: None,
+            same_polls: 0,
+            reading_ok: false,
+            failures: 0,
+            queries: 0,
+            failed: 0,
+        };
+        (driver, handle)
+    }
+
+    pub async fn run(self) -> Result<(), Infallible> {
+        drive(self).await
+    }
+
+    /// `*IDN?`: who is on the other end.
+    async fn identify(&mut self) -> Result<(), QueryError> {
+        let answer = self.query("*IDN?").await?;
+        let identity = answer.text.trim().to_string();
+        if !identity.to_ascii_uppercase().contains("KEITHLEY") {
+            self.core.bus.notice(
+                &self.core.name,
+                format!("unexpected instrument {identity:?}; carrying on"),
+            );
+        }
+        tracing::info!("{}: {identity}", self.core.name);
+        self.core
+            .set(props::IDENTITY, Value::Text(identity), PropState::Ok);
+        Ok(())
+    }
+
+    /// One query with bookkeeping: counters, round trip, link alarms.
+    async fn query(&mut self, line: &str) -> Result<Answer, QueryError> {
+        let timeout = self.cfg.reply_timeout;
+        self.query_within(line, timeout).await
+    }
+
+    async fn query_within(&mut self, line: &str, timeout: Duration) -> Result<Answer, QueryError> {
+        let Some(session) = self.core.session.as_mut() else {
+            return Err(QueryError::NotConnected);
+        };
+        self.queries += 1;
+        let result = self.exchanger.query(session, line, timeout).await;
+        self.settle(result.as_ref().map(|a| a.round_trip))?;
+        result
+    }
+
+    /// Count the outcome; a link fault raises the link alarm and lets go
+    /// of the session (the manager recovers it).
+    fn settle(&mut self, outcome: Result<Duration, &QueryError>) -> Result<(), QueryError> {
+        let closed = self
+            .core
+            .session
+            .as_ref()
+            .is_none_or(|s| s.closed.is_cancelled());
+        match outcome {
+            Ok(round_trip) => {
+                self.failures = 0;
+                if !round_trip.is_zero() {
+                    let ms = round_trip.as_secs_f64() * 1e3;
+                    self.core
+                        .set(props::ROUND_TRIP, Value::Float(ms), PropState::Ok);
+                }
+            }
+            Err(_) if closed => {
+                // The manager closed the link under us; not a new failure.
+                self.detach();
+                return Err(QueryError::NotConnected);
+            }
+            Err(error) if error.is_link_fault() => {
+                self.failed += 1;
+                self.failures += 1;
+                tracing::warn!("{}: query failed: {error}", self.core.name);
+                if self.failures >= self.cfg.alarm_after
+                    && let Some(session) = &self.core.session
+                {
+                    session.raise_alarm(error.to_string());
+                    self.detach();
+                }
+            }
+            Err(_) => {}
+        }
+        self.update_counters();
+        Ok(())
+    }
+
+    fn detach(&mut self) {
+        if self.core.take_session() {
+            self.detached();
+        }
+    }
+
+    fn update_counters(&mut self) {
+        self.core.set(
+            props::QUERIES,
+            Value::Int(self.queries as i64),
+            PropState::Ok,
+        );
+        let state = if self.failures > 0 {
+            PropState::Alert
+        } else {
+            PropState::Ok
+        };
+        self.core
+            .set(props::TIMEOUTS, Value::Int(self.failed as i64), state);
+    }
+
+    /// Raise or clear a device alarm when a condition changes.
+    fn condition(&mut self, which: fn(&mut Self) -> &mut Condition, now: bool, what: &str) {
+        if let Some(active) = which(self).update(now) {
+            let verb = if active { "" } else { " cleared" };
+            self.core.bus.alarm(
+                &self.core.name,
+                AlarmKind::Device,
+                active,
+                format!("{what}{verb}"),
+            );
+        }
+    }
+
+    fn publish(&self) {
+        let online = self.core.session.is_some() && self.failures == 0 && self.reading_ok;
+        let summary = if !online {
+            "offline".to_string()
+        } else {
+            let reading = self
+                .core
+                .sheet
+                .get(props::READING)
+                .map_or_else(String::new, |p| p.display());
+            match self.scan {
+                Scan::Running { points } => {
+                    format!("{reading}, scan {}/{points}", self.buffer_count)
+                }
+                _ => format!("{} {reading}", self.function.mnemonic()),
+            }
+        };
+        let mut alarms = Vec::new();
+        if let Some((code, text)) = &self.error {
+            alarms.push(format!("SCPI error {code}: {text}"));
+        }
+        if self.overflow.active {
+            alarms.push("reading overflow".into());
+        }
+        if self.stuck.active {
+            alarms.push(format!("reading unchanged for {STUCK_AFTER} polls"));
+        }
+        self.core.publish(online, summary, alarms);
+    }
+}
