@@ -99,6 +99,8 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
         cancel.clone(),
     )?;
     let path = sim.client_path().unwrap_or_default();
+    // Subscribed before anyone can know the port: no event is missed.
+    let events = bus.subscribe();
     println!("{}", path.display());
     eprintln!(
         "turbovac simulator ({} profile) on {}; commands on stdin ('faults' lists the faults), Ctrl-C to stop",
@@ -106,7 +108,7 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
         path.display()
     );
     let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
-    attend(handle, tap, bus, cancel, task, options.output).await
+    attend(handle, tap, bus, events, cancel, task, options.output).await
 }
 
 /// Run the electrometer simulator alone. The first stdout line is the
@@ -126,12 +128,14 @@ pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), Headle
     )
     .await?;
     let address = sim.local_addr();
+    // Subscribed before anyone can know the address: no event is missed.
+    let events = bus.subscribe();
     println!("{address}");
     eprintln!(
         "electrometer simulator ({dialect} dialect) on {address}; commands on stdin ('faults' lists the faults), Ctrl-C to stop"
     );
     let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
-    attend(handle, tap, bus, cancel, task, options.output).await
+    attend(handle, tap, bus, events, cancel, task, options.output).await
 }
 
 /// Print a lone simulator's events and serve stdin commands until the end.
@@ -139,6 +143,7 @@ async fn attend(
     handle: SimulatorHandle,
     tap: TrafficTap,
     bus: EventBus,
+    events: broadcast::Receiver<Event>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), String>>,
     output: OutputOptions,
@@ -153,7 +158,7 @@ async fn attend(
         actors,
     );
     let stop = CancellationToken::new();
-    let printer = tokio::spawn(print_events(bus.subscribe(), output, stop.clone()));
+    let printer = tokio::spawn(print_events(events, output, stop.clone()));
     let result = command_loop(&hub, output).await;
     cancel.cancel();
     if let Ok(Err(e)) = task.await {

@@ -151,6 +151,9 @@ struct ElectrometerArgs {
     /// Drop a client whose line grows past this many bytes.
     #[arg(long, default_value_t = 65_536, value_name = "BYTES")]
     max_line: usize,
+    /// Drop a client that has not read its replies for this long.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    write_timeout: f64,
     /// Simulated seconds per real second (buffer filling, drift).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
@@ -176,6 +179,9 @@ impl ElectrometerArgs {
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err("--speed must be more than zero".into());
         }
+        if !(self.write_timeout.is_finite() && self.write_timeout > 0.0) {
+            return Err("--write-timeout must be more than zero".into());
+        }
         if !(self.line_frequency.is_finite() && self.line_frequency > 0.0) {
             return Err("--line-frequency must be more than zero".into());
         }
@@ -192,6 +198,7 @@ impl ElectrometerArgs {
             unstable: self.unstable,
             speed: self.speed,
             line_frequency: self.line_frequency,
+            write_timeout: Duration::from_secs_f64(self.write_timeout),
             ..ElectrometerSimSpec::default()
         };
         if let Some(current) = self.current {

@@ -4,9 +4,13 @@
 //! (`LABDECK_PYTHON`, default `.venv/bin/python`); skipped with a message
 //! when missing, unless `LABDECK_REQUIRE_INTEROP=1` (set by `.ci/run`).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+
+use common::interop::run;
 
 struct Tools {
     python: PathBuf,
@@ -15,45 +19,16 @@ struct Tools {
 }
 
 fn tools() -> Option<Tools> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let python = std::env::var_os("LABDECK_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    let interop = std::env::var_os("LABDECK_INTEROP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/interop"));
-    let has_turboctl = Command::new(&python)
-        .args(["-c", "import turboctl"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let missing = if !has_turboctl {
-        Some(format!(
-            "turboctl is missing ({} cannot import it)",
-            python.display()
-        ))
-    } else if !interop.join("turboctl_check.py").is_file() {
-        Some(format!(
-            "the interop scripts are missing ({})",
-            interop.display()
-        ))
-    } else {
-        None
-    };
-    if let Some(why) = missing {
-        if std::env::var_os("LABDECK_REQUIRE_INTEROP").is_some() {
-            panic!("interop test required but {why}");
-        }
-        eprintln!(
-            "SKIPPED: turboctl interop test: {why}; install with `python3 -m venv .venv && .venv/bin/pip install turboctl`"
-        );
-        return None;
-    }
-    let turboctl = python.with_file_name("turboctl");
+    let tools = common::interop::tools(
+        "turboctl",
+        &["turboctl"],
+        "turboctl_check.py",
+        "python3 -m venv .venv && .venv/bin/pip install turboctl",
+    )?;
     Some(Tools {
-        python,
-        turboctl,
-        interop,
+        turboctl: tools.python.with_file_name("turboctl"),
+        python: tools.python,
+        interop: tools.interop,
     })
 }
 
@@ -92,16 +67,6 @@ impl Drop for Sim {
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         let _ = self.child.wait();
     }
-}
-
-fn run(mut command: Command) -> (bool, String) {
-    let out = command.output().expect("run check");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
 }
 
 #[test]

@@ -87,6 +87,7 @@ pub struct RawSimulator {
     pub port: Option<S<i64>>,
     pub terminator: Option<S<String>>,
     pub max_line: Option<S<i64>>,
+    pub write_timeout: Option<S<f64>>,
     pub unstable: Option<S<bool>>,
     pub speed: Option<S<f64>>,
     pub line_frequency: Option<S<f64>>,

@@ -56,14 +56,15 @@ impl EmProcess {
     /// Wait for a stdout line containing `needle`.
     pub fn expect_line(&self, needle: &str) -> String {
         let deadline = Instant::now() + super::LIMIT;
+        let mut seen = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
+                Ok(line) => seen.push(line),
                 Err(_) => break,
             }
         }
-        panic!("no stdout line with {needle:?}");
+        panic!("no stdout line with {needle:?}; saw:\n{}", seen.join("\n"));
     }
 
     pub fn connect(&self) -> TcpStream {

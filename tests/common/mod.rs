@@ -103,3 +103,4 @@ pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
 }
 
 pub mod electrometer;
+pub mod interop;

@@ -68,6 +68,7 @@ fn keys(s: &RawSimulator) -> (Keys, Keys) {
         (at(&s.port), "port"),
         (at(&s.terminator), "terminator"),
         (at(&s.max_line), "max-line"),
+        (at(&s.write_timeout), "write-timeout"),
         (at(&s.unstable), "unstable"),
         (at(&s.speed), "speed"),
         (at(&s.line_frequency), "line-frequency"),
@@ -198,6 +199,12 @@ fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
             ),
         }
     }
+    spec.write_timeout = secs(c.seconds(
+        &s.write_timeout,
+        "write-timeout",
+        spec.write_timeout.as_secs_f64(),
+        false,
+    ));
     spec.unstable = s.unstable.as_ref().is_some_and(|v| *v.get_ref());
     spec.speed = c.positive(
         &s.speed,
