@@ -99,20 +99,48 @@ pub const ZERO_CHECK: f64 = 9.91e37;
 /// `+1.234567E-12`: NR3 with seven significant digits and a two-digit
 /// signed exponent, as the instrument prints numbers.
 pub fn nr3(value: f64) -> String {
+    let mut out = String::with_capacity(13);
+    write_nr3(&mut out, value);
+    out
+}
+
+/// [`nr3`] appended to `out`. Digits are made from integers: a buffer dump
+/// formats tens of thousands of numbers, and float formatting is slow.
+pub fn write_nr3(out: &mut String, value: f64) {
     if value == 0.0 || !value.is_finite() {
-        return "+0.000000E+00".into();
+        out.push_str("+0.000000E+00");
+        return;
     }
-    let exponent = value.abs().log10().floor() as i32;
-    let mut mantissa = value / 10f64.powi(exponent);
-    let mut exponent = exponent;
-    // Rounding can carry into the next power of ten.
-    if (mantissa.abs() * 1e6).round() / 1e6 >= 10.0 {
-        mantissa /= 10.0;
+    let magnitude = value.abs();
+    let scaled = |exponent: i32| (magnitude / 10f64.powi(exponent) * 1e6).round() as u64;
+    let mut exponent = magnitude.log10().floor() as i32;
+    let mut digits = scaled(exponent);
+    // log10 can land one off near powers of ten; rounding can carry.
+    if digits < 1_000_000 {
+        exponent -= 1;
+        digits = scaled(exponent);
+    }
+    if digits >= 10_000_000 {
         exponent += 1;
+        digits = scaled(exponent);
     }
-    let sign = if value < 0.0 { '-' } else { '+' };
-    let esign = if exponent < 0 { '-' } else { '+' };
-    format!("{sign}{:.6}E{esign}{:02}", mantissa.abs(), exponent.abs())
+    out.push(if value < 0.0 { '-' } else { '+' });
+    let mut text = [b'0'; 7];
+    for slot in text.iter_mut().rev() {
+        *slot = b'0' + (digits % 10) as u8;
+        digits /= 10;
+    }
+    out.push(char::from(text[0]));
+    out.push('.');
+    out.extend(text[1..].iter().map(|&b| char::from(b)));
+    out.push('E');
+    out.push(if exponent < 0 { '-' } else { '+' });
+    let e = exponent.unsigned_abs();
+    if e >= 100 {
+        out.push(char::from(b'0' + (e / 100) as u8));
+    }
+    out.push(char::from(b'0' + (e / 10 % 10) as u8));
+    out.push(char::from(b'0' + (e % 10) as u8));
 }
 
 impl Function {
@@ -232,5 +260,20 @@ mod tests {
     fn nr3_numbers() {
         assert_eq!(nr3(1.234567e-12), "+1.234567E-12");
         assert_eq!(nr3(-2e-8), "-2.000000E-08");
+        assert_eq!(nr3(9.9999999), "+1.000000E+01");
+        assert_eq!(nr3(1e300), "+1.000000E+300");
+        assert_eq!(nr3(f64::NAN), "+0.000000E+00");
+    }
+
+    proptest::proptest! {
+        /// The integer formatting agrees with Rust's float formatting.
+        #[test]
+        fn nr3_matches_float_formatting(mantissa in 1.0f64..10.0, exponent in -20i32..40) {
+            let value = mantissa * 10f64.powi(exponent);
+            let text = nr3(value);
+            let parsed: f64 = text.parse().unwrap();
+            proptest::prop_assert!(((parsed - value) / value).abs() < 1e-6, "{value} -> {text}");
+            proptest::prop_assert_eq!(text.len(), 13);
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-pub use crate::protocol::keithley::{Function, OVERFLOW, ZERO_CHECK, nr3, status};
+pub use crate::protocol::keithley::{Function, OVERFLOW, ZERO_CHECK, nr3, status, write_nr3};
 
 /// What the instrument is connected to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -118,21 +118,20 @@ impl Elements {
 impl Reading {
     /// A reading string: `+1.234567E-12NADC,+0000001.234secs,+00001RDNG#`.
     pub fn format(&self, elements: Elements) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(48);
         if elements.reading {
-            let _ = write!(
-                out,
-                "{}{}{}",
-                nr3(self.value),
-                self.status,
-                self.function.suffix()
-            );
+            write_nr3(&mut out, self.value);
+            out.push(self.status);
+            out.push_str(self.function.suffix());
         }
         if elements.timestamp {
             if !out.is_empty() {
                 out.push(',');
             }
-            let _ = write!(out, "{:+012.3}secs", self.timestamp);
+            // `{:+012.3}` from integers: float formatting is slow.
+            let ms = (self.timestamp.abs() * 1e3).round() as u64;
+            let sign = if self.timestamp < 0.0 { '-' } else { '+' };
+            let _ = write!(out, "{sign}{:07}.{:03}secs", ms / 1000, ms % 1000);
         }
         if elements.number {
             if !out.is_empty() {
@@ -156,17 +155,30 @@ impl Reading {
 
     /// The plain numbers a buffer dump carries per reading.
     pub fn plain(&self, elements: Elements) -> String {
-        let mut parts = Vec::new();
+        let mut out = String::with_capacity(32);
+        self.write_plain(&mut out, elements);
+        out
+    }
+
+    /// [`Reading::plain`] appended to `out`.
+    pub fn write_plain(&self, out: &mut String, elements: Elements) {
+        let start = out.len();
+        let separate = |out: &mut String| {
+            if out.len() > start {
+                out.push(',');
+            }
+        };
         if elements.reading {
-            parts.push(nr3(self.value));
+            write_nr3(out, self.value);
         }
         if elements.timestamp {
-            parts.push(nr3(self.timestamp));
+            separate(out);
+            write_nr3(out, self.timestamp);
         }
         if elements.number {
-            parts.push(format!("{:+06}", self.number));
+            separate(out);
+            let _ = write!(out, "{:+06}", self.number);
         }
-        parts.join(",")
     }
 }
 

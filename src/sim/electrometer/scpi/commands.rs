@@ -166,11 +166,45 @@ static COMMANDS: LazyLock<Vec<(Pattern, Cmd, Forms)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// A header resolved to its command and braced choices.
+pub type Resolved = (Cmd, Vec<usize>, Forms);
+
 /// The command a header's nodes name, with its braced choices.
-pub fn resolve(nodes: &[String]) -> Option<(Cmd, Vec<usize>, Forms)> {
+pub fn resolve(nodes: &[String]) -> Option<Resolved> {
     COMMANDS
         .iter()
         .find_map(|(pattern, cmd, forms)| pattern.matches(nodes).map(|picks| (*cmd, picks, *forms)))
+}
+
+/// Headers seen before, resolved once: a client repeats the same few
+/// headers, and matching walks the whole table.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveCache {
+    known: std::collections::HashMap<String, Option<Resolved>>,
+}
+
+/// Distinct headers remembered; a client sending endless garbage headers
+/// only ever costs this much.
+const CACHE_LIMIT: usize = 512;
+
+impl ResolveCache {
+    pub fn resolve(&mut self, nodes: &[String]) -> Option<Resolved> {
+        let mut key = String::with_capacity(nodes.iter().map(|n| n.len() + 1).sum());
+        for node in nodes {
+            key.push_str(node);
+            key.push(':');
+        }
+        key.make_ascii_uppercase();
+        if let Some(hit) = self.known.get(&key) {
+            return hit.clone();
+        }
+        let resolved = resolve(nodes);
+        if self.known.len() >= CACHE_LIMIT {
+            self.known.clear();
+        }
+        self.known.insert(key, resolved.clone());
+        resolved
+    }
 }
 
 #[cfg(test)]

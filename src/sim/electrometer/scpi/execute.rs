@@ -252,7 +252,7 @@ impl Instrument {
                     if i > 0 {
                         out.push(',');
                     }
-                    out.push_str(&reading.plain(elements));
+                    reading.write_plain(&mut out, elements);
                 }
                 Ok(Some(out))
             }

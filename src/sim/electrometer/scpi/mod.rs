@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use serde::Serialize;
 
 pub use acquire::{Acquisition, TriggerSource};
-use commands::{Forms, resolve};
+use commands::{Forms, ResolveCache};
 
 use super::model::{Elements, Function, Reading, ReadingModel, Setup};
 use crate::protocol::scpi::{Header, Param, ScpiError, Unit, parse_units};
@@ -140,6 +140,7 @@ pub struct Instrument {
     path: Vec<String>,
     /// Readings before this time are of an earlier reset.
     epoch: f64,
+    resolver: ResolveCache,
 }
 
 impl Instrument {
@@ -188,6 +189,7 @@ impl Instrument {
             model,
             path: Vec::new(),
             epoch: now,
+            resolver: ResolveCache::default(),
         }
     }
 
@@ -211,6 +213,7 @@ impl Instrument {
         fresh.esr = self.esr;
         fresh.sre = self.sre;
         fresh.measurement_enable = self.measurement_enable;
+        fresh.resolver = std::mem::take(&mut self.resolver);
         *self = fresh;
     }
 
@@ -342,8 +345,10 @@ impl Instrument {
                     self.path.clone()
                 };
                 full.extend(nodes.iter().cloned());
-                let resolved =
-                    resolve(&full).or_else(|| (!*absolute).then(|| resolve(nodes)).flatten());
+                let resolved = self
+                    .resolver
+                    .resolve(&full)
+                    .or_else(|| (!*absolute).then(|| self.resolver.resolve(nodes)).flatten());
                 let Some((cmd, picks, forms)) = resolved else {
                     return Err(ScpiError::UNDEFINED_HEADER);
                 };
