@@ -22,7 +22,8 @@ use labdeck::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 /// Without a subcommand, labdeck opens the console (`run`). Configuration
 /// comes from --config, else ./labdeck.toml, else
 /// $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a simulated
-/// TURBOVAC pump on a virtual serial port). In the console, ? lists every key.
+/// TURBOVAC pump on a virtual serial port and a simulated Keithley 6517B
+/// electrometer on a loopback TCP port). In the console, ? lists every key.
 #[derive(Debug, Parser)]
 #[command(name = "labdeck", version, about, long_about, max_term_width = 100)]
 struct Cli {

@@ -179,6 +179,60 @@ fn demo_console_faults_recovery_help_and_quit() {
 }
 
 #[test]
+fn the_electrometer_is_live_and_its_faults_work_from_the_keyboard() {
+    let mut console = Console::start(40, 120);
+    console.wait_for("em-tcp");
+    // Second connection: the electrometer's link, device and simulator.
+    console.press(b"1j");
+    console.wait_for("Properties: em1 (electrometer, online)");
+    console.wait_for("Reading status");
+    console.press(b"f");
+    console.wait_for("Faults of em-sim");
+    let position = |console: &Console, id: &str| {
+        let contents = console.contents();
+        let menu: Vec<&str> = contents
+            .lines()
+            .filter(|l| l.contains("[off]") || l.contains("[ON]"))
+            .collect();
+        menu.iter()
+            .position(|l| l.contains(id))
+            .unwrap_or_else(|| panic!("{id} listed"))
+    };
+    // Listener down: the link fails to reconnect; up again: it recovers.
+    let down = position(&console, "listener-down");
+    console.press(&b"j".repeat(down));
+    console.press(b"\r");
+    console.wait_for("[ON]  listener-down");
+    console.press(b"\x1b");
+    console.wait_for("connection refused");
+    console.press(b"f");
+    console.wait_for("[ON]  listener-down");
+    console.press(&b"j".repeat(down));
+    console.press(b" ");
+    console.wait_for("[off] listener-down");
+    console.press(b"\x1b");
+    console.wait_for("Properties: em1 (electrometer, online)");
+    // Overflow: the reading turns into a device alarm, and back.
+    console.press(b"f");
+    console.wait_for("Faults of em-sim");
+    let overflow = position(&console, "overflow");
+    console.press(&b"j".repeat(overflow));
+    console.press(b"\r");
+    console.wait_for("[ON]  overflow");
+    console.press(b"\x1b");
+    console.wait_for("Reading status   overflow       Alert");
+    console.wait_for("1 ALARM");
+    console.press(b"f");
+    console.press(&b"j".repeat(overflow));
+    console.press(b" ");
+    console.wait_for("[off] overflow");
+    console.press(b"\x1b");
+    console.wait_for("Reading status   normal         Ok");
+    console.press(b"qy");
+    assert!(console.wait_exit().success());
+}
+
+#[test]
 fn escape_sequences_from_a_device_leave_the_screen_intact() {
     let mut console = Console::start(40, 120);
     console.wait_for("● connected");

@@ -136,6 +136,8 @@ impl Property {
         }
         match (&self.value, &self.unit) {
             (None, _) => "-".into(),
+            // Words ("overflow", "zero check") stand without a unit.
+            (Some(v @ Value::Text(_)), _) => v.render(self.decimals),
             (Some(v), Some(unit)) => format!("{} {unit}", v.render(self.decimals)),
             (Some(v), None) => v.render(self.decimals),
         }
