@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::connection::TransitionRecord;
-use crate::device::PropertyUpdate;
+use crate::device::{PropertyUpdate, TaskState};
 use crate::link::Chunk;
 use crate::sim::FaultInfo;
 
@@ -105,6 +105,16 @@ pub enum Event {
         t: Timestamp,
         source: Arc<str>,
         message: String,
+    },
+    /// A task changed state.
+    Task {
+        t: Timestamp,
+        device: Arc<str>,
+        id: u64,
+        name: String,
+        state: TaskState,
+        reason: Option<String>,
+        file: Option<std::path::PathBuf>,
     },
     /// A runtime actor stopped.
     Actor {

@@ -4,6 +4,7 @@
 //! each with a one-line reply.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::bus::{AlarmKind, Event, EventBus, Timestamp};
 use crate::config::Config;
+use crate::device::{TaskSnapshot, TaskState};
 use crate::link::TrafficTap;
 use crate::link::pty::PtyError;
 use crate::reply::Reply;
@@ -34,6 +36,10 @@ pub enum HeadlessError {
     Server(#[from] ServerError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
+    #[error("{0}")]
+    Method(String),
+    #[error("not every task completed: {0}")]
+    Tasks(String),
 }
 
 /// How events are printed.
@@ -47,8 +53,13 @@ pub struct OutputOptions {
     pub all_updates: bool,
 }
 
-/// Run the runtime headless until Ctrl-C, SIGTERM or `quit`.
-pub async fn serve(config: Config, output: OutputOptions) -> Result<(), HeadlessError> {
+/// Run the runtime headless until Ctrl-C, SIGTERM or `quit` — or, with a
+/// method, until all its tasks have ended (an error unless all completed).
+pub async fn serve(
+    config: Config,
+    output: OutputOptions,
+    method: Option<PathBuf>,
+) -> Result<(), HeadlessError> {
     let runtime = Runtime::start(&config).await?;
     eprintln!(
         "labdeck serving {} ({} links, {} devices, {} simulators); commands on stdin, 'help' lists them",
@@ -63,11 +74,95 @@ pub async fn serve(config: Config, output: OutputOptions) -> Result<(), Headless
         output,
         stop.clone(),
     ));
-    let result = command_loop(runtime.hub(), output).await;
+    let mut watched = Vec::new();
+    if let Some(path) = &method {
+        let reply = runtime.hub().load(path).await;
+        print_reply(&reply, output.json);
+        if !reply.success {
+            runtime.shutdown().await?;
+            stop.cancel();
+            let _ = printer.await;
+            return Err(HeadlessError::Method(reply.msg));
+        }
+        watched = queued_ids(&reply);
+    }
+    let ended = tasks_ended(runtime.hub().clone(), watched);
+    let outcome = command_loop(runtime.hub(), output, ended).await;
     runtime.shutdown().await?;
     stop.cancel();
     let _ = printer.await;
-    result
+    match outcome? {
+        Some(tasks) => judge(&tasks),
+        None => Ok(()),
+    }
+}
+
+/// `(device, id)` of each task a `load` queued.
+fn queued_ids(reply: &Reply) -> Vec<(String, u64)> {
+    reply
+        .data
+        .as_ref()
+        .and_then(|d| d.as_array())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| Some((i["device"].as_str()?.to_string(), i["id"].as_u64()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Resolves with the final snapshots once every watched task has ended;
+/// never, when there is none to watch.
+async fn tasks_ended(hub: Hub, watched: Vec<(String, u64)>) -> Vec<TaskSnapshot> {
+    if watched.is_empty() {
+        return std::future::pending().await;
+    }
+    loop {
+        let found: Vec<TaskSnapshot> = watched
+            .iter()
+            .filter_map(|(device, id)| {
+                hub.device(device)?
+                    .snapshot()
+                    .tasks
+                    .into_iter()
+                    .find(|t| t.id == *id && t.state.is_terminal())
+            })
+            .collect();
+        if found.len() == watched.len() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Success only when every task completed; the others, with reasons.
+fn judge(tasks: &[TaskSnapshot]) -> Result<(), HeadlessError> {
+    let now = Timestamp::now();
+    for task in tasks {
+        eprintln!("{}", crate::runtime::describe(task, now));
+    }
+    let failed: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.state != TaskState::Completed)
+        .map(|t| {
+            format!(
+                "{} #{} '{}' {}{}",
+                t.spec.device,
+                t.id,
+                t.spec.name,
+                t.state.as_str(),
+                t.reason
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(": {r}"))
+            )
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(HeadlessError::Tasks(failed.join("; ")))
+    }
 }
 
 /// Options of `labdeck sim turbovac`.
@@ -159,7 +254,9 @@ async fn attend(
     );
     let stop = CancellationToken::new();
     let printer = tokio::spawn(print_events(events, output, stop.clone()));
-    let result = command_loop(&hub, output).await;
+    let result = command_loop(&hub, output, std::future::pending::<()>())
+        .await
+        .map(|_| ());
     cancel.cancel();
     if let Ok(Err(e)) = task.await {
         eprintln!("simulator stopped with an error: {e}");
@@ -170,8 +267,16 @@ async fn attend(
 }
 
 /// Read commands until EOF-and-signal, a signal, or `quit`.
-async fn command_loop(hub: &Hub, output: OutputOptions) -> Result<(), HeadlessError> {
+async fn command_loop<F>(
+    hub: &Hub,
+    output: OutputOptions,
+    until: F,
+) -> Result<Option<F::Output>, HeadlessError>
+where
+    F: std::future::Future,
+{
     use tokio::signal::unix::{SignalKind, signal};
+    tokio::pin!(until);
     let mut term = signal(SignalKind::terminate()).map_err(HeadlessError::Signals)?;
     let mut hangup = signal(SignalKind::hangup()).map_err(HeadlessError::Signals)?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
@@ -181,6 +286,7 @@ async fn command_loop(hub: &Hub, output: OutputOptions) -> Result<(), HeadlessEr
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
             _ = hangup.recv() => break,
+            ended = &mut until => return Ok(Some(ended)),
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {
                     if let Some(reply) = hub.execute_line(&line).await {
@@ -195,7 +301,7 @@ async fn command_loop(hub: &Hub, output: OutputOptions) -> Result<(), HeadlessEr
             },
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 fn print_reply(reply: &Reply, json: bool) {
@@ -326,6 +432,31 @@ pub fn render(event: &Event) -> String {
             simulator,
             fault,
         } => format!("{} fault    {simulator}: {fault}", clock(t)),
+        Event::Task {
+            t,
+            device,
+            id,
+            name,
+            state,
+            reason,
+            file,
+        } => {
+            let mut line = format!(
+                "{} task     {device} #{id} '{name}': {}",
+                clock(t),
+                state.as_str()
+            );
+            if let Some(reason) = reason {
+                line.push_str(&format!(" ({reason})"));
+            }
+            if let Some(file) = file
+                .as_ref()
+                .filter(|_| *state == crate::device::TaskState::Running)
+            {
+                line.push_str(&format!(" -> {}", file.display()));
+            }
+            line
+        }
         Event::Notice { t, source, message } => {
             format!("{} notice   {source}: {message}", clock(t))
         }

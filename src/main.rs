@@ -63,6 +63,12 @@ struct RunArgs {
     /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
     #[arg(long)]
     no_color: bool,
+    /// Queue the tasks of this method file (TOML [[task]] list) at start.
+    #[arg(long, value_name = "FILE")]
+    method: Option<PathBuf>,
+    /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -70,6 +76,13 @@ struct ServeArgs {
     /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Queue this method's tasks, record them, and exit when all have
+    /// ended: status 0 if all completed, else non-zero with the reasons.
+    #[arg(long, value_name = "FILE")]
+    method: Option<PathBuf>,
+    /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -251,12 +264,15 @@ fn main() -> ExitCode {
         Command::Check { config } => check(config),
         Command::Run(args) => console(args),
         Command::Serve(args) => {
-            let config = match config::load(args.config.as_deref()) {
+            let mut config = match config::load(args.config.as_deref()) {
                 Ok(config) => config,
                 Err(e) => return fail(&e),
             };
+            if let Some(dir) = args.data_dir {
+                config.tasks.data_dir = dir;
+            }
             let _guard = init_logging(&config);
-            run(headless::serve(config, args.output.into()))
+            run(headless::serve(config, args.output.into(), args.method))
         }
         Command::Sim(SimCommand::Turbovac {
             link,
@@ -305,16 +321,25 @@ fn console(args: RunArgs) -> ExitCode {
     if let Err(e) = labdeck::tui::check_terminal() {
         return fail(&format!("error: {e}"));
     }
-    let config = match config::load(args.config.as_deref()) {
+    let mut config = match config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
+    if let Some(dir) = args.data_dir {
+        config.tasks.data_dir = dir;
+    }
+    if let Some(method) = &args.method
+        && let Err(e) = labdeck::runtime::load_method(method)
+    {
+        return fail(&e);
+    }
     let options = labdeck::tui::ConsoleOptions {
         theme: args.theme.unwrap_or_else(|| config.console.theme.clone()),
         no_color: args.no_color || labdeck::tui::no_color_requested(),
         mouse: args.mouse || config.console.mouse,
         frame_rate: config.console.frame_rate,
         log_level: config.logging.level.clone(),
+        method: args.method,
     };
     // Validate what can be checked before the screen is taken over.
     if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {

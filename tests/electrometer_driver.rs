@@ -116,7 +116,7 @@ async fn settings_are_applied_or_refused_in_the_instruments_words() {
     );
     let reply = run(hub, "set em1.function teapot").await;
     assert!(
-        !reply.success && reply.msg.contains("CURR, CHAR, VOLT or RES"),
+        !reply.success && reply.msg.contains("is not one of CURR, CHAR, VOLT, RES"),
         "{reply}"
     );
     let reply = run(hub, "scpi em1 *IDN?").await;

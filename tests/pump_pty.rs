@@ -69,10 +69,7 @@ async fn parameters_read_and_write_by_number_and_index() {
     let reply = run(hub, "set pump.setpoint 1100").await;
     assert!(reply.success, "{reply}");
     let reply = run(hub, "set pump.setpoint 2500").await;
-    assert_eq!(
-        reply.msg,
-        "setpoint 2500 Hz is outside 750..=1200 Hz (P19..P18)"
-    );
+    assert_eq!(reply.msg, "pump: value 2500 Hz is above maximum 1200 Hz");
     let reply = run(hub, "set pump.frequency 5").await;
     assert!(!reply.success && reply.msg.contains("read-only"), "{reply}");
     let reply = run(hub, "set pump.nope 5").await;

@@ -99,6 +99,16 @@ impl Serve {
     }
 }
 
+impl Drop for Serve {
+    /// A failed test must not leave the process behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn serve_prints_events_and_answers_commands() {
     // Every update, so the short acceleration phase cannot be throttled away.

@@ -15,6 +15,7 @@ pub use error::{ConfigError, ConfigErrors, LoadError};
 pub use load::{DEMO, discover, load, parse};
 
 use crate::connection::RetryPolicy;
+use crate::device::TaskSettings;
 use crate::device::electrometer::ElectrometerDriverConfig;
 use crate::device::turbovac::PumpDriverConfig;
 use crate::link::SerialSettings;
@@ -44,6 +45,8 @@ pub struct Config {
     pub console: ConsoleSettings,
     pub logging: LoggingSettings,
     pub traffic: TrafficSettings,
+    /// Where tasks record, how many may wait per device.
+    pub tasks: TaskSettings,
     pub simulators: Vec<SimulatorSpec>,
     pub links: Vec<LinkSpec>,
     pub devices: Vec<DeviceSpec>,

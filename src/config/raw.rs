@@ -13,6 +13,7 @@ pub struct RawConfig {
     pub console: Option<RawConsole>,
     pub logging: Option<RawLogging>,
     pub traffic: Option<RawTraffic>,
+    pub tasks: Option<RawTasks>,
     pub retry: Option<RawRetry>,
     #[serde(default)]
     pub simulator: Vec<S<RawSimulator>>,
@@ -51,6 +52,13 @@ pub struct RawLogging {
 pub struct RawTraffic {
     pub ring: Option<S<u64>>,
     pub events: Option<S<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTasks {
+    pub data_dir: Option<S<String>>,
+    pub queue_limit: Option<S<i64>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -23,6 +23,7 @@ use super::{
     TrafficSettings, secs,
 };
 use crate::connection::RetryPolicy;
+use crate::device::TaskSettings;
 
 struct Checker<'a> {
     origin: String,
@@ -191,6 +192,7 @@ pub(super) fn validate(
     let console = console(&mut c, &raw);
     let logging = logging(&mut c, &raw);
     let traffic = traffic(&mut c, &raw);
+    let tasks = tasks(&mut c, &raw);
     let retry_defaults = c.retry(raw.retry.as_ref(), RetryPolicy::default());
 
     c.names("simulator", &raw.simulator, |s| &s.name);
@@ -264,6 +266,7 @@ pub(super) fn validate(
             console,
             logging,
             traffic,
+            tasks,
             simulators,
             links,
             devices,
@@ -404,6 +407,33 @@ fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {
     }
     if let Some(file) = &logging.file {
         settings.file = Some(c.path(file.get_ref()));
+    }
+    settings
+}
+
+fn tasks(c: &mut Checker, raw: &RawConfig) -> TaskSettings {
+    let mut settings = TaskSettings::default();
+    let Some(tasks) = &raw.tasks else {
+        return settings;
+    };
+    if let Some(dir) = &tasks.data_dir {
+        if dir.get_ref().trim().is_empty() {
+            c.error(dir.span(), "data-dir must not be empty");
+        } else {
+            settings.data_dir = c.path(dir.get_ref());
+        }
+    }
+    if let Some(limit) = &tasks.queue_limit {
+        match usize::try_from(*limit.get_ref()) {
+            Ok(n) if (1..=10_000).contains(&n) => settings.queue_limit = n,
+            _ => c.error(
+                limit.span(),
+                format!(
+                    "queue-limit must be 1..=10000 tasks, found {}",
+                    limit.get_ref()
+                ),
+            ),
+        }
     }
     settings
 }

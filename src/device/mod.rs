@@ -1,8 +1,12 @@
 //! Devices: the property model, device handles and drivers.
 
+mod attr;
 mod core;
 pub mod electrometer;
 mod property;
+mod record;
+mod runner;
+pub mod task;
 pub mod turbovac;
 
 use std::sync::Arc;
@@ -10,7 +14,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use attr::{AttrError, AttrKind, Level, Thresholds, parse_bool, parse_number};
+pub use core::DriverParts;
 pub use property::{PropState, Property, PropertySheet, PropertyUpdate, Value, si_format};
+pub use record::Recorder;
+pub use runner::{TaskSettings, default_data_dir};
+pub use task::{Column, TaskSnapshot, TaskSpec, TaskState, Technique};
 
 use crate::reply::Reply;
 
@@ -27,15 +36,42 @@ pub struct DeviceSnapshot {
     pub properties: Vec<Property>,
     /// Active device alarms (errors, warnings).
     pub alarms: Vec<String>,
+    /// What tasks it can run.
+    pub techniques: Vec<Technique>,
+    /// Finished (recent), running and queued tasks, in that order.
+    pub tasks: Vec<TaskSnapshot>,
+}
+
+impl DeviceSnapshot {
+    pub fn running_task(&self) -> Option<&TaskSnapshot> {
+        self.tasks.iter().find(|t| t.state == TaskState::Running)
+    }
 }
 
 /// A request to a driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceCommand {
-    /// Write a property, value as text (parsed and checked by the driver).
-    Set { attr: String, value: String },
+    /// Write an attribute, value as text: validated against the attribute
+    /// (and refused while a task controls it, unless forced).
+    Set {
+        attr: String,
+        value: String,
+        force: bool,
+    },
     /// A driver action such as `on`, `off`, `reset`, `read 24`.
     Action { name: String, args: Vec<String> },
+    /// The status report (attributes marked for it, running task).
+    Status,
+    /// Refresh the live values now and return them.
+    Measure,
+    /// Queue a task.
+    Submit(TaskSpec),
+    /// Cancel a task (`#id` or name), or the running one.
+    Cancel { task: Option<String> },
+    /// Cancel the running task and put the device in its safe state.
+    SafeState,
+    /// Emergency stop: cancel everything, safe state.
+    EmergencyStop,
 }
 
 #[derive(Debug)]
@@ -101,6 +137,7 @@ impl DeviceHandle {
         self.command(DeviceCommand::Set {
             attr: attr.into(),
             value: value.into(),
+            force: false,
         })
         .await
     }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::attr::{AttrKind, Thresholds};
 use crate::bus::Timestamp;
 
 /// A property value.
@@ -65,9 +66,15 @@ pub struct Property {
     pub label: String,
     pub group: String,
     pub unit: Option<String>,
+    pub kind: AttrKind,
     pub writable: bool,
+    /// Write limits: values outside are refused.
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// Display thresholds: values beyond are marked, never refused.
+    pub thresholds: Thresholds,
+    /// Part of the device's status report.
+    pub status: bool,
     /// Decimal places for display.
     pub decimals: u8,
     /// Display floats with an SI prefix (`1.023 nA`).
@@ -90,9 +97,12 @@ impl Property {
             label: label.into(),
             group: group.into(),
             unit: None,
+            kind: AttrKind::Text,
             writable: false,
             min: None,
             max: None,
+            thresholds: Thresholds::default(),
+            status: false,
             decimals: 0,
             si: false,
             value: None,
@@ -115,6 +125,29 @@ impl Property {
 
     pub fn writable(mut self) -> Self {
         self.writable = true;
+        self
+    }
+
+    pub fn kind(mut self, kind: AttrKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Write limits.
+    pub fn limits(mut self, min: f64, max: f64) -> Self {
+        self.min = Some(min);
+        self.max = Some(max);
+        self
+    }
+
+    pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self
+    }
+
+    /// Include in status reports.
+    pub fn status(mut self) -> Self {
+        self.status = true;
         self
     }
 

@@ -3,7 +3,11 @@
 
 use thiserror::Error;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use crate::connection::ConnCommand;
+use crate::device::TaskSpec;
 use crate::sim::FaultSetting;
 
 /// One parsed command line.
@@ -34,6 +38,8 @@ pub enum Command {
         device: String,
         attr: String,
         value: String,
+        /// Also while a running task controls the attribute.
+        force: bool,
     },
     Get {
         device: String,
@@ -44,6 +50,33 @@ pub enum Command {
         device: String,
         action: String,
         args: Vec<String>,
+    },
+    /// Queue a task.
+    Task(TaskSpec),
+    /// Cancel a device's task (`#id` or name), or its running one.
+    Cancel {
+        device: String,
+        task: Option<String>,
+    },
+    /// List tasks.
+    Tasks {
+        device: Option<String>,
+    },
+    /// Queue the tasks of a method file.
+    Load {
+        path: String,
+    },
+    /// A device's status report.
+    DeviceStatus {
+        device: String,
+    },
+    /// Cancel the running task, then the documented safe state.
+    Safe {
+        device: String,
+    },
+    /// Cancel every task of a device, then the safe state.
+    EmergencyStop {
+        device: String,
     },
     Quit,
 }
@@ -69,7 +102,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("disconnect NAME", "disconnect; stops recovery too"),
     ("teardown NAME", "release a link for good"),
     ("retry NAME", "retry a recovering link now"),
-    ("set DEVICE.ATTR VALUE", "write a device attribute"),
+    (
+        "set [--force] DEVICE.ATTR VALUE",
+        "write a device attribute (--force: also one a running task controls)",
+    ),
     ("get DEVICE.ATTR", "read a device attribute"),
     ("read DEVICE PNU [INDEX]", "read a pump parameter"),
     ("write DEVICE PNU VALUE [INDEX]", "write a pump parameter"),
@@ -88,6 +124,28 @@ pub const USAGE: &[(&str, &str)] = &[
     (
         "do DEVICE ACTION [ARG…]",
         "any driver action (e.g. do em1 clear, do em1 stop)",
+    ),
+    (
+        "task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME]",
+        "queue a task, e.g. task pump1 ramp setpoint=800 rate=50 interval=0.5 duration=30",
+    ),
+    (
+        "cancel DEVICE [TASK]",
+        "cancel the running task, or a queued one (#id or name)",
+    ),
+    ("tasks [DEVICE]", "queued, running and recent tasks"),
+    (
+        "load FILE",
+        "queue the tasks of a method file (TOML [[task]] list)",
+    ),
+    ("status DEVICE", "a device's status report"),
+    (
+        "safe DEVICE",
+        "cancel its running task and put it in its safe state",
+    ),
+    (
+        "estop DEVICE",
+        "emergency stop: cancel all its tasks, safe state",
     ),
     ("help", "this list"),
     ("quit", "stop"),
@@ -131,6 +189,9 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
     let command = match words.as_slice() {
         ["help" | "?"] => Command::Help,
         ["status"] => Command::Status,
+        ["status", device] => Command::DeviceStatus {
+            device: owned(device),
+        },
         ["quit" | "exit"] => Command::Quit,
         ["faults"] => Command::Faults { sim: None },
         ["faults", sim] => Command::Faults {
@@ -166,6 +227,15 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
             },
         },
         [verb @ ("connect" | "disconnect" | "teardown" | "retry"), ..] => return Err(usage(verb)),
+        ["set", "--force", target, _, ..] => {
+            let (device, attr) = dotted(target, "set")?;
+            Command::Set {
+                device,
+                attr,
+                value: rest_after(line, 3),
+                force: true,
+            }
+        }
         ["set", target, _, ..] => {
             let (device, attr) = dotted(target, "set")?;
             // The value is the rest of the line, spaces included.
@@ -174,6 +244,7 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
                 device,
                 attr,
                 value,
+                force: false,
             }
         }
         ["set", ..] => return Err(usage("set")),
@@ -205,6 +276,31 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
             args: args.iter().map(|a| owned(a)).collect(),
         },
         [verb @ ("scan" | "fetch" | "scpi" | "do"), ..] => return Err(usage(verb)),
+        ["task", device, technique, args @ ..] => Command::Task(task(device, technique, args)?),
+        ["task", ..] => return Err(usage("task")),
+        ["cancel", device] => Command::Cancel {
+            device: owned(device),
+            task: None,
+        },
+        ["cancel", device, task] => Command::Cancel {
+            device: owned(device),
+            task: Some(owned(task)),
+        },
+        ["cancel", ..] => return Err(usage("cancel")),
+        ["tasks"] => Command::Tasks { device: None },
+        ["tasks", device] => Command::Tasks {
+            device: Some(owned(device)),
+        },
+        ["load", _, ..] => Command::Load {
+            path: rest_after(line, 1),
+        },
+        ["safe", device] => Command::Safe {
+            device: owned(device),
+        },
+        ["estop", device] => Command::EmergencyStop {
+            device: owned(device),
+        },
+        [verb @ ("tasks" | "load" | "safe" | "estop"), ..] => return Err(usage(verb)),
         [other, ..] => {
             return Err(CommandError(format!(
                 "unknown command {other:?} (try 'help')"
@@ -213,6 +309,69 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
         [] => return Ok(None),
     };
     Ok(Some(command))
+}
+
+/// `0.5`, `500ms`, `2s`, `1.5min`, `1h` as a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.trim().parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    let secs = number * scale;
+    (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| Duration::from_secs_f64(secs))
+}
+
+/// `task DEVICE TECHNIQUE k=v…`: the reserved keys set the timing and the
+/// name, the others are the technique's parameters.
+fn task(device: &str, technique: &str, args: &[&str]) -> Result<TaskSpec, CommandError> {
+    let mut spec = TaskSpec {
+        name: technique.to_string(),
+        device: device.to_string(),
+        technique: technique.to_string(),
+        params: BTreeMap::new(),
+        sampling_interval: Duration::from_secs(1),
+        max_duration: Duration::ZERO,
+    };
+    let duration = |key: &str, value: &str| {
+        parse_duration(value).ok_or_else(|| {
+            CommandError(format!(
+                "{key}={value}: expected a duration in seconds (0.5, 500ms, 2min)"
+            ))
+        })
+    };
+    for arg in args {
+        let Some((key, value)) = arg
+            .split_once('=')
+            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        else {
+            return Err(CommandError(format!(
+                "{arg:?} is not KEY=VALUE; usage: task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME]"
+            )));
+        };
+        match key {
+            "interval" | "sampling_interval" => spec.sampling_interval = duration(key, value)?,
+            "duration" | "max_duration" => spec.max_duration = duration(key, value)?,
+            "name" => spec.name = value.to_string(),
+            param => {
+                spec.params.insert(param.to_string(), value.to_string());
+            }
+        }
+    }
+    if spec.max_duration.is_zero() {
+        return Err(CommandError(
+            "a task needs duration=SECONDS (how long it runs)".into(),
+        ));
+    }
+    Ok(spec)
 }
 
 /// The help text.
@@ -252,7 +411,30 @@ mod tests {
             Some(Command::Set {
                 device: "pump1".into(),
                 attr: "setpoint".into(),
-                value: "800".into()
+                value: "800".into(),
+                force: false,
+            })
+        );
+        assert!(matches!(
+            parse("set --force pump1.setpoint 900").unwrap(),
+            Some(Command::Set { force: true, .. })
+        ));
+        let Some(Command::Task(spec)) =
+            parse("task pump1 ramp setpoint=800 rate=50 interval=0.5 duration=30").unwrap()
+        else {
+            panic!("a task");
+        };
+        assert_eq!(spec.name, "ramp");
+        assert_eq!(spec.params["setpoint"], "800");
+        assert_eq!(spec.params["rate"], "50");
+        assert_eq!(spec.sampling_interval, Duration::from_millis(500));
+        assert_eq!(spec.max_duration, Duration::from_secs(30));
+        assert_eq!(spec.expected_samples(), 60);
+        assert_eq!(
+            parse("cancel pump1 #3").unwrap(),
+            Some(Command::Cancel {
+                device: "pump1".into(),
+                task: Some("#3".into())
             })
         );
         assert_eq!(
@@ -311,6 +493,21 @@ mod tests {
             parse("frobnicate").unwrap_err().to_string(),
             "unknown command \"frobnicate\" (try 'help')"
         );
+        assert_eq!(
+            parse("task pump1 ramp setpoint=800")
+                .unwrap_err()
+                .to_string(),
+            "a task needs duration=SECONDS (how long it runs)"
+        );
+        assert!(
+            parse("task em1 measure interval=fast duration=3")
+                .unwrap_err()
+                .to_string()
+                .contains("expected a duration")
+        );
+        assert_eq!(parse_duration("1.5min"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("-1"), None);
         assert!(
             parse("fault x y maybe")
                 .unwrap_err()

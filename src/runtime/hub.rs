@@ -9,7 +9,7 @@ use super::command::{self, Command};
 use super::supervise::ActorStatus;
 use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
-use crate::device::DeviceHandle;
+use crate::device::{DeviceCommand, DeviceHandle};
 use crate::link::TrafficTap;
 use crate::reply::Reply;
 use crate::sim::SimulatorHandle;
@@ -144,10 +144,25 @@ impl Hub {
                 device,
                 attr,
                 value,
+                force,
             } => match self.pick_device(&device) {
-                Ok(d) => d.set(&attr, &value).await,
+                Ok(d) => d.command(DeviceCommand::Set { attr, value, force }).await,
                 Err(reply) => reply,
             },
+            Command::Task(spec) => self.submit(spec).await,
+            Command::Cancel { device, task } => {
+                self.on_device(&device, DeviceCommand::Cancel { task })
+                    .await
+            }
+            Command::Tasks { device } => self.task_list(device.as_deref()),
+            Command::Load { path } => self.load(std::path::Path::new(&path)).await,
+            Command::DeviceStatus { device } => {
+                self.on_device(&device, DeviceCommand::Status).await
+            }
+            Command::Safe { device } => self.on_device(&device, DeviceCommand::SafeState).await,
+            Command::EmergencyStop { device } => {
+                self.on_device(&device, DeviceCommand::EmergencyStop).await
+            }
             Command::Get { device, attr } => match self.pick_device(&device) {
                 Ok(d) => d.get(&attr),
                 Err(reply) => reply,
@@ -163,6 +178,13 @@ impl Hub {
                 }
                 Err(reply) => reply,
             },
+        }
+    }
+
+    async fn on_device(&self, device: &str, command: DeviceCommand) -> Reply {
+        match self.pick_device(device) {
+            Ok(d) => d.command(command).await,
+            Err(reply) => reply,
         }
     }
 
@@ -201,7 +223,7 @@ impl Hub {
         }
     }
 
-    fn pick_device(&self, name: &str) -> Result<&DeviceHandle, Reply> {
+    pub(super) fn pick_device(&self, name: &str) -> Result<&DeviceHandle, Reply> {
         self.device(name).ok_or_else(|| {
             Reply::fail(format!(
                 "unknown device {name:?}; devices: {}",

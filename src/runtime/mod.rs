@@ -3,7 +3,9 @@
 
 pub mod command;
 mod hub;
+pub mod method;
 mod supervise;
+mod tasks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,12 +18,15 @@ use tokio_util::sync::CancellationToken;
 
 pub use command::{Command, CommandError};
 pub use hub::Hub;
+pub use method::{load_method, parse_method};
 pub use supervise::{ActorState, ActorStatus};
+pub use tasks::describe;
 
 use self::supervise::Supervisor;
 use crate::bus::EventBus;
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager};
+use crate::device::DriverParts;
 use crate::device::electrometer::ElectrometerDriver;
 use crate::device::turbovac::PumpDriver;
 use crate::link::pty::PtyError;
@@ -167,28 +172,22 @@ impl Runtime {
             let Some(session_rx) = sessions.remove(device.link.as_str()) else {
                 continue;
             };
+            let parts = |sessions| DriverParts {
+                name: name.clone(),
+                link: device.link.as_str().into(),
+                sessions,
+                bus: bus.clone(),
+                tasks: config.tasks.clone(),
+                cancel: cancel.child_token(),
+            };
             match &device.driver {
                 DriverSpec::Turbovac(cfg) => {
-                    let (driver, handle) = PumpDriver::new(
-                        name.clone(),
-                        device.link.as_str().into(),
-                        *cfg,
-                        session_rx,
-                        bus.clone(),
-                        cancel.child_token(),
-                    );
+                    let (driver, handle) = PumpDriver::new(parts(session_rx), *cfg);
                     supervisor.spawn(name, "driver", driver.run());
                     devices.push(handle);
                 }
                 DriverSpec::Electrometer(cfg) => {
-                    let (driver, handle) = ElectrometerDriver::new(
-                        name.clone(),
-                        device.link.as_str().into(),
-                        cfg.clone(),
-                        session_rx,
-                        bus.clone(),
-                        cancel.child_token(),
-                    );
+                    let (driver, handle) = ElectrometerDriver::new(parts(session_rx), cfg.clone());
                     supervisor.spawn(name, "driver", driver.run());
                     devices.push(handle);
                 }

@@ -270,6 +270,8 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
         summary: "accelerating 420 Hz".into(),
         properties: pump_properties(420, t),
         alarms: vec![],
+        techniques: crate::device::turbovac::techniques(),
+        tasks: fixture_tasks(base),
     }];
     for n in 0..extra {
         let link: Arc<str> = format!("port-{n:02}").into();
@@ -385,4 +387,65 @@ pub fn traffic(base: Instant, polls: usize) -> Vec<Chunk> {
         b"KEITHLEY INSTRUMENTS INC.,MODEL 6517B,4096797,A13\n".to_vec(),
     ));
     chunks
+}
+
+/// A finished, a running and a queued task for the tasks pane.
+fn fixture_tasks(base: Instant) -> Vec<crate::device::TaskSnapshot> {
+    use crate::device::{Column, TaskSnapshot, TaskSpec, TaskState};
+    let spec = |name: &str, technique: &str, interval: f64, duration: f64| TaskSpec {
+        name: name.into(),
+        device: "pump1".into(),
+        technique: technique.into(),
+        params: [("setpoint".to_string(), "800".to_string())].into(),
+        sampling_interval: std::time::Duration::from_secs_f64(interval),
+        max_duration: std::time::Duration::from_secs_f64(duration),
+    };
+    let columns = vec![
+        Column::new("setpoint", Some("Hz")),
+        Column::new("frequency", Some("Hz")),
+    ];
+    let done = TaskSnapshot {
+        id: 1,
+        spec: spec("warm-up", "monitor", 1.0, 10.0),
+        state: TaskState::Completed,
+        reason: None,
+        submitted: at(base, 0.0),
+        started: Some(at(base, 0.0)),
+        ended: Some(at(base, 0.0)),
+        samples: 10,
+        expected: 10,
+        columns: columns.clone(),
+        file: Some("/data/20261121T071200-pump1-warm-up.csv".into()),
+        recent: Vec::new(),
+    };
+    let recent = (1..=20)
+        .map(|i| {
+            let t = f64::from(i) * 0.5;
+            (t, vec![Some(750.0 + 5.0 * t), Some(700.0 + 9.0 * t)])
+        })
+        .collect();
+    let running = TaskSnapshot {
+        id: 2,
+        spec: spec("spin-up", "ramp", 0.5, 30.0),
+        state: TaskState::Running,
+        started: Some(at(base, 0.0)),
+        ended: None,
+        samples: 20,
+        expected: 60,
+        file: Some("/data/20261121T071210-pump1-spin-up.csv".into()),
+        recent,
+        ..done.clone()
+    };
+    let queued = TaskSnapshot {
+        id: 3,
+        spec: spec("hold", "monitor", 1.0, 60.0),
+        state: TaskState::Queued,
+        started: None,
+        ended: None,
+        samples: 0,
+        expected: 60,
+        file: None,
+        ..done.clone()
+    };
+    vec![done, running, queued]
 }

@@ -59,6 +59,8 @@ pub struct ConsoleOptions {
     pub mouse: bool,
     pub frame_rate: u32,
     pub log_level: String,
+    /// A method file to queue at start.
+    pub method: Option<std::path::PathBuf>,
 }
 
 /// What the console needs to know about the configuration.
@@ -179,6 +181,13 @@ pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(
     history.sort_by_key(|c| c.t.mono);
     for chunk in &history {
         app.traffic.push(chunk);
+    }
+    if let Some(path) = &options.method {
+        let reply = hub.load(path).await;
+        app.status = Some(app::Status {
+            text: reply.msg.clone(),
+            ok: reply.success,
+        });
     }
     let mut watches = Watches::new(&hub);
     app.sync(watches.read(&hub));

@@ -7,10 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::poll::scpi_bool;
 use super::{ElectrometerDriver, Scan, props};
 use crate::device::{PropState, Value};
-use crate::protocol::keithley::{Function, parse_error};
+use crate::protocol::keithley::parse_error;
 use crate::reply::Reply;
 
 /// Most readings a scan asks for (the trigger count's limit).
@@ -49,7 +48,7 @@ impl ElectrometerDriver {
             None => format!("{}: unexpected answer {:?}", self.core.name, answer.text),
         };
         self.drain_errors().await;
-        self.publish();
+        self.publish_snapshot();
         Err(Reply::fail(refused))
     }
 
@@ -63,87 +62,42 @@ impl ElectrometerDriver {
         }
     }
 
-    pub(super) async fn set_attr(&mut self, attr: &str, value: &str) -> Reply {
+    /// Write a validated attribute; the instrument has the last word.
+    pub(super) async fn write_attr(&mut self, attr: &str, value: Value) -> Reply {
         let f = self.function.mnemonic();
         let name = self.core.name.clone();
-        match attr {
-            props::FUNCTION => {
-                let Some(function) = Function::parse(value) else {
-                    return Reply::fail(format!(
-                        "function {value:?}: expected CURR, CHAR, VOLT or RES"
-                    ));
-                };
-                let m = function.mnemonic();
-                self.apply(
-                    &format!(":SENS:FUNC '{m}'"),
-                    format!("{name}.function = {m}"),
-                )
-                .await
+        let (line, done) = match (attr, &value) {
+            (props::FUNCTION, Value::Text(m)) => (
+                format!(":SENS:FUNC '{m}'"),
+                format!("{name}.function = {m}"),
+            ),
+            (props::RANGE, Value::Float(range)) => (
+                format!(":SENS:{f}:RANG {range:e}"),
+                format!("{name}.range = {range:e}"),
+            ),
+            (props::AUTORANGE, Value::Bool(on)) => (
+                format!(":SENS:{f}:RANG:AUTO {}", on_off(*on)),
+                format!("{name}.autorange = {}", on_off(*on)),
+            ),
+            (props::NPLC, Value::Float(nplc)) => (
+                format!(":SENS:{f}:NPLC {nplc}"),
+                format!("{name}.nplc = {nplc}"),
+            ),
+            (props::ZERO_CHECK, Value::Bool(on)) => (
+                format!(":SYST:ZCH {}", on_off(*on)),
+                format!("{name}.zero-check = {}", on_off(*on)),
+            ),
+            (other, value) => {
+                return Reply::fail(format!(
+                    "{name}: cannot write {other} = {}",
+                    value.render(3)
+                ));
             }
-            props::RANGE if value.eq_ignore_ascii_case("auto") => {
-                self.apply(
-                    &format!(":SENS:{f}:RANG:AUTO ON"),
-                    format!("{name}.range = auto"),
-                )
-                .await
-            }
-            props::RANGE => {
-                let Some(range) = parse_si(value) else {
-                    return Reply::fail(format!(
-                        "range {value:?}: expected a number (2e-9, 20n) or auto"
-                    ));
-                };
-                self.apply(
-                    &format!(":SENS:{f}:RANG {range:e}"),
-                    format!("{name}.range = {range:e}"),
-                )
-                .await
-            }
-            props::AUTORANGE => match parse_bool(value) {
-                Some(on) => {
-                    let word = on_off(on);
-                    self.apply(
-                        &format!(":SENS:{f}:RANG:AUTO {word}"),
-                        format!("{name}.autorange = {word}"),
-                    )
-                    .await
-                }
-                None => Reply::fail(format!("{value:?} is not on/off")),
-            },
-            props::NPLC => match value.parse::<f64>() {
-                Ok(nplc) if (0.01..=10.0).contains(&nplc) => {
-                    self.apply(
-                        &format!(":SENS:{f}:NPLC {nplc}"),
-                        format!("{name}.nplc = {nplc}"),
-                    )
-                    .await
-                }
-                _ => Reply::fail(format!(
-                    "nplc {value:?}: expected 0.01..=10 power-line cycles"
-                )),
-            },
-            props::ZERO_CHECK => match parse_bool(value) {
-                Some(on) => {
-                    let word = on_off(on);
-                    self.apply(
-                        &format!(":SYST:ZCH {word}"),
-                        format!("{name}.zero-check = {word}"),
-                    )
-                    .await
-                }
-                None => Reply::fail(format!("{value:?} is not on/off")),
-            },
-            other if self.core.sheet.get(other).is_some() => {
-                Reply::fail(format!("attribute {other:?} of {name} is read-only"))
-            }
-            other => Reply::fail(format!(
-                "unknown attribute {other:?} of {name}; known: {}",
-                self.core.sheet.names().collect::<Vec<_>>().join(", ")
-            )),
-        }
+        };
+        self.apply(&line, done).await
     }
 
-    pub(super) async fn action(&mut self, action: &str, args: &[String]) -> Reply {
+    pub(super) async fn run_action(&mut self, action: &str, args: &[String]) -> Reply {
         let name = self.core.name.clone();
         match (action, args.len()) {
             ("poll", 0) => {
@@ -173,7 +127,7 @@ impl ElectrometerDriver {
                         stored: self.buffer_count,
                     };
                     self.show_scan();
-                    self.publish();
+                    self.publish_snapshot();
                 }
                 reply
             }
@@ -197,7 +151,7 @@ impl ElectrometerDriver {
         }
         self.core
             .set(props::ERROR, Value::Text("none".into()), PropState::Ok);
-        self.publish();
+        self.publish_snapshot();
     }
 
     /// A timer-triggered scan into the buffer.
@@ -216,20 +170,9 @@ impl ElectrometerDriver {
             Some(Ok(s)) if (0.001..=99_999.0).contains(&s) => s,
             _ => return Reply::fail("usage: scan [POINTS] [INTERVAL_S 0.001..=99999]"),
         };
-        let line = format!(
-            ":ABOR;:TRAC:CLE;:TRAC:POIN {points};:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT;\
-             :TRIG:SOUR TIM;:TRIG:TIM {interval};:TRIG:COUN {points};:INIT"
-        );
-        if let Err(reply) = self.checked(&line).await {
+        if let Err(reply) = self.begin_scan(points, interval).await {
             return reply;
         }
-        self.scan = Scan::Running { points };
-        self.buffer_count = 0;
-        self.show_scan();
-        self.core.bus.notice(
-            &self.core.name,
-            format!("scan started: {points} readings every {interval} s"),
-        );
         self.poll_now().await;
         Reply::ok(format!(
             "{}: scan of {points} readings every {interval} s started",
@@ -237,31 +180,46 @@ impl ElectrometerDriver {
         ))
     }
 
-    /// `:TRAC:DATA?`: the buffer as plain numbers, summarised, optionally
-    /// written to a CSV file.
-    async fn fetch(&mut self, file: Option<&Path>) -> Reply {
+    /// Clear the buffer and start a timer-triggered acquisition into it.
+    pub(super) async fn begin_scan(&mut self, points: usize, interval: f64) -> Result<(), Reply> {
+        let line = format!(
+            ":ABOR;:TRAC:CLE;:TRAC:POIN {points};:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT;\
+             :TRIG:SOUR TIM;:TRIG:TIM {interval};:TRIG:COUN {points};:INIT"
+        );
+        self.checked(&line).await?;
+        self.scan = Scan::Running { points };
+        self.buffer_count = 0;
+        self.show_scan();
+        self.core.bus.notice(
+            &self.core.name,
+            format!("scan started: {points} readings every {interval} s"),
+        );
+        Ok(())
+    }
+
+    /// `:TRAC:ELEM?;:TRAC:DATA?`: the buffer, with its summary shown.
+    pub(super) async fn read_buffer(&mut self) -> Result<Buffer, Reply> {
         let name = self.core.name.clone();
         let timeout = self.cfg.fetch_timeout;
-        let answer = match self.query_within(":TRAC:ELEM?;:TRAC:DATA?", timeout).await {
-            Ok(answer) => answer,
-            Err(e) => return Reply::fail(format!("{name}: fetch failed: {e}")),
-        };
+        let answer = self
+            .query_within(":TRAC:ELEM?;:TRAC:DATA?", timeout)
+            .await
+            .map_err(|e| Reply::fail(format!("{name}: fetch failed: {e}")))?;
         let Some((elements, data)) = answer.text.split_once(';') else {
             self.drain_errors().await;
-            self.publish();
-            return Reply::fail(format!("{name}: the buffer is empty"));
+            self.publish_snapshot();
+            return Err(Reply::fail(format!("{name}: the buffer is empty")));
         };
-        let columns: Vec<&str> = elements.split(',').map(str::trim).collect();
-        let numbers: Result<Vec<f64>, _> =
-            data.split(',').map(|v| v.trim().parse::<f64>()).collect();
-        let Ok(numbers) = numbers else {
-            return Reply::fail(format!("{name}: the buffer dump is not plain numbers"));
-        };
+        let columns: Vec<String> = elements.split(',').map(|c| c.trim().to_string()).collect();
+        let numbers: Vec<f64> = data
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| Reply::fail(format!("{name}: the buffer dump is not plain numbers")))?;
         let stride = columns.len().max(1);
         let readings: Vec<f64> = numbers.iter().step_by(stride).copied().collect();
-        let Some(summary) = summarise(&readings, answer.text.len(), answer.round_trip) else {
-            return Reply::fail(format!("{name}: the buffer is empty"));
-        };
+        let summary = summarise(&readings, answer.text.len(), answer.round_trip)
+            .ok_or_else(|| Reply::fail(format!("{name}: the buffer is empty")))?;
         let unit = self.function.unit();
         let text = format!(
             "{} readings, mean {}, σ {}",
@@ -270,19 +228,40 @@ impl ElectrometerDriver {
             crate::device::si_format(summary.std_dev, 2, unit)
         );
         self.core
-            .set(props::LAST_FETCH, Value::Text(text.clone()), PropState::Ok);
-        self.publish();
+            .set(props::LAST_FETCH, Value::Text(text), PropState::Ok);
+        self.publish_snapshot();
+        Ok(Buffer {
+            columns,
+            numbers,
+            summary,
+        })
+    }
+
+    /// The buffer, summarised, optionally written to a CSV file.
+    async fn fetch(&mut self, file: Option<&Path>) -> Reply {
+        let name = self.core.name.clone();
+        let buffer = match self.read_buffer().await {
+            Ok(buffer) => buffer,
+            Err(reply) => return reply,
+        };
+        let summary = &buffer.summary;
+        let shown = self
+            .core
+            .sheet
+            .get(props::LAST_FETCH)
+            .map(|p| p.display())
+            .unwrap_or_default();
         let mut msg = format!(
-            "{name}: {text} ({} bytes in {:.1} ms)",
+            "{name}: {shown} ({} bytes in {:.1} ms)",
             summary.bytes, summary.millis
         );
         if let Some(path) = file {
-            if let Err(e) = write_csv(path, &columns, &numbers, stride) {
+            if let Err(e) = std::fs::write(path, buffer.csv()) {
                 return Reply::fail(format!("{name}: cannot write {}: {e}", path.display()));
             }
             let _ = write!(msg, "; written to {}", path.display());
         }
-        Reply::ok(msg).with_data(summary)
+        Reply::ok(msg).with_data(buffer.summary)
     }
 
     /// Any SCPI text; a query's answer is the reply.
@@ -328,70 +307,39 @@ fn summarise(values: &[f64], bytes: usize, took: std::time::Duration) -> Option<
     })
 }
 
-fn write_csv(path: &Path, columns: &[&str], numbers: &[f64], stride: usize) -> std::io::Result<()> {
-    let mut out = String::from("index");
-    for column in columns {
-        let _ = write!(out, ",{}", column.to_ascii_lowercase());
-    }
-    out.push('\n');
-    for (i, row) in numbers.chunks(stride).enumerate() {
-        let _ = write!(out, "{i}");
-        for value in row {
-            let _ = write!(out, ",{value:e}");
+/// A buffer dump: the element names and the numbers, row after row.
+pub(super) struct Buffer {
+    pub columns: Vec<String>,
+    pub numbers: Vec<f64>,
+    pub summary: FetchSummary,
+}
+
+impl Buffer {
+    /// `index,read,…` then one row per reading.
+    pub fn csv(&self) -> String {
+        let mut out = String::from("index");
+        for column in &self.columns {
+            let _ = write!(out, ",{}", column.to_ascii_lowercase());
         }
         out.push('\n');
+        for (i, row) in self.numbers.chunks(self.columns.len().max(1)).enumerate() {
+            let _ = write!(out, "{i}");
+            for value in row {
+                let _ = write!(out, ",{value:e}");
+            }
+            out.push('\n');
+        }
+        out
     }
-    std::fs::write(path, out)
 }
 
 fn on_off(on: bool) -> &'static str {
     if on { "ON" } else { "OFF" }
 }
 
-fn parse_bool(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" => Some(true),
-        "false" | "no" => Some(false),
-        other => scpi_bool(other),
-    }
-}
-
-/// `2e-9`, `20n`, `2 nA`, `200p`: a number with an optional SI prefix.
-fn parse_si(text: &str) -> Option<f64> {
-    let text = text.trim().trim_end_matches(['A', 'V', 'C', 'Ω']).trim();
-    if let Ok(value) = text.parse::<f64>() {
-        return Some(value);
-    }
-    let (number, prefix) = text.split_at(text.len().checked_sub(text.chars().last()?.len_utf8())?);
-    let scale = match prefix {
-        "f" => 1e-15,
-        "p" => 1e-12,
-        "n" => 1e-9,
-        "u" | "µ" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        _ => return None,
-    };
-    number.trim().parse::<f64>().ok().map(|v| v * scale)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn si_numbers() {
-        assert_eq!(parse_si("2e-9"), Some(2e-9));
-        assert_eq!(parse_si("20n"), Some(20.0 * 1e-9));
-        assert_eq!(parse_si("2 nA"), Some(2.0 * 1e-9));
-        assert_eq!(parse_si("200µ"), Some(200.0 * 1e-6));
-        assert_eq!(parse_si("2G"), Some(2e9));
-        assert_eq!(parse_si("fast"), None);
-        assert_eq!(parse_si(""), None);
-    }
 
     #[test]
     fn summaries() {

@@ -8,21 +8,21 @@ mod commands;
 mod exchange;
 mod poll;
 mod props;
+mod tasks;
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 pub use exchange::{Answer, QueryError};
 
 use self::exchange::LineExchanger;
 use super::core::{DeviceCore, Driver, drive};
-use super::{DeviceCommand, DeviceHandle, PropState, PropertySheet, Value};
-use crate::bus::{AlarmKind, EventBus};
-use crate::connection::Session;
+use super::{
+    Column, DeviceHandle, DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState,
+    Value,
+};
+use crate::bus::AlarmKind;
 use crate::protocol::keithley::Function;
 use crate::reply::Reply;
 
@@ -121,33 +121,63 @@ impl Driver for ElectrometerDriver {
     fn detached(&mut self) {
         self.reading_ok = false;
         self.core.mark_idle();
-        self.publish();
+        self.publish_snapshot();
     }
 
     async fn poll(&mut self) {
         self.poll_now().await;
     }
 
-    async fn command(&mut self, command: DeviceCommand) -> Reply {
-        match command {
-            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
-            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
-        }
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+        self.write_attr(attr, value).await
+    }
+
+    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+        self.run_action(name, args).await
+    }
+
+    fn columns(&self, task: &TaskSpec) -> Vec<Column> {
+        self.task_columns(task)
+    }
+
+    async fn prepare_task(
+        &mut self,
+        task: &TaskSpec,
+        params: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        self.prepare(task, params).await
+    }
+
+    async fn do_task(
+        &mut self,
+        task: &TaskSpec,
+        _elapsed: f64,
+    ) -> Result<Vec<Option<Value>>, String> {
+        self.sample(task).await
+    }
+
+    async fn end_task(
+        &mut self,
+        task: &TaskSpec,
+        _state: TaskState,
+        recorder: Option<&mut Recorder>,
+    ) -> Result<(), String> {
+        self.finish(task, recorder).await
+    }
+
+    async fn safe_state(&mut self) -> Result<String, String> {
+        self.make_safe().await
+    }
+
+    fn publish(&self) {
+        self.publish_snapshot();
     }
 }
 
 impl ElectrometerDriver {
-    pub fn new(
-        name: Arc<str>,
-        link: Arc<str>,
-        cfg: ElectrometerDriverConfig,
-        sessions: mpsc::Receiver<Session>,
-        bus: EventBus,
-        cancel: CancellationToken,
-    ) -> (Self, DeviceHandle) {
+    pub fn new(parts: DriverParts, cfg: ElectrometerDriverConfig) -> (Self, DeviceHandle) {
         let sheet = PropertySheet::new(props::sheet());
-        let (core, handle) =
-            DeviceCore::new(name, link, "electrometer", sheet, sessions, bus, cancel);
+        let (core, handle) = DeviceCore::new(parts, "electrometer", sheet, tasks::techniques());
         let driver = Self {
             core,
             exchanger: LineExchanger::new(&cfg.terminator),
@@ -278,7 +308,7 @@ impl ElectrometerDriver {
         }
     }
 
-    fn publish(&self) {
+    fn publish_snapshot(&self) {
         let online = self.core.session.is_some() && self.failures == 0 && self.reading_ok;
         let summary = if !online {
             "offline".to_string()

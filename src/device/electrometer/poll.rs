@@ -47,7 +47,7 @@ impl ElectrometerDriver {
                 self.drain_errors().await;
             }
         }
-        self.publish();
+        self.publish_snapshot();
     }
 
     fn apply_function(&mut self, text: &str) {

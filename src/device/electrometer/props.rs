@@ -1,6 +1,6 @@
 //! The electrometer's properties, grouped for display.
 
-use crate::device::Property;
+use crate::device::{AttrKind, Property};
 
 pub const FUNCTION: &str = "function";
 pub const READING: &str = "reading";
@@ -22,26 +22,41 @@ pub const TIMEOUTS: &str = "timeouts";
 
 pub fn sheet() -> Vec<Property> {
     vec![
-        Property::new(FUNCTION, "Function", "Measure").writable(),
+        Property::new(FUNCTION, "Function", "Measure")
+            .kind(AttrKind::Enum(
+                ["CURR", "CHAR", "VOLT", "RES"].map(String::from).to_vec(),
+            ))
+            .writable()
+            .status(),
         Property::new(READING, "Reading", "Measure")
+            .kind(AttrKind::Float)
             .decimals(4)
-            .si(),
-        Property::new(READING_STATUS, "Reading status", "Measure"),
+            .si()
+            .status(),
+        Property::new(READING_STATUS, "Reading status", "Measure").status(),
         Property::new(RANGE, "Range", "Measure")
+            .kind(AttrKind::Float)
             .decimals(0)
             .si()
             .writable(),
-        Property::new(AUTORANGE, "Autorange", "Measure").writable(),
-        Property::new(NPLC, "Integration (NPLC)", "Measure")
-            .decimals(2)
+        Property::new(AUTORANGE, "Autorange", "Measure")
+            .kind(AttrKind::Bool)
             .writable(),
-        Property::new(ZERO_CHECK, "Zero check", "Measure").writable(),
+        Property::new(NPLC, "Integration (NPLC)", "Measure")
+            .kind(AttrKind::Float)
+            .decimals(2)
+            .limits(0.01, 10.0)
+            .writable(),
+        Property::new(ZERO_CHECK, "Zero check", "Measure")
+            .kind(AttrKind::Bool)
+            .writable()
+            .status(),
         Property::new(SCAN, "Buffered scan", "Buffer"),
         Property::new(BUFFER_COUNT, "Readings stored", "Buffer"),
         Property::new(BUFFER_SIZE, "Buffer size", "Buffer"),
         Property::new(LAST_FETCH, "Last fetch", "Buffer"),
         Property::new(IDENTITY, "Identity", "Instrument"),
-        Property::new(ERROR, "Last SCPI error", "Instrument"),
+        Property::new(ERROR, "Last SCPI error", "Instrument").status(),
         Property::new(ERRORS_SEEN, "SCPI errors seen", "Instrument"),
         Property::new(ROUND_TRIP, "Round trip", "Link")
             .unit("ms")

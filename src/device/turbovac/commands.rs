@@ -6,47 +6,35 @@ use crate::protocol::turbovac::ControlWord;
 use crate::reply::Reply;
 
 impl PumpDriver {
-    pub(super) async fn set_attr(&mut self, attr: &str, value: &str) -> Reply {
-        match attr {
-            props::ON => match parse_bool(value) {
-                Some(true) => self.switch(true).await,
-                Some(false) => self.switch(false).await,
-                None => Reply::fail(format!("{value:?} is not on/off")),
-            },
-            props::SETPOINT => {
-                let Ok(hz) = value.parse::<i64>() else {
-                    return Reply::fail(format!("setpoint {value:?} is not a whole number of Hz"));
-                };
-                if let Some(p) = self.core.sheet.get(props::SETPOINT)
-                    && let (Some(min), Some(max)) = (p.min, p.max)
-                    && !(min..=max).contains(&(hz as f64))
-                {
-                    return Reply::fail(format!(
-                        "setpoint {hz} Hz is outside {min}..={max} Hz (P19..P18)"
-                    ));
-                }
-                match self.write_param(24, 0, value).await {
+    /// Write a validated attribute.
+    pub(super) async fn write_attr(&mut self, attr: &str, value: Value) -> Reply {
+        match (attr, value) {
+            (props::ON, Value::Bool(on)) => self.switch(on).await,
+            (props::SETPOINT, Value::Int(hz)) => {
+                match self.write_param(24, 0, &hz.to_string()).await {
                     Ok((_, v)) => {
                         self.core
                             .set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
-                        self.publish();
+                        self.publish_snapshot();
                         Reply::ok(format!("{}.setpoint = {} Hz", self.core.name, v))
                     }
                     Err(reply) => {
                         self.core.set_state(props::SETPOINT, PropState::Alert);
-                        self.publish();
+                        self.publish_snapshot();
                         reply
                     }
                 }
             }
-            other if self.core.sheet.get(other).is_some() => Reply::fail(format!(
-                "attribute {other:?} of {} is read-only",
-                self.core.name
-            )),
-            other => Reply::fail(format!(
-                "unknown attribute {other:?} of {}; known: {}",
+            (props::RAMP_RATE, Value::Float(rate)) => {
+                self.core
+                    .set(props::RAMP_RATE, Value::Float(rate), PropState::Ok);
+                self.publish_snapshot();
+                Reply::ok(format!("{}.ramp-rate = {rate} Hz/s", self.core.name))
+            }
+            (other, value) => Reply::fail(format!(
+                "{}: cannot write {other} = {}",
                 self.core.name,
-                self.core.sheet.names().collect::<Vec<_>>().join(", ")
+                value.render(3)
             )),
         }
     }
@@ -70,7 +58,7 @@ impl PumpDriver {
         }
     }
 
-    pub(super) async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+    pub(super) async fn run_action(&mut self, name: &str, args: &[String]) -> Reply {
         let arg = |i: usize| args.get(i).map(String::as_str);
         match (name, args.len()) {
             ("on", 0) => self.switch(true).await,
@@ -118,14 +106,6 @@ impl PumpDriver {
                 self.core.name
             )),
         }
-    }
-}
-
-fn parse_bool(text: &str) -> Option<bool> {
-    match text {
-        "on" | "true" | "1" | "yes" => Some(true),
-        "off" | "false" | "0" | "no" => Some(false),
-        _ => None,
     }
 }
 

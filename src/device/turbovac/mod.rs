@@ -6,21 +6,23 @@ mod commands;
 mod exchange;
 mod params;
 mod props;
+mod tasks;
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use std::collections::BTreeMap;
 
 pub use exchange::{Exchange, ExchangeError};
+pub use tasks::techniques;
 
 use self::exchange::Exchanger;
 use super::core::{DeviceCore, Driver, drive};
-use super::{DeviceCommand, DeviceHandle, PropState, PropertySheet, Value};
-use crate::bus::{AlarmKind, EventBus};
-use crate::connection::Session;
+use super::{
+    Column, DeviceHandle, DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState,
+    Value,
+};
+use crate::bus::AlarmKind;
 use crate::link::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
 use crate::protocol::turbovac::{
     AccessCode, ControlWord, StatusWord, Telegram, error_name, warnings_in,
@@ -75,6 +77,8 @@ pub struct PumpDriver {
     telegrams: u64,
     failed: u64,
     discarded: u64,
+    /// The software ramp of a running `ramp` task.
+    ramp: Option<tasks::Ramp>,
 }
 
 impl Driver for PumpDriver {
@@ -98,33 +102,78 @@ impl Driver for PumpDriver {
 
     fn detached(&mut self) {
         self.status = None;
+        self.ramp = None;
         self.core.mark_idle();
-        self.publish();
+        self.publish_snapshot();
     }
 
     async fn poll(&mut self) {
         let _ = self.poll_status().await;
     }
 
-    async fn command(&mut self, command: DeviceCommand) -> Reply {
-        match command {
-            DeviceCommand::Set { attr, value } => self.set_attr(&attr, &value).await,
-            DeviceCommand::Action { name, args } => self.action(&name, &args).await,
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+        self.write_attr(attr, value).await
+    }
+
+    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+        self.run_action(name, args).await
+    }
+
+    fn columns(&self, task: &TaskSpec) -> Vec<Column> {
+        tasks::columns(&task.technique)
+    }
+
+    async fn prepare_task(
+        &mut self,
+        task: &TaskSpec,
+        params: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        self.prepare(task, params).await
+    }
+
+    async fn do_task(
+        &mut self,
+        task: &TaskSpec,
+        _elapsed: f64,
+    ) -> Result<Vec<Option<Value>>, String> {
+        self.sample(task).await
+    }
+
+    async fn end_task(
+        &mut self,
+        _task: &TaskSpec,
+        _state: TaskState,
+        _recorder: Option<&mut Recorder>,
+    ) -> Result<(), String> {
+        // The pump keeps the last commanded setpoint; a cancel's safe
+        // state switches it off.
+        self.ramp = None;
+        Ok(())
+    }
+
+    async fn safe_state(&mut self) -> Result<String, String> {
+        let reply = self.switch(false).await;
+        if reply.success {
+            Ok("pump switched off (STOP); the rotor runs down".into())
+        } else {
+            Err(reply.msg)
         }
+    }
+
+    fn publish(&self) {
+        self.publish_snapshot();
     }
 }
 
 impl PumpDriver {
-    pub fn new(
-        name: Arc<str>,
-        link: Arc<str>,
-        cfg: PumpDriverConfig,
-        sessions: mpsc::Receiver<Session>,
-        bus: EventBus,
-        cancel: CancellationToken,
-    ) -> (Self, DeviceHandle) {
-        let sheet = PropertySheet::new(props::sheet());
-        let (core, handle) = DeviceCore::new(name, link, "turbovac", sheet, sessions, bus, cancel);
+    pub fn new(parts: DriverParts, cfg: PumpDriverConfig) -> (Self, DeviceHandle) {
+        let mut sheet = PropertySheet::new(props::sheet());
+        sheet.set(
+            props::RAMP_RATE,
+            Value::Float(tasks::DEFAULT_RAMP_RATE),
+            PropState::Ok,
+        );
+        let (core, handle) = DeviceCore::new(parts, "turbovac", sheet, tasks::techniques());
         let driver = Self {
             core,
             exchanger: Exchanger::new(cfg.reply_timeout),
@@ -139,6 +188,7 @@ impl PumpDriver {
             telegrams: 0,
             failed: 0,
             discarded: 0,
+            ramp: None,
         };
         (driver, handle)
     }
@@ -175,7 +225,7 @@ impl PumpDriver {
         if self.status.is_some_and(|z| z.has(StatusWord::WARNING)) && !self.warnings_known {
             self.fetch_warnings().await;
         }
-        self.publish();
+        self.publish_snapshot();
         Ok(exchange)
     }
 
@@ -373,7 +423,7 @@ impl PumpDriver {
         );
     }
 
-    fn publish(&self) {
+    fn publish_snapshot(&self) {
         let online = self.core.session.is_some() && self.failures == 0 && self.status.is_some();
         let summary = if !online {
             "offline".to_string()

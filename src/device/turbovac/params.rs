@@ -19,7 +19,7 @@ impl PumpDriver {
             self.core
                 .set(props::SETPOINT, Value::Int(value.as_i64()), PropState::Ok);
         }
-        self.publish();
+        self.publish_snapshot();
     }
 
     /// Read a parameter; the query carries the keep-alive word.

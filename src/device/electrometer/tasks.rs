@@ -1,0 +1,155 @@
+//! The electrometer's techniques. `measure` takes a fresh reading
+//! (`:READ?`) each sample; `buffered_scan` lets the instrument fill its
+//! buffer on its own timer at the sampling interval, records the count
+//! and the latest reading each sample, and at the end stops the scan and
+//! writes the whole buffer beside the task's file.
+
+use std::collections::BTreeMap;
+
+use super::{ElectrometerDriver, props};
+use crate::device::{Column, Recorder, TaskSpec, Technique, Value};
+use crate::protocol::keithley::{Function, parse_reading};
+
+pub fn techniques() -> Vec<Technique> {
+    let settings = |t: Technique| {
+        t.param("function", props::FUNCTION)
+            .param("nplc", props::NPLC)
+            .param("range", props::RANGE)
+            .controls(&[
+                props::FUNCTION,
+                props::NPLC,
+                props::RANGE,
+                props::AUTORANGE,
+                props::ZERO_CHECK,
+            ])
+    };
+    vec![
+        settings(Technique::new(
+            "measure",
+            "a fresh reading every sample (:READ?)",
+        )),
+        settings(Technique::new(
+            "buffered_scan",
+            "the instrument fills its buffer at the interval; the buffer is saved at the end",
+        )),
+    ]
+}
+
+impl ElectrometerDriver {
+    /// The unit follows the function the task asks for, else the current one.
+    pub(super) fn task_columns(&self, task: &TaskSpec) -> Vec<Column> {
+        let function = task
+            .params
+            .get("function")
+            .and_then(|f| Function::parse(f))
+            .unwrap_or(self.function);
+        let reading = Column::new("reading", Some(function.unit()));
+        match task.technique.as_str() {
+            "buffered_scan" => vec![
+                Column::new("stored", None),
+                reading,
+                Column::new("status", None),
+            ],
+            _ => vec![reading, Column::new("status", None)],
+        }
+    }
+
+    pub(super) async fn prepare(
+        &mut self,
+        task: &TaskSpec,
+        params: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        // The function first: range and NPLC belong to it.
+        for name in ["function", "range", "nplc"] {
+            if let Some(value) = params.get(name) {
+                let reply = self.write_attr(name, value.clone()).await;
+                if !reply.success {
+                    return Err(reply.msg);
+                }
+            }
+        }
+        // A reading with zero check on is no reading.
+        let reply = self.write_attr(props::ZERO_CHECK, Value::Bool(false)).await;
+        if !reply.success {
+            return Err(reply.msg);
+        }
+        if task.technique == "buffered_scan" {
+            let points = usize::try_from(task.expected_samples()).unwrap_or(usize::MAX);
+            self.begin_scan(points.max(1), task.sampling_interval.as_secs_f64())
+                .await
+                .map_err(|reply| reply.msg)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn sample(&mut self, task: &TaskSpec) -> Result<Vec<Option<Value>>, String> {
+        let scanning = task.technique == "buffered_scan";
+        let line = if scanning {
+            ":TRAC:POIN:ACT?;:SENS:DATA?"
+        } else {
+            ":READ?"
+        };
+        let answer = self.query(line).await.map_err(|e| e.to_string())?;
+        let (stored, reading) = match answer.text.split_once(';') {
+            Some((count, reading)) if scanning => (count.trim().parse::<f64>().ok(), reading),
+            _ => (None, answer.text.as_str()),
+        };
+        let parsed =
+            parse_reading(reading).ok_or_else(|| format!("unreadable reading {reading:?}"))?;
+        let status = if parsed.is_zero_check() {
+            "zero check"
+        } else if parsed.is_overflow() {
+            "overflow"
+        } else {
+            "normal"
+        };
+        // Overflow and zero check are not values: leave the cell empty.
+        let value = (status == "normal").then_some(Value::Float(parsed.value));
+        let mut row = Vec::new();
+        if scanning {
+            row.push(stored.map(|n| Value::Int(n as i64)));
+        }
+        row.push(value);
+        row.push(Some(Value::Text(status.into())));
+        Ok(row)
+    }
+
+    /// Stop a scan and keep its buffer with the task's recording.
+    pub(super) async fn finish(
+        &mut self,
+        task: &TaskSpec,
+        recorder: Option<&mut Recorder>,
+    ) -> Result<(), String> {
+        if task.technique != "buffered_scan" {
+            return Ok(());
+        }
+        let reply = self.run_action("stop", &[]).await;
+        if !reply.success {
+            return Err(reply.msg);
+        }
+        let buffer = self.read_buffer().await.map_err(|reply| reply.msg)?;
+        if let Some(recorder) = recorder {
+            recorder
+                .extra("buffer", &buffer.csv())
+                .map_err(|e| format!("cannot save the buffer: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Acquisition stopped, buffer feed off, zero check on: the input is
+    /// protected and nothing runs.
+    pub(super) async fn make_safe(&mut self) -> Result<String, String> {
+        let reply = self
+            .run_action(
+                "scpi",
+                &[":ABOR;:TRAC:FEED:CONT NEV;:SYST:ZCH ON".to_string()],
+            )
+            .await;
+        if !reply.success {
+            return Err(reply.msg);
+        }
+        self.scan = super::Scan::Idle;
+        self.poll_now().await;
+        Ok("acquisition aborted, buffer feed off, zero check on".into())
+    }
+}

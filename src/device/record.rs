@@ -1,0 +1,278 @@
+//! Recording a task: one CSV file per task, a line per sample written in
+//! one call as it comes (a killed process leaves a file that ends at the
+//! last complete sample), and a JSON sidecar with what ran and how it
+//! ended, rewritten atomically.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Local};
+use serde::Serialize;
+
+use super::Value;
+use super::task::{Column, TaskSpec, TaskState};
+
+/// The sidecar's contents.
+#[derive(Debug, Clone, Serialize)]
+struct Sidecar {
+    task: String,
+    id: u64,
+    device: String,
+    driver: String,
+    technique: String,
+    params: std::collections::BTreeMap<String, String>,
+    sampling_interval: f64,
+    max_duration: f64,
+    started: String,
+    ended: Option<String>,
+    state: TaskState,
+    reason: Option<String>,
+    samples: u64,
+    expected_samples: u64,
+    columns: Vec<Column>,
+    data_file: String,
+    extra_files: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Recorder {
+    csv: File,
+    csv_path: PathBuf,
+    sidecar_path: PathBuf,
+    meta: Sidecar,
+    stem: PathBuf,
+}
+
+/// Keep file names portable: letters, digits, `-`, `_`, `.`.
+fn file_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A CSV field, quoted when it has to be.
+fn field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Plain decimals for everyday magnitudes, exponent form for the rest
+/// (`1.2`, `800`, `1.503299e-9`); always the shortest exact text.
+fn number(v: f64) -> String {
+    let magnitude = v.abs();
+    if v == 0.0 || (1e-3..1e9).contains(&magnitude) {
+        v.to_string()
+    } else {
+        format!("{v:e}")
+    }
+}
+
+fn cell(value: &Option<Value>) -> String {
+    match value {
+        None => String::new(),
+        Some(Value::Float(v)) => number(*v),
+        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::Bool(b)) => u8::from(*b).to_string(),
+        Some(Value::Text(t)) => field(t),
+    }
+}
+
+impl Recorder {
+    /// Create `<dir>/<time>-<device>-<task>.csv` with its header row and
+    /// the sidecar beside it.
+    pub fn create(
+        dir: &Path,
+        driver: &str,
+        id: u64,
+        spec: &TaskSpec,
+        columns: &[Column],
+        started: DateTime<Local>,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let base = format!(
+            "{}-{}-{}",
+            started.format("%Y%m%dT%H%M%S"),
+            file_safe(&spec.device),
+            file_safe(&spec.name)
+        );
+        // Never overwrite an earlier recording.
+        let (stem, mut csv) = (1..)
+            .map(|n| match n {
+                1 => dir.join(&base),
+                n => dir.join(format!("{base}-{n}")),
+            })
+            .find_map(|stem| {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(stem.with_extension("csv"));
+                match file {
+                    Ok(file) => Some(Ok((stem, file))),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => None,
+                    Err(e) => Some(Err(e)),
+                }
+            })
+            .expect("an unused file name")?;
+        let mut header = String::from("uts,task");
+        for column in columns {
+            header.push(',');
+            header.push_str(&field(&column.header()));
+        }
+        header.push('\n');
+        csv.write_all(header.as_bytes())?;
+        let csv_path = stem.with_extension("csv");
+        let meta = Sidecar {
+            task: spec.name.clone(),
+            id,
+            device: spec.device.clone(),
+            driver: driver.to_string(),
+            technique: spec.technique.clone(),
+            params: spec.params.clone(),
+            sampling_interval: spec.sampling_interval.as_secs_f64(),
+            max_duration: spec.max_duration.as_secs_f64(),
+            started: started.to_rfc3339(),
+            ended: None,
+            state: TaskState::Running,
+            reason: None,
+            samples: 0,
+            expected_samples: spec.expected_samples(),
+            columns: columns.to_vec(),
+            data_file: csv_path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            extra_files: Vec::new(),
+        };
+        let recorder = Self {
+            csv,
+            sidecar_path: stem.with_extension("json"),
+            csv_path,
+            meta,
+            stem,
+        };
+        recorder.write_sidecar()?;
+        Ok(recorder)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.csv_path
+    }
+
+    /// One sample: Unix time, then a value per column, in one write.
+    pub fn row(&mut self, uts: f64, values: &[Option<Value>]) -> io::Result<()> {
+        let mut line = format!("{uts:.6},{}", field(&self.meta.task));
+        for value in values {
+            line.push(',');
+            line.push_str(&cell(value));
+        }
+        line.push('\n');
+        self.csv.write_all(line.as_bytes())?;
+        self.meta.samples += 1;
+        Ok(())
+    }
+
+    /// A further file beside the task's (e.g. an instrument buffer):
+    /// `<stem>-<suffix>.csv`.
+    pub fn extra(&mut self, suffix: &str, contents: &str) -> io::Result<PathBuf> {
+        let mut name = self.stem.as_os_str().to_owned();
+        name.push(format!("-{}.csv", file_safe(suffix)));
+        let path = PathBuf::from(name);
+        std::fs::write(&path, contents)?;
+        if let Some(file) = path.file_name() {
+            self.meta
+                .extra_files
+                .push(file.to_string_lossy().into_owned());
+        }
+        Ok(path)
+    }
+
+    /// Record how the task ended.
+    pub fn finish(mut self, state: TaskState, reason: Option<&str>) -> io::Result<()> {
+        self.csv.flush()?;
+        self.meta.state = state;
+        self.meta.reason = reason.map(str::to_string);
+        self.meta.ended = Some(Local::now().to_rfc3339());
+        self.write_sidecar()
+    }
+
+    fn write_sidecar(&self) -> io::Result<()> {
+        let text = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp = self.sidecar_path.with_extension("json.tmp");
+        std::fs::write(&tmp, text + "\n")?;
+        std::fs::rename(tmp, &self.sidecar_path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn spec() -> TaskSpec {
+        TaskSpec {
+            name: "spin up".into(),
+            device: "pump1".into(),
+            technique: "ramp".into(),
+            params: [("setpoint".to_string(), "800".to_string())].into(),
+            sampling_interval: Duration::from_millis(500),
+            max_duration: Duration::from_secs(2),
+        }
+    }
+
+    #[test]
+    fn a_header_with_units_rows_and_a_sidecar() {
+        let dir = tempfile::tempdir().unwrap();
+        let columns = [
+            Column::new("frequency", Some("Hz")),
+            Column::new("motion", None),
+        ];
+        let mut r =
+            Recorder::create(dir.path(), "turbovac", 7, &spec(), &columns, Local::now()).unwrap();
+        let path = r.path().to_path_buf();
+        assert!(
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .ends_with("-pump1-spin_up.csv")
+        );
+        r.row(
+            1.5,
+            &[Some(Value::Int(10)), Some(Value::Text("a, b".into()))],
+        )
+        .unwrap();
+        r.row(2.0, &[None, Some(Value::Text("stopped".into()))])
+            .unwrap();
+        let extra = r.extra("buffer", "index,read\n0,1e-9\n").unwrap();
+        r.finish(TaskState::Completed, None).unwrap();
+        let csv = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            csv,
+            "uts,task,frequency [Hz],motion\n1.500000,spin up,10,\"a, b\"\n2.000000,spin up,,stopped\n"
+        );
+        assert!(extra.exists());
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap())
+                .unwrap();
+        assert_eq!(meta["state"], "completed");
+        assert_eq!(meta["samples"], 2);
+        assert_eq!(meta["expected_samples"], 4);
+        assert_eq!(meta["params"]["setpoint"], "800");
+        assert_eq!(meta["columns"][0]["unit"], "Hz");
+        // A second task of the same name in the same second gets its own file.
+        let again =
+            Recorder::create(dir.path(), "turbovac", 8, &spec(), &columns, Local::now()).unwrap();
+        assert_ne!(again.path(), path);
+    }
+}

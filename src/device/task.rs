@@ -1,0 +1,251 @@
+//! Tasks: a technique run on one device for a fixed time, sampled on a
+//! fixed grid. The state machine is a table; finished states absorb every
+//! event, so a cancelled task can never be marked completed later.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::bus::Timestamp;
+
+/// A task as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskSpec {
+    pub name: String,
+    pub device: String,
+    pub technique: String,
+    /// Technique parameters as written (`setpoint = "800"`); validated
+    /// against the device's attributes before the task is queued.
+    pub params: BTreeMap<String, String>,
+    #[serde(serialize_with = "seconds")]
+    pub sampling_interval: Duration,
+    #[serde(serialize_with = "seconds")]
+    pub max_duration: Duration,
+}
+
+fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl TaskSpec {
+    /// Samples a task takes: `floor(max_duration / sampling_interval)`, the
+    /// first one interval after the start.
+    pub fn expected_samples(&self) -> u64 {
+        let interval = self.sampling_interval.as_nanos().max(1);
+        (self.max_duration.as_nanos() / interval) as u64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskEvent {
+    Start,
+    Finish,
+    Fail,
+    Cancel,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// The transition table; `None` where an event does not apply.
+    pub fn on(self, event: TaskEvent) -> Option<Self> {
+        use TaskEvent::*;
+        use TaskState::*;
+        match (self, event) {
+            (Queued, Start) => Some(Running),
+            (Queued | Running, Cancel) => Some(Cancelled),
+            (Running, Finish) => Some(Completed),
+            (Queued | Running, Fail) => Some(Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A recorded column: name and unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    pub name: String,
+    pub unit: Option<String>,
+}
+
+impl Column {
+    pub fn new(name: &str, unit: Option<&str>) -> Self {
+        Self {
+            name: name.into(),
+            unit: unit.map(str::to_string),
+        }
+    }
+
+    /// `frequency [Hz]`, or the bare name.
+    pub fn header(&self) -> String {
+        match &self.unit {
+            Some(unit) => format!("{} [{unit}]", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// A technique a driver can run: its parameters (each checked as the
+/// attribute it names), the attributes it controls while running, and
+/// the columns of its samples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Technique {
+    pub name: String,
+    pub summary: String,
+    /// Parameter name → the attribute whose type and limits apply.
+    pub params: Vec<(String, String)>,
+    /// Attributes a direct `set` may not touch while it runs.
+    pub controls: Vec<String>,
+}
+
+impl Technique {
+    pub fn new(name: &str, summary: &str) -> Self {
+        Self {
+            name: name.into(),
+            summary: summary.into(),
+            params: Vec::new(),
+            controls: Vec::new(),
+        }
+    }
+
+    /// A parameter checked as `attr`.
+    pub fn param(mut self, name: &str, attr: &str) -> Self {
+        self.params.push((name.into(), attr.into()));
+        self
+    }
+
+    pub fn controls(mut self, attrs: &[&str]) -> Self {
+        self.controls.extend(attrs.iter().map(|a| a.to_string()));
+        self
+    }
+}
+
+/// Points of the running task kept for the live chart.
+pub const CHART_POINTS: usize = 240;
+
+/// What the console and scripts see of a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskSnapshot {
+    pub id: u64,
+    pub spec: TaskSpec,
+    pub state: TaskState,
+    pub reason: Option<String>,
+    pub submitted: Timestamp,
+    pub started: Option<Timestamp>,
+    pub ended: Option<Timestamp>,
+    pub samples: u64,
+    pub expected: u64,
+    pub columns: Vec<Column>,
+    pub file: Option<PathBuf>,
+    /// Recent samples, oldest first: seconds since the start, then one
+    /// value per column (`None` where a column has no number).
+    #[serde(skip)]
+    pub recent: Vec<(f64, Vec<Option<f64>>)>,
+}
+
+impl TaskSnapshot {
+    /// Seconds run so far (or in all, once ended).
+    pub fn elapsed(&self, now: Timestamp) -> f64 {
+        let Some(started) = self.started else {
+            return 0.0;
+        };
+        let end = self.ended.unwrap_or(now);
+        end.mono
+            .saturating_duration_since(started.mono)
+            .as_secs_f64()
+    }
+
+    /// 0..=1 of the planned duration.
+    pub fn progress(&self, now: Timestamp) -> f64 {
+        if self.state == TaskState::Completed {
+            return 1.0;
+        }
+        let total = self.spec.max_duration.as_secs_f64();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        (self.elapsed(now) / total).clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(interval: f64, duration: f64) -> TaskSpec {
+        TaskSpec {
+            name: "t".into(),
+            device: "d".into(),
+            technique: "monitor".into(),
+            params: BTreeMap::new(),
+            sampling_interval: Duration::from_secs_f64(interval),
+            max_duration: Duration::from_secs_f64(duration),
+        }
+    }
+
+    #[test]
+    fn the_sample_count_rule() {
+        for (interval, duration, samples) in [
+            (0.2, 1.0, 5),
+            (0.5, 3.0, 6),
+            (0.5, 2.0, 4),
+            (0.5, 20.0, 40),
+            (0.3, 1.0, 3),
+            (1.0, 0.5, 0),
+            (0.1, 0.3, 3),
+        ] {
+            assert_eq!(
+                spec(interval, duration).expected_samples(),
+                samples,
+                "{duration} s @ {interval} s"
+            );
+        }
+    }
+
+    #[test]
+    fn the_state_table_and_absorbing_ends() {
+        use TaskEvent::*;
+        use TaskState::*;
+        let events = [Start, Finish, Fail, Cancel];
+        let table = [
+            (Queued, [Some(Running), None, Some(Failed), Some(Cancelled)]),
+            (
+                Running,
+                [None, Some(Completed), Some(Failed), Some(Cancelled)],
+            ),
+            (Completed, [None; 4]),
+            (Failed, [None; 4]),
+            (Cancelled, [None; 4]),
+        ];
+        for (state, outcomes) in table {
+            for (event, outcome) in events.into_iter().zip(outcomes) {
+                assert_eq!(state.on(event), outcome, "{state:?} + {event:?}");
+            }
+            assert_eq!(state.is_terminal(), outcomes.iter().all(Option::is_none));
+        }
+    }
+}

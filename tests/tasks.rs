@@ -1,0 +1,476 @@
+//! The task runner under paused tokio time: the electrometer driver, its
+//! connection manager and session over an in-memory pipe to the 6517B
+//! model. Sample counts, the queue, cancel latency (also with a sample in
+//! flight), validation messages.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use labdeck::bus::EventBus;
+use labdeck::connection::{ConnCommand, ConnectionManager, RetryPolicy, StateKind};
+use labdeck::device::electrometer::{ElectrometerDriver, ElectrometerDriverConfig};
+use labdeck::device::{
+    DeviceCommand, DeviceHandle, DeviceSnapshot, DriverParts, TaskSettings, TaskSpec, TaskState,
+};
+use labdeck::link::{ConnectError, Opener, TrafficTap, Transport};
+use labdeck::sim::electrometer::model::{ReadingModel, Signal};
+use labdeck::sim::electrometer::scpi::Instrument;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Opens a pipe whose far end is a 6517B model answering line by line,
+/// after `delay`.
+#[derive(Clone)]
+struct InstrumentOpener {
+    delay: Arc<Mutex<Duration>>,
+    link_cut: CancellationToken,
+}
+
+impl Opener for InstrumentOpener {
+    fn kind(&self) -> &'static str {
+        "test"
+    }
+
+    fn endpoint(&self) -> String {
+        "model".into()
+    }
+
+    fn open(&self) -> BoxFuture<'static, Result<Transport, ConnectError>> {
+        let delay = self.delay.clone();
+        let cut = self.link_cut.clone();
+        Box::pin(async move {
+            if cut.is_cancelled() {
+                return Err(ConnectError::NotFound {
+                    endpoint: "model".into(),
+                });
+            }
+            let (ours, theirs) = tokio::io::duplex(1 << 20);
+            tokio::spawn(serve(theirs, delay, cut));
+            Ok(Transport {
+                stream: Box::new(ours),
+                endpoint: "model".into(),
+            })
+        })
+    }
+}
+
+async fn serve(
+    stream: tokio::io::DuplexStream,
+    delay: Arc<Mutex<Duration>>,
+    cut: CancellationToken,
+) {
+    let (read, mut write) = tokio::io::split(stream);
+    let mut lines = BufReader::new(read).lines();
+    let start = Instant::now();
+    let mut instrument = Instrument::new(ReadingModel::new(Signal::default(), 50.0, 3));
+    loop {
+        let line = tokio::select! {
+            _ = cut.cancelled() => return,
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => line,
+                _ => return,
+            },
+        };
+        let wait = *delay.lock().unwrap();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let now = (Instant::now() - start).as_secs_f64();
+        if let Some(reply) = instrument.handle_line(&line, now)
+            && write
+                .write_all(format!("{reply}\n").as_bytes())
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+}
+
+struct Rig {
+    device: DeviceHandle,
+    /// The manager stops when its last handle is dropped.
+    _connection: labdeck::connection::ConnectionHandle,
+    delay: Arc<Mutex<Duration>>,
+    cut: CancellationToken,
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let bus = EventBus::new(1 << 16);
+    let delay = Arc::new(Mutex::new(Duration::ZERO));
+    let cut = CancellationToken::new();
+    let opener = InstrumentOpener {
+        delay: delay.clone(),
+        link_cut: cut.clone(),
+    };
+    let (tx, sessions) = tokio::sync::mpsc::channel(4);
+    let tap = TrafficTap::new("em-link".into(), 100, bus.clone());
+    let policy = RetryPolicy {
+        base: Duration::from_millis(100),
+        ..RetryPolicy::default()
+    };
+    let (manager, connection) = ConnectionManager::new(
+        "em-link".into(),
+        Arc::new(opener),
+        policy,
+        tap,
+        bus.clone(),
+        Some(tx),
+        CancellationToken::new(),
+    );
+    tokio::spawn(manager.run());
+    let (driver, device) = ElectrometerDriver::new(
+        DriverParts {
+            name: "em1".into(),
+            link: "em-link".into(),
+            sessions,
+            bus,
+            tasks: TaskSettings {
+                data_dir: dir.path().to_path_buf(),
+                queue_limit: 8,
+            },
+            cancel: CancellationToken::new(),
+        },
+        ElectrometerDriverConfig {
+            reply_timeout: Duration::from_secs(5),
+            ..ElectrometerDriverConfig::default()
+        },
+    );
+    tokio::spawn(driver.run());
+    connection.command(ConnCommand::Connect).await.unwrap();
+    let mut watch = connection.watch();
+    watch
+        .wait_for(|s| s.state == StateKind::Connected)
+        .await
+        .unwrap();
+    let rig = Rig {
+        device,
+        _connection: connection,
+        delay,
+        cut,
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+    };
+    wait(&rig.device, "online", |d| d.online).await;
+    rig
+}
+
+/// Wait (in paused time) until the device's snapshot satisfies `check`.
+async fn wait(device: &DeviceHandle, what: &str, check: impl Fn(&DeviceSnapshot) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    while !check(&device.snapshot()) {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn spec(name: &str, interval: f64, duration: f64) -> TaskSpec {
+    TaskSpec {
+        name: name.into(),
+        device: "em1".into(),
+        technique: "measure".into(),
+        params: Default::default(),
+        sampling_interval: Duration::from_secs_f64(interval),
+        max_duration: Duration::from_secs_f64(duration),
+    }
+}
+
+async fn submit(device: &DeviceHandle, spec: TaskSpec) -> u64 {
+    let reply = device.command(DeviceCommand::Submit(spec)).await;
+    assert!(reply.success, "{reply}");
+    reply.data.unwrap()["id"].as_u64().unwrap()
+}
+
+fn task(device: &DeviceHandle, id: u64) -> labdeck::device::TaskSnapshot {
+    device
+        .snapshot()
+        .tasks
+        .into_iter()
+        .find(|t| t.id == id)
+        .expect("task listed")
+}
+
+fn rows(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn samples_follow_the_floor_rule_on_a_fixed_grid() {
+    let rig = rig().await;
+    for (interval, duration, expected) in
+        [(0.2, 1.0, 5), (0.5, 3.0, 6), (0.5, 2.0, 4), (0.3, 1.0, 3)]
+    {
+        let id = submit(&rig.device, spec("count", interval, duration)).await;
+        wait(&rig.device, "the task ends", |d| {
+            d.tasks.iter().any(|t| t.id == id && t.state.is_terminal())
+        })
+        .await;
+        let t = task(&rig.device, id);
+        assert_eq!(t.state, TaskState::Completed, "{:?}", t.reason);
+        assert_eq!(t.samples, expected, "{duration} s @ {interval} s");
+        let file = t.file.unwrap();
+        let rows = rows(&file);
+        assert_eq!(rows.len() as u64, expected);
+        // One interval apart, the first one interval after the start.
+        let uts: Vec<f64> = rows
+            .iter()
+            .map(|r| r.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        for pair in uts.windows(2) {
+            assert!(((pair[1] - pair[0]) - interval).abs() < 1e-3, "{uts:?}");
+        }
+        // The run lasted max_duration.
+        let elapsed = t.ended.unwrap().mono - t.started.unwrap().mono;
+        assert!(
+            (elapsed.as_secs_f64() - duration).abs() < 0.05,
+            "{elapsed:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_queue_runs_in_order_and_cancels_start_the_next_or_remove() {
+    let rig = rig().await;
+    let a = submit(&rig.device, spec("a", 0.5, 2.0)).await;
+    let b = submit(&rig.device, spec("b", 0.5, 2.0)).await;
+    let c = submit(&rig.device, spec("c", 0.5, 2.0)).await;
+    let d = submit(&rig.device, spec("d", 0.5, 2.0)).await;
+    wait(&rig.device, "a running", |s| {
+        s.running_task().is_some_and(|t| t.id == a)
+    })
+    .await;
+    // A queued task is removed; the running one goes on.
+    let reply = rig
+        .device
+        .command(DeviceCommand::Cancel {
+            task: Some("c".into()),
+        })
+        .await;
+    assert!(reply.success, "{reply}");
+    assert_eq!(task(&rig.device, c).state, TaskState::Cancelled);
+    assert_eq!(task(&rig.device, a).state, TaskState::Running);
+    wait(&rig.device, "b running", |s| {
+        s.running_task().is_some_and(|t| t.id == b)
+    })
+    .await;
+    assert_eq!(task(&rig.device, a).state, TaskState::Completed);
+    // Cancelling the running one starts the next.
+    let reply = rig
+        .device
+        .command(DeviceCommand::Cancel { task: None })
+        .await;
+    assert!(reply.success, "{reply}");
+    assert_eq!(task(&rig.device, b).state, TaskState::Cancelled);
+    wait(&rig.device, "d running", |s| {
+        s.running_task().is_some_and(|t| t.id == d)
+    })
+    .await;
+    wait(&rig.device, "d done", |s| {
+        s.tasks.iter().any(|t| t.id == d && t.state.is_terminal())
+    })
+    .await;
+    // The order of starts: a, b, d; c never ran.
+    let started: Vec<(u64, Instant)> = [a, b, d]
+        .iter()
+        .map(|id| (*id, task(&rig.device, *id).started.unwrap().mono))
+        .collect();
+    assert!(started.windows(2).all(|w| w[0].1 <= w[1].1));
+    assert!(task(&rig.device, c).started.is_none());
+    // A cancelled file is valid and says why in its sidecar.
+    let file = task(&rig.device, b).file.unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["state"], "cancelled");
+    assert_eq!(meta["reason"], "cancelled by the operator");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_stops_a_running_task_within_the_bound() {
+    let rig = rig().await;
+    // A long interval: the bound is 200 ms.
+    let id = submit(&rig.device, spec("slow", 10.0, 100.0)).await;
+    wait(&rig.device, "running", |s| s.running_task().is_some()).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let asked = Instant::now();
+    let reply = rig
+        .device
+        .command(DeviceCommand::Cancel { task: None })
+        .await;
+    assert!(reply.success, "{reply}");
+    let t = task(&rig.device, id);
+    assert_eq!(t.state, TaskState::Cancelled);
+    assert!(t.ended.unwrap().mono - asked <= Duration::from_millis(200));
+
+    // A sample in flight (the instrument answers after 2 s) is abandoned:
+    // the task stops at once, the safe state follows.
+    *rig.delay.lock().unwrap() = Duration::from_secs(2);
+    let id = submit(&rig.device, spec("in-flight", 0.1, 60.0)).await;
+    wait(&rig.device, "sampling", |s| {
+        s.running_task().is_some_and(|t| t.id == id)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let asked = Instant::now();
+    let device = rig.device.clone();
+    let cancel =
+        tokio::spawn(async move { device.command(DeviceCommand::Cancel { task: None }).await });
+    wait(&rig.device, "cancelled", |s| {
+        s.tasks
+            .iter()
+            .any(|t| t.id == id && t.state == TaskState::Cancelled)
+    })
+    .await;
+    let stopped = task(&rig.device, id).ended.unwrap().mono;
+    assert!(
+        stopped - asked <= Duration::from_millis(100),
+        "{:?}",
+        stopped - asked
+    );
+    assert!(cancel.await.unwrap().success);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_link_fails_the_task_and_the_file_stays_valid() {
+    let rig = rig().await;
+    let id = submit(&rig.device, spec("cut", 0.5, 60.0)).await;
+    wait(&rig.device, "three samples", |s| {
+        s.running_task().is_some_and(|t| t.samples >= 3)
+    })
+    .await;
+    rig.cut.cancel();
+    wait(&rig.device, "failed", |s| {
+        s.tasks
+            .iter()
+            .any(|t| t.id == id && t.state == TaskState::Failed)
+    })
+    .await;
+    let t = task(&rig.device, id);
+    assert!(t.reason.as_deref().is_some_and(|r| !r.is_empty()), "{t:?}");
+    let rows = rows(t.file.as_ref().unwrap());
+    assert!(rows.len() >= 3);
+    for row in &rows {
+        assert_eq!(row.split(',').count(), 4, "{row}");
+    }
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.file.unwrap().with_extension("json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(meta["state"], "failed");
+    assert!(rig.dir.exists());
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_are_failures_with_specific_messages() {
+    let rig = rig().await;
+    let fail = |reply: labdeck::reply::Reply| {
+        assert!(!reply.success, "{reply}");
+        reply.msg
+    };
+    let set = |attr: &str, value: &str| DeviceCommand::Set {
+        attr: attr.into(),
+        value: value.into(),
+        force: false,
+    };
+    let d = &rig.device;
+    assert_eq!(
+        fail(d.command(set("x", "1")).await),
+        "em1: unknown attribute 'x' of em1; known: function, reading, reading-status, range, autorange, nplc, zero-check, scan, buffer-count, buffer-size, last-fetch, identity, error, errors-seen, round-trip, queries, timeouts"
+    );
+    assert_eq!(
+        fail(d.command(set("reading", "1")).await),
+        "em1: attribute 'reading' is read-only"
+    );
+    assert_eq!(
+        fail(d.command(set("nplc", "50")).await),
+        "em1: value 50 is above maximum 10"
+    );
+    assert_eq!(
+        fail(d.command(set("nplc", "fast")).await),
+        "em1: value 'fast' for attribute 'nplc' is not a number"
+    );
+    assert_eq!(
+        fail(d.command(set("function", "amps")).await),
+        "em1: value 'amps' for attribute 'function' is not one of CURR, CHAR, VOLT, RES"
+    );
+    let mut bad = spec("x", 1.0, 5.0);
+    bad.technique = "dance".into();
+    assert_eq!(
+        fail(d.command(DeviceCommand::Submit(bad)).await),
+        "em1: unknown technique 'dance' for em1; techniques: measure, buffered_scan"
+    );
+    let mut bad = spec("x", 1.0, 5.0);
+    bad.params.insert("nplc".into(), "20".into());
+    assert_eq!(
+        fail(d.command(DeviceCommand::Submit(bad)).await),
+        "em1: parameter 'nplc': value 20 is above maximum 10"
+    );
+    let mut bad = spec("x", 1.0, 5.0);
+    bad.params.insert("speed".into(), "1".into());
+    assert_eq!(
+        fail(d.command(DeviceCommand::Submit(bad)).await),
+        "em1: unknown parameter 'speed' for technique 'measure'; parameters: function, nplc, range"
+    );
+    // A running task guards the attributes it controls, unless forced.
+    submit(d, spec("guard", 1.0, 30.0)).await;
+    wait(d, "running", |s| s.running_task().is_some()).await;
+    assert_eq!(
+        fail(d.command(set("nplc", "2")).await),
+        "em1: attribute 'nplc' is controlled by the running task 'guard'; set --force to override"
+    );
+    let forced = d
+        .command(DeviceCommand::Set {
+            attr: "nplc".into(),
+            value: "2".into(),
+            force: true,
+        })
+        .await;
+    assert!(forced.success, "{forced}");
+    assert_eq!(
+        fail(
+            d.command(DeviceCommand::Cancel {
+                task: Some("nope".into())
+            })
+            .await
+        ),
+        "em1: no running or queued task 'nope'"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_buffered_scan_saves_the_buffer_beside_the_samples() {
+    let rig = rig().await;
+    let mut scan = spec("scan", 0.1, 2.0);
+    scan.technique = "buffered_scan".into();
+    scan.params.insert("nplc".into(), "0.1".into());
+    let id = submit(&rig.device, scan).await;
+    wait(&rig.device, "done", |s| {
+        s.tasks.iter().any(|t| t.id == id && t.state.is_terminal())
+    })
+    .await;
+    let t = task(&rig.device, id);
+    assert_eq!(t.state, TaskState::Completed, "{:?}", t.reason);
+    let file = t.file.unwrap();
+    let buffer = file.with_file_name(format!(
+        "{}-buffer.csv",
+        file.file_stem().unwrap().to_string_lossy()
+    ));
+    let lines = std::fs::read_to_string(&buffer).unwrap();
+    assert_eq!(lines.lines().next(), Some("index,read"));
+    assert_eq!(lines.lines().count(), 21, "{lines}");
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["extra_files"].as_array().unwrap().len(), 1);
+}
