@@ -60,7 +60,10 @@ pub async fn serve(
     output: OutputOptions,
     method: Option<PathBuf>,
 ) -> Result<(), HeadlessError> {
-    let runtime = Runtime::start(&config).await?;
+    let bus = EventBus::new(config.traffic.events);
+    // Subscribed before anything starts: the first transitions are printed too.
+    let events = bus.subscribe();
+    let runtime = Runtime::start_on(&config, bus).await?;
     eprintln!(
         "labdeck serving {} ({} links, {} devices, {} simulators); commands on stdin, 'help' lists them",
         config.origin,
@@ -69,11 +72,7 @@ pub async fn serve(
         config.simulators.len()
     );
     let stop = CancellationToken::new();
-    let printer = tokio::spawn(print_events(
-        runtime.hub().subscribe(),
-        output,
-        stop.clone(),
-    ));
+    let printer = tokio::spawn(print_events(events, output, stop.clone()));
     let mut watched = Vec::new();
     if let Some(path) = &method {
         let reply = runtime.hub().load(path).await;
@@ -326,21 +325,8 @@ async fn print_events(
     let mut flush = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = flush.tick(), if throttle => {
-                let now = tokio::time::Instant::now();
-                let due: Vec<_> = held
-                    .keys()
-                    .filter(|k| last_printed.get(*k).is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1)))
-                    .cloned()
-                    .collect();
-                for key in due {
-                    if let Some(event) = held.remove(&key) {
-                        last_printed.insert(key, now);
-                        emit(&event, output);
-                    }
-                }
-            }
+            // Events first: what happened before the stop is still printed.
+            biased;
             event = events.recv() => match event {
                 Ok(event) => {
                     if let (true, Event::Property { device, update }) = (throttle, &event) {
@@ -364,6 +350,21 @@ async fn print_events(
                 }
                 Err(RecvError::Closed) => break,
             },
+            _ = flush.tick(), if throttle => {
+                let now = tokio::time::Instant::now();
+                let due: Vec<_> = held
+                    .keys()
+                    .filter(|k| last_printed.get(*k).is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1)))
+                    .cloned()
+                    .collect();
+                for key in due {
+                    if let Some(event) = held.remove(&key) {
+                        last_printed.insert(key, now);
+                        emit(&event, output);
+                    }
+                }
+            }
+            _ = stop.cancelled() => break,
         }
     }
 }

@@ -119,6 +119,50 @@ fn overlays() {
 }
 
 #[test]
+fn tasks_pane_with_its_chart_and_the_task_editors() {
+    // The running ramp is selected: its chart is drawn.
+    let mut app = model((120, 40));
+    key(&mut app, "7");
+    snapshot("tasks_pane", &app);
+
+    // Cancel asks first.
+    key(&mut app, "x");
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    snapshot("tasks_cancel_confirm", &app);
+    key(&mut app, "n");
+
+    // The task form, with a mistake named before anything is sent.
+    key(&mut app, "t");
+    for _ in 0.."monitor".len() {
+        key(&mut app, "backspace");
+    }
+    for c in "ramp".chars() {
+        key(&mut app, &c.to_string());
+    }
+    key(&mut app, "tab");
+    for c in "setpoint=5000".chars() {
+        key(&mut app, &c.to_string());
+    }
+    key(&mut app, "enter");
+    snapshot("task_form_refused", &app);
+
+    // The attribute editor: the setpoint with its type and limits.
+    let mut app = model((100, 30));
+    key(&mut app, "3");
+    key(&mut app, "j");
+    key(&mut app, "j");
+    key(&mut app, "e");
+    for _ in 0..4 {
+        key(&mut app, "backspace");
+    }
+    for c in "2500".chars() {
+        key(&mut app, &c.to_string());
+    }
+    key(&mut app, "enter");
+    snapshot("attribute_editor_refused", &app);
+}
+
+#[test]
 fn states_are_words_and_colours_and_no_color_keeps_attributes() {
     let app = model((120, 40));
     let buffer = |theme: &Theme| draw(&app, theme).backend().buffer().clone();

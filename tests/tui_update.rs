@@ -101,12 +101,19 @@ fn quit_asks_while_busy_and_not_otherwise() {
     assert!(app.overlay.is_none());
     press(&mut app, "q");
     assert_eq!(press(&mut app, "y"), vec![Effect::Quit]);
-    // Nothing connected, no pump running: quit at once.
+    // Nothing connected, no pump running, but a task still queued: asks.
     for c in &mut data.connections {
         c.state = labdeck::connection::StateKind::Disconnected;
     }
     for d in &mut data.devices {
         d.properties.retain(|p| p.name != "on");
+    }
+    app.sync(data.clone());
+    assert!(press(&mut app, "q").is_empty());
+    press(&mut app, "n");
+    // Only finished tasks: quit at once.
+    for d in &mut data.devices {
+        d.tasks.retain(|t| t.state.is_terminal());
     }
     app.sync(data);
     assert_eq!(press(&mut app, "q"), vec![Effect::Quit]);

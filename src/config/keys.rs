@@ -189,6 +189,8 @@ pub enum Scope {
     Alarms,
     Traffic,
     Logs,
+    Properties,
+    Tasks,
 }
 
 impl Scope {
@@ -206,6 +208,8 @@ impl Scope {
             Self::Alarms => "alarms pane",
             Self::Traffic => "traffic pane",
             Self::Logs => "logs pane",
+            Self::Properties => "properties pane",
+            Self::Tasks => "tasks pane",
         }
     }
 }
@@ -260,6 +264,7 @@ actions! {
     PaneTraffic = "pane-traffic", Global, [KeyChord::char('4')], "go to raw traffic";
     PaneAlarms = "pane-alarms", Global, [KeyChord::char('5')], "go to alarms";
     PaneLogs = "pane-logs", Global, [KeyChord::char('6')], "go to logs";
+    PaneTasks = "pane-tasks", Global, [KeyChord::char('7')], "go to tasks";
     Up = "up", Lists, [key(K::Up), KeyChord::char('k')], "move up";
     Down = "down", Lists, [key(K::Down), KeyChord::char('j')], "move down";
     PageUp = "page-up", Lists, [key(K::PageUp)], "page up";
@@ -271,6 +276,9 @@ actions! {
     RetryNow = "retry", Global, [KeyChord::char('R')], "retry a recovering link now";
     Faults = "faults", Global, [KeyChord::char('f')], "fault menu of the selected simulator";
     PumpToggle = "pump-toggle", Global, [KeyChord::char('o')], "switch the selected pump on/off";
+    NewTask = "new-task", Global, [KeyChord::char('t')], "queue a task (form) on the selected device";
+    Edit = "edit", Properties, [KeyChord::char('e'), key(K::Enter)], "edit the selected attribute";
+    CancelTask = "cancel-task", Tasks, [KeyChord::char('x'), key(K::Delete)], "cancel the selected task (asks first)";
     Acknowledge = "acknowledge", Alarms, [KeyChord::char('a'), key(K::Enter)], "acknowledge the selected alarm";
     AcknowledgeAll = "acknowledge-all", Alarms, [KeyChord::char('A')], "acknowledge every alarm";
     Pause = "pause", Traffic, [KeyChord::char('p'), key(K::Space)], "pause / resume (keeps buffering)";

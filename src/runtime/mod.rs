@@ -59,7 +59,12 @@ impl Runtime {
     /// Build and start everything the configuration names. Links with
     /// `autoconnect` start connecting at once.
     pub async fn start(config: &Config) -> Result<Self, RuntimeError> {
-        let bus = EventBus::new(config.traffic.events);
+        Self::start_on(config, EventBus::new(config.traffic.events)).await
+    }
+
+    /// Start on a bus the caller made, so it can subscribe before the
+    /// first event (a headless front end prints every one).
+    pub async fn start_on(config: &Config, bus: EventBus) -> Result<Self, RuntimeError> {
         let cancel = CancellationToken::new();
         let supervisor = Supervisor::new(bus.clone(), cancel.clone());
         let ring = config.traffic.ring;

@@ -6,12 +6,13 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+use super::forms::TaskForm;
 use super::palette::Palette;
 use super::traffic::{Framing, Traffic};
 use crate::bus::{AlarmKind, Timestamp};
 use crate::config::keys::{Keymap, Scope};
 use crate::connection::{ConnectionSnapshot, StateKind};
-use crate::device::{DeviceSnapshot, Value};
+use crate::device::{DeviceSnapshot, TaskSnapshot, TaskState, Value};
 use crate::link::TapCounters;
 use crate::sim::SimSnapshot;
 
@@ -27,16 +28,18 @@ pub enum Pane {
     StateMachine,
     Properties,
     Traffic,
+    Tasks,
     Alarms,
     Logs,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 7] = [
         Pane::Connections,
         Pane::StateMachine,
         Pane::Properties,
         Pane::Traffic,
+        Pane::Tasks,
         Pane::Alarms,
         Pane::Logs,
     ];
@@ -47,6 +50,7 @@ impl Pane {
             Self::StateMachine => "State machine",
             Self::Properties => "Properties",
             Self::Traffic => "Raw traffic",
+            Self::Tasks => "Tasks",
             Self::Alarms => "Alarms",
             Self::Logs => "Logs",
         }
@@ -58,6 +62,8 @@ impl Pane {
             Self::Traffic => &[Scope::Traffic, Scope::Lists, Scope::Global],
             Self::Alarms => &[Scope::Alarms, Scope::Lists, Scope::Global],
             Self::Logs => &[Scope::Logs, Scope::Lists, Scope::Global],
+            Self::Properties => &[Scope::Properties, Scope::Lists, Scope::Global],
+            Self::Tasks => &[Scope::Tasks, Scope::Lists, Scope::Global],
             _ => &[Scope::Lists, Scope::Global],
         }
     }
@@ -105,6 +111,11 @@ pub struct Alarm {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Confirm {
     Quit,
+    CancelTask {
+        device: String,
+        id: u64,
+        name: String,
+    },
 }
 
 /// What a text input line is for.
@@ -112,6 +123,8 @@ pub enum Confirm {
 pub enum InputPurpose {
     Filter(Pane),
     CapturePath,
+    /// A new value for the attribute in [`App::editing`].
+    EditAttr,
 }
 
 /// A window over the panes.
@@ -122,6 +135,7 @@ pub enum Overlay {
     Faults { simulator: usize, selected: usize },
     Confirm(Confirm),
     Input { purpose: InputPurpose, text: String },
+    TaskForm(TaskForm),
 }
 
 /// The last reply or notice, shown in the hint bar.
@@ -163,6 +177,8 @@ pub struct App {
     pub message: Option<String>,
     pub status: Option<Status>,
     pub palette_history: Vec<String>,
+    /// `(device, attribute)` being edited.
+    pub editing: Option<(String, String)>,
     pub keymap: Keymap,
     pub size: (u16, u16),
     pub now: Timestamp,
@@ -201,6 +217,7 @@ impl App {
             message: None,
             status: None,
             palette_history: Vec::new(),
+            editing: None,
             keymap,
             size: (80, 24),
             now,
@@ -418,7 +435,51 @@ impl App {
                 .iter()
                 .any(|p| p.name == "on" && p.value == Some(Value::Bool(true)))
         });
-        links || pumps
+        let tasks = self
+            .data
+            .devices
+            .iter()
+            .any(|d| d.tasks.iter().any(|t| !t.state.is_terminal()));
+        links || pumps || tasks
+    }
+
+    /// Every device's tasks: running, then queued in order, then finished
+    /// newest first; filtered.
+    pub fn task_list(&self) -> Vec<&TaskSnapshot> {
+        let filter = self.filter(Pane::Tasks);
+        let mut list: Vec<&TaskSnapshot> = self
+            .data
+            .devices
+            .iter()
+            .flat_map(|d| d.tasks.iter())
+            .filter(|t| {
+                matches_filter(
+                    filter,
+                    &[
+                        &t.spec.device,
+                        &t.spec.name,
+                        &t.spec.technique,
+                        t.state.as_str(),
+                    ],
+                )
+            })
+            .collect();
+        let rank = |t: &TaskSnapshot| match t.state {
+            TaskState::Running => 0,
+            TaskState::Queued => 1,
+            _ => 2,
+        };
+        list.sort_by(|a, b| {
+            rank(a).cmp(&rank(b)).then_with(|| match rank(a) {
+                2 => b.ended.map(|t| t.mono).cmp(&a.ended.map(|t| t.mono)),
+                _ => a.submitted.mono.cmp(&b.submitted.mono),
+            })
+        });
+        list
+    }
+
+    pub fn selected_task(&self) -> Option<&TaskSnapshot> {
+        self.task_list().get(self.cursor(Pane::Tasks)).copied()
     }
 
     /// Rows a pane's list has, for cursor limits.
@@ -431,6 +492,7 @@ impl App {
                 .selected_connection()
                 .map_or(0, |c| c.transitions.len()),
             Pane::Traffic => self.traffic.visible().len(),
+            Pane::Tasks => self.task_list().len(),
             Pane::Logs => 0,
         }
     }

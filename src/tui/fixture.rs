@@ -73,6 +73,7 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
         t,
     );
     setpoint.writable = true;
+    setpoint.kind = crate::device::AttrKind::Int;
     setpoint.min = Some(750.0);
     setpoint.max = Some(1200.0);
     let mut current = prop(
@@ -85,8 +86,25 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
         t,
     );
     current.decimals = 1;
+    let mut on = prop("on", "Pump on", "Rotor", None, Value::Bool(true), Ok, t);
+    on.writable = true;
+    on.kind = crate::device::AttrKind::Bool;
+    let mut rate = prop(
+        "ramp-rate",
+        "Ramp rate (tasks)",
+        "Rotor",
+        Some("Hz/s"),
+        Value::Float(50.0),
+        Ok,
+        t,
+    );
+    rate.writable = true;
+    rate.kind = crate::device::AttrKind::Float;
+    rate.decimals = 1;
+    rate.min = Some(0.1);
+    rate.max = Some(1000.0);
     vec![
-        prop("on", "Pump on", "Rotor", None, Value::Bool(true), Ok, t),
+        on,
         prop(
             "frequency",
             "Rotor frequency",
@@ -97,6 +115,7 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
             t,
         ),
         setpoint,
+        rate,
         prop(
             "motion",
             "Motion",

@@ -62,6 +62,8 @@ pub fn compute(columns: u16, rows: u16, focus: Pane) -> Areas {
     .areas(body);
     let [connections, properties] =
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+    let [traffic, tasks] =
+        Layout::horizontal([Constraint::Percentage(56), Constraint::Percentage(44)]).areas(middle);
     let [state, alarms, logs] = Layout::horizontal([
         Constraint::Percentage(40),
         Constraint::Percentage(27),
@@ -74,7 +76,8 @@ pub fn compute(columns: u16, rows: u16, focus: Pane) -> Areas {
         panes: vec![
             (Pane::Connections, connections),
             (Pane::Properties, properties),
-            (Pane::Traffic, middle),
+            (Pane::Traffic, traffic),
+            (Pane::Tasks, tasks),
             (Pane::StateMachine, state),
             (Pane::Alarms, alarms),
             (Pane::Logs, logs),
@@ -95,7 +98,7 @@ mod tests {
         assert_eq!(small.panes[0].0, Pane::Traffic);
         let large = compute(120, 40, Pane::Traffic);
         assert!(large.tabs.is_none());
-        assert_eq!(large.panes.len(), 6);
+        assert_eq!(large.panes.len(), 7);
         // Nothing overlaps and everything is inside the screen.
         for (i, (_, a)) in large.panes.iter().enumerate() {
             assert!(a.right() <= 120 && a.bottom() <= 40);

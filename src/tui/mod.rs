@@ -5,8 +5,10 @@
 //! and only when something changed.
 
 mod app;
+mod editing;
 #[doc(hidden)]
 pub mod fixture;
+mod forms;
 mod input;
 mod layout;
 mod palette;

@@ -225,6 +225,10 @@ impl App {
             Action::PaneTraffic => pane(Pane::Traffic)(self),
             Action::PaneAlarms => pane(Pane::Alarms)(self),
             Action::PaneLogs => pane(Pane::Logs)(self),
+            Action::PaneTasks => pane(Pane::Tasks)(self),
+            Action::NewTask => self.open_task_form(),
+            Action::Edit => self.open_editor(),
+            Action::CancelTask => self.ask_cancel_task(),
             // The log pane scrolls through the logger's own page mode.
             Action::Up | Action::PageUp | Action::Top if self.focus == Pane::Logs => {
                 vec![Effect::LogScroll(LogScroll::Back)]
@@ -388,6 +392,8 @@ impl App {
         let rows = self.rows(self.focus) as i64;
         let cursor = self.cursor.entry(self.focus).or_insert(0);
         *cursor = (*cursor as i64 + delta).clamp(0, (rows - 1).max(0)) as usize;
+        // Another link selected: the panes that follow it have other rows.
+        self.clamp_cursors();
     }
 
     fn notice(&mut self, text: impl Into<String>, ok: bool) {
@@ -540,11 +546,16 @@ impl App {
                 KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Quit],
                 _ => vec![],
             },
+            Overlay::Confirm(Confirm::CancelTask { device, id, .. }) => {
+                self.confirm_cancel(key, device, id)
+            }
+            Overlay::TaskForm(form) => self.task_form_key(form, key),
             Overlay::Input { purpose, mut text } => {
                 if esc {
                     if let InputPurpose::Filter(pane) = purpose {
                         self.set_filter(pane, String::new());
                     }
+                    self.editing = None;
                     return vec![];
                 }
                 if enter {
@@ -553,6 +564,7 @@ impl App {
                             self.set_filter(pane, text);
                             vec![]
                         }
+                        InputPurpose::EditAttr => self.submit_edit(text),
                         InputPurpose::CapturePath if text.trim().is_empty() => vec![],
                         InputPurpose::CapturePath => {
                             let clock = |t: &Timestamp| {

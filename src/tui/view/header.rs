@@ -79,6 +79,7 @@ fn short(pane: Pane) -> &'static str {
         Pane::StateMachine => "State",
         Pane::Properties => "Props",
         Pane::Traffic => "Traffic",
+        Pane::Tasks => "Tasks",
         Pane::Alarms => "Alarms",
         Pane::Logs => "Logs",
     }

@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, fit, spans};
 use crate::config::keys::Action;
-use crate::tui::app::{App, Overlay, Pane};
+use crate::tui::app::{App, Confirm, InputPurpose, Overlay, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 
@@ -28,7 +28,8 @@ fn pane_actions(pane: Pane) -> &'static [Action] {
         Pane::Connections | Pane::StateMachine => {
             &[Action::Connect, Action::Disconnect, Action::RetryNow]
         }
-        Pane::Properties => &[Action::PumpToggle],
+        Pane::Properties => &[Action::Edit, Action::NewTask, Action::PumpToggle],
+        Pane::Tasks => &[Action::NewTask, Action::CancelTask],
     }
 }
 
@@ -70,8 +71,22 @@ pub fn hints(app: &App) -> Vec<(String, String)> {
             ("←→", "simulator"),
             ("Esc", "close"),
         ]),
-        Some(Overlay::Confirm(_)) => fixed(&[("y", "yes, quit"), ("any other key", "stay")]),
+        Some(Overlay::Confirm(Confirm::Quit)) => {
+            fixed(&[("y", "yes, quit"), ("any other key", "stay")])
+        }
+        Some(Overlay::Confirm(Confirm::CancelTask { .. })) => {
+            fixed(&[("y", "yes, cancel it"), ("any other key", "keep it")])
+        }
+        Some(Overlay::Input {
+            purpose: InputPurpose::EditAttr,
+            ..
+        }) => fixed(&[("Enter", "check and send"), ("Esc", "close")]),
         Some(Overlay::Input { .. }) => fixed(&[("Enter", "apply"), ("Esc", "clear and close")]),
+        Some(Overlay::TaskForm(_)) => fixed(&[
+            ("Tab ↑↓", "field"),
+            ("Enter", "check and queue"),
+            ("Esc", "close"),
+        ]),
         None => pane_actions(app.focus)
             .iter()
             .chain(GLOBAL)
@@ -106,6 +121,9 @@ fn short(action: Action) -> &'static str {
         Action::Disconnect => "disconnect",
         Action::RetryNow => "retry",
         Action::PumpToggle => "pump on/off",
+        Action::Edit => "edit",
+        Action::NewTask => "new task",
+        Action::CancelTask => "cancel task",
         other => other.name(),
     }
 }

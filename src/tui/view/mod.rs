@@ -9,6 +9,7 @@ mod logs;
 mod overlays;
 mod properties;
 mod state;
+mod tasks;
 mod traffic;
 
 use ratatui::Frame;
@@ -131,6 +132,7 @@ pub fn view(app: &App, ctx: &ViewContext, frame: &mut Frame) {
             Pane::StateMachine => state::draw(app, ctx, frame, *rect, focused),
             Pane::Properties => properties::draw(app, ctx, frame, *rect, focused),
             Pane::Traffic => traffic::draw(app, ctx, frame, *rect, focused),
+            Pane::Tasks => tasks::draw(app, ctx, frame, *rect, focused),
             Pane::Alarms => alarms::draw(app, ctx, frame, *rect, focused),
             Pane::Logs => logs::draw(app, ctx, frame, *rect, focused),
         }

@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::{ViewContext, centred, fit, spans};
 use crate::config::keys::{Action, Scope};
 use crate::tui::app::{App, Confirm, InputPurpose, Overlay};
+use crate::tui::forms::{FIELDS, TaskForm};
 use crate::tui::palette::candidates;
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
@@ -57,13 +58,29 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             selected,
         }) => faults(app, ctx, frame, area, *simulator, *selected),
         Some(Overlay::Confirm(Confirm::Quit)) => {
-            let rect = centred(area, 52, 5);
+            let rect = centred(area, 56, 5);
             let lines = vec![
-                Line::from("Links are connected or a pump is running."),
+                Line::from("Links are connected, a pump runs or tasks are queued."),
                 Line::styled("Quit anyway? (y / n)", ctx.theme.style(Role::Value)),
             ];
             popup(ctx, frame, rect, "Quit", lines);
         }
+        Some(Overlay::Confirm(Confirm::CancelTask { device, id, name })) => {
+            let rect = centred(area, 60, 5);
+            let lines = vec![
+                Line::from(format!(
+                    "Cancel task #{id} '{}' on {}?",
+                    sanitize::text(name),
+                    sanitize::text(device)
+                )),
+                Line::styled(
+                    "A running task stops and the device goes to its safe state. (y / n)",
+                    ctx.theme.style(Role::Value),
+                ),
+            ];
+            popup(ctx, frame, rect, "Cancel task", lines);
+        }
+        Some(Overlay::TaskForm(form)) => task_form(app, ctx, frame, area, form),
         Some(Overlay::Input { purpose, text }) => {
             let rect = Rect::new(
                 area.x,
@@ -74,6 +91,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             let title = match purpose {
                 InputPurpose::Filter(pane) => format!("Filter {}", pane.title()),
                 InputPurpose::CapturePath => "Write the visible traffic to".into(),
+                InputPurpose::EditAttr => edit_title(app),
             };
             let line = spans(vec![(
                 format!("{}█", sanitize::text(text)),
@@ -82,6 +100,113 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             popup(ctx, frame, rect, &title, vec![line]);
         }
     }
+}
+
+/// `Edit pump1.setpoint (int, 750..1200 Hz)`.
+fn edit_title(app: &App) -> String {
+    let Some((device, attr)) = &app.editing else {
+        return "Edit".into();
+    };
+    let prop = app
+        .data
+        .devices
+        .iter()
+        .find(|d| *d.name == **device)
+        .and_then(|d| d.properties.iter().find(|p| p.name == *attr));
+    let mut what = vec![];
+    if let Some(p) = prop {
+        what.push(match &p.kind {
+            crate::device::AttrKind::Enum(options) => options.join("|"),
+            kind => kind.name().to_string(),
+        });
+        let unit = p.unit.as_deref().map_or(String::new(), |u| format!(" {u}"));
+        match (p.min, p.max) {
+            (Some(lo), Some(hi)) => what.push(format!("{lo}..{hi}{unit}")),
+            (Some(lo), None) => what.push(format!(">= {lo}{unit}")),
+            (None, Some(hi)) => what.push(format!("<= {hi}{unit}")),
+            (None, None) if !unit.is_empty() => what.push(unit.trim().to_string()),
+            (None, None) => {}
+        }
+    }
+    format!(
+        "Edit {}.{} ({})",
+        sanitize::text(device),
+        sanitize::text(attr),
+        what.join(", ")
+    )
+}
+
+fn task_form(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, form: &TaskForm) {
+    let theme = ctx.theme;
+    let rect = centred(area, 76, FIELDS.len() as u16 + 8);
+    let mut lines = Vec::new();
+    for (i, (label, value)) in FIELDS.iter().zip(&form.values).enumerate() {
+        let focused = i == form.focus;
+        let cursor = if focused { "█" } else { "" };
+        let style = if focused {
+            theme.style(Role::Input)
+        } else {
+            theme.style(Role::Value)
+        };
+        lines.push(spans(vec![
+            (format!("{label:>10}: "), theme.style(Role::Label)),
+            (format!("{}{cursor}", sanitize::text(value)), style),
+        ]));
+    }
+    // What the chosen device offers, to type from.
+    let device = app
+        .data
+        .devices
+        .iter()
+        .find(|d| *d.name == *form.values[0].trim());
+    let offer = match device {
+        Some(d) => {
+            let techniques: Vec<String> = d
+                .techniques
+                .iter()
+                .map(|t| {
+                    let params: Vec<&str> = t.params.iter().map(|(p, _)| p.as_str()).collect();
+                    if params.is_empty() {
+                        t.name.clone()
+                    } else {
+                        format!("{} ({})", t.name, params.join(" "))
+                    }
+                })
+                .collect();
+            format!("techniques: {}", techniques.join(", "))
+        }
+        None => {
+            "devices: ".to_string()
+                + &app
+                    .data
+                    .devices
+                    .iter()
+                    .map(|d| d.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+        }
+    };
+    lines.push(Line::styled(
+        sanitize::text(&offer).into_owned(),
+        theme.style(Role::Dim),
+    ));
+    lines.push(Line::styled(
+        "params: NAME=VALUE separated by spaces; interval and duration in seconds",
+        theme.style(Role::Dim),
+    ));
+    if let Some(error) = &form.error {
+        lines.push(Line::styled(
+            sanitize::text(error).into_owned(),
+            theme.style(Role::Error),
+        ));
+    }
+    popup(
+        ctx,
+        frame,
+        rect,
+        "New task (Enter queues, Esc closes)",
+        lines,
+    );
 }
 
 fn popup(ctx: &ViewContext, frame: &mut Frame, rect: Rect, title: &str, lines: Vec<Line>) {

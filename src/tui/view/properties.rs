@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, prop_state_style, spans, window};
-use crate::device::Property;
+use crate::device::{Level, Property};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
@@ -69,16 +69,14 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             " ".repeat(group_w)
         };
         let out_of_limits = outside_limits(p);
-        let value_style = if out_of_limits {
-            theme.style(Role::OutOfLimits)
-        } else {
-            theme.style(Role::Value)
+        // Beyond the write limits or an alarm threshold: `!`; beyond a
+        // warning threshold: `^`. Marked in words too, not by colour alone.
+        let (value_style, mark) = match (out_of_limits, p.level()) {
+            (true, _) | (_, Level::Alarm) => (theme.style(Role::OutOfLimits), " !"),
+            (false, Level::Warning) => (theme.style(Role::StateBusy), " ^"),
+            (false, Level::Normal) => (theme.style(Role::Value), ""),
         };
-        let value = format!(
-            "{}{}",
-            sanitize::text(&p.display()),
-            if out_of_limits { " !" } else { "" }
-        );
+        let value = format!("{}{mark}", sanitize::text(&p.display()));
         let limits = match (p.min, p.max) {
             (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
             (Some(lo), None) => format!(">={lo}"),

@@ -1,0 +1,147 @@
+//! The console's task and attribute editing: the task form, the attribute
+//! editor and the cancel confirmation. Part of `update`: pure, effects out.
+
+use super::app::{App, Confirm, InputPurpose, Overlay, Pane, Status};
+use super::forms::{FormKey, TaskForm};
+use super::update::Effect;
+use crate::config::keys::{KeyChord, KeyName};
+use crate::runtime::Command;
+
+impl App {
+    fn say(&mut self, text: impl Into<String>, ok: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            ok,
+        });
+    }
+
+    /// `t`: the form, prefilled for the selected device.
+    pub(super) fn open_task_form(&mut self) -> Vec<Effect> {
+        if self.data.devices.is_empty() {
+            self.say("no device to run a task on", false);
+            return vec![];
+        }
+        let device = self.selected_device().or_else(|| self.data.devices.first());
+        self.overlay = Some(Overlay::TaskForm(TaskForm::new(device)));
+        vec![]
+    }
+
+    pub(super) fn task_form_key(&mut self, mut form: TaskForm, key: KeyChord) -> Vec<Effect> {
+        match form.key(key) {
+            FormKey::Close => vec![],
+            FormKey::Edited => {
+                form.error = None;
+                self.overlay = Some(Overlay::TaskForm(form));
+                vec![]
+            }
+            FormKey::Submit => match form.command(&self.data.devices) {
+                Ok(line) => {
+                    self.focus = Pane::Tasks;
+                    vec![Effect::HubLine(line)]
+                }
+                Err(error) => {
+                    form.error = Some(error);
+                    self.overlay = Some(Overlay::TaskForm(form));
+                    vec![]
+                }
+            },
+        }
+    }
+
+    /// `e` on a writable attribute: an input line with its value.
+    pub(super) fn open_editor(&mut self) -> Vec<Effect> {
+        let Some(device) = self.selected_device() else {
+            self.say("no device on the selected link", false);
+            return vec![];
+        };
+        let Some(prop) = self
+            .property_list()
+            .get(self.cursor(Pane::Properties))
+            .copied()
+        else {
+            return vec![];
+        };
+        if !prop.writable {
+            let text = format!("attribute '{}' is read-only", prop.name);
+            self.say(text, false);
+            return vec![];
+        }
+        let text = prop.value.as_ref().map(|v| v.render(6)).unwrap_or_default();
+        self.editing = Some((device.name.to_string(), prop.name.clone()));
+        self.overlay = Some(Overlay::Input {
+            purpose: InputPurpose::EditAttr,
+            text,
+        });
+        vec![]
+    }
+
+    /// Enter in the editor: checked here against the attribute; sent only
+    /// when valid, otherwise the editor stays open with the reason.
+    pub(super) fn submit_edit(&mut self, text: String) -> Vec<Effect> {
+        let Some((device, attr)) = self.editing.clone() else {
+            return vec![];
+        };
+        let prop = self
+            .data
+            .devices
+            .iter()
+            .find(|d| *d.name == device)
+            .and_then(|d| d.properties.iter().find(|p| p.name == attr));
+        let Some(prop) = prop else {
+            self.say(format!("{device}.{attr} is gone"), false);
+            return vec![];
+        };
+        match prop.validate(&text) {
+            Ok(_) => {
+                self.editing = None;
+                vec![Effect::Hub(Command::Set {
+                    device,
+                    attr,
+                    value: text.trim().to_string(),
+                    force: false,
+                })]
+            }
+            Err(e) => {
+                self.say(e.to_string(), false);
+                self.overlay = Some(Overlay::Input {
+                    purpose: InputPurpose::EditAttr,
+                    text,
+                });
+                vec![]
+            }
+        }
+    }
+
+    /// `x` in the tasks pane: asks first.
+    pub(super) fn ask_cancel_task(&mut self) -> Vec<Effect> {
+        let Some(task) = self.selected_task() else {
+            self.say("no task selected", false);
+            return vec![];
+        };
+        if task.state.is_terminal() {
+            let text = format!(
+                "task '{}' has already {}",
+                task.spec.name,
+                task.state.as_str()
+            );
+            self.say(text, false);
+            return vec![];
+        }
+        self.overlay = Some(Overlay::Confirm(Confirm::CancelTask {
+            device: task.spec.device.clone(),
+            id: task.id,
+            name: task.spec.name.clone(),
+        }));
+        vec![]
+    }
+
+    pub(super) fn confirm_cancel(&mut self, key: KeyChord, device: String, id: u64) -> Vec<Effect> {
+        match key.key {
+            KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Command::Cancel {
+                device,
+                task: Some(format!("#{id}")),
+            })],
+            _ => vec![],
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Tasks: every device's running, queued and recent tasks with state as a
+//! word and colour, a progress gauge, samples taken and the data file; and
+//! a live chart of the selected (or running) task's numeric columns, each
+//! scaled to its own range and named with it in the legend.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
+use ratatui::text::Line;
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+
+use super::{ViewContext, block, fit, spans, window};
+use crate::device::{TaskSnapshot, TaskState, si_format};
+use crate::tui::app::{App, Pane};
+use crate::tui::sanitize;
+use crate::tui::theme::{Role, Theme};
+
+const GAUGE: usize = 10;
+
+fn state_style(theme: &Theme, state: TaskState) -> Style {
+    theme.style(match state {
+        TaskState::Queued => Role::StateIdle,
+        TaskState::Running => Role::StateBusy,
+        TaskState::Completed => Role::StateOk,
+        TaskState::Failed => Role::StateAlert,
+        TaskState::Cancelled => Role::Dim,
+    })
+}
+
+pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
+    let theme = ctx.theme;
+    let list = app.task_list();
+    let running = list
+        .iter()
+        .filter(|t| t.state == TaskState::Running)
+        .count();
+    let queued = list.iter().filter(|t| t.state == TaskState::Queued).count();
+    let mut title = format!("Tasks ({running} running, {queued} queued)");
+    let filter = app.filter(Pane::Tasks);
+    if !filter.is_empty() {
+        title = format!("{title} /{}", sanitize::text(filter));
+    }
+    let block = block(ctx, title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if list.is_empty() {
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::styled("no tasks", theme.style(Role::Dim)),
+                Line::styled(
+                    "t queues one (form); :task DEVICE TECHNIQUE …; :load FILE",
+                    theme.style(Role::Dim),
+                ),
+            ]),
+            inner,
+        );
+        return;
+    }
+    let cursor = app.cursor(Pane::Tasks);
+    let charted = list
+        .get(cursor)
+        .copied()
+        .filter(|t| !t.recent.is_empty())
+        .or_else(|| {
+            list.iter()
+                .copied()
+                .find(|t| t.state == TaskState::Running && !t.recent.is_empty())
+        });
+    let list_rows = (list.len() as u16 + 1).min(inner.height / 2).max(3);
+    let [rows_area, chart_area] = match charted {
+        Some(_) if inner.height >= 10 => {
+            Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(inner)
+        }
+        _ => [inner, Rect::default()],
+    };
+    rows(app, ctx, frame, rows_area, &list, cursor, focused);
+    if let Some(task) = charted
+        && chart_area.height > 0
+    {
+        chart(ctx, frame, chart_area, task);
+    }
+}
+
+fn rows(
+    app: &App,
+    ctx: &ViewContext,
+    frame: &mut Frame,
+    area: Rect,
+    list: &[&TaskSnapshot],
+    cursor: usize,
+    focused: bool,
+) {
+    let theme = ctx.theme;
+    let width = area.width as usize;
+    // Narrow panes keep what matters: state, name, progress, samples.
+    let wide = width >= 80;
+    let header = if wide {
+        format!(
+            "{:<10}{:<9}{:<5}{:<12}{:<14}{:<17}{:<10}file",
+            "state", "device", "id", "name", "technique", "progress", "samples"
+        )
+    } else {
+        format!("{:<10}{:<12}{:<17}samples", "state", "name", "progress")
+    };
+    let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
+    let (full, empty) = if ctx.glyphs.unicode {
+        ('█', '░')
+    } else {
+        ('#', '.')
+    };
+    for i in window(list.len(), area.height.saturating_sub(1) as usize, cursor) {
+        let t = list[i];
+        let base = if focused && i == cursor {
+            theme.style(Role::Selection)
+        } else {
+            theme.style(Role::Base)
+        };
+        let progress = t.progress(app.now);
+        let filled = ((progress * GAUGE as f64).round() as usize).min(GAUGE);
+        let gauge: String = std::iter::repeat_n(full, filled)
+            .chain(std::iter::repeat_n(empty, GAUGE - filled))
+            .collect();
+        let file = t
+            .file
+            .as_ref()
+            .and_then(|f| f.file_name())
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tail = match &t.reason {
+            Some(reason) if t.state != TaskState::Completed => format!("{file} — {reason}"),
+            _ => file,
+        };
+        let mut parts = vec![(
+            format!("{:<10}", t.state.as_str()),
+            state_style(theme, t.state).patch(base),
+        )];
+        if wide {
+            parts.push((
+                format!("{} ", fit(&sanitize::text(&t.spec.device), 8)),
+                base,
+            ));
+            parts.push((
+                format!("{:<5}", format!("#{}", t.id)),
+                theme.style(Role::Dim).patch(base),
+            ));
+        }
+        parts.push((format!("{} ", fit(&sanitize::text(&t.spec.name), 11)), base));
+        if wide {
+            parts.push((
+                format!("{} ", fit(&sanitize::text(&t.spec.technique), 13)),
+                base,
+            ));
+        }
+        parts.push((
+            format!("{gauge} "),
+            theme.style(Role::Sparkline).patch(base),
+        ));
+        parts.push((format!("{:>4.0}%  ", progress * 100.0), base));
+        parts.push((
+            format!("{:<10}", format!("{}/{}", t.samples, t.expected)),
+            base,
+        ));
+        if wide {
+            parts.push((
+                fit(&sanitize::text(&tail), width.saturating_sub(77)),
+                theme.style(Role::Dim).patch(base),
+            ));
+        }
+        lines.push(spans(parts));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// A chart line: its legend name, points scaled to 0..1, its style.
+type Series = (String, Vec<(f64, f64)>, Style);
+
+/// One series per numeric column, each scaled to 0..1 of its own range.
+fn chart(ctx: &ViewContext, frame: &mut Frame, area: Rect, task: &TaskSnapshot) {
+    let theme = ctx.theme;
+    let roles = [
+        Role::Sparkline,
+        Role::StateBusy,
+        Role::StateOk,
+        Role::LinkConnecting,
+        Role::Rx,
+        Role::Tx,
+    ];
+    let mut series: Vec<Series> = Vec::new();
+    for (c, column) in task.columns.iter().enumerate() {
+        let points: Vec<(f64, f64)> = task
+            .recent
+            .iter()
+            .filter_map(|(t, values)| Some((*t, values.get(c).copied().flatten()?)))
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let (lo, hi) = points
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, v)| {
+                (lo.min(*v), hi.max(*v))
+            });
+        let span = if (hi - lo).abs() < f64::EPSILON {
+            1.0
+        } else {
+            hi - lo
+        };
+        let scaled = points.iter().map(|(t, v)| (*t, (v - lo) / span)).collect();
+        let unit = column.unit.as_deref().unwrap_or("");
+        let name = format!(
+            "{} {}–{}",
+            column.name,
+            si_format(lo, 1, unit),
+            si_format(hi, 1, unit)
+        );
+        let style = theme.style(roles[series.len() % roles.len()]);
+        series.push((sanitize::text(&name).into_owned(), scaled, style));
+    }
+    if series.is_empty() {
+        return;
+    }
+    // The legend as a line of its own: the chart's would hide the curves.
+    let [legend_area, area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let mut legend = vec![(
+        format!("{} ", fit(&sanitize::text(&task.spec.name), 12).trim_end()),
+        theme.style(Role::Label),
+    )];
+    for (name, _, style) in &series {
+        legend.push((format!("■ {name}  "), *style));
+    }
+    frame.render_widget(Paragraph::new(spans(legend)), legend_area);
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .map(|(name, points, style)| {
+            Dataset::default()
+                .name(name.clone())
+                .marker(if ctx.glyphs.unicode {
+                    Marker::Braille
+                } else {
+                    Marker::Dot
+                })
+                .graph_type(GraphType::Line)
+                .style(*style)
+                .data(points)
+        })
+        .collect();
+    let duration = task.spec.max_duration.as_secs_f64();
+    let chart = Chart::new(datasets)
+        .legend_position(None)
+        .style(theme.style(Role::Base))
+        .x_axis(
+            Axis::default()
+                .title(Line::styled("s", theme.style(Role::Dim)))
+                .style(theme.style(Role::Dim))
+                .bounds([0.0, duration])
+                .labels(vec![Line::from("0"), Line::from(format!("{duration}"))]),
+        )
+        .y_axis(
+            Axis::default()
+                .style(theme.style(Role::Dim))
+                .bounds([0.0, 1.0])
+                .labels(vec![Line::from("min"), Line::from("max")]),
+        );
+    frame.render_widget(chart, area);
+}
