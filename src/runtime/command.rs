@@ -70,6 +70,10 @@ pub enum Command {
     DeviceStatus {
         device: String,
     },
+    /// Read a device's live values now.
+    Measure {
+        device: String,
+    },
     /// Cancel the running task, then the documented safe state.
     Safe {
         device: String,
@@ -139,6 +143,10 @@ pub const USAGE: &[(&str, &str)] = &[
         "queue the tasks of a method file (TOML [[task]] list)",
     ),
     ("status DEVICE", "a device's status report"),
+    (
+        "measure DEVICE",
+        "read a device's live values now (returned as data)",
+    ),
     (
         "safe DEVICE",
         "cancel its running task and put it in its safe state",
@@ -294,13 +302,16 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
         ["load", _, ..] => Command::Load {
             path: rest_after(line, 1),
         },
+        ["measure", device] => Command::Measure {
+            device: owned(device),
+        },
         ["safe", device] => Command::Safe {
             device: owned(device),
         },
         ["estop", device] => Command::EmergencyStop {
             device: owned(device),
         },
-        [verb @ ("tasks" | "load" | "safe" | "estop"), ..] => return Err(usage(verb)),
+        [verb @ ("tasks" | "load" | "safe" | "estop" | "measure"), ..] => return Err(usage(verb)),
         [other, ..] => {
             return Err(CommandError(format!(
                 "unknown command {other:?} (try 'help')"

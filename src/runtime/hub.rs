@@ -159,6 +159,7 @@ impl Hub {
             Command::DeviceStatus { device } => {
                 self.on_device(&device, DeviceCommand::Status).await
             }
+            Command::Measure { device } => self.on_device(&device, DeviceCommand::Measure).await,
             Command::Safe { device } => self.on_device(&device, DeviceCommand::SafeState).await,
             Command::EmergencyStop { device } => {
                 self.on_device(&device, DeviceCommand::EmergencyStop).await
