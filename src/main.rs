@@ -69,6 +69,29 @@ struct RunArgs {
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    indi: IndiArgs,
+}
+
+#[derive(Debug, Args, Default, Clone, Copy)]
+struct IndiArgs {
+    /// Serve labdeck's devices over INDI on this port of [indi.server]
+    /// host (127.0.0.1 by default); 0 picks a free one.
+    #[arg(long, value_name = "PORT", conflicts_with = "no_indi")]
+    indi_port: Option<u16>,
+    /// Do not start the INDI server, whatever the configuration says.
+    #[arg(long)]
+    no_indi: bool,
+}
+
+impl IndiArgs {
+    fn apply(self, config: &mut Config) {
+        if self.no_indi {
+            config.indi_server = None;
+        } else if let Some(port) = self.indi_port {
+            config.indi_server.get_or_insert_with(Default::default).port = port;
+        }
+    }
 }
 
 #[derive(Debug, Args, Default)]
@@ -83,6 +106,8 @@ struct ServeArgs {
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    indi: IndiArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -271,6 +296,7 @@ fn main() -> ExitCode {
             if let Some(dir) = args.data_dir {
                 config.tasks.data_dir = dir;
             }
+            args.indi.apply(&mut config);
             let _guard = init_logging(&config);
             run(headless::serve(config, args.output.into(), args.method))
         }
@@ -328,6 +354,7 @@ fn console(args: RunArgs) -> ExitCode {
     if let Some(dir) = args.data_dir {
         config.tasks.data_dir = dir;
     }
+    args.indi.apply(&mut config);
     if let Some(method) = &args.method
         && let Err(e) = labdeck::runtime::load_method(method)
     {

@@ -17,8 +17,10 @@ pub use load::{DEMO, discover, load, parse};
 use crate::connection::RetryPolicy;
 use crate::device::TaskSettings;
 use crate::device::electrometer::ElectrometerDriverConfig;
+use crate::device::indi::IndiClientConfig;
 use crate::device::turbovac::PumpDriverConfig;
 use crate::link::SerialSettings;
+use crate::server::indi::IndiServerSpec;
 use crate::sim::electrometer::ElectrometerSimSpec;
 use crate::sim::turbovac::TurbovacSimSpec;
 
@@ -50,6 +52,8 @@ pub struct Config {
     pub simulators: Vec<SimulatorSpec>,
     pub links: Vec<LinkSpec>,
     pub devices: Vec<DeviceSpec>,
+    /// The INDI server, when on.
+    pub indi_server: Option<IndiServerSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,12 +152,25 @@ pub struct DeviceSpec {
     pub name: String,
     pub link: String,
     pub driver: DriverSpec,
+    /// Remote INDI vectors shown with the device's own properties.
+    pub snoop: Vec<SnoopSpec>,
+}
+
+/// A remote vector a device shows: `REMOTE:DEVICE.VECTOR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnoopSpec {
+    /// The `[[indi.remote]]` it comes through.
+    pub remote: String,
+    pub device: String,
+    pub vector: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DriverSpec {
     Turbovac(PumpDriverConfig),
     Electrometer(ElectrometerDriverConfig),
+    /// A remote INDI server (`[[indi.remote]]`).
+    Indi(IndiClientConfig),
 }
 
 impl DriverSpec {
@@ -161,6 +178,7 @@ impl DriverSpec {
         match self {
             Self::Turbovac(_) => "turbovac",
             Self::Electrometer(_) => "electrometer",
+            Self::Indi(_) => "indi",
         }
     }
 }

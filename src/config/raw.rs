@@ -22,6 +22,37 @@ pub struct RawConfig {
     #[serde(default)]
     pub device: Vec<S<RawDevice>>,
     pub keys: Option<std::collections::BTreeMap<S<String>, S<RawKeys>>>,
+    pub indi: Option<RawIndi>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawIndi {
+    pub server: Option<S<RawIndiServer>>,
+    #[serde(default)]
+    pub remote: Vec<S<RawIndiRemote>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawIndiServer {
+    pub enabled: Option<bool>,
+    pub host: Option<S<String>>,
+    pub port: Option<S<i64>>,
+    pub max_clients: Option<S<i64>>,
+    pub queue_mb: Option<S<f64>>,
+    pub blob_queue_mb: Option<S<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawIndiRemote {
+    pub name: S<String>,
+    pub address: S<String>,
+    pub blob_dir: Option<S<String>>,
+    pub blobs: Option<S<String>>,
+    pub autoconnect: Option<bool>,
+    pub retry: Option<RawRetry>,
 }
 
 /// One key or several for an action.
@@ -133,4 +164,6 @@ pub struct RawDevice {
     pub alarm_after: Option<S<u32>>,
     pub fetch_timeout: Option<S<f64>>,
     pub terminator: Option<S<String>>,
+    /// Remote INDI vectors shown with this device: `REMOTE:DEVICE.VECTOR`.
+    pub snoop: Option<Vec<S<String>>>,
 }

@@ -87,6 +87,16 @@ impl Config {
                         cfg.reply_timeout.as_secs_f64(),
                     );
                 }
+                DriverSpec::Indi(cfg) => {
+                    let _ = writeln!(
+                        out,
+                        "  {:<16} indi          remote INDI server on {}, BLOBs {} to {}",
+                        device.name,
+                        device.link,
+                        cfg.blobs.word(),
+                        cfg.blob_dir.display(),
+                    );
+                }
                 DriverSpec::Electrometer(cfg) => {
                     let _ = writeln!(
                         out,
@@ -98,6 +108,30 @@ impl Config {
                         cfg.fetch_timeout.as_secs_f64(),
                     );
                 }
+            }
+        }
+        for device in self.devices.iter().filter(|d| !d.snoop.is_empty()) {
+            let list: Vec<String> = device
+                .snoop
+                .iter()
+                .map(|s| format!("{}:{}.{}", s.remote, s.device, s.vector))
+                .collect();
+            let _ = writeln!(out, "  {:<16} snoops {}", device.name, list.join(", "));
+        }
+        match &self.indi_server {
+            Some(spec) => {
+                let _ = writeln!(
+                    out,
+                    "INDI server: {}:{}, up to {} clients, queue {} MB (BLOBs skipped past {} MB)",
+                    spec.host,
+                    spec.port,
+                    spec.max_clients,
+                    spec.outbox.bytes as f64 / 1048576.0,
+                    spec.outbox.blob_bytes as f64 / 1048576.0,
+                );
+            }
+            None => {
+                let _ = writeln!(out, "INDI server: off");
             }
         }
         let _ = write!(

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod device;
+mod indi;
 mod link;
 mod simulator;
 
@@ -253,11 +254,46 @@ pub(super) fn validate(
         })
         .collect();
 
-    let devices: Vec<DeviceSpec> = raw
+    let no_remotes = Vec::new();
+    let remotes = raw.indi.as_ref().map_or(&no_remotes, |i| &i.remote);
+    let remote_names = c.names("INDI remote", remotes, |r| &r.name);
+    for r in remotes {
+        let name = r.get_ref().name.get_ref();
+        let clash = if link_names.contains_key(name) {
+            Some("link")
+        } else if raw
+            .device
+            .iter()
+            .any(|d| d.get_ref().name.get_ref() == name)
+        {
+            Some("device")
+        } else {
+            None
+        };
+        if let Some(what) = clash {
+            c.error(
+                r.get_ref().name.span(),
+                format!("INDI remote {name:?}: a {what} has that name already (a remote is a link and a device of its name)"),
+            );
+        }
+    }
+
+    let mut devices: Vec<DeviceSpec> = raw
         .device
         .iter()
-        .filter_map(|d| device(&mut c, d.get_ref()))
+        .filter_map(|d| {
+            let mut spec = device(&mut c, d.get_ref())?;
+            spec.snoop = indi::snoops(&mut c, d.get_ref(), &remote_names);
+            Some(spec)
+        })
         .collect();
+    let mut links = links;
+    for r in remotes {
+        let (link, device) = indi::remote(&mut c, r.get_ref(), retry_defaults, &tasks.data_dir);
+        links.push(link);
+        devices.push(device);
+    }
+    let indi_server = indi::server(&mut c, raw.indi.as_ref().and_then(|i| i.server.as_ref()));
 
     c.errors.sort_by_key(|e| (e.line, e.column));
     if c.errors.is_empty() {
@@ -270,6 +306,7 @@ pub(super) fn validate(
             simulators,
             links,
             devices,
+            indi_server,
         })
     } else {
         Err(ConfigErrors(c.errors))

@@ -175,7 +175,14 @@ impl Property {
                 Value::Int(number as i64)
             }
             AttrKind::Float => Value::Float(
-                parse_number(input, self.unit.as_deref()).ok_or_else(|| wrong("a number"))?,
+                parse_number(input, self.unit.as_deref())
+                    .or_else(|| {
+                        // INDI numbers also take 12:30:36 and a decimal comma.
+                        self.format
+                            .as_ref()
+                            .and_then(|_| crate::protocol::indi::parse_number(input))
+                    })
+                    .ok_or_else(|| wrong("a number"))?,
             ),
             AttrKind::Text => Value::Text(input.to_string()),
             AttrKind::Enum(options) => {

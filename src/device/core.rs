@@ -248,6 +248,12 @@ pub(crate) trait Driver {
     /// The documented safe state; what it did.
     async fn safe_state(&mut self) -> Result<String, String>;
     fn publish(&self);
+    /// Whether the link's bytes come unasked (a stream to follow rather
+    /// than replies to queries); then `received` gets every chunk.
+    fn streaming(&self) -> bool {
+        false
+    }
+    async fn received(&mut self, _chunk: crate::link::Chunk) {}
 }
 
 enum Wake {
@@ -257,6 +263,7 @@ enum Wake {
     Request(Option<DeviceRequest>),
     Task,
     Poll,
+    Chunk(crate::link::Chunk),
 }
 
 /// The driver actor: sessions from the connection manager, requests from
@@ -280,10 +287,16 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
             serve(&mut driver, request).await;
             continue;
         }
+        let streaming = driver.streaming();
         let core = driver.core();
         let closed = core.session.as_ref().map(|s| s.closed.clone());
         let connected = core.session.is_some();
         let due = core.tasks.due();
+        let rx = core
+            .session
+            .as_mut()
+            .filter(|_| streaming)
+            .map(|s| &mut s.rx);
         let wake = tokio::select! {
             biased;
             _ = core.cancel.cancelled() => Wake::Stop,
@@ -291,6 +304,7 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
             _ = cancelled(closed.as_ref()) => Wake::Closed,
             request = requests.recv() => Wake::Request(request),
             _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Task,
+            Some(chunk) = next_chunk(rx) => Wake::Chunk(chunk),
             _ = poll.tick(), if connected => Wake::Poll,
         };
         match wake {
@@ -310,6 +324,7 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
             Wake::Request(Some(request)) => serve(&mut driver, request).await,
             Wake::Task => step(&mut driver, &mut requests, &mut stash).await,
             Wake::Poll => driver.poll().await,
+            Wake::Chunk(chunk) => driver.received(chunk).await,
         }
         // A link lost under a running task fails it, with the reason.
         if driver.core().session.is_none() && driver.core().tasks.running.is_some() {
@@ -454,6 +469,18 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> Reply {
                 None => Reply::fail(format!("{name}: no running or queued task '{key}'")),
             }
         }
+        DeviceCommand::Mirror { prefix, properties } => {
+            core.sheet.remove_prefix(&prefix);
+            for mut p in properties {
+                p.writable = false;
+                p.mirror = true;
+                if let Some(update) = core.sheet.upsert(p) {
+                    core.announce(update);
+                }
+            }
+            driver.publish();
+            Reply::ok(format!("{name}: mirrored properties updated"))
+        }
         DeviceCommand::SafeState | DeviceCommand::EmergencyStop if core.session.is_none() => {
             core.offline_reply()
         }
@@ -503,6 +530,16 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> Reply {
             Reply::ok(format!("{name}: measured")).with_data(data)
         }
         DeviceCommand::Action { name: action, args } => driver.action(&action, &args).await,
+    }
+}
+
+/// The next chunk of a followed stream; pending when not following.
+async fn next_chunk(
+    rx: Option<&mut mpsc::Receiver<crate::link::Chunk>>,
+) -> Option<crate::link::Chunk> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

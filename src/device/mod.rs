@@ -3,6 +3,7 @@
 mod attr;
 mod core;
 pub mod electrometer;
+pub mod indi;
 mod property;
 mod record;
 mod runner;
@@ -49,7 +50,7 @@ impl DeviceSnapshot {
 }
 
 /// A request to a driver.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DeviceCommand {
     /// Write an attribute, value as text: validated against the attribute
     /// (and refused while a task controls it, unless forced).
@@ -72,6 +73,12 @@ pub enum DeviceCommand {
     SafeState,
     /// Emergency stop: cancel everything, safe state.
     EmergencyStop,
+    /// Show these properties of another device (snooped INDI vectors)
+    /// in place of the ones named with `prefix`.
+    Mirror {
+        prefix: String,
+        properties: Vec<Property>,
+    },
 }
 
 #[derive(Debug)]
@@ -140,6 +147,41 @@ impl DeviceHandle {
             force: false,
         })
         .await
+    }
+
+    /// The properties (those matching `filter` in name, label or group,
+    /// ignoring case), one line each: name = value [state] (group).
+    pub fn list(&self, filter: Option<&str>) -> Reply {
+        let snapshot = self.state.borrow();
+        let wanted = filter.map(str::to_lowercase);
+        let matches = |p: &&Property| {
+            wanted.as_deref().is_none_or(|w| {
+                [&p.name, &p.label, &p.group]
+                    .iter()
+                    .any(|t| t.to_lowercase().contains(w))
+            })
+        };
+        let props: Vec<&Property> = snapshot.properties.iter().filter(matches).collect();
+        let lines: Vec<String> = props
+            .iter()
+            .map(|p| {
+                let w = if p.writable { " w" } else { "" };
+                format!(
+                    "  {} = {} [{}]{w} ({})",
+                    p.name,
+                    p.display(),
+                    p.state.as_str(),
+                    p.group
+                )
+            })
+            .collect();
+        Reply::ok(format!(
+            "{}: {} properties\n{}",
+            self.name,
+            props.len(),
+            lines.join("\n")
+        ))
+        .with_data(&props)
     }
 
     /// Read a property from the latest snapshot.

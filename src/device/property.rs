@@ -80,6 +80,10 @@ pub struct Property {
     /// Display floats with an SI prefix (`1.023 nA`).
     #[serde(skip)]
     pub si: bool,
+    /// An INDI number format for display (`%.2f`, `%010.6m`); when set,
+    /// typed values may also be sexagesimal or use a decimal comma.
+    #[serde(skip)]
+    pub format: Option<String>,
     pub value: Option<Value>,
     pub state: PropState,
     pub updated: Option<Timestamp>,
@@ -87,6 +91,10 @@ pub struct Property {
     /// round-trip times) are only in snapshots.
     #[serde(skip)]
     pub announce: bool,
+    /// Shown from another device (a snooped INDI vector): read-only here
+    /// and not served again.
+    #[serde(skip)]
+    pub mirror: bool,
 }
 
 impl Property {
@@ -105,10 +113,12 @@ impl Property {
             status: false,
             decimals: 0,
             si: false,
+            format: None,
             value: None,
             state: PropState::Idle,
             updated: None,
             announce: true,
+            mirror: false,
         }
     }
 
@@ -164,6 +174,11 @@ impl Property {
 
     /// Value with its unit, or `-` when unknown.
     pub fn display(&self) -> String {
+        if let (Some(format), Some(Value::Float(v))) = (&self.format, &self.value) {
+            return crate::protocol::indi::format_number(*v, format)
+                .trim()
+                .to_string();
+        }
         if let (true, Some(Value::Float(v))) = (self.si, &self.value) {
             return si_format(*v, self.decimals, self.unit.as_deref().unwrap_or(""));
         }
@@ -277,6 +292,36 @@ impl PropertySheet {
             prop.min = min;
             prop.max = max;
         }
+    }
+
+    /// Add a property, or replace its definition keeping its place; the
+    /// update when its value or state changed.
+    pub fn upsert(&mut self, prop: Property) -> Option<PropertyUpdate> {
+        match self.props.iter_mut().find(|p| p.name == prop.name) {
+            Some(existing) => {
+                let changed = existing.value != prop.value || existing.state != prop.state;
+                let updated = existing.updated;
+                *existing = prop;
+                existing.updated = updated;
+                changed.then(|| {
+                    let update = stamp(existing);
+                    existing.announce.then_some(update)
+                })?
+            }
+            None => {
+                self.props.push(prop);
+                let last = self.props.last_mut()?;
+                let update = stamp(last);
+                last.announce.then_some(update)
+            }
+        }
+    }
+
+    /// Remove every property whose name starts with `prefix`.
+    pub fn remove_prefix(&mut self, prefix: &str) -> usize {
+        let before = self.props.len();
+        self.props.retain(|p| !p.name.starts_with(prefix));
+        before - self.props.len()
     }
 
     /// Change the unit of a property (it follows the measurement function).

@@ -3,6 +3,7 @@
 //! Nothing in here performs I/O, reads a clock or touches global mutable
 //! state, so every codec is unit-tested with vectors and fuzzed with proptest.
 
+pub mod indi;
 pub mod keithley;
 pub mod scpi;
 pub mod turbovac;

@@ -74,6 +74,12 @@ pub enum Command {
     Measure {
         device: String,
     },
+    /// List a device's properties, optionally only those whose name,
+    /// label or group contains a text.
+    Props {
+        device: String,
+        filter: Option<String>,
+    },
     /// Cancel the running task, then the documented safe state.
     Safe {
         device: String,
@@ -111,6 +117,10 @@ pub const USAGE: &[(&str, &str)] = &[
         "write a device attribute (--force: also one a running task controls)",
     ),
     ("get DEVICE.ATTR", "read a device attribute"),
+    (
+        "props DEVICE [TEXT]",
+        "list a device's properties (those whose name, label or group contains TEXT)",
+    ),
     ("read DEVICE PNU [INDEX]", "read a pump parameter"),
     ("write DEVICE PNU VALUE [INDEX]", "write a pump parameter"),
     (
@@ -305,13 +315,26 @@ pub fn parse(line: &str) -> Result<Option<Command>, CommandError> {
         ["measure", device] => Command::Measure {
             device: owned(device),
         },
+        ["props", device] => Command::Props {
+            device: owned(device),
+            filter: None,
+        },
+        ["props", device, _, ..] => Command::Props {
+            device: owned(device),
+            filter: Some(rest_after(line, 2)),
+        },
         ["safe", device] => Command::Safe {
             device: owned(device),
         },
         ["estop", device] => Command::EmergencyStop {
             device: owned(device),
         },
-        [verb @ ("tasks" | "load" | "safe" | "estop" | "measure"), ..] => return Err(usage(verb)),
+        [
+            verb @ ("tasks" | "load" | "safe" | "estop" | "measure" | "props"),
+            ..,
+        ] => {
+            return Err(usage(verb));
+        }
         [other, ..] => {
             return Err(CommandError(format!(
                 "unknown command {other:?} (try 'help')"

@@ -168,6 +168,10 @@ impl Hub {
                 Ok(d) => d.get(&attr),
                 Err(reply) => reply,
             },
+            Command::Props { device, filter } => match self.pick_device(&device) {
+                Ok(d) => d.list(filter.as_deref()),
+                Err(reply) => reply,
+            },
             Command::Action {
                 device,
                 action,

@@ -4,10 +4,12 @@
 pub mod command;
 mod hub;
 pub mod method;
+mod snoop;
 mod supervise;
 mod tasks;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,10 +30,12 @@ use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager};
 use crate::device::DriverParts;
 use crate::device::electrometer::ElectrometerDriver;
+use crate::device::indi::IndiClientDriver;
 use crate::device::turbovac::PumpDriver;
 use crate::link::pty::PtyError;
 use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
 use crate::server::ServerError;
+use crate::server::indi::IndiServer;
 use crate::sim::electrometer::ElectrometerSimulator;
 use crate::sim::turbovac::PumpSimulator;
 
@@ -53,6 +57,7 @@ pub struct Runtime {
     hub: Hub,
     supervisor: Supervisor,
     cancel: CancellationToken,
+    indi_address: Option<SocketAddr>,
 }
 
 impl Runtime {
@@ -196,8 +201,14 @@ impl Runtime {
                     supervisor.spawn(name, "driver", driver.run());
                     devices.push(handle);
                 }
+                DriverSpec::Indi(cfg) => {
+                    let (driver, handle) = IndiClientDriver::new(parts(session_rx), cfg.clone());
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
             }
         }
+        spawn_snoops(config, &devices, &supervisor, &cancel);
 
         for (link, handle) in config.links.iter().zip(&connections) {
             if link.autoconnect {
@@ -213,15 +224,25 @@ impl Runtime {
             bus,
             supervisor.status(),
         );
+        let indi_address = match &config.indi_server {
+            Some(spec) => start_indi(&hub, spec, &supervisor, &cancel).await,
+            None => None,
+        };
         Ok(Self {
             hub,
             supervisor,
             cancel,
+            indi_address,
         })
     }
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// Where the INDI server listens, when it runs.
+    pub fn indi_address(&self) -> Option<SocketAddr> {
+        self.indi_address
     }
 
     /// Cancel every actor and wait for them to finish: links closed,
@@ -234,5 +255,65 @@ impl Runtime {
         tokio::time::timeout(LIMIT, tracker.wait())
             .await
             .map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
+    }
+}
+
+/// One mirroring task per (device, remote) pair of `snoop` entries.
+fn spawn_snoops(
+    config: &Config,
+    devices: &[crate::device::DeviceHandle],
+    supervisor: &Supervisor,
+    cancel: &CancellationToken,
+) {
+    let find = |name: &str| devices.iter().find(|d| &**d.name() == name);
+    for spec in &config.devices {
+        let mut remotes: Vec<&str> = spec.snoop.iter().map(|s| s.remote.as_str()).collect();
+        remotes.dedup();
+        for remote in remotes {
+            let (Some(target), Some(source)) = (find(&spec.name), find(remote)) else {
+                continue;
+            };
+            let specs = spec
+                .snoop
+                .iter()
+                .filter(|s| s.remote == remote)
+                .cloned()
+                .collect();
+            let name: Arc<str> = format!("{}:snoop:{remote}", spec.name).into();
+            supervisor.spawn(
+                name,
+                "snoop",
+                snoop::mirror(target.clone(), source.clone(), specs, cancel.child_token()),
+            );
+        }
+    }
+}
+
+/// The INDI server, when configured. A port in use is reported, not
+/// fatal: the console is still useful without it.
+async fn start_indi(
+    hub: &Hub,
+    spec: &crate::server::indi::IndiServerSpec,
+    supervisor: &Supervisor,
+    cancel: &CancellationToken,
+) -> Option<SocketAddr> {
+    let source: Arc<str> = "indi-server".into();
+    match IndiServer::bind(hub.clone(), spec.clone(), cancel.child_token()).await {
+        Ok(server) => {
+            let address = server.local_addr().ok();
+            if let Some(address) = address {
+                tracing::info!("INDI server listening on {address}");
+                hub.bus()
+                    .notice(&source, format!("INDI server listening on {address}"));
+            }
+            supervisor.spawn(source, "server", server.run());
+            address
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            hub.bus()
+                .notice(&source, format!("{e}; running without it"));
+            None
+        }
     }
 }

@@ -84,7 +84,7 @@ pub fn setup_from(config: &Config) -> Setup {
     for device in &config.devices {
         let framing = match device.driver {
             DriverSpec::Turbovac(_) => Framing::Uss,
-            DriverSpec::Electrometer(_) => Framing::Text,
+            DriverSpec::Electrometer(_) | DriverSpec::Indi(_) => Framing::Text,
         };
         setup.framing.insert(device.link.clone(), framing);
     }

@@ -103,4 +103,5 @@ pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
 }
 
 pub mod electrometer;
+pub mod indi;
 pub mod interop;

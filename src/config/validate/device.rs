@@ -48,6 +48,13 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
             DriverSpec::Turbovac(cfg)
         }
         "electrometer" => DriverSpec::Electrometer(electrometer(c, d)),
+        "indi" => {
+            c.error(
+                d.driver.span(),
+                "a remote INDI server is configured with [[indi.remote]] (name, address), not [[device]]",
+            );
+            return None;
+        }
         other => {
             c.error(
                 d.driver.span(),
@@ -60,6 +67,7 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
         name: d.name.get_ref().clone(),
         link: d.link.get_ref().clone(),
         driver,
+        snoop: Vec::new(),
     })
 }
 

@@ -106,13 +106,7 @@ pub(super) fn link(
                 );
                 return None;
             };
-            let valid = address
-                .get_ref()
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| {
-                    !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-                });
-            if !valid {
+            if !is_host_port(address.get_ref()) {
                 c.error(
                     address.span(),
                     format!("address {:?} is not HOST:PORT", address.get_ref()),
@@ -226,4 +220,10 @@ fn serial_settings(c: &mut Checker, l: &RawLink, driver: Option<&str>) -> Serial
         s.exclusive = *exclusive.get_ref();
     }
     s
+}
+
+/// `HOST:PORT` with a non-zero port.
+pub(super) fn is_host_port(text: &str) -> bool {
+    text.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
 }

@@ -1,0 +1,611 @@
+//! The INDI client driver: a remote INDI server (indiserver, another
+//! labdeck) under a connection manager. Every remote device shows with
+//! its vectors as properties grouped `Device · Group`; edits go out as
+//! `new*Vector` with the vector Busy until the server answers or the
+//! timeout (clamped 2–10 s) runs out; BLOBs are saved to a folder.
+
+mod blob;
+mod request;
+mod tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use blob::{Blob, BlobError, Saved};
+pub use tree::{Target, Tree, prop_name, safe};
+
+use self::tree::properties;
+use super::core::{DeviceCore, Driver, drive};
+use super::{
+    AttrKind, Column, DeviceHandle, DriverParts, PropState, Property, PropertySheet, Recorder,
+    TaskSpec, TaskState, Value,
+};
+use crate::link::{Chunk, Direction};
+use crate::protocol::indi::{
+    BlobMode, Incoming, IndiState, Limits, Message, MessageReader, Op, Vector, VectorKind,
+};
+use crate::reply::Reply;
+
+/// How the client talks to its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndiClientConfig {
+    /// Where received BLOBs are written.
+    pub blob_dir: PathBuf,
+    /// `enableBLOB` sent for every device that defines a BLOB.
+    pub blobs: BlobMode,
+}
+
+impl Default for IndiClientConfig {
+    fn default() -> Self {
+        Self {
+            blob_dir: super::default_data_dir().join("blobs"),
+            blobs: BlobMode::Never,
+        }
+    }
+}
+
+/// How often deadlines and silence are checked.
+const TICK: Duration = Duration::from_millis(250);
+/// `getProperties` again while no device is known (indipyclient's rule).
+const ASK_AGAIN: Duration = Duration::from_secs(5);
+/// Silence both ways for this long: ask for the properties again …
+const IDLE: Duration = Duration::from_secs(20);
+/// … and if nothing comes back for this long, the link is dead.
+const NO_ANSWER: Duration = Duration::from_secs(40);
+
+/// A vector's timeout, clamped as indipyclient does.
+fn answer_within(timeout: Option<&str>) -> Duration {
+    let secs = timeout
+        .and_then(crate::protocol::indi::parse_number)
+        .unwrap_or(0.0);
+    Duration::from_secs_f64(secs.clamp(2.0, 10.0))
+}
+
+pub struct IndiClientDriver {
+    core: DeviceCore,
+    cfg: IndiClientConfig,
+    reader: MessageReader,
+    tree: Tree,
+    /// Chosen per device; outlives reconnections.
+    blob_modes: BTreeMap<String, BlobMode>,
+    /// Devices told their BLOB mode on this connection.
+    blobs_sent: BTreeSet<String>,
+    asked: Instant,
+    last_rx: Instant,
+    blobs_saved: u64,
+}
+
+impl Driver for IndiClientDriver {
+    fn core(&mut self) -> &mut DeviceCore {
+        &mut self.core
+    }
+
+    fn poll_interval(&self) -> Duration {
+        TICK
+    }
+
+    fn streaming(&self) -> bool {
+        true
+    }
+
+    async fn attached(&mut self) {
+        self.reader = MessageReader::new(Limits::default());
+        self.forget_all();
+        self.blobs_sent.clear();
+        self.last_rx = Instant::now();
+        self.ask().await;
+        self.publish_snapshot();
+    }
+
+    fn detached(&mut self) {
+        self.core.mark_idle();
+        self.publish_snapshot();
+    }
+
+    async fn poll(&mut self) {
+        if self.check_deadlines() {
+            self.publish_snapshot();
+        }
+        let now = Instant::now();
+        let quiet = now.duration_since(self.last_rx);
+        if self.tree.devices.is_empty() && now.duration_since(self.asked) >= ASK_AGAIN {
+            self.ask().await;
+        } else if quiet >= NO_ANSWER && self.asked > self.last_rx && now - self.asked >= IDLE {
+            let reason = format!("no data from the INDI server for {} s", quiet.as_secs());
+            if let Some(session) = &self.core.session {
+                session.raise_alarm(reason);
+            }
+            if self.core.take_session() {
+                self.detached();
+            }
+        } else if quiet >= IDLE && now.duration_since(self.asked) >= IDLE {
+            self.ask().await;
+        }
+    }
+
+    async fn received(&mut self, chunk: Chunk) {
+        if chunk.dir != Direction::Rx {
+            return;
+        }
+        self.last_rx = Instant::now();
+        self.reader.push(&chunk.bytes);
+        while let Some(next) = self.reader.next_message() {
+            match next {
+                Ok(Incoming::Message(message)) => self.handle(message).await,
+                Ok(Incoming::Ignored(why)) => {
+                    tracing::debug!("{}: skipped an element: {why}", self.core.name);
+                }
+                Err(e) => {
+                    // The stream cannot be followed past this: start over.
+                    let reason = format!("unreadable INDI stream: {e}");
+                    self.core.bus.notice(&self.core.name, reason.clone());
+                    if let Some(session) = &self.core.session {
+                        session.raise_alarm(reason);
+                    }
+                    if self.core.take_session() {
+                        self.detached();
+                    }
+                    return;
+                }
+            }
+        }
+        self.publish_snapshot();
+    }
+
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+        if let Some(device) = self.blob_mode_device(attr) {
+            return self.set_blob_mode(&device, &value).await;
+        }
+        self.send_new(attr, &value).await
+    }
+
+    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+        match name {
+            "refresh" => {
+                self.ask().await;
+                Reply::ok(format!("{}: asked for every property", self.core.name))
+            }
+            "devices" => {
+                let list = self.tree.devices.join(", ");
+                Reply::ok(format!("{}: {list}", self.core.name)).with_data(&self.tree.devices)
+            }
+            other => Reply::fail(format!(
+                "{}: unknown action {other:?} (args {args:?}); actions: refresh, devices",
+                self.core.name
+            )),
+        }
+    }
+
+    fn columns(&self, _task: &TaskSpec) -> Vec<Column> {
+        Vec::new()
+    }
+
+    async fn prepare_task(
+        &mut self,
+        _task: &TaskSpec,
+        _params: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        Err("a remote INDI server runs no labdeck tasks".into())
+    }
+
+    async fn do_task(
+        &mut self,
+        _task: &TaskSpec,
+        _elapsed: f64,
+    ) -> Result<Vec<Option<Value>>, String> {
+        Err("a remote INDI server runs no labdeck tasks".into())
+    }
+
+    async fn end_task(
+        &mut self,
+        _task: &TaskSpec,
+        _state: TaskState,
+        _recorder: Option<&mut Recorder>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn safe_state(&mut self) -> Result<String, String> {
+        Ok("nothing sent: the remote devices keep their own safe states".into())
+    }
+
+    fn publish(&self) {
+        self.publish_snapshot();
+    }
+}
+
+impl IndiClientDriver {
+    pub fn new(parts: DriverParts, cfg: IndiClientConfig) -> (Self, DeviceHandle) {
+        let (core, handle) =
+            DeviceCore::new(parts, "indi", PropertySheet::new(Vec::new()), Vec::new());
+        let now = Instant::now();
+        let driver = Self {
+            core,
+            cfg,
+            reader: MessageReader::new(Limits::default()),
+            tree: Tree::default(),
+            blob_modes: BTreeMap::new(),
+            blobs_sent: BTreeSet::new(),
+            asked: now,
+            last_rx: now,
+            blobs_saved: 0,
+        };
+        (driver, handle)
+    }
+
+    pub async fn run(self) -> Result<(), Infallible> {
+        drive(self).await
+    }
+
+    async fn write(&mut self, xml: &str) -> Result<(), String> {
+        let Some(session) = &self.core.session else {
+            return Err(format!("{} is not connected", self.core.name));
+        };
+        session
+            .writer
+            .write(xml.as_bytes())
+            .await
+            .map_err(|e| format!("{}: cannot send: {e}", self.core.name))
+    }
+
+    async fn ask(&mut self) {
+        self.asked = Instant::now();
+        let ask = Message::GetProperties {
+            version: Some("1.7".into()),
+            device: None,
+            name: None,
+        };
+        let _ = self.write(&ask.to_xml()).await;
+    }
+
+    /// A new connection starts from an empty tree: the server defines it
+    /// again.
+    fn forget_all(&mut self) {
+        for device in std::mem::take(&mut self.tree.devices) {
+            self.core
+                .sheet
+                .remove_prefix(&format!("{}.", safe(&device)));
+        }
+        self.tree.clear();
+    }
+
+    async fn handle(&mut self, message: Message) {
+        match message {
+            Message::Vector(Op::Def, vector) => self.define(vector).await,
+            Message::Vector(Op::Set, vector) => self.update(vector).await,
+            // Another client's request, echoed by indiserver.
+            Message::Vector(Op::New, _) => {}
+            Message::DelProperty {
+                device,
+                name,
+                message,
+                ..
+            } => {
+                self.note(Some(&device), message.as_deref());
+                self.delete(&device, name.as_deref());
+            }
+            Message::Message {
+                device, message, ..
+            } => self.note(device.as_deref(), message.as_deref()),
+            Message::PingRequest { uid } => {
+                let _ = self.write(&Message::PingReply { uid }.to_xml()).await;
+            }
+            Message::GetProperties { .. }
+            | Message::EnableBlob { .. }
+            | Message::PingReply { .. } => {}
+        }
+    }
+
+    async fn define(&mut self, vector: Vector) {
+        let device = vector.head.device.clone();
+        let is_blob = vector.kind == VectorKind::Blob;
+        let prefix = format!("{}.{}.", safe(&device), vector.head.name);
+        let members_changed = self
+            .tree
+            .get(&device, &vector.head.name)
+            .is_some_and(|old| {
+                old.vector.members.len() != vector.members.len()
+                    || old
+                        .vector
+                        .members
+                        .iter()
+                        .zip(&vector.members)
+                        .any(|(a, b)| a.name != b.name)
+            });
+        if members_changed {
+            self.core.sheet.remove_prefix(&prefix);
+        }
+        self.note(Some(&device), vector.head.message.as_deref());
+        let props = properties(self.tree.define(vector));
+        self.upsert(props);
+        if is_blob {
+            self.offer_blobs(&device).await;
+        }
+    }
+
+    async fn update(&mut self, set: Vector) {
+        let (device, name) = (set.head.device.clone(), set.head.name.clone());
+        if self.tree.get(&device, &name).is_none() {
+            tracing::debug!("{}: set for undefined {device}.{name}", self.core.name);
+            return;
+        }
+        self.note(Some(&device), set.head.message.as_deref());
+        if set.kind == VectorKind::Blob {
+            self.save_blobs(&set).await;
+        }
+        if let Some(rv) = self.tree.update(&set) {
+            let props = properties(rv);
+            self.upsert(props);
+        }
+    }
+
+    fn delete(&mut self, device: &str, name: Option<&str>) {
+        for prefix in self.tree.delete(device, name) {
+            self.core.sheet.remove_prefix(&prefix);
+        }
+        if name.is_none() {
+            self.core.sheet.remove_prefix(&format!("{}.", safe(device)));
+            self.blobs_sent.remove(device);
+        }
+    }
+
+    fn upsert(&mut self, props: Vec<Property>) {
+        for p in props {
+            if let Some(update) = self.core.sheet.upsert(p) {
+                self.core.bus.publish(crate::bus::Event::Property {
+                    device: self.core.name.clone(),
+                    update,
+                });
+            }
+        }
+    }
+
+    /// A server message: to the log, and the device's latest message.
+    fn note(&mut self, device: Option<&str>, message: Option<&str>) {
+        let Some(text) = message.map(str::trim).filter(|m| !m.is_empty()) else {
+            return;
+        };
+        let Some(device) = device else {
+            self.core.bus.notice(&self.core.name, text.to_string());
+            return;
+        };
+        self.core
+            .bus
+            .notice(&self.core.name, format!("{device}: {text}"));
+        let name = format!("{}.MESSAGE", safe(device));
+        let prop = Property::new(&name, "Last message", &format!("{device} · Messages"));
+        let mut prop = prop.kind(AttrKind::Text);
+        prop.value = Some(Value::Text(text.to_string()));
+        prop.state = PropState::Ok;
+        self.upsert(vec![prop]);
+    }
+
+    /// A device defined a BLOB: its mode property, and `enableBLOB` once
+    /// per connection unless the mode is Never (the server's default).
+    async fn offer_blobs(&mut self, device: &str) {
+        let mode = *self
+            .blob_modes
+            .entry(device.to_string())
+            .or_insert(self.cfg.blobs);
+        let options = [BlobMode::Never, BlobMode::Also, BlobMode::Only];
+        let mut prop = Property::new(
+            &format!("{}.BLOB_MODE", safe(device)),
+            "Receive BLOBs",
+            &format!("{device} · BLOBs"),
+        )
+        .kind(AttrKind::Enum(
+            options.iter().map(|m| m.word().to_string()).collect(),
+        ))
+        .writable();
+        prop.value = Some(Value::Text(mode.word().into()));
+        prop.state = PropState::Ok;
+        self.upsert(vec![prop]);
+        if mode != BlobMode::Never && self.blobs_sent.insert(device.to_string()) {
+            let _ = self.write(&enable_blob(device, mode)).await;
+        }
+    }
+
+    fn blob_mode_device(&self, attr: &str) -> Option<String> {
+        let stem = attr.strip_suffix(".BLOB_MODE")?;
+        self.blob_modes.keys().find(|d| safe(d) == stem).cloned()
+    }
+
+    async fn set_blob_mode(&mut self, device: &str, value: &Value) -> Reply {
+        let Some(mode) = BlobMode::parse(&value.render(0)) else {
+            return Reply::fail(format!(
+                "BLOB mode must be Never, Also or Only, not {value:?}"
+            ));
+        };
+        if let Err(e) = self.write(&enable_blob(device, mode)).await {
+            return Reply::fail(e);
+        }
+        self.blob_modes.insert(device.to_string(), mode);
+        self.blobs_sent.insert(device.to_string());
+        let name = format!("{}.BLOB_MODE", safe(device));
+        self.core
+            .set(&name, Value::Text(mode.word().into()), PropState::Ok);
+        self.publish_snapshot();
+        Reply::ok(format!(
+            "{}: BLOBs from {device}: {}",
+            self.core.name,
+            mode.word()
+        ))
+    }
+
+    async fn save_blobs(&mut self, set: &Vector) {
+        let dir = self.cfg.blob_dir.clone();
+        for m in set.members.iter().filter(|m| !m.value.is_empty()) {
+            let blob = Blob {
+                device: set.head.device.clone(),
+                vector: set.head.name.clone(),
+                member: m.name.clone(),
+                data: m.value.clone(),
+                format: m.blob_format.clone().unwrap_or_default(),
+                size: m.size,
+            };
+            let dir = dir.clone();
+            let outcome = tokio::task::spawn_blocking(move || blob.save(&dir))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(BlobError::Write {
+                        what: "?".into(),
+                        path: PathBuf::new(),
+                        source: std::io::Error::other(e.to_string()),
+                    })
+                });
+            let note = match outcome {
+                Ok(saved) => {
+                    self.blobs_saved += 1;
+                    let mismatch = saved
+                        .size_mismatch
+                        .map(|s| format!(" (announced {s} B)"))
+                        .unwrap_or_default();
+                    let note = format!(
+                        "{} B {}{mismatch} → {}",
+                        saved.bytes,
+                        saved.format,
+                        saved.path.display()
+                    );
+                    self.core.bus.notice(
+                        &self.core.name,
+                        format!(
+                            "{}.{}.{}: saved {note}",
+                            set.head.device, set.head.name, m.name
+                        ),
+                    );
+                    note
+                }
+                Err(e) => {
+                    self.core.bus.notice(&self.core.name, e.to_string());
+                    format!("not saved: {e}")
+                }
+            };
+            if let Some(rv) = self.tree.get_mut(&set.head.device, &set.head.name) {
+                rv.blob_note = Some(note);
+            }
+        }
+    }
+
+    /// An edit of one member: the whole vector goes out, Busy until the
+    /// server answers.
+    async fn send_new(&mut self, attr: &str, value: &Value) -> Reply {
+        let name = self.core.name.clone();
+        let Some(target) = self.tree.target(attr).cloned() else {
+            return Reply::fail(format!("{name}: {attr} is no longer defined by the server"));
+        };
+        let Some(rv) = self.tree.get(&target.device, &target.vector) else {
+            return Reply::fail(format!("{name}: {attr} is no longer defined by the server"));
+        };
+        let new = match request::new_vector(&rv.vector, &target.member, value) {
+            Ok(new) => new,
+            Err(e) => return Reply::fail(format!("{name}: {e}")),
+        };
+        let within = answer_within(rv.vector.head.timeout.as_deref());
+        if let Err(e) = self.write(&Message::Vector(Op::New, new).to_xml()).await {
+            return Reply::fail(e);
+        }
+        if let Some(rv) = self.tree.get_mut(&target.device, &target.vector) {
+            rv.waiting = Some(Instant::now() + within);
+            let props = properties(rv);
+            self.upsert(props);
+        }
+        self.publish_snapshot();
+        Reply::ok(format!(
+            "{name}: sent {}.{}.{} = {}; Busy until the server answers (at most {} s)",
+            target.device,
+            target.vector,
+            target.member,
+            match value {
+                Value::Float(v) => v.to_string(),
+                other => other.render(0),
+            },
+            within.as_secs()
+        ))
+    }
+
+    /// Vectors whose answer is overdue turn Alert; whether there were any.
+    fn check_deadlines(&mut self) -> bool {
+        let now = Instant::now();
+        let overdue: Vec<(String, String)> = self
+            .tree
+            .vectors
+            .iter()
+            .filter(|(_, rv)| rv.waiting.is_some_and(|deadline| deadline <= now))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let any = !overdue.is_empty();
+        for (device, vector) in overdue {
+            let Some(rv) = self.tree.get_mut(&device, &vector) else {
+                continue;
+            };
+            rv.waiting = None;
+            rv.vector.head.state = Some(IndiState::Alert);
+            let within = answer_within(rv.vector.head.timeout.as_deref());
+            let props = properties(rv);
+            self.upsert(props);
+            self.core.bus.notice(
+                &self.core.name,
+                format!("{device}.{vector}: no answer within {} s", within.as_secs()),
+            );
+        }
+        any
+    }
+
+    fn publish_snapshot(&self) {
+        let connected = self.core.session.is_some();
+        let online = connected && !self.tree.devices.is_empty();
+        let summary = if !connected {
+            "offline".to_string()
+        } else if self.tree.devices.is_empty() {
+            "connected, waiting for definitions".to_string()
+        } else {
+            let mut s = format!(
+                "{} device(s), {} vectors",
+                self.tree.devices.len(),
+                self.tree.vectors.len()
+            );
+            if self.blobs_saved > 0 {
+                s.push_str(&format!(", {} BLOB(s) saved", self.blobs_saved));
+            }
+            s
+        };
+        let alarms = self
+            .tree
+            .vectors
+            .values()
+            .filter(|rv| rv.vector.head.state == Some(IndiState::Alert))
+            .map(|rv| {
+                let head = &rv.vector.head;
+                let label = head.label.as_deref().unwrap_or(&head.name);
+                format!("{}: {label} is Alert", head.device)
+            })
+            .collect();
+        self.core.publish(online, summary, alarms);
+    }
+}
+
+fn enable_blob(device: &str, mode: BlobMode) -> String {
+    Message::EnableBlob {
+        device: device.to_string(),
+        name: None,
+        mode,
+    }
+    .to_xml()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_clamped() {
+        assert_eq!(answer_within(None), Duration::from_secs(2));
+        assert_eq!(answer_within(Some("60")), Duration::from_secs(10));
+        assert_eq!(answer_within(Some("5")), Duration::from_secs(5));
+        assert_eq!(answer_within(Some("junk")), Duration::from_secs(2));
+    }
+}
