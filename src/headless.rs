@@ -60,6 +60,7 @@ pub async fn serve(
     output: OutputOptions,
     method: Option<PathBuf>,
 ) -> Result<(), HeadlessError> {
+    let signals = StopSignals::listen()?;
     let bus = EventBus::new(config.traffic.events);
     // Subscribed before anything starts: the first transitions are printed too.
     let events = bus.subscribe();
@@ -86,7 +87,7 @@ pub async fn serve(
         watched = queued_ids(&reply);
     }
     let ended = tasks_ended(runtime.hub().clone(), watched);
-    let outcome = command_loop(runtime.hub(), output, ended).await;
+    let outcome = command_loop(runtime.hub(), output, signals, ended).await;
     runtime.shutdown().await?;
     stop.cancel();
     let _ = printer.await;
@@ -180,6 +181,7 @@ pub struct ElectrometerOptions {
 
 /// Run the TURBOVAC simulator alone. The first stdout line is the port path.
 pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
+    let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "turbovac".into();
     let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
@@ -202,12 +204,25 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
         path.display()
     );
     let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
-    attend(handle, tap, bus, events, cancel, task, options.output).await
+    attend(
+        LoneSimulator {
+            handle,
+            tap,
+            bus,
+            events,
+            cancel,
+            task,
+        },
+        options.output,
+        signals,
+    )
+    .await
 }
 
 /// Run the electrometer simulator alone. The first stdout line is the
 /// address it listens on.
 pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), HeadlessError> {
+    let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "electrometer".into();
     let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
@@ -229,19 +244,45 @@ pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), Headle
         "electrometer simulator ({dialect} dialect) on {address}; commands on stdin ('faults' lists the faults), Ctrl-C to stop"
     );
     let task = tokio::spawn(async move { sim.run().await.map_err(|e| e.to_string()) });
-    attend(handle, tap, bus, events, cancel, task, options.output).await
+    attend(
+        LoneSimulator {
+            handle,
+            tap,
+            bus,
+            events,
+            cancel,
+            task,
+        },
+        options.output,
+        signals,
+    )
+    .await
 }
 
-/// Print a lone simulator's events and serve stdin commands until the end.
-async fn attend(
+/// A simulator running alone, with what it reports through.
+struct LoneSimulator {
     handle: SimulatorHandle,
     tap: TrafficTap,
     bus: EventBus,
     events: broadcast::Receiver<Event>,
     cancel: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+/// Print a lone simulator's events and serve stdin commands until the end.
+async fn attend(
+    sim: LoneSimulator,
     output: OutputOptions,
+    signals: StopSignals,
 ) -> Result<(), HeadlessError> {
+    let LoneSimulator {
+        handle,
+        tap,
+        bus,
+        events,
+        cancel,
+        task,
+    } = sim;
     let (_, actors) = watch::channel(Vec::new());
     let hub = Hub::new(
         Vec::new(),
@@ -253,7 +294,7 @@ async fn attend(
     );
     let stop = CancellationToken::new();
     let printer = tokio::spawn(print_events(events, output, stop.clone()));
-    let result = command_loop(&hub, output, std::future::pending::<()>())
+    let result = command_loop(&hub, output, signals, std::future::pending::<()>())
         .await
         .map(|_| ());
     cancel.cancel();
@@ -265,26 +306,51 @@ async fn attend(
     result
 }
 
+/// SIGINT, SIGTERM and SIGHUP, listened for from before anything starts:
+/// a signal that arrives while the runtime is coming up still stops it
+/// cleanly instead of killing the process.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> Result<Self, HeadlessError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let on = |kind| signal(kind).map_err(HeadlessError::Signals);
+        Ok(Self {
+            interrupt: on(SignalKind::interrupt())?,
+            terminate: on(SignalKind::terminate())?,
+            hangup: on(SignalKind::hangup())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
+}
+
 /// Read commands until EOF-and-signal, a signal, or `quit`.
 async fn command_loop<F>(
     hub: &Hub,
     output: OutputOptions,
+    mut signals: StopSignals,
     until: F,
 ) -> Result<Option<F::Output>, HeadlessError>
 where
     F: std::future::Future,
 {
-    use tokio::signal::unix::{SignalKind, signal};
     tokio::pin!(until);
-    let mut term = signal(SignalKind::terminate()).map_err(HeadlessError::Signals)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(HeadlessError::Signals)?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
-            _ = hangup.recv() => break,
+            _ = signals.recv() => break,
             ended = &mut until => return Ok(Some(ended)),
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {

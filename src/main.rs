@@ -17,13 +17,15 @@ use labdeck::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
 use labdeck::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
-/// device simulators, connection managers with recovery.
+/// device simulators, connection managers with recovery, an INDI server
+/// and client.
 ///
 /// Without a subcommand, labdeck opens the console (`run`). Configuration
 /// comes from --config, else ./labdeck.toml, else
 /// $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a simulated
 /// TURBOVAC pump on a virtual serial port and a simulated Keithley 6517B
-/// electrometer on a loopback TCP port). In the console, ? lists every key.
+/// electrometer on a loopback TCP port, both served to INDI clients on
+/// 127.0.0.1:7624). In the console, ? lists every key.
 #[derive(Debug, Parser)]
 #[command(name = "labdeck", version, about, long_about, max_term_width = 100)]
 struct Cli {

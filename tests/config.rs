@@ -319,3 +319,91 @@ fn check_command_prints_the_demo_summary_without_a_config() {
         "{stdout}"
     );
 }
+
+#[test]
+fn indi_server_remotes_and_snoops() {
+    let text = r#"
+[[link]]
+name = "sky-link"
+type = "tcp"
+address = "127.0.0.1:7000"
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "sky-link"
+snoop = ["sky:Weather Simulator.WEATHER_STATUS"]
+
+[indi.server]
+port = 7630
+max-clients = 3
+
+[[indi.remote]]
+name = "sky"
+address = "127.0.0.1:7624"
+blobs = "Also"
+"#;
+    let config = config::parse(text, ConfigOrigin::File("/lab/lab.toml".into())).unwrap();
+    let server = config.indi_server.as_ref().unwrap();
+    assert_eq!(
+        (server.host.as_str(), server.port, server.max_clients),
+        ("127.0.0.1", 7630, 3)
+    );
+    let remote = config.devices.iter().find(|d| d.name == "sky").unwrap();
+    let DriverSpec::Indi(cfg) = &remote.driver else {
+        panic!("indi driver expected");
+    };
+    assert_eq!(cfg.blobs, labdeck::protocol::indi::BlobMode::Also);
+    assert!(cfg.blob_dir.ends_with("blobs/sky"));
+    assert!(matches!(
+        &config.links.iter().find(|l| l.name == "sky").unwrap().transport,
+        TransportSpec::Tcp { address } if address == "127.0.0.1:7624"
+    ));
+    let pump = &config.devices[0];
+    assert_eq!(
+        (
+            pump.snoop[0].remote.as_str(),
+            pump.snoop[0].device.as_str(),
+            pump.snoop[0].vector.as_str()
+        ),
+        ("sky", "Weather Simulator", "WEATHER_STATUS")
+    );
+    // Off when absent, or when enabled = false.
+    let off = config::parse("[indi.server]\nenabled = false\n", ConfigOrigin::Demo).unwrap();
+    assert!(off.indi_server.is_none());
+    assert!(
+        config::parse("", ConfigOrigin::Demo)
+            .unwrap()
+            .indi_server
+            .is_none()
+    );
+}
+
+#[test]
+fn indi_mistakes() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[link]]
+name = "sky"
+type = "tcp"
+address = "127.0.0.1:7000"
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "sky"
+snoop = ["weather:Weather.STATUS", "no-dot"]
+
+[indi.server]
+port = 70000
+max-clients = 0
+queue-mb = 1
+blob-queue-mb = 4
+
+[[indi.remote]]
+name = "sky"
+address = "localhost"
+blobs = "sometimes"
+"#
+    ));
+}

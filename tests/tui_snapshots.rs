@@ -205,3 +205,42 @@ fn states_are_words_and_colours_and_no_color_keeps_attributes() {
     assert!(plain[(x, y)].modifier.contains(Modifier::REVERSED));
     assert!(plain[(2, 0)].modifier.contains(Modifier::REVERSED));
 }
+
+/// A remote INDI server's vectors: groups per remote device and group,
+/// sexagesimal numbers, switches, a light, a BLOB note, a Busy vector.
+#[test]
+fn indi_remote_properties() {
+    use labdeck::device::indi::{Tree, properties};
+    use labdeck::protocol::indi::{Element, Message};
+    let defs = [
+        r#"<defSwitchVector device="Telescope Simulator" name="CONNECTION" label="Connection" group="Main Control" state="Ok" perm="rw" rule="OneOfMany"><defSwitch name="CONNECT" label="Connect">On</defSwitch><defSwitch name="DISCONNECT" label="Disconnect">Off</defSwitch></defSwitchVector>"#,
+        r#"<defNumberVector device="Telescope Simulator" name="EQUATORIAL_EOD_COORD" label="Eq. Coordinates" group="Main Control" state="Busy" perm="rw"><defNumber name="RA" label="RA (hh:mm:ss)" format="%010.6m" min="0" max="24" step="0">6.7</defNumber><defNumber name="DEC" label="DEC (dd:mm:ss)" format="%010.6m" min="-90" max="90" step="0">-5.25</defNumber></defNumberVector>"#,
+        r#"<defLightVector device="Weather Simulator" name="WEATHER_STATUS" label="Status" group="Parameters" state="Alert"><defLight name="WEATHER_RAIN" label="Rain">Alert</defLight></defLightVector>"#,
+        r#"<defNumberVector device="CCD Simulator" name="CCD_EXPOSURE" label="Expose" group="Main Control" state="Idle" perm="rw"><defNumber name="CCD_EXPOSURE_VALUE" label="Duration (s)" format="%5.2f" min="0.01" max="3600" step="1">0.1</defNumber></defNumberVector>"#,
+        r#"<defBLOBVector device="CCD Simulator" name="CCD1" label="Image Data" group="Image Info" state="Ok" perm="ro"><defBLOB name="CCD1" label="Image"/></defBLOBVector>"#,
+    ];
+    let mut tree = Tree::default();
+    let mut props = Vec::new();
+    for xml in defs {
+        let Message::Vector(_, v) =
+            Message::from_element(&Element::parse(xml.as_bytes()).unwrap()).unwrap()
+        else {
+            panic!("{xml}");
+        };
+        let mut remote = tree.define(v).clone();
+        if remote.vector.head.name == "CCD1" {
+            remote.blob_note = Some(
+                "14400 B .fits → blobs/CCD_Simulator.CCD1.CCD1-20261121-101500-000.fits".into(),
+            );
+        }
+        props.extend(properties(&remote));
+    }
+    let mut app = model((100, 20));
+    let base = Instant::now();
+    let (_, mut data) = fixture::sample(base, 0);
+    data.devices[0].properties = props;
+    data.devices[0].driver = "indi";
+    app.sync(data);
+    app.focus = Pane::Properties;
+    snapshot("indi_remote_properties", &app);
+}

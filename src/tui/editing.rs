@@ -66,7 +66,12 @@ impl App {
             self.say(text, false);
             return vec![];
         }
-        let text = prop.value.as_ref().map(|v| v.render(6)).unwrap_or_default();
+        // A switch opens on the other state: e, Enter toggles it.
+        let text = match &prop.value {
+            Some(crate::device::Value::Bool(on)) => if *on { "off" } else { "on" }.to_string(),
+            Some(v) => v.render(6),
+            None => String::new(),
+        };
         self.editing = Some((device.name.to_string(), prop.name.clone()));
         self.overlay = Some(Overlay::Input {
             purpose: InputPurpose::EditAttr,

@@ -105,3 +105,4 @@ pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
 pub mod electrometer;
 pub mod indi;
 pub mod interop;
+pub mod serve;

@@ -15,10 +15,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use blob::{Blob, BlobError, Saved};
-pub use tree::{Target, Tree, prop_name, safe};
-
-use self::tree::properties;
 use super::core::{DeviceCore, Driver, drive};
 use super::{
     AttrKind, Column, DeviceHandle, DriverParts, PropState, Property, PropertySheet, Recorder,
@@ -29,6 +25,8 @@ use crate::protocol::indi::{
     BlobMode, Incoming, IndiState, Limits, Message, MessageReader, Op, Vector, VectorKind,
 };
 use crate::reply::Reply;
+pub use blob::{Blob, BlobError, Saved};
+pub use tree::{RemoteVector, Target, Tree, prop_name, properties, safe};
 
 /// How the client talks to its server.
 #[derive(Debug, Clone, PartialEq, Eq)]

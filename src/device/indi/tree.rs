@@ -176,7 +176,12 @@ pub fn properties(rv: &RemoteVector) -> Vec<Property> {
         .iter()
         .map(|m| {
             let name = prop_name(device, &v.head.name, &m.name);
-            let label = m.label.clone().unwrap_or_else(|| m.name.clone());
+            let member = m.label.as_deref().unwrap_or(&m.name);
+            // "Connection: Connect": members alone repeat across vectors.
+            let label = match (&v.head.label, v.members.len()) {
+                (Some(vector), 2..) if vector != member => format!("{vector}: {member}"),
+                _ => member.to_string(),
+            };
             let mut p = Property::new(&name, &label, &group);
             p.writable = writable;
             p.state = state;

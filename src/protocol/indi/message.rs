@@ -421,7 +421,9 @@ fn write_vector(out: &mut String, op: Op, v: &Vector) {
     if op != Op::New {
         attr(out, "state", h.state.map(IndiState::word));
     }
-    if op == Op::Def && v.kind != VectorKind::Light {
+    // Lights have no perm in the DTD; one given is written anyway (tools
+    // such as indi_getprop print it).
+    if op == Op::Def {
         attr(out, "perm", h.perm.map(Perm::word));
     }
     if op == Op::Def && v.kind == VectorKind::Switch {

@@ -231,7 +231,9 @@ pub fn vectors(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vec<Vec
         },
         Perm::Ro,
     );
-    status.perm = None;
+    // Not in the 1.7 DTD for lights, but harmless, and clients that show
+    // a permission for every vector (indi_getprop's _PERM) print "ro".
+    status.perm = Some(Perm::Ro);
     status.timeout = None;
     status.message = d.alarms.first().cloned();
     out.push(Vector {

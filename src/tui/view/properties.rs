@@ -44,8 +44,18 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     };
     let width = inner.width as usize;
     let list = app.property_list();
-    // Fixed columns first; the sparkline takes what is left.
-    let (group_w, label_w, value_w, state_w, limits_w) = (7, 16, 14, 6, 10);
+    // Fixed columns first; the sparkline takes what is left. Group and
+    // name widen for long ones (INDI: "CCD Simulator · Image Settings").
+    let longest = |f: fn(&Property) -> usize| list.iter().map(|p| f(p)).max().unwrap_or(0);
+    let group_w = longest(|p| {
+        group_lines(&p.group)
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    })
+    .clamp(7, (width / 4).max(7));
+    let label_w = longest(|p| p.label.chars().count()).clamp(16, (width / 4).max(16));
+    let (value_w, state_w, limits_w) = (14, 6, 10);
     let trend_w = width.saturating_sub(group_w + label_w + value_w + state_w + limits_w + 7);
     let header = format!(
         "{:<group_w$} {:<label_w$} {:<value_w$} {:<state_w$} {:<limits_w$} w trend",
@@ -53,8 +63,11 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     );
     let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
     let cursor = app.cursor(Pane::Properties);
+    let rows = window(list.len(), inner.height.saturating_sub(1) as usize, cursor);
+    let first = rows.start;
     let mut group = "";
-    for i in window(list.len(), inner.height.saturating_sub(1) as usize, cursor) {
+    let mut group_row = 0;
+    for i in rows {
         let p = list[i];
         let selected = focused && i == cursor;
         let base = if selected {
@@ -62,11 +75,20 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         } else {
             theme.style(Role::Base)
         };
-        let group_mark = if p.group != group {
+        // A long group ("CCD Simulator · Image Settings") continues on
+        // the rows below its first.
+        if p.group != group || i == first {
             group = &p.group;
-            fit(&sanitize::text(&p.group), group_w)
+            group_row = 0;
         } else {
-            " ".repeat(group_w)
+            group_row += 1;
+        }
+        let alone = group_row == 0 && list.get(i + 1).is_none_or(|next| next.group != p.group);
+        let group_mark = match group_lines(&p.group).nth(group_row) {
+            // A group of one row shows what fits of its whole name.
+            Some(_) if alone => fit(&sanitize::text(&p.group), group_w),
+            Some(line) => fit(&sanitize::text(&line), group_w),
+            None => " ".repeat(group_w),
         };
         let out_of_limits = outside_limits(p);
         // Beyond the write limits or an alarm threshold: `!`; beyond a
@@ -121,6 +143,17 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         ));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A group as display lines: `Device · Group` is two.
+fn group_lines(group: &str) -> impl Iterator<Item = String> + '_ {
+    group.split(" · ").enumerate().map(|(i, part)| {
+        if i == 0 {
+            part.to_string()
+        } else {
+            format!("· {part}")
+        }
+    })
 }
 
 fn outside_limits(p: &Property) -> bool {
