@@ -503,6 +503,13 @@ impl IndiClientDriver {
             Err(e) => return Reply::fail(format!("{name}: {e}")),
         };
         let within = answer_within(rv.vector.head.timeout.as_deref());
+        // The text on the wire: a number after rounding to its step.
+        let sent = new
+            .members
+            .iter()
+            .find(|m| m.name == target.member)
+            .map(|m| m.value.clone())
+            .unwrap_or_default();
         if let Err(e) = self.write(&Message::Vector(Op::New, new).to_xml()).await {
             return Reply::fail(e);
         }
@@ -517,10 +524,7 @@ impl IndiClientDriver {
             target.device,
             target.vector,
             target.member,
-            match value {
-                Value::Float(v) => v.to_string(),
-                other => other.render(0),
-            },
+            sent,
             within.as_secs()
         ))
     }
