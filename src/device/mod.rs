@@ -3,6 +3,7 @@
 mod attr;
 mod core;
 pub mod electrometer;
+mod embedded;
 pub mod indi;
 mod property;
 mod record;
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use attr::{AttrError, AttrKind, Level, Thresholds, parse_bool, parse_number};
 pub use core::DriverParts;
+pub use embedded::{EmbeddedDevice, EmbeddedRequest};
 pub use property::{PropState, Property, PropertySheet, PropertyUpdate, Value, si_format};
 pub use record::Recorder;
 pub use runner::{TaskSettings, default_data_dir};

@@ -50,6 +50,13 @@ impl Hub {
         }
     }
 
+    /// A Hub over devices alone (no links, simulators or supervisor), for
+    /// a program that embeds front ends such as the INDI server.
+    pub fn with_devices(devices: Vec<DeviceHandle>, bus: EventBus) -> Self {
+        let (_, actors) = watch::channel(Vec::new());
+        Self::new(Vec::new(), Vec::new(), devices, Vec::new(), bus, actors)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.bus.subscribe()
     }

@@ -68,7 +68,43 @@ impl MessageReader {
 
 /// Now, as INDI writes it: UTC without a zone, whole microseconds.
 pub fn timestamp_now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string()
+    timestamp(std::time::SystemTime::now())
+}
+
+/// A wall-clock time as INDI writes it. Formatted from integers: the
+/// server stamps every vector it sends, and strftime parsing its pattern
+/// each time showed in profiles.
+pub fn timestamp(wall: std::time::SystemTime) -> String {
+    use chrono::{Datelike, Timelike};
+    let t = chrono::DateTime::<chrono::Utc>::from(wall);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        // A leap second's nanoseconds run past 10^9.
+        t.nanosecond() / 1000 % 1_000_000
+    )
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn timestamps_match_strftime() {
+        for secs in [0u64, 951_782_400, 1_795_000_000, 4_102_444_799] {
+            for micros in [0u64, 7, 123_456, 999_999] {
+                let wall =
+                    SystemTime::UNIX_EPOCH + Duration::from_micros(secs * 1_000_000 + micros);
+                let expected = chrono::DateTime::<chrono::Utc>::from(wall)
+                    .format("%Y-%m-%dT%H:%M:%S%.6f")
+                    .to_string();
+                assert_eq!(super::timestamp(wall), expected);
+            }
+        }
+    }
 }

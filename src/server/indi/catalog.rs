@@ -74,9 +74,7 @@ fn timestamp(p: &Property) -> String {
     let wall = p
         .updated
         .map_or_else(std::time::SystemTime::now, |t| t.wall);
-    chrono::DateTime::<chrono::Utc>::from(wall)
-        .format("%Y-%m-%dT%H:%M:%S%.6f")
-        .to_string()
+    crate::protocol::indi::timestamp(wall)
 }
 
 fn head(
