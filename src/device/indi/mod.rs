@@ -503,7 +503,12 @@ impl IndiClientDriver {
             Err(e) => return Reply::fail(format!("{name}: {e}")),
         };
         let within = answer_within(rv.vector.head.timeout.as_deref());
-        // The text on the wire: a number after rounding to its step.
+        let step_note = value
+            .as_f64()
+            .filter(|_| rv.vector.kind == VectorKind::Number)
+            .and_then(|v| request::off_step(&rv.vector, &target.member, v))
+            .map(|step| format!(" (not a multiple of its step {step}; sent as typed)"))
+            .unwrap_or_default();
         let sent = new
             .members
             .iter()
@@ -520,7 +525,7 @@ impl IndiClientDriver {
         }
         self.publish_snapshot();
         Reply::ok(format!(
-            "{name}: sent {}.{}.{} = {}; Busy until the server answers (at most {} s)",
+            "{name}: sent {}.{}.{} = {}{step_note}; Busy until the server answers (at most {} s)",
             target.device,
             target.vector,
             target.member,

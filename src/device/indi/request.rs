@@ -16,14 +16,7 @@ pub fn new_vector(current: &Vector, member: &str, value: &Value) -> Result<Vecto
             let Some(number) = value.as_f64() else {
                 return Err(format!("{member} takes a number"));
             };
-            let step = current
-                .members
-                .iter()
-                .find(|m| m.name == member)
-                .and_then(|m| m.step.as_deref())
-                .and_then(parse_number)
-                .unwrap_or(0.0);
-            replace(current, member, format_value(on_step(number, step)))
+            replace(current, member, format_value(number))
         }
         VectorKind::Text => replace(current, member, value.render(0)),
         VectorKind::Switch => {
@@ -58,15 +51,19 @@ fn format_value(number: f64) -> String {
     format!("{number}")
 }
 
-/// Rounded to the nearest multiple of `step` (0 means no step), as INDI
-/// clients do before sending; the noise of the division is cut off so
-/// 0.1 steps send `0.3`, not `0.30000000000000004`.
-pub fn on_step(number: f64, step: f64) -> f64 {
-    if !(step.is_finite() && step > 0.0) {
-        return number;
-    }
-    let rounded = (number / step).round() * step;
-    format!("{rounded:.12}").parse().unwrap_or(rounded)
+/// Whether `number` is off its member's `step` grid, if it has one. INDI
+/// drivers use step as a slider increment (a CCD's exposure has step 1 and
+/// takes 0.1 s), so such a value is sent as typed and only pointed out.
+pub fn off_step(current: &Vector, member: &str, number: f64) -> Option<f64> {
+    let step = current
+        .members
+        .iter()
+        .find(|m| m.name == member)
+        .and_then(|m| m.step.as_deref())
+        .and_then(parse_number)
+        .filter(|s| s.is_finite() && *s > 0.0)?;
+    let ratio = number / step;
+    ((ratio - ratio.round()).abs() > 1e-9 * ratio.abs().max(1.0)).then_some(step)
 }
 
 fn replace(current: &Vector, member: &str, value: String) -> Vec<Member> {
@@ -133,15 +130,6 @@ mod tests {
     }
 
     #[test]
-    fn numbers_round_to_the_step() {
-        assert_eq!(on_step(0.34, 0.1), 0.3);
-        assert_eq!(on_step(-12.26, 0.1), -12.3);
-        assert_eq!(on_step(1234.0, 1000.0), 1000.0);
-        assert_eq!(on_step(1.2345, 0.0), 1.2345);
-        assert_eq!(on_step(7.0, f64::NAN), 7.0);
-    }
-
-    #[test]
     fn switch_rules() {
         let one = switch_vector(Rule::OneOfMany, &["A"]);
         let sent = new_vector(&one, "B", &Value::Bool(true)).unwrap();
@@ -184,8 +172,11 @@ mod tests {
         let sent = new_vector(&frame, "WIDTH", &Value::Float(64.0)).unwrap();
         let mut stepped = frame.clone();
         stepped.members[2].step = Some("16".into());
-        let rounded = new_vector(&stepped, "WIDTH", &Value::Float(70.0)).unwrap();
-        assert_eq!(rounded.members[2].value, "64");
+        let typed = new_vector(&stepped, "WIDTH", &Value::Float(70.0)).unwrap();
+        assert_eq!(typed.members[2].value, "70", "sent as typed");
+        assert_eq!(off_step(&stepped, "WIDTH", 70.0), Some(16.0));
+        assert_eq!(off_step(&stepped, "WIDTH", 64.0), None);
+        assert_eq!(off_step(&stepped, "X", 0.1), None, "no step");
         assert_eq!(
             states(&sent),
             [("X", "0"), ("Y", "0"), ("WIDTH", "64"), ("HEIGHT", "1024")]
