@@ -77,6 +77,34 @@ impl Checker<'_> {
         *v.get_ref()
     }
 
+    /// A listening host: anything but empty.
+    fn host(&mut self, raw: Option<&Spanned<String>>, into: &mut String) {
+        let Some(host) = raw else { return };
+        if host.get_ref().trim().is_empty() {
+            self.error(
+                host.span(),
+                "host must not be empty (127.0.0.1 for loopback)",
+            );
+        } else {
+            *into = host.get_ref().clone();
+        }
+    }
+
+    /// A listening port; 0 picks a free one.
+    fn port(&mut self, raw: Option<&Spanned<i64>>, into: &mut u16) {
+        let Some(port) = raw else { return };
+        match u16::try_from(*port.get_ref()) {
+            Ok(p) => *into = p,
+            Err(_) => self.error(
+                port.span(),
+                format!(
+                    "port must be 0..=65535 (0 picks a free one), found {}",
+                    port.get_ref()
+                ),
+            ),
+        }
+    }
+
     fn path(&self, text: &str) -> PathBuf {
         let path = PathBuf::from(text);
         match (&self.base, path.is_relative()) {

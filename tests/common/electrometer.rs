@@ -1,9 +1,9 @@
 //! `labdeck sim electrometer` as a real process: the address from its
 //! first stdout line, commands on its stdin.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,24 +16,12 @@ pub struct EmProcess {
 
 impl EmProcess {
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_labdeck"))
-            .args(["sim", "electrometer"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start labdeck sim electrometer");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, stdin, lines) = super::spawn_with_lines(
+            Command::new(env!("CARGO_BIN_EXE_labdeck"))
+                .args(["sim", "electrometer"])
+                .args(args),
+            "labdeck sim electrometer",
+        );
         let first = lines
             .recv_timeout(super::LIMIT)
             .expect("the simulator prints its address");

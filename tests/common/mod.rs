@@ -102,6 +102,37 @@ pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
     hub.execute_line(line).await.expect("a command")
 }
 
+/// Spawn `command` with piped stdin and stdout (stderr dropped): its
+/// stdin, and its stdout lines as they come, read on a thread.
+pub fn spawn_with_lines(
+    command: &mut std::process::Command,
+    what: &str,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, stdin, lines)
+}
+
 pub mod electrometer;
 pub mod indi;
 pub mod interop;

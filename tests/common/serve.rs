@@ -1,9 +1,9 @@
 //! `labdeck serve` as a real process: commands on stdin, events and
 //! replies read line by line from stdout.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -42,25 +42,13 @@ impl Serve {
             std::fs::write(&path, text).unwrap();
             command.arg("--config").arg(&path);
         }
-        let mut child = command
-            .args(args)
-            .current_dir(dir.path())
-            .env("XDG_CONFIG_HOME", dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start labdeck serve");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (child, stdin, lines) = super::spawn_with_lines(
+            command
+                .args(args)
+                .current_dir(dir.path())
+                .env("XDG_CONFIG_HOME", dir.path()),
+            "labdeck serve",
+        );
         Self {
             child,
             stdin,

@@ -22,28 +22,8 @@ pub(super) fn server(
 ) -> Option<IndiServerSpec> {
     let raw = raw?.get_ref();
     let mut spec = IndiServerSpec::default();
-    if let Some(host) = &raw.host {
-        if host.get_ref().trim().is_empty() {
-            c.error(
-                host.span(),
-                "host must not be empty (127.0.0.1 for loopback)",
-            );
-        } else {
-            spec.host = host.get_ref().clone();
-        }
-    }
-    if let Some(port) = &raw.port {
-        match u16::try_from(*port.get_ref()) {
-            Ok(p) => spec.port = p,
-            Err(_) => c.error(
-                port.span(),
-                format!(
-                    "port must be 0..=65535 (0 picks a free one), found {}",
-                    port.get_ref()
-                ),
-            ),
-        }
-    }
+    c.host(raw.host.as_ref(), &mut spec.host);
+    c.port(raw.port.as_ref(), &mut spec.port);
     if let Some(n) = &raw.max_clients {
         match usize::try_from(*n.get_ref()) {
             Ok(n) if (1..=1000).contains(&n) => spec.max_clients = n,

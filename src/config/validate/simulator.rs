@@ -156,28 +156,8 @@ fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
             }
         }
     }
-    if let Some(host) = &s.host {
-        if host.get_ref().trim().is_empty() {
-            c.error(
-                host.span(),
-                "host must not be empty (127.0.0.1 for loopback)",
-            );
-        } else {
-            spec.host = host.get_ref().clone();
-        }
-    }
-    if let Some(port) = &s.port {
-        match u16::try_from(*port.get_ref()) {
-            Ok(p) => spec.port = p,
-            Err(_) => c.error(
-                port.span(),
-                format!(
-                    "port must be 0..=65535 (0 picks a free one), found {}",
-                    port.get_ref()
-                ),
-            ),
-        }
-    }
+    c.host(s.host.as_ref(), &mut spec.host);
+    c.port(s.port.as_ref(), &mut spec.port);
     if let Some(term) = &s.terminator {
         match term.get_ref().as_str() {
             "\n" | "\r" | "\r\n" => spec.terminator = term.get_ref().as_bytes().to_vec(),
