@@ -7,6 +7,10 @@
 //! steady state at speed (polled at 10 Hz). The baseline in the same run is
 //! what repainting the whole screen at the same frame rate would cost.
 
+// Benchmarks set socket buffers, CPU affinity and read clock ticks
+// through libc.
+#![allow(unsafe_code)]
+
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,13 +14,19 @@
 //! runs with the interquartile range, the median latency, and the ratio of
 //! medians to the floor.
 
+// Benchmarks set socket buffers, CPU affinity and read clock ticks
+// through libc.
+#![allow(unsafe_code)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use labdeck::bus::EventBus;
-use labdeck::link::TrafficTap;
-use labdeck::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec, ElectrometerSimulator};
+use labdeck_core::bus::EventBus;
+use labdeck_core::link::TrafficTap;
+use labdeck_core::sim::electrometer::{
+    Brand, DialectSpec, ElectrometerSimSpec, ElectrometerSimulator,
+};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 

@@ -18,6 +18,10 @@
 //! `getProperties` and counts `<setNumberVector` for 5 s from the first
 //! one, without parsing XML. Every throughput run gets a fresh server.
 
+// Benchmarks set socket buffers, CPU affinity and read clock ticks
+// through libc.
+#![allow(unsafe_code)]
+
 mod indi_bench;
 
 use std::time::Duration;

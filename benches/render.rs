@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use labdeck::bus::Event;
-use labdeck::config::keys::Keymap;
+use labdeck::tui::keys::Keymap;
 use labdeck::tui::{App, Glyphs, Msg, Pane, Theme, ViewContext, fixture, view};
+use labdeck_core::bus::Event;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::widgets::{Block, Borders};

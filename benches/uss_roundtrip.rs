@@ -12,9 +12,9 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use labdeck::config::{self, ConfigOrigin};
-use labdeck::device::DeviceHandle;
-use labdeck::runtime::Runtime;
+use labdeck_core::config::{self, ConfigOrigin};
+use labdeck_core::device::DeviceHandle;
+use labdeck_core::runtime::Runtime;
 use nix::sys::termios::{self, SetArg, SpecialCharacterIndices};
 
 const WARM_UP: usize = 100;

@@ -10,21 +10,21 @@ use std::time::Duration;
 
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::{AlarmKind, Event, EventBus, Timestamp};
-use crate::config::Config;
-use crate::device::{TaskSnapshot, TaskState};
-use crate::link::TrafficTap;
-use crate::link::pty::PtyError;
-use crate::reply::Reply;
-use crate::runtime::{Hub, Runtime, RuntimeError};
-use crate::server::ServerError;
-use crate::sim::SimulatorHandle;
-use crate::sim::electrometer::{ElectrometerSimSpec, ElectrometerSimulator};
-use crate::sim::turbovac::{PumpSimulator, TurbovacSimSpec};
+use labdeck_core::bus::{AlarmKind, Event, EventBus, Timestamp};
+use labdeck_core::config::Config;
+use labdeck_core::device::{TaskSnapshot, TaskState};
+use labdeck_core::link::TrafficTap;
+use labdeck_core::link::pty::PtyError;
+use labdeck_core::reply::Reply;
+use labdeck_core::runtime::{Hub, Runtime, RuntimeError};
+use labdeck_core::server::ServerError;
+use labdeck_core::sim::SimulatorHandle;
+use labdeck_core::sim::electrometer::{ElectrometerSimSpec, ElectrometerSimulator};
+use labdeck_core::sim::turbovac::{PumpSimulator, TurbovacSimSpec};
 
 #[derive(Debug, Error)]
 pub enum HeadlessError {
@@ -65,6 +65,7 @@ pub async fn serve(
     // Subscribed before anything starts: the first transitions are printed too.
     let events = bus.subscribe();
     let runtime = Runtime::start_on(&config, bus).await?;
+    crate::indi::start(&runtime, config.indi_server.as_ref()).await;
     eprintln!(
         "labdeck serving {} ({} links, {} devices, {} simulators); commands on stdin, 'help' lists them",
         config.origin,
@@ -140,7 +141,7 @@ async fn tasks_ended(hub: Hub, watched: Vec<(String, u64)>) -> Vec<TaskSnapshot>
 fn judge(tasks: &[TaskSnapshot]) -> Result<(), HeadlessError> {
     let now = Timestamp::now();
     for task in tasks {
-        eprintln!("{}", crate::runtime::describe(task, now));
+        eprintln!("{}", labdeck_core::runtime::describe(task, now));
     }
     let failed: Vec<String> = tasks
         .iter()
@@ -283,15 +284,7 @@ async fn attend(
         cancel,
         task,
     } = sim;
-    let (_, actors) = watch::channel(Vec::new());
-    let hub = Hub::new(
-        Vec::new(),
-        vec![handle],
-        Vec::new(),
-        vec![tap],
-        bus.clone(),
-        actors,
-    );
+    let hub = Hub::for_simulator(handle, tap, bus.clone());
     let stop = CancellationToken::new();
     let printer = tokio::spawn(print_events(events, output, stop.clone()));
     let result = command_loop(&hub, output, signals, std::future::pending::<()>())
@@ -518,7 +511,7 @@ pub fn render(event: &Event) -> String {
             }
             if let Some(file) = file
                 .as_ref()
-                .filter(|_| *state == crate::device::TaskState::Running)
+                .filter(|_| *state == labdeck_core::device::TaskState::Running)
             {
                 line.push_str(&format!(" -> {}", file.display()));
             }

@@ -1,19 +1,7 @@
-//! labdeck: a terminal console for laboratory instruments.
-//!
-//! The core (everything outside `tui`) knows no screen: actors for links,
-//! connection managers, drivers and simulators publish state on `watch`
-//! channels and events on a bounded broadcast bus, and take commands through
-//! the [`runtime::Hub`].
+//! labdeck's front ends over the core's Hub: the console (`tui`), the
+//! headless `serve` and `sim` commands with the text command language
+//! (`headless`), and the INDI server (`indi`).
 
-pub mod bus;
-pub mod config;
-pub mod connection;
-pub mod device;
 pub mod headless;
-pub mod link;
-pub mod protocol;
-pub mod reply;
-pub mod runtime;
-pub mod server;
-pub mod sim;
+pub mod indi;
 pub mod tui;

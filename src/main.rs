@@ -10,11 +10,12 @@ use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use labdeck::config::{self, Config};
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
-use labdeck::runtime::Runtime;
-use labdeck::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
-use labdeck::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+use labdeck::tui::settings;
+use labdeck_core::config::Config;
+use labdeck_core::runtime::Runtime;
+use labdeck_core::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
+use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
 /// device simulators, connection managers with recovery, an INDI server
@@ -291,8 +292,8 @@ fn main() -> ExitCode {
         Command::Check { config } => check(config),
         Command::Run(args) => console(args),
         Command::Serve(args) => {
-            let mut config = match config::load(args.config.as_deref()) {
-                Ok(config) => config,
+            let mut config = match settings::load(args.config.as_deref()) {
+                Ok((config, _console)) => config,
                 Err(e) => return fail(&e),
             };
             if let Some(dir) = args.data_dir {
@@ -349,8 +350,8 @@ fn console(args: RunArgs) -> ExitCode {
     if let Err(e) = labdeck::tui::check_terminal() {
         return fail(&format!("error: {e}"));
     }
-    let mut config = match config::load(args.config.as_deref()) {
-        Ok(config) => config,
+    let (mut config, console) = match settings::load(args.config.as_deref()) {
+        Ok(both) => both,
         Err(e) => return fail(&e),
     };
     if let Some(dir) = args.data_dir {
@@ -358,16 +359,17 @@ fn console(args: RunArgs) -> ExitCode {
     }
     args.indi.apply(&mut config);
     if let Some(method) = &args.method
-        && let Err(e) = labdeck::runtime::load_method(method)
+        && let Err(e) = labdeck_core::runtime::load_method(method)
     {
         return fail(&e);
     }
     let options = labdeck::tui::ConsoleOptions {
-        theme: args.theme.unwrap_or_else(|| config.console.theme.clone()),
+        theme: args.theme.unwrap_or(console.theme),
         no_color: args.no_color || labdeck::tui::no_color_requested(),
-        mouse: args.mouse || config.console.mouse,
-        frame_rate: config.console.frame_rate,
+        mouse: args.mouse || console.mouse,
+        frame_rate: console.frame_rate,
         log_level: config.logging.level.clone(),
+        keymap: console.keymap,
         method: args.method,
     };
     // Validate what can be checked before the screen is taken over.
@@ -377,6 +379,7 @@ fn console(args: RunArgs) -> ExitCode {
     let _guard = init_console_logging(&config);
     run(async move {
         let runtime = Runtime::start(&config).await.map_err(|e| e.to_string())?;
+        labdeck::indi::start(&runtime, config.indi_server.as_ref()).await;
         let result = labdeck::tui::run(runtime.hub().clone(), &config, options).await;
         let shutdown = runtime.shutdown().await;
         result.map_err(|e| e.to_string())?;
@@ -426,9 +429,15 @@ fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blockin
 }
 
 fn check(path: Option<PathBuf>) -> ExitCode {
-    match config::load(path.as_deref()) {
-        Ok(config) => {
+    match settings::load(path.as_deref()) {
+        Ok((config, console)) => {
             println!("{}", config.summary());
+            println!(
+                "console: {} fps, theme {}, mouse {}",
+                console.frame_rate,
+                console.theme,
+                if console.mouse { "on" } else { "off" }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -1,12 +1,14 @@
 //! Configuration: the shipped example and demo parse; each kind of mistake
 //! gives an error with file, line and column (snapshots of the messages).
 
-use labdeck::config::{self, ConfigOrigin, DriverSpec, SimulatorKind, TransportSpec};
-use labdeck::link::Parity;
-use labdeck::sim::turbovac::Profile;
+use labdeck_core::config::{self, ConfigOrigin, DriverSpec, SimulatorKind, TransportSpec};
+use labdeck_core::link::Parity;
+use labdeck_core::sim::turbovac::Profile;
 
+/// Every problem labdeck reports for a file: the core's sections and the
+/// console's.
 fn errors(text: &str) -> String {
-    match config::parse(text, ConfigOrigin::File("lab.toml".into())) {
+    match labdeck::tui::settings::parse(text, ConfigOrigin::File("lab.toml".into())) {
         Ok(_) => panic!("expected errors for:\n{text}"),
         Err(e) => e.to_string(),
     }
@@ -353,7 +355,7 @@ blobs = "Also"
     let DriverSpec::Indi(cfg) = &remote.driver else {
         panic!("indi driver expected");
     };
-    assert_eq!(cfg.blobs, labdeck::protocol::indi::BlobMode::Also);
+    assert_eq!(cfg.blobs, labdeck_protocol::indi::BlobMode::Also);
     assert!(cfg.blob_dir.ends_with("blobs/sky"));
     assert!(matches!(
         &config.links.iter().find(|l| l.name == "sky").unwrap().transport,

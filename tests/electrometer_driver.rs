@@ -6,9 +6,9 @@
 mod common;
 
 use common::*;
-use labdeck::connection::StateKind;
-use labdeck::device::{DeviceSnapshot, PropState};
-use labdeck::runtime::Hub;
+use labdeck_core::connection::StateKind;
+use labdeck_core::device::{DeviceSnapshot, PropState};
+use labdeck_core::runtime::Hub;
 
 fn config(extra_sim: &str) -> String {
     format!(

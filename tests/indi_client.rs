@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 
 use base64::Engine as _;
 use common::indi::IndiPeer;
-use labdeck::device::{DeviceSnapshot, PropState, Property};
-use labdeck::protocol::indi::{BlobMode, Message, Op};
-use labdeck::runtime::Runtime;
+use labdeck_core::device::{DeviceSnapshot, PropState, Property};
+use labdeck_core::runtime::Runtime;
+use labdeck_protocol::indi::{BlobMode, Message, Op};
 use tokio::net::TcpListener;
 
 fn remote_config(name: &str, address: SocketAddr, blob_dir: &std::path::Path) -> String {
@@ -43,12 +43,11 @@ async fn wait_prop(
 
 #[tokio::test]
 async fn a_labdeck_server_seen_and_driven_through_the_client() {
-    let server = common::start(&common::pump_config(
+    let (server, address) = common::start_serving(&common::pump_config(
         "realistic",
         "\n[indi.server]\nport = 0\n",
     ))
     .await;
-    let address = server.indi_address().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let client = common::start(&remote_config("lab", address, dir.path())).await;
 
@@ -92,7 +91,7 @@ async fn a_labdeck_server_seen_and_driven_through_the_client() {
     common::wait_state(
         server.hub(),
         "port",
-        labdeck::connection::StateKind::Disconnected,
+        labdeck_core::connection::StateKind::Disconnected,
     )
     .await;
     let reply = common::run(client.hub(), "set lab.pump.CONNECTION.CONNECT off").await;

@@ -9,13 +9,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::indi::{IndiPeer, is_vector};
-use labdeck::protocol::indi::{IndiState, Message, Op, VectorKind};
-use labdeck::runtime::Runtime;
+use labdeck_core::runtime::Runtime;
+use labdeck_protocol::indi::{IndiState, Message, Op, VectorKind};
 
 async fn start(server: &str) -> (Runtime, SocketAddr) {
     let extra = format!("\n[indi.server]\nport = 0\n{server}\n");
-    let runtime = common::start(&common::pump_config("realistic", &extra)).await;
-    let address = runtime.indi_address().expect("the INDI server runs");
+    let (runtime, address) = common::start_serving(&common::pump_config("realistic", &extra)).await;
     common::wait_device(runtime.hub(), "pump", "pump online", |d| d.online).await;
     (runtime, address)
 }
@@ -145,7 +144,7 @@ async fn the_connection_switch_drives_the_link() {
     common::wait_state(
         runtime.hub(),
         "port",
-        labdeck::connection::StateKind::Disconnected,
+        labdeck_core::connection::StateKind::Disconnected,
     )
     .await;
     peer.wait_for("CONNECTION off", |m| {

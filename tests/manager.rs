@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use labdeck::bus::{Event, EventBus};
-use labdeck::connection::{
+use labdeck_core::bus::{Event, EventBus};
+use labdeck_core::connection::{
     ConnCommand, ConnectionHandle, ConnectionManager, RetryPolicy, Session, StateKind,
 };
-use labdeck::link::{
+use labdeck_core::link::{
     ConnectError, Direction, Opener, PortPath, SerialOpener, SerialSettings, TrafficTap, Transport,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -344,7 +344,7 @@ async fn opening_a_busy_serial_port_says_busy() {
 
 /// A pty whose slave path a test can open (kept alive for the process).
 fn nix_pty() -> std::path::PathBuf {
-    let port = labdeck::link::pty::VirtualPort::open(None).expect("pty");
+    let port = labdeck_core::link::pty::VirtualPort::open(None).expect("pty");
     let path = port.path().to_path_buf();
     std::mem::forget(port);
     path
@@ -352,7 +352,7 @@ fn nix_pty() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn a_tcp_link_connects_carries_bytes_and_recovers_when_refused() {
-    use labdeck::link::TcpOpener;
+    use labdeck_core::link::TcpOpener;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let bus = EventBus::new(1024);

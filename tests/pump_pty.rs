@@ -4,9 +4,9 @@
 mod common;
 
 use common::*;
-use labdeck::connection::StateKind;
-use labdeck::device::PropState;
-use labdeck::link::Direction;
+use labdeck_core::connection::StateKind;
+use labdeck_core::device::PropState;
+use labdeck_core::link::Direction;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use labdeck::connection::StateKind;
+use labdeck_core::connection::StateKind;
 
 fn pty_fds() -> Vec<String> {
     std::fs::read_dir("/proc/self/fd")

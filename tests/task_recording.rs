@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use labdeck::device::TaskState;
+use labdeck_core::device::TaskState;
 
 /// Every data line has as many fields as the header.
 fn assert_complete(csv: &Path) -> usize {

@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use labdeck::bus::EventBus;
-use labdeck::connection::{ConnCommand, ConnectionManager, RetryPolicy, StateKind};
-use labdeck::device::electrometer::{ElectrometerDriver, ElectrometerDriverConfig};
-use labdeck::device::{
+use labdeck_core::bus::EventBus;
+use labdeck_core::connection::{ConnCommand, ConnectionManager, RetryPolicy, StateKind};
+use labdeck_core::device::electrometer::{ElectrometerDriver, ElectrometerDriverConfig};
+use labdeck_core::device::{
     DeviceCommand, DeviceHandle, DeviceSnapshot, DriverParts, TaskSettings, TaskSpec, TaskState,
 };
-use labdeck::link::{ConnectError, Opener, TrafficTap, Transport};
-use labdeck::sim::electrometer::model::{ReadingModel, Signal};
-use labdeck::sim::electrometer::scpi::Instrument;
+use labdeck_core::link::{ConnectError, Opener, TrafficTap, Transport};
+use labdeck_core::sim::electrometer::model::{ReadingModel, Signal};
+use labdeck_core::sim::electrometer::scpi::Instrument;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -93,7 +93,7 @@ async fn serve(
 struct Rig {
     device: DeviceHandle,
     /// The manager stops when its last handle is dropped.
-    _connection: labdeck::connection::ConnectionHandle,
+    _connection: labdeck_core::connection::ConnectionHandle,
     delay: Arc<Mutex<Duration>>,
     cut: CancellationToken,
     _dir: tempfile::TempDir,
@@ -187,7 +187,7 @@ async fn submit(device: &DeviceHandle, spec: TaskSpec) -> u64 {
     reply.data.unwrap()["id"].as_u64().unwrap()
 }
 
-fn task(device: &DeviceHandle, id: u64) -> labdeck::device::TaskSnapshot {
+fn task(device: &DeviceHandle, id: u64) -> labdeck_core::device::TaskSnapshot {
     device
         .snapshot()
         .tasks
@@ -374,7 +374,7 @@ async fn a_lost_link_fails_the_task_and_the_file_stays_valid() {
 #[tokio::test(start_paused = true)]
 async fn refusals_are_failures_with_specific_messages() {
     let rig = rig().await;
-    let fail = |reply: labdeck::reply::Reply| {
+    let fail = |reply: labdeck_core::reply::Reply| {
         assert!(!reply.success, "{reply}");
         reply.msg
     };

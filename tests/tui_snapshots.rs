@@ -3,9 +3,9 @@
 //! traffic renderings, and the colours and attributes of states. Clock
 //! times are redacted (they depend on the local time zone).
 
-use labdeck::bus::Event;
-use labdeck::config::keys::{KeyChord, Keymap};
+use labdeck::tui::keys::{KeyChord, Keymap};
 use labdeck::tui::{App, Glyphs, Msg, Overlay, Pane, Theme, ViewContext, fixture, view};
+use labdeck_core::bus::Event;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -210,8 +210,8 @@ fn states_are_words_and_colours_and_no_color_keeps_attributes() {
 /// sexagesimal numbers, switches, a light, a BLOB note, a Busy vector.
 #[test]
 fn indi_remote_properties() {
-    use labdeck::device::indi::{Tree, properties};
-    use labdeck::protocol::indi::{Element, Message};
+    use labdeck_core::device::indi::{Tree, properties};
+    use labdeck_protocol::indi::{Element, Message};
     let defs = [
         r#"<defSwitchVector device="Telescope Simulator" name="CONNECTION" label="Connection" group="Main Control" state="Ok" perm="rw" rule="OneOfMany"><defSwitch name="CONNECT" label="Connect">On</defSwitch><defSwitch name="DISCONNECT" label="Disconnect">Off</defSwitch></defSwitchVector>"#,
         r#"<defNumberVector device="Telescope Simulator" name="EQUATORIAL_EOD_COORD" label="Eq. Coordinates" group="Main Control" state="Busy" perm="rw"><defNumber name="RA" label="RA (hh:mm:ss)" format="%010.6m" min="0" max="24" step="0">6.7</defNumber><defNumber name="DEC" label="DEC (dd:mm:ss)" format="%010.6m" min="-90" max="90" step="0">-5.25</defNumber></defNumberVector>"#,

@@ -1,11 +1,11 @@
 //! `update` as a pure function: keys in, model changes and effects out.
 
-use labdeck::bus::Event;
-use labdeck::config::keys::{KeyChord, Keymap};
-use labdeck::connection::ConnCommand;
-use labdeck::runtime::Command;
-use labdeck::sim::FaultSetting;
+use labdeck::tui::keys::{KeyChord, Keymap};
 use labdeck::tui::{App, Data, Effect, Msg, Overlay, Pane, fixture};
+use labdeck_core::bus::Event;
+use labdeck_core::connection::ConnCommand;
+use labdeck_core::runtime::Command;
+use labdeck_core::sim::FaultSetting;
 use proptest::prelude::*;
 use tokio::time::Instant;
 
@@ -103,7 +103,7 @@ fn quit_asks_while_busy_and_not_otherwise() {
     assert_eq!(press(&mut app, "y"), vec![Effect::Quit]);
     // Nothing connected, no pump running, but a task still queued: asks.
     for c in &mut data.connections {
-        c.state = labdeck::connection::StateKind::Disconnected;
+        c.state = labdeck_core::connection::StateKind::Disconnected;
     }
     for d in &mut data.devices {
         d.properties.retain(|p| p.name != "on");
@@ -192,7 +192,7 @@ fn remapped_keys_are_the_ones_that_work() {
     let (mut app, _) = model();
     let mut keymap = Keymap::default();
     keymap.bind(
-        labdeck::config::keys::Action::Faults,
+        labdeck::tui::keys::Action::Faults,
         vec!["F".parse().unwrap()],
     );
     app.keymap = keymap;

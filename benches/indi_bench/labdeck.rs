@@ -9,13 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use labdeck::bus::EventBus;
-use labdeck::device::{
+use labdeck::indi::{IndiServer, IndiServerSpec};
+use labdeck_core::bus::EventBus;
+use labdeck_core::device::{
     AttrKind, DeviceCommand, DeviceSnapshot, EmbeddedDevice, PropState, Property, Value,
 };
-use labdeck::reply::Reply;
-use labdeck::runtime::Hub;
-use labdeck::server::indi::{IndiServer, IndiServerSpec};
+use labdeck_core::reply::Reply;
+use labdeck_core::runtime::Hub;
 use tokio_util::sync::CancellationToken;
 
 use super::{Load, RoundTripPath, Server};

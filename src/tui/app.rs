@@ -9,12 +9,12 @@ use std::sync::Arc;
 use super::forms::TaskForm;
 use super::palette::Palette;
 use super::traffic::{Framing, Traffic};
-use crate::bus::{AlarmKind, Timestamp};
-use crate::config::keys::{Keymap, Scope};
-use crate::connection::{ConnectionSnapshot, StateKind};
-use crate::device::{DeviceSnapshot, TaskSnapshot, TaskState, Value};
-use crate::link::TapCounters;
-use crate::sim::SimSnapshot;
+use crate::tui::keys::{Keymap, Scope};
+use labdeck_core::bus::{AlarmKind, Timestamp};
+use labdeck_core::connection::{ConnectionSnapshot, StateKind};
+use labdeck_core::device::{DeviceSnapshot, TaskSnapshot, TaskState, Value};
+use labdeck_core::link::TapCounters;
+use labdeck_core::sim::SimSnapshot;
 
 /// Values kept per numeric property for its sparkline.
 pub const SPARK_POINTS: usize = 48;
@@ -379,12 +379,12 @@ impl App {
     }
 
     /// Properties of the selected device passing the filter, by group.
-    pub fn property_list(&self) -> Vec<&crate::device::Property> {
+    pub fn property_list(&self) -> Vec<&labdeck_core::device::Property> {
         let Some(device) = self.selected_device() else {
             return Vec::new();
         };
         let filter = self.filter(Pane::Properties);
-        let mut list: Vec<&crate::device::Property> = device
+        let mut list: Vec<&labdeck_core::device::Property> = device
             .properties
             .iter()
             .filter(|p| matches_filter(filter, &[&p.name, &p.label, &p.group]))
@@ -406,7 +406,7 @@ impl App {
     }
 
     /// The selected link's transitions passing the filter, newest first.
-    pub fn transition_list(&self) -> Vec<&crate::connection::TransitionRecord> {
+    pub fn transition_list(&self) -> Vec<&labdeck_core::connection::TransitionRecord> {
         let filter = self.filter(Pane::StateMachine);
         self.selected_connection().map_or_else(Vec::new, |c| {
             c.transitions

@@ -4,8 +4,8 @@
 use super::app::{App, Confirm, InputPurpose, Overlay, Pane, Status};
 use super::forms::{FormKey, TaskForm};
 use super::update::Effect;
-use crate::config::keys::{KeyChord, KeyName};
-use crate::runtime::Command;
+use crate::tui::keys::{KeyChord, KeyName};
+use labdeck_core::runtime::Command;
 
 impl App {
     fn say(&mut self, text: impl Into<String>, ok: bool) {
@@ -68,7 +68,9 @@ impl App {
         }
         // A switch opens on the other state: e, Enter toggles it.
         let text = match &prop.value {
-            Some(crate::device::Value::Bool(on)) => if *on { "off" } else { "on" }.to_string(),
+            Some(labdeck_core::device::Value::Bool(on)) => {
+                if *on { "off" } else { "on" }.to_string()
+            }
             Some(v) => v.render(6),
             None => String::new(),
         };

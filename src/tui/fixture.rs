@@ -9,13 +9,13 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::{Data, Framing, Setup};
-use crate::bus::Timestamp;
-use crate::connection::{ConnectionSnapshot, Counters, StateKind, TransitionRecord};
-use crate::device::{DeviceSnapshot, PropState, Property, Value};
-use crate::link::{Chunk, Direction, TapCounters};
-use crate::protocol::turbovac::{AccessCode, ControlWord, Telegram};
-use crate::sim::turbovac::{Profile, PumpState};
-use crate::sim::{FaultBoard, SimDetail, SimSnapshot};
+use labdeck_core::bus::Timestamp;
+use labdeck_core::connection::{ConnectionSnapshot, Counters, StateKind, TransitionRecord};
+use labdeck_core::device::{DeviceSnapshot, PropState, Property, Value};
+use labdeck_core::link::{Chunk, Direction, TapCounters};
+use labdeck_core::sim::turbovac::{Profile, PumpState};
+use labdeck_core::sim::{FaultBoard, SimDetail, SimSnapshot};
+use labdeck_protocol::turbovac::{AccessCode, ControlWord, Telegram};
 
 /// 2026-09-22 12:53:20 UTC plus `secs`.
 pub fn at(base: Instant, secs: f64) -> Timestamp {
@@ -73,7 +73,7 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
         t,
     );
     setpoint.writable = true;
-    setpoint.kind = crate::device::AttrKind::Int;
+    setpoint.kind = labdeck_core::device::AttrKind::Int;
     setpoint.min = Some(750.0);
     setpoint.max = Some(1200.0);
     let mut current = prop(
@@ -88,7 +88,7 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
     current.decimals = 1;
     let mut on = prop("on", "Pump on", "Rotor", None, Value::Bool(true), Ok, t);
     on.writable = true;
-    on.kind = crate::device::AttrKind::Bool;
+    on.kind = labdeck_core::device::AttrKind::Bool;
     let mut rate = prop(
         "ramp-rate",
         "Ramp rate (tasks)",
@@ -99,7 +99,7 @@ pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
         t,
     );
     rate.writable = true;
-    rate.kind = crate::device::AttrKind::Float;
+    rate.kind = labdeck_core::device::AttrKind::Float;
     rate.decimals = 1;
     rate.min = Some(0.1);
     rate.max = Some(1000.0);
@@ -289,7 +289,7 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
         summary: "accelerating 420 Hz".into(),
         properties: pump_properties(420, t),
         alarms: vec![],
-        techniques: crate::device::turbovac::techniques(),
+        techniques: labdeck_core::device::turbovac::techniques(),
         tasks: fixture_tasks(base),
     }];
     for n in 0..extra {
@@ -306,8 +306,8 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
         });
     }
     let faults = {
-        let mut board = FaultBoard::new(crate::sim::turbovac::faults::CATALOGUE);
-        let _ = board.set("delay", crate::sim::FaultSetting::Value(250));
+        let mut board = FaultBoard::new(labdeck_core::sim::turbovac::faults::CATALOGUE);
+        let _ = board.set("delay", labdeck_core::sim::FaultSetting::Value(250));
         board.list()
     };
     let simulators = vec![SimSnapshot {
@@ -409,8 +409,8 @@ pub fn traffic(base: Instant, polls: usize) -> Vec<Chunk> {
 }
 
 /// A finished, a running and a queued task for the tasks pane.
-fn fixture_tasks(base: Instant) -> Vec<crate::device::TaskSnapshot> {
-    use crate::device::{Column, TaskSnapshot, TaskSpec, TaskState};
+fn fixture_tasks(base: Instant) -> Vec<labdeck_core::device::TaskSnapshot> {
+    use labdeck_core::device::{Column, TaskSnapshot, TaskSpec, TaskState};
     let spec = |name: &str, technique: &str, interval: f64, duration: f64| TaskSpec {
         name: name.into(),
         device: "pump1".into(),

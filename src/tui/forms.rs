@@ -2,9 +2,9 @@
 //! against the device's snapshot before anything is sent, so a mistake is
 //! named on the spot.
 
-use crate::config::keys::{KeyChord, KeyName};
-use crate::device::DeviceSnapshot;
-use crate::runtime::command::parse_duration;
+use crate::tui::keys::{KeyChord, KeyName};
+use labdeck_core::device::DeviceSnapshot;
+use labdeck_core::runtime::command::parse_duration;
 
 /// The fields of the task form, in order.
 pub const FIELDS: [&str; 6] = [

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{
 };
 
 use super::update::Msg;
-use crate::config::keys::{KeyChord, KeyName};
+use crate::tui::keys::{KeyChord, KeyName};
 
 /// A key press as a chord; releases (sent by some terminals) are ignored.
 pub fn chord(key: KeyEvent) -> Option<KeyChord> {

@@ -10,9 +10,11 @@ mod editing;
 pub mod fixture;
 mod forms;
 mod input;
+pub mod keys;
 mod layout;
 mod palette;
 mod sanitize;
+pub mod settings;
 mod terminal;
 mod theme;
 mod traffic;
@@ -30,18 +32,19 @@ use tokio::time::MissedTickBehavior;
 
 pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
 pub use palette::Palette;
-pub use theme::{Theme, ThemeError, no_color_requested};
+pub use settings::ConsoleSettings;
+pub use theme::{BUILTIN_THEMES, Theme, ThemeError, no_color_requested};
 pub use traffic::Framing;
 pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 
-use crate::bus::Timestamp;
-use crate::config::{BUILTIN_THEMES, Config, DriverSpec, SimulatorKind, TransportSpec};
-use crate::connection::ConnectionSnapshot;
-use crate::device::DeviceSnapshot;
-use crate::reply::Reply;
-use crate::runtime::Hub;
-use crate::sim::SimSnapshot;
+use labdeck_core::bus::Timestamp;
+use labdeck_core::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
+use labdeck_core::connection::ConnectionSnapshot;
+use labdeck_core::device::DeviceSnapshot;
+use labdeck_core::reply::Reply;
+use labdeck_core::runtime::Hub;
+use labdeck_core::sim::SimSnapshot;
 
 #[derive(Debug, Error)]
 pub enum ConsoleError {
@@ -61,6 +64,7 @@ pub struct ConsoleOptions {
     pub mouse: bool,
     pub frame_rate: u32,
     pub log_level: String,
+    pub keymap: keys::Keymap,
     /// A method file to queue at start.
     pub method: Option<std::path::PathBuf>,
 }
@@ -166,7 +170,7 @@ pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(
     let (mut terminal, _guard) = terminal::setup(options.mouse)?;
     let mut app = App::new(
         setup_from(config),
-        config.console.keymap.clone(),
+        options.keymap.clone(),
         &theme.name,
         Timestamp::now(),
     );

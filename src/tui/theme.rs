@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::config::{ConfigError, user_theme_path};
+use labdeck_core::config::ConfigError;
 
 /// Every role a theme can style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,6 +96,15 @@ impl Role {
     fn from_name(name: &str) -> Option<Role> {
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
     }
+}
+
+/// Themes shipped with labdeck (`themes/*.toml`).
+pub const BUILTIN_THEMES: &[&str] = &["default", "light", "high-contrast", "mono"];
+
+/// Where user themes live: `$XDG_CONFIG_HOME/labdeck/themes/NAME.toml`.
+pub fn user_theme_path(name: &str) -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "labdeck")
+        .map(|d| d.config_dir().join("themes").join(format!("{name}.toml")))
 }
 
 const BUILTIN: &[(&str, &str)] = &[

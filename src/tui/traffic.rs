@@ -11,9 +11,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::sanitize;
-use crate::bus::Timestamp;
-use crate::link::{Chunk, Direction};
-use crate::protocol::turbovac::{
+use labdeck_core::bus::Timestamp;
+use labdeck_core::link::{Chunk, Direction};
+use labdeck_protocol::turbovac::{
     AccessCode, ResponseCode, TELEGRAM_LEN, Telegram, param_error_name,
 };
 
@@ -363,7 +363,7 @@ impl Traffic {
             (true, _) | (false, Framing::Text) => vec![sanitize::named(&entry.bytes)],
             (false, _) => vec![format!(
                 "{}  |{}|",
-                crate::link::hex_string(&entry.bytes),
+                labdeck_core::link::hex_string(&entry.bytes),
                 sanitize::dots(&entry.bytes)
             )],
         }
@@ -435,7 +435,7 @@ pub fn uss_lines(bytes: &[u8], dir: Direction) -> Vec<String> {
             rest.len() - i >= TELEGRAM_LEN && Telegram::decode(&rest[i..i + TELEGRAM_LEN]).is_ok()
         });
         let Some(start) = start else {
-            let what = if rest[0] == crate::protocol::turbovac::STX && rest.len() < TELEGRAM_LEN {
+            let what = if rest[0] == labdeck_protocol::turbovac::STX && rest.len() < TELEGRAM_LEN {
                 format!("{} byte(s) of a telegram", rest.len())
             } else {
                 format!("{} byte(s) not a telegram", rest.len())
@@ -475,7 +475,7 @@ fn describe(t: &Telegram, dir: Direction) -> String {
             };
             let setpoint = if t
                 .control_word()
-                .has(crate::protocol::turbovac::ControlWord::SETPOINT)
+                .has(labdeck_protocol::turbovac::ControlWord::SETPOINT)
             {
                 format!(" setpoint {} Hz", t.frequency())
             } else {
@@ -512,7 +512,7 @@ fn describe(t: &Telegram, dir: Direction) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::turbovac::{ControlWord, Telegram};
+    use labdeck_protocol::turbovac::{ControlWord, Telegram};
 
     fn chunk(link: &str, dir: Direction, bytes: &[u8]) -> Chunk {
         Chunk {

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane, Status};
 use super::layout;
 use super::palette::{Palette, Vocabulary};
-use crate::bus::{Event, Timestamp};
-use crate::config::keys::{Action, KeyChord, KeyName};
-use crate::connection::ConnCommand;
-use crate::reply::Reply;
-use crate::runtime::Command;
-use crate::sim::FaultSetting;
+use crate::tui::keys::{Action, KeyChord, KeyName};
+use labdeck_core::bus::{Event, Timestamp};
+use labdeck_core::connection::ConnCommand;
+use labdeck_core::reply::Reply;
+use labdeck_core::runtime::Command;
+use labdeck_core::sim::FaultSetting;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -275,10 +275,9 @@ impl App {
                     self.notice(format!("{} is not a pump", device.name), false);
                     return vec![];
                 }
-                let on = device
-                    .properties
-                    .iter()
-                    .any(|p| p.name == "on" && p.value == Some(crate::device::Value::Bool(true)));
+                let on = device.properties.iter().any(|p| {
+                    p.name == "on" && p.value == Some(labdeck_core::device::Value::Bool(true))
+                });
                 vec![Effect::Hub(Command::Pump {
                     device: device.name.to_string(),
                     action: if on { "off" } else { "on" }.into(),

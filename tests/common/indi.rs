@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use labdeck::protocol::indi::{Incoming, Limits, Message, MessageReader, Op, Vector};
+use labdeck_protocol::indi::{Incoming, Limits, Message, MessageReader, Op, Vector};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

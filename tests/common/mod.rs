@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use labdeck::config::{self, ConfigOrigin};
-use labdeck::connection::StateKind;
-use labdeck::device::DeviceSnapshot;
-use labdeck::runtime::{Hub, Runtime};
+use labdeck_core::config::{self, ConfigOrigin};
+use labdeck_core::connection::StateKind;
+use labdeck_core::device::DeviceSnapshot;
+use labdeck_core::runtime::{Hub, Runtime};
 
 /// Generous limit for one condition; a noisy 2-core CI machine is slow.
 pub const LIMIT: Duration = Duration::from_secs(15);
@@ -48,6 +48,17 @@ pub async fn start(text: &str) -> Runtime {
     let config = config::parse(text, ConfigOrigin::Demo)
         .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
     Runtime::start(&config).await.expect("runtime starts")
+}
+
+/// Start a runtime and the INDI server its `[indi.server]` asks for.
+pub async fn start_serving(text: &str) -> (Runtime, std::net::SocketAddr) {
+    let config = config::parse(text, ConfigOrigin::Demo)
+        .unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+    let runtime = Runtime::start(&config).await.expect("runtime starts");
+    let address = labdeck::indi::start(&runtime, config.indi_server.as_ref())
+        .await
+        .expect("the INDI server runs");
+    (runtime, address)
 }
 
 /// Wait until `check` holds, polling every 10 ms; panics with `what` on timeout.
@@ -98,7 +109,7 @@ pub fn prop_f64(snapshot: &DeviceSnapshot, name: &str) -> Option<f64> {
         .and_then(|v| v.as_f64())
 }
 
-pub async fn run(hub: &Hub, line: &str) -> labdeck::reply::Reply {
+pub async fn run(hub: &Hub, line: &str) -> labdeck_core::reply::Reply {
     hub.execute_line(line).await.expect("a command")
 }
 

@@ -6,10 +6,10 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, spans};
-use crate::connection::StateKind;
 use crate::headless::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Role;
+use labdeck_core::connection::StateKind;
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     let theme = ctx.theme;

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, fit, spans};
-use crate::config::keys::Action;
 use crate::tui::app::{App, Confirm, InputPurpose, Overlay, Pane};
+use crate::tui::keys::Action;
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 

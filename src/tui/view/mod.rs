@@ -21,8 +21,8 @@ use ratatui::widgets::{Block, BorderType, Borders};
 use super::app::{App, Pane};
 use super::layout;
 use super::theme::{Role, Theme};
-use crate::connection::StateKind;
-use crate::device::PropState;
+use labdeck_core::connection::StateKind;
+use labdeck_core::device::PropState;
 
 pub use logs::LogView;
 

@@ -8,9 +8,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::{ViewContext, centred, fit, spans};
-use crate::config::keys::{Action, Scope};
 use crate::tui::app::{App, Confirm, InputPurpose, Overlay};
 use crate::tui::forms::{FIELDS, TaskForm};
+use crate::tui::keys::{Action, Scope};
 use crate::tui::palette::candidates;
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
@@ -116,7 +116,7 @@ fn edit_title(app: &App) -> String {
     let mut what = vec![];
     if let Some(p) = prop {
         what.push(match &p.kind {
-            crate::device::AttrKind::Enum(options) => options.join("|"),
+            labdeck_core::device::AttrKind::Enum(options) => options.join("|"),
             kind => kind.name().to_string(),
         });
         let unit = p.unit.as_deref().map_or(String::new(), |u| format!(" {u}"));

@@ -7,10 +7,10 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, prop_state_style, spans, window};
-use crate::device::{Level, Property};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
+use labdeck_core::device::{Level, Property};
 
 const SPARK_WIDTH: usize = 24;
 

@@ -8,9 +8,9 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, link_style, spans, window};
-use crate::config::keys::Action;
 use crate::headless::clock;
 use crate::tui::app::{App, Pane};
+use crate::tui::keys::Action;
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 

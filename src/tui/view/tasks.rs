@@ -11,10 +11,10 @@ use ratatui::text::Line;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
 use super::{ViewContext, block, fit, spans, window};
-use crate::device::{TaskSnapshot, TaskState, si_format};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::{Role, Theme};
+use labdeck_core::device::{TaskSnapshot, TaskState, si_format};
 
 const GAUGE: usize = 10;
 

@@ -10,11 +10,11 @@ use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, spans};
 use crate::headless::clock;
-use crate::link::Direction;
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 use crate::tui::traffic::Entry;
+use labdeck_core::link::Direction;
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;

@@ -1,0 +1,206 @@
+//! Configuration: the TOML schema, the embedded demo, discovery, and
+//! validation with file:line:column errors.
+
+mod error;
+mod load;
+mod raw;
+mod summary;
+mod validate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigErrors, LoadError};
+pub use load::{DEMO, discover, load, parse};
+
+use crate::connection::RetryPolicy;
+use crate::device::TaskSettings;
+use crate::device::electrometer::ElectrometerDriverConfig;
+use crate::device::indi::IndiClientConfig;
+use crate::device::turbovac::PumpDriverConfig;
+use crate::link::SerialSettings;
+use crate::sim::electrometer::ElectrometerSimSpec;
+use crate::sim::turbovac::TurbovacSimSpec;
+
+/// Where a configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    File(PathBuf),
+    Demo,
+}
+
+impl std::fmt::Display for ConfigOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Demo => f.write_str("<embedded demo>"),
+        }
+    }
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub origin: ConfigOrigin,
+    pub logging: LoggingSettings,
+    pub traffic: TrafficSettings,
+    /// Where tasks record, how many may wait per device.
+    pub tasks: TaskSettings,
+    pub simulators: Vec<SimulatorSpec>,
+    pub links: Vec<LinkSpec>,
+    pub devices: Vec<DeviceSpec>,
+    /// The INDI server, when on.
+    pub indi_server: Option<IndiServerSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingSettings {
+    /// A tracing filter: a level or `target=level` directives.
+    pub level: String,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrafficSettings {
+    /// Chunks kept per link for scrollback.
+    pub ring: usize,
+    /// Capacity of the event bus.
+    pub events: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulatorSpec {
+    pub name: String,
+    pub kind: SimulatorKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimulatorKind {
+    Turbovac(TurbovacSimSpec),
+    Electrometer(ElectrometerSimSpec),
+}
+
+impl SimulatorKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Turbovac(_) => "turbovac",
+            Self::Electrometer(_) => "electrometer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkSpec {
+    pub name: String,
+    pub transport: TransportSpec,
+    pub retry: RetryPolicy,
+    pub autoconnect: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportSpec {
+    Serial {
+        path: PathBuf,
+        settings: SerialSettings,
+    },
+    /// The slave side of a simulator's virtual serial port.
+    Virtual {
+        simulator: String,
+        settings: SerialSettings,
+    },
+    Tcp {
+        address: String,
+    },
+    /// A TCP connection to a simulator's server (its bound port).
+    SimulatedTcp {
+        simulator: String,
+    },
+}
+
+impl TransportSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Serial { .. } => "serial",
+            Self::Virtual { .. } => "virtual",
+            Self::Tcp { .. } | Self::SimulatedTcp { .. } => "tcp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSpec {
+    pub name: String,
+    pub link: String,
+    pub driver: DriverSpec,
+    /// Remote INDI vectors shown with the device's own properties.
+    pub snoop: Vec<SnoopSpec>,
+}
+
+/// A remote vector a device shows: `REMOTE:DEVICE.VECTOR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnoopSpec {
+    /// The `[[indi.remote]]` it comes through.
+    pub remote: String,
+    pub device: String,
+    pub vector: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverSpec {
+    Turbovac(PumpDriverConfig),
+    Electrometer(ElectrometerDriverConfig),
+    /// A remote INDI server (`[[indi.remote]]`).
+    Indi(IndiClientConfig),
+}
+
+impl DriverSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Turbovac(_) => "turbovac",
+            Self::Electrometer(_) => "electrometer",
+            Self::Indi(_) => "indi",
+        }
+    }
+}
+
+/// How the INDI server listens and what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndiServerSpec {
+    pub host: String,
+    pub port: u16,
+    pub max_clients: usize,
+    pub outbox: OutboxLimits,
+}
+
+impl Default for IndiServerSpec {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 7624,
+            max_clients: 10,
+            outbox: OutboxLimits::default(),
+        }
+    }
+}
+
+/// A network client's outgoing queue, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxLimits {
+    /// Backlog at which the client is dropped.
+    pub bytes: usize,
+    /// Backlog at which BLOBs are no longer queued for it.
+    pub blob_bytes: usize,
+}
+
+impl Default for OutboxLimits {
+    fn default() -> Self {
+        Self {
+            bytes: 16 * 1024 * 1024,
+            blob_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+pub(crate) fn secs(value: f64) -> Duration {
+    Duration::from_secs_f64(value)
+}

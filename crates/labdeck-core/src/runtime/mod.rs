@@ -1,0 +1,293 @@
+//! The runtime: a supervisor that builds simulators, links, connection
+//! managers and drivers from a configuration and owns their lifecycles.
+
+pub mod command;
+mod hub;
+pub mod method;
+mod snoop;
+mod supervise;
+mod tasks;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use command::{Command, CommandError};
+pub use hub::Hub;
+pub use method::{load_method, parse_method};
+pub use supervise::{ActorState, ActorStatus};
+pub use tasks::describe;
+
+use self::supervise::Supervisor;
+use crate::bus::EventBus;
+use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
+use crate::connection::{ConnCommand, ConnectionManager};
+use crate::device::DriverParts;
+use crate::device::electrometer::ElectrometerDriver;
+use crate::device::indi::IndiClientDriver;
+use crate::device::turbovac::PumpDriver;
+use crate::link::pty::PtyError;
+use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
+use crate::server::ServerError;
+use crate::sim::electrometer::ElectrometerSimulator;
+use crate::sim::turbovac::PumpSimulator;
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("simulator {name}: {source}")]
+    Simulator { name: String, source: PtyError },
+    #[error("simulator {name}: {source}")]
+    Server { name: String, source: ServerError },
+    #[error("link {link} refers to simulator {simulator}, which does not exist")]
+    MissingSimulator { link: String, simulator: String },
+    #[error("shutdown did not finish within {0:?}")]
+    ShutdownTimeout(Duration),
+}
+
+/// Everything running for one configuration.
+#[derive(Debug)]
+pub struct Runtime {
+    hub: Hub,
+    supervisor: Supervisor,
+    cancel: CancellationToken,
+}
+
+impl Runtime {
+    /// Build and start everything the configuration names. Links with
+    /// `autoconnect` start connecting at once.
+    pub async fn start(config: &Config) -> Result<Self, RuntimeError> {
+        Self::start_on(config, EventBus::new(config.traffic.events)).await
+    }
+
+    /// Start on a bus the caller made, so it can subscribe before the
+    /// first event (a headless front end prints every one).
+    pub async fn start_on(config: &Config, bus: EventBus) -> Result<Self, RuntimeError> {
+        let cancel = CancellationToken::new();
+        let supervisor = Supervisor::new(bus.clone(), cancel.clone());
+        let ring = config.traffic.ring;
+        let mut taps = Vec::new();
+
+        let mut simulators = Vec::new();
+        let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
+        let mut addresses: HashMap<&str, String> = HashMap::new();
+        for sim in &config.simulators {
+            let name: Arc<str> = sim.name.as_str().into();
+            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
+            match &sim.kind {
+                SimulatorKind::Turbovac(spec) => {
+                    let (actor, handle, port) = PumpSimulator::create(
+                        name.clone(),
+                        spec.clone(),
+                        bus.clone(),
+                        tap.clone(),
+                        cancel.child_token(),
+                    )
+                    .map_err(|source| RuntimeError::Simulator {
+                        name: sim.name.clone(),
+                        source,
+                    })?;
+                    supervisor.spawn(name, "simulator", actor.run());
+                    simulators.push(handle);
+                    ports.insert(&sim.name, port);
+                }
+                SimulatorKind::Electrometer(spec) => {
+                    let (actor, handle) = ElectrometerSimulator::create(
+                        name.clone(),
+                        spec.clone(),
+                        bus.clone(),
+                        Some(tap.clone()),
+                        cancel.child_token(),
+                    )
+                    .await
+                    .map_err(|source| RuntimeError::Server {
+                        name: sim.name.clone(),
+                        source,
+                    })?;
+                    addresses.insert(&sim.name, actor.local_addr().to_string());
+                    supervisor.spawn(name, "simulator", actor.run());
+                    simulators.push(handle);
+                }
+            }
+            taps.push(tap);
+        }
+
+        let mut connections = Vec::new();
+        let mut sessions = HashMap::new();
+        for link in &config.links {
+            let name: Arc<str> = link.name.as_str().into();
+            let opener: Arc<dyn Opener> = match &link.transport {
+                TransportSpec::Serial { path, settings } => {
+                    Arc::new(SerialOpener::new(PortPath::Fixed(path.clone()), *settings))
+                }
+                TransportSpec::Virtual {
+                    simulator,
+                    settings,
+                } => {
+                    let current = ports.get(simulator.as_str()).cloned().ok_or_else(|| {
+                        RuntimeError::MissingSimulator {
+                            link: link.name.clone(),
+                            simulator: simulator.clone(),
+                        }
+                    })?;
+                    let path = PortPath::Virtual {
+                        simulator: simulator.clone(),
+                        current,
+                    };
+                    Arc::new(SerialOpener::new(path, *settings))
+                }
+                TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
+                TransportSpec::SimulatedTcp { simulator } => {
+                    let address = addresses.get(simulator.as_str()).ok_or_else(|| {
+                        RuntimeError::MissingSimulator {
+                            link: link.name.clone(),
+                            simulator: simulator.clone(),
+                        }
+                    })?;
+                    Arc::new(TcpOpener::new(address.clone()))
+                }
+            };
+            let session_tx = if config.devices.iter().any(|d| d.link == link.name) {
+                let (tx, rx) = mpsc::channel(4);
+                sessions.insert(link.name.as_str(), rx);
+                Some(tx)
+            } else {
+                None
+            };
+            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
+            let (manager, handle) = ConnectionManager::new(
+                name.clone(),
+                opener,
+                link.retry,
+                tap.clone(),
+                bus.clone(),
+                session_tx,
+                cancel.child_token(),
+            );
+            supervisor.spawn(name, "connection", manager.run());
+            taps.push(tap);
+            connections.push(handle);
+        }
+
+        let mut devices = Vec::new();
+        for device in &config.devices {
+            let name: Arc<str> = device.name.as_str().into();
+            let Some(session_rx) = sessions.remove(device.link.as_str()) else {
+                continue;
+            };
+            let parts = |sessions| DriverParts {
+                name: name.clone(),
+                link: device.link.as_str().into(),
+                sessions,
+                bus: bus.clone(),
+                tasks: config.tasks.clone(),
+                cancel: cancel.child_token(),
+            };
+            match &device.driver {
+                DriverSpec::Turbovac(cfg) => {
+                    let (driver, handle) = PumpDriver::new(parts(session_rx), *cfg);
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
+                DriverSpec::Electrometer(cfg) => {
+                    let (driver, handle) = ElectrometerDriver::new(parts(session_rx), cfg.clone());
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
+                DriverSpec::Indi(cfg) => {
+                    let (driver, handle) = IndiClientDriver::new(parts(session_rx), cfg.clone());
+                    supervisor.spawn(name, "driver", driver.run());
+                    devices.push(handle);
+                }
+            }
+        }
+        spawn_snoops(config, &devices, &supervisor, &cancel);
+
+        for (link, handle) in config.links.iter().zip(&connections) {
+            if link.autoconnect {
+                let _ = handle.post(ConnCommand::Connect);
+            }
+        }
+
+        let hub = Hub::new(
+            connections,
+            simulators,
+            devices,
+            taps,
+            bus,
+            supervisor.status(),
+        );
+        Ok(Self {
+            hub,
+            supervisor,
+            cancel,
+        })
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Run a front end's actor (a server over the Hub) under the same
+    /// supervision as the rest: a crash is an actor alarm, and shutdown
+    /// cancels it through the token it is given.
+    pub fn supervise<F, E>(
+        &self,
+        name: Arc<str>,
+        kind: &'static str,
+        actor: impl FnOnce(CancellationToken) -> F,
+    ) where
+        F: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.supervisor
+            .spawn(name, kind, actor(self.cancel.child_token()));
+    }
+
+    /// Cancel every actor and wait for them to finish: links closed,
+    /// virtual ports and their symlinks gone.
+    pub async fn shutdown(self) -> Result<(), RuntimeError> {
+        const LIMIT: Duration = Duration::from_secs(5);
+        self.cancel.cancel();
+        let tracker = self.supervisor.tracker();
+        tracker.close();
+        tokio::time::timeout(LIMIT, tracker.wait())
+            .await
+            .map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
+    }
+}
+
+/// One mirroring task per (device, remote) pair of `snoop` entries.
+fn spawn_snoops(
+    config: &Config,
+    devices: &[crate::device::DeviceHandle],
+    supervisor: &Supervisor,
+    cancel: &CancellationToken,
+) {
+    let find = |name: &str| devices.iter().find(|d| &**d.name() == name);
+    for spec in &config.devices {
+        let mut remotes: Vec<&str> = spec.snoop.iter().map(|s| s.remote.as_str()).collect();
+        remotes.dedup();
+        for remote in remotes {
+            let (Some(target), Some(source)) = (find(&spec.name), find(remote)) else {
+                continue;
+            };
+            let specs = spec
+                .snoop
+                .iter()
+                .filter(|s| s.remote == remote)
+                .cloned()
+                .collect();
+            let name: Arc<str> = format!("{}:snoop:{remote}", spec.name).into();
+            supervisor.spawn(
+                name,
+                "snoop",
+                snoop::mirror(target.clone(), source.clone(), specs, cancel.child_token()),
+            );
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! A client's outgoing queue: bounded by bytes, counted in O(1) (a running
+//! total, never a walk of the queue). Over the BLOB threshold, BLOBs are
+//! skipped; over the limit, the client is cut off so the others keep
+//! their pace.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use labdeck_core::config::OutboxLimits;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Queued,
+    /// A BLOB skipped: the client is behind.
+    BlobSkipped,
+    /// Over the limit: the client must go.
+    Overflow,
+    Closed,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    queue: VecDeque<Bytes>,
+    bytes: usize,
+    closed: bool,
+}
+
+#[derive(Debug)]
+pub struct Outbox {
+    inner: Mutex<Inner>,
+    ready: Notify,
+    limits: OutboxLimits,
+}
+
+impl Outbox {
+    pub fn new(limits: OutboxLimits) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            ready: Notify::new(),
+            limits,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn push(&self, data: Bytes, blob: bool) -> Pushed {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Pushed::Closed;
+        }
+        if blob && inner.bytes + data.len() > self.limits.blob_bytes {
+            return Pushed::BlobSkipped;
+        }
+        if inner.bytes + data.len() > self.limits.bytes {
+            inner.closed = true;
+            inner.queue.clear();
+            inner.bytes = 0;
+            drop(inner);
+            self.ready.notify_one();
+            return Pushed::Overflow;
+        }
+        inner.bytes += data.len();
+        inner.queue.push_back(data);
+        drop(inner);
+        self.ready.notify_one();
+        Pushed::Queued
+    }
+
+    /// Bytes waiting.
+    pub fn backlog(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Stop: the writer ends after what is queued.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+
+    /// Everything queued, in order; `None` once closed and empty.
+    pub async fn take(&self) -> Option<Vec<Bytes>> {
+        loop {
+            {
+                let mut inner = self.lock();
+                if !inner.queue.is_empty() {
+                    inner.bytes = 0;
+                    return Some(inner.queue.drain(..).collect());
+                }
+                if inner.closed {
+                    return None;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bounded_by_bytes_blobs_first() {
+        let outbox = Outbox::new(OutboxLimits {
+            bytes: 100,
+            blob_bytes: 40,
+        });
+        assert_eq!(outbox.push(Bytes::from(vec![0; 30]), false), Pushed::Queued);
+        assert_eq!(
+            outbox.push(Bytes::from(vec![0; 20]), true),
+            Pushed::BlobSkipped
+        );
+        assert_eq!(outbox.push(Bytes::from(vec![0; 60]), false), Pushed::Queued);
+        assert_eq!(outbox.backlog(), 90);
+        assert_eq!(outbox.take().await.map(|b| b.len()), Some(2));
+        assert_eq!(outbox.backlog(), 0);
+        assert_eq!(
+            outbox.push(Bytes::from(vec![0; 101]), false),
+            Pushed::Overflow
+        );
+        assert_eq!(outbox.push(Bytes::from(vec![0; 1]), false), Pushed::Closed);
+        assert_eq!(outbox.take().await, None);
+    }
+}
