@@ -5,10 +5,13 @@
 //! case is measured against an empty-screen frame (one bordered block) in
 //! the same run, and against the frame budget at 30 fps.
 
+#[path = "../tests/common/fixture.rs"]
+mod fixture;
+
 use std::time::{Duration, Instant};
 
 use labdeck::tui::keys::Keymap;
-use labdeck::tui::{App, Glyphs, Msg, Pane, Theme, ViewContext, fixture, view};
+use labdeck::tui::{App, Glyphs, Msg, Pane, Theme, ViewContext, view};
 use labdeck_core::bus::Event;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

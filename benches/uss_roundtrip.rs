@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use labdeck_core::config::{self, ConfigOrigin};
-use labdeck_core::device::DeviceHandle;
+use labdeck_core::device::{ActionOutcome, DeviceHandle, DeviceOutcome};
 use labdeck_core::runtime::Runtime;
 use nix::sys::termios::{self, SetArg, SpecialCharacterIndices};
 
@@ -131,13 +131,10 @@ async fn poll(device: &DeviceHandle) -> (Duration, Duration) {
     let start = Instant::now();
     let reply = device.action("poll", &[]).await;
     let outer = start.elapsed();
-    assert!(reply.success, "{reply}");
-    let us = reply
-        .data
-        .as_ref()
-        .and_then(|d| d["round_trip_us"].as_u64())
-        .expect("round trip in the reply");
-    (Duration::from_micros(us), outer)
+    let Ok(DeviceOutcome::Action(ActionOutcome::Polled { round_trip_us, .. })) = reply else {
+        panic!("a poll: {reply:?}");
+    };
+    (Duration::from_micros(round_trip_us), outer)
 }
 
 #[derive(Default)]

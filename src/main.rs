@@ -370,6 +370,7 @@ fn console(args: RunArgs) -> ExitCode {
         frame_rate: console.frame_rate,
         log_level: config.logging.level.clone(),
         keymap: console.keymap,
+        traffic_ring: config.traffic.ring,
         method: args.method,
     };
     // Validate what can be checked before the screen is taken over.
@@ -380,7 +381,7 @@ fn console(args: RunArgs) -> ExitCode {
     run(async move {
         let runtime = Runtime::start(&config).await.map_err(|e| e.to_string())?;
         labdeck::indi::start(&runtime, config.indi_server.as_ref()).await;
-        let result = labdeck::tui::run(runtime.hub().clone(), &config, options).await;
+        let result = labdeck::tui::run(runtime.hub().clone(), options).await;
         let shutdown = runtime.shutdown().await;
         result.map_err(|e| e.to_string())?;
         shutdown.map_err(|e| e.to_string())

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use labdeck_core::connection::StateKind;
-use labdeck_core::device::{DeviceSnapshot, PropState};
-use labdeck_core::runtime::Hub;
+use labdeck_core::device::{ActionOutcome, DeviceOutcome, DeviceSnapshot, PropState};
+use labdeck_core::hub::{Hub, HubError, Outcome};
 
 fn config(extra_sim: &str) -> String {
     format!(
@@ -41,20 +41,26 @@ reply-timeout = 0.3
 }
 
 fn state(snapshot: &DeviceSnapshot, name: &str) -> Option<PropState> {
-    snapshot
-        .properties
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| p.state)
+    snapshot.property(name).map(|p| p.state)
 }
 
+/// A property as the console and `serve` show it.
 fn display(snapshot: &DeviceSnapshot, name: &str) -> String {
     snapshot
-        .properties
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| p.display())
+        .property(name)
+        .map(labdeck::format::property)
         .unwrap_or_default()
+}
+
+/// What a device action answered.
+fn action(result: labdeck_core::hub::HubResult) -> ActionOutcome {
+    match result {
+        Ok(Outcome::Device {
+            outcome: DeviceOutcome::Action(done),
+            ..
+        }) => done,
+        other => panic!("not an action: {other:?}"),
+    }
 }
 
 async fn online(hub: &Hub) {
@@ -64,7 +70,7 @@ async fn online(hub: &Hub) {
 
 async fn fault(hub: &Hub, line: &str) {
     let reply = run(hub, &format!("fault em-sim {line}")).await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.ok, "{reply}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,37 +96,41 @@ async fn settings_are_applied_or_refused_in_the_instruments_words() {
     let hub = runtime.hub();
     online(hub).await;
     let reply = run(hub, "set em1.range 20n").await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.ok, "{reply}");
     wait_device(hub, "em1", "20 nA range, autorange off", |d| {
         display(d, "range") == "20 nA" && prop(d, "autorange").as_deref() == Some("off")
     })
     .await;
-    assert!(run(hub, "set em1.nplc 0.5").await.success);
-    assert!(run(hub, "set em1.zero-check on").await.success);
+    assert!(run(hub, "set em1.nplc 0.5").await.ok);
+    assert!(run(hub, "set em1.zero-check on").await.ok);
     wait_device(hub, "em1", "zero check reading", |d| {
         prop(d, "reading").as_deref() == Some("zero check")
             && state(d, "reading") == Some(PropState::Busy)
     })
     .await;
-    assert!(run(hub, "set em1.zero-check off").await.success);
-    assert!(run(hub, "set em1.function volt").await.success);
+    assert!(run(hub, "set em1.zero-check off").await.ok);
+    assert!(run(hub, "set em1.function volt").await.ok);
     wait_device(hub, "em1", "volts", |d| {
         prop(d, "function").as_deref() == Some("VOLT") && display(d, "reading").ends_with(" V")
     })
     .await;
     // Refusals come back with the instrument's error.
-    let reply = run(hub, "scpi em1 :SENS:VOLT:NPLC 100").await;
+    let refused = request(hub, "scpi em1 :SENS:VOLT:NPLC 100").await;
     assert!(
-        !reply.success && reply.msg.contains("-222 Data out of range"),
-        "{reply}"
+        matches!(&refused, Err(HubError::DeviceError { message, .. })
+            if message.contains("-222 Data out of range")),
+        "{refused:?}"
     );
-    let reply = run(hub, "set em1.function teapot").await;
+    let refused = request(hub, "set em1.function teapot").await;
     assert!(
-        !reply.success && reply.msg.contains("is not one of CURR, CHAR, VOLT, RES"),
-        "{reply}"
+        matches!(&refused, Err(HubError::NotOption { options, .. })
+            if options == &["CURR", "CHAR", "VOLT", "RES"]),
+        "{refused:?}"
     );
-    let reply = run(hub, "scpi em1 *IDN?").await;
-    assert!(reply.success && reply.msg.contains("6517B"), "{reply}");
+    let ActionOutcome::Answer { text } = action(request(hub, "scpi em1 *IDN?").await) else {
+        panic!("an answer");
+    };
+    assert!(text.contains("6517B"), "{text}");
     runtime.shutdown().await.unwrap();
 }
 
@@ -130,16 +140,23 @@ async fn a_buffered_scan_is_fetched_into_a_csv_file() {
     let hub = runtime.hub();
     online(hub).await;
     let reply = run(hub, "scan em1 50 0.002").await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.ok, "{reply}");
     wait_device(hub, "em1", "scan complete", |d| {
         prop(d, "scan").is_some_and(|s| s.starts_with("complete"))
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("scan.csv");
-    let reply = run(hub, &format!("fetch em1 {}", file.display())).await;
-    assert!(reply.success, "{reply}");
-    assert_eq!(reply.data.as_ref().unwrap()["count"], 50);
+    let fetched = action(request(hub, &format!("fetch em1 {}", file.display())).await);
+    let ActionOutcome::Fetched {
+        summary,
+        file: Some(written),
+    } = fetched
+    else {
+        panic!("a fetch to a file: {fetched:?}");
+    };
+    assert_eq!((summary.count, summary.unit.as_str()), (50, "A"));
+    assert_eq!(written, file);
     let csv = std::fs::read_to_string(&file).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 51, "{csv}");
@@ -147,9 +164,12 @@ async fn a_buffered_scan_is_fetched_into_a_csv_file() {
     let value: f64 = rows[1].split(',').nth(1).unwrap().parse().unwrap();
     assert!((value - 1e-9).abs() < 5e-11, "{value}");
     // An empty buffer is reported, not fetched.
-    assert!(run(hub, "scpi em1 :TRAC:CLE").await.success);
-    let reply = run(hub, "fetch em1").await;
-    assert!(!reply.success && reply.msg.contains("empty"), "{reply}");
+    assert!(run(hub, "scpi em1 :TRAC:CLE").await.ok);
+    let refused = request(hub, "fetch em1").await;
+    assert!(
+        matches!(&refused, Err(HubError::DeviceError { message, .. }) if message.contains("empty")),
+        "{refused:?}"
+    );
     runtime.shutdown().await.unwrap();
 }
 
@@ -197,7 +217,7 @@ async fn instrument_faults_are_device_alarms_until_cleared() {
             .any(|a| a == "SCPI error -113: Undefined header")
     })
     .await;
-    assert!(run(hub, "do em1 clear").await.success);
+    assert!(run(hub, "do em1 clear").await.ok);
     wait_device(hub, "em1", "error cleared", |d| {
         d.alarms.is_empty() && prop(d, "error").as_deref() == Some("none")
     })

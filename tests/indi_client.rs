@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use base64::Engine as _;
 use common::indi::IndiPeer;
 use labdeck_core::device::{DeviceSnapshot, PropState, Property};
+use labdeck_core::hub::HubError;
 use labdeck_core::runtime::Runtime;
 use labdeck_protocol::indi::{BlobMode, Message, Op};
 use tokio::net::TcpListener;
@@ -29,7 +30,7 @@ retry = {{ base = 0.05, cap = 0.2 }}
 }
 
 fn find<'a>(d: &'a DeviceSnapshot, name: &str) -> Option<&'a Property> {
-    d.properties.iter().find(|p| p.name == name)
+    d.property(name)
 }
 
 async fn wait_prop(
@@ -57,45 +58,57 @@ async fn a_labdeck_server_seen_and_driven_through_the_client() {
     .await;
     let snapshot = client.hub().device("lab").unwrap().snapshot();
     let setpoint = find(&snapshot, "pump.SETPOINT.SETPOINT").unwrap();
-    assert_eq!(setpoint.group, "pump · Rotor");
-    assert!(setpoint.writable);
-    assert_eq!((setpoint.min, setpoint.max), (Some(750.0), Some(1200.0)));
+    assert_eq!(setpoint.def.group, "pump · Rotor");
+    assert!(setpoint.def.writable);
+    assert_eq!(
+        (setpoint.def.min, setpoint.def.max),
+        (Some(750.0), Some(1200.0))
+    );
     assert!(
         !find(&snapshot, "pump.FREQUENCY.FREQUENCY")
             .unwrap()
+            .def
             .writable
     );
 
     // Limits are checked before anything is sent.
-    let reply = common::run(client.hub(), "set lab.pump.SETPOINT.SETPOINT 5000").await;
+    let refused = common::request(client.hub(), "set lab.pump.SETPOINT.SETPOINT 5000").await;
     assert!(
-        !reply.success && reply.msg.contains("1200"),
-        "{}",
-        reply.msg
+        matches!(
+            refused,
+            Err(HubError::OutOfRange {
+                max: Some(1200.0),
+                ..
+            })
+        ),
+        "{refused:?}"
     );
     let reply = common::run(client.hub(), "set lab.pump.SETPOINT.SETPOINT 800").await;
-    assert!(reply.success, "{}", reply.msg);
+    assert!(reply.ok, "{}", reply.text);
     common::wait_device(server.hub(), "pump", "the pump's setpoint at 800", |d| {
         common::prop(d, "setpoint").as_deref() == Some("800")
     })
     .await;
     wait_prop(&client, "lab", "the setpoint Ok at 800", |d| {
         find(d, "pump.SETPOINT.SETPOINT")
-            .is_some_and(|p| p.display() == "800" && p.state == PropState::Ok)
+            .is_some_and(|p| labdeck::format::property(p) == "800" && p.state == PropState::Ok)
     })
     .await;
 
     // A OneOfMany switch: DISCONNECT on turns CONNECT off and drops the link.
     let reply = common::run(client.hub(), "set lab.pump.CONNECTION.DISCONNECT on").await;
-    assert!(reply.success, "{}", reply.msg);
+    assert!(reply.ok, "{}", reply.text);
     common::wait_state(
         server.hub(),
         "port",
         labdeck_core::connection::StateKind::Disconnected,
     )
     .await;
-    let reply = common::run(client.hub(), "set lab.pump.CONNECTION.CONNECT off").await;
-    assert!(reply.msg.contains("OneOfMany"), "{}", reply.msg);
+    let refused = common::request(client.hub(), "set lab.pump.CONNECTION.CONNECT off").await;
+    assert!(
+        matches!(&refused, Err(HubError::BadArgument { message, .. }) if message.contains("OneOfMany")),
+        "{refused:?}"
+    );
     client.shutdown().await.unwrap();
     server.shutdown().await.unwrap();
 }
@@ -141,11 +154,14 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     let snapshot = client.hub().device("sky").unwrap().snapshot();
     let ra = find(&snapshot, "Scope.EQ.RA").unwrap();
     assert_eq!(
-        (ra.display().as_str(), ra.group.as_str()),
+        (
+            labdeck::format::property(ra).as_str(),
+            ra.def.group.as_str()
+        ),
         ("2:30:00", "Scope · Main Control")
     );
     let rain = find(&snapshot, "Scope.WEATHER.RAIN").unwrap();
-    assert_eq!((rain.state, rain.writable), (PropState::Alert, false));
+    assert_eq!((rain.state, rain.def.writable), (PropState::Alert, false));
     assert_eq!(
         common::prop(&snapshot, "Scope.MESSAGE").as_deref(),
         Some("[INFO] ready")
@@ -153,7 +169,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
 
     // Sexagesimal input; the whole vector goes out; Busy until answered.
     let reply = common::run(client.hub(), "set sky.Scope.EQ.RA 12:30:36").await;
-    assert!(reply.success, "{}", reply.msg);
+    assert!(reply.ok, "{}", reply.text);
     let new = expect(
         &mut server,
         "newNumberVector",
@@ -184,13 +200,13 @@ async fn a_scripted_server_checks_what_the_client_sends() {
         .await;
     wait_prop(&client, "sky", "the late answer", |d| {
         find(d, "Scope.EQ.RA")
-            .is_some_and(|p| p.state == PropState::Ok && p.display() == "12:30:36")
+            .is_some_and(|p| p.state == PropState::Ok && labdeck::format::property(p) == "12:30:36")
     })
     .await;
 
     // BLOBs: asked for per device, inflated when zlib, saved.
     let reply = common::run(client.hub(), "set sky.Scope.BLOB_MODE also").await;
-    assert!(reply.success, "{}", reply.msg);
+    assert!(reply.ok, "{}", reply.text);
     expect(&mut server, "enableBLOB", |m| {
         matches!(m, Message::EnableBlob { device, mode: BlobMode::Also, .. } if device == "Scope")
     })
@@ -225,7 +241,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     .await;
     server.send(r#"<delProperty device="Scope"/>"#).await;
     wait_prop(&client, "sky", "Scope gone", |d| {
-        !d.properties.iter().any(|p| p.name.starts_with("Scope."))
+        !d.properties.iter().any(|p| p.name().starts_with("Scope."))
     })
     .await;
 

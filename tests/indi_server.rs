@@ -60,7 +60,7 @@ async fn definitions_follow_what_the_client_asked_for() {
         (v.head.name.as_str(), v.kind),
         ("FREQUENCY", VectorKind::Number)
     );
-    runtime.hub().execute_line("pump pump on").await;
+    common::run(runtime.hub(), "pump pump on").await;
     let mut updates = 0;
     while updates < 5 {
         match one.next().await.expect("updates") {
@@ -256,7 +256,7 @@ async fn a_client_that_reads_nothing_is_dropped_the_others_carry_on() {
     tokio::io::AsyncWriteExt::write_all(&mut stalled, ask.as_bytes())
         .await
         .unwrap();
-    runtime.hub().execute_line("pump pump on").await;
+    common::run(runtime.hub(), "pump pump on").await;
     // The healthy client keeps getting live updates meanwhile.
     for _ in 0..10 {
         healthy

@@ -326,7 +326,7 @@ fn the_client_shows_and_controls_indiserver_simulators() {
     // The frame takes sizes once the chip is known.
     serve.retry("props sky CCD_MAX_X", "CCD_INFO.CCD_MAX_X = 1280");
     serve.send("set sky.CCD_Simulator.BLOB_MODE also");
-    serve.expect("BLOBs from CCD Simulator: Also");
+    serve.expect("ok: sky.CCD_Simulator.BLOB_MODE = Also");
     serve.send("set sky.CCD_Simulator.CCD_FRAME.WIDTH 64");
     serve.expect("ok: sky: sent");
     serve.retry("props sky CCD_FRAME.WIDTH", "CCD_FRAME.WIDTH = 64 [Ok]");

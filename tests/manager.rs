@@ -8,10 +8,11 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use labdeck_core::bus::{Event, EventBus};
 use labdeck_core::connection::{
-    ConnCommand, ConnectionHandle, ConnectionManager, RetryPolicy, Session, StateKind,
+    ConnCommand, ConnectionHandle, ConnectionManager, LinkParts, RetryPolicy, Session, StateKind,
 };
 use labdeck_core::link::{
     ConnectError, Direction, Opener, PortPath, SerialOpener, SerialSettings, TrafficTap, Transport,
+    TransportKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
@@ -33,8 +34,8 @@ struct Script {
 struct ScriptedOpener(Arc<Script>);
 
 impl Opener for ScriptedOpener {
-    fn kind(&self) -> &'static str {
-        "test"
+    fn kind(&self) -> TransportKind {
+        TransportKind::Tcp
     }
 
     fn endpoint(&self) -> String {
@@ -78,17 +79,18 @@ struct Rig {
 fn rig(script: Script, policy: RetryPolicy) -> Rig {
     let script = Arc::new(script);
     let bus = EventBus::new(1 << 16);
-    let tap = TrafficTap::new("link".into(), 100, bus.clone());
+    let tap = TrafficTap::new("link".into(), 100, Arc::new(bus.clone()));
     let (tx, sessions) = mpsc::channel(4);
-    let (manager, handle) = ConnectionManager::new(
-        "link".into(),
-        Arc::new(ScriptedOpener(script.clone())),
+    let (manager, handle) = ConnectionManager::new(LinkParts {
+        name: "link".into(),
+        opener: Arc::new(ScriptedOpener(script.clone())),
         policy,
-        tap.clone(),
-        bus.clone(),
-        Some(tx),
-        CancellationToken::new(),
-    );
+        tap: tap.clone(),
+        out: Arc::new(bus.clone()),
+        sessions: Some(tx),
+        simulator: None,
+        cancel: CancellationToken::new(),
+    });
     tokio::spawn(manager.run());
     Rig {
         script,
@@ -356,22 +358,23 @@ async fn a_tcp_link_connects_carries_bytes_and_recovers_when_refused() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let bus = EventBus::new(1024);
-    let tap = TrafficTap::new("tcp".into(), 100, bus.clone());
+    let tap = TrafficTap::new("tcp".into(), 100, Arc::new(bus.clone()));
     let (tx, mut sessions) = mpsc::channel(4);
     let policy = RetryPolicy {
         base: Duration::from_millis(20),
         cap: Duration::from_millis(50),
         ..RetryPolicy::default()
     };
-    let (manager, handle) = ConnectionManager::new(
-        "tcp".into(),
-        Arc::new(TcpOpener::new(address.clone())),
+    let (manager, handle) = ConnectionManager::new(LinkParts {
+        name: "tcp".into(),
+        opener: Arc::new(TcpOpener::new(address.clone())),
         policy,
-        tap.clone(),
-        bus,
-        Some(tx),
-        CancellationToken::new(),
-    );
+        tap: tap.clone(),
+        out: Arc::new(bus),
+        sessions: Some(tx),
+        simulator: None,
+        cancel: CancellationToken::new(),
+    });
     tokio::spawn(manager.run());
     handle.command(ConnCommand::Connect).await.unwrap();
     let (mut peer, _) = listener.accept().await.unwrap();
@@ -399,5 +402,5 @@ async fn a_tcp_link_connects_carries_bytes_and_recovers_when_refused() {
     .expect("a refused reconnect")
     .unwrap();
     assert_eq!(handle.snapshot().state, StateKind::Recovering);
-    assert_eq!(handle.snapshot().transport, "tcp");
+    assert_eq!(handle.snapshot().transport, TransportKind::Tcp);
 }

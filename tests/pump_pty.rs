@@ -5,8 +5,21 @@ mod common;
 
 use common::*;
 use labdeck_core::connection::StateKind;
-use labdeck_core::device::PropState;
+use labdeck_core::device::{ActionOutcome, DeviceOutcome, PropState, Value};
+use labdeck_core::hub::{HubError, Outcome};
 use labdeck_core::link::Direction;
+use labdeck_protocol::turbovac::ParamValue;
+
+/// The parameter a `read`/`write` answered with.
+fn parameter(result: labdeck_core::hub::HubResult) -> (u16, u8, ParamValue) {
+    match result {
+        Ok(Outcome::Device {
+            outcome: DeviceOutcome::Action(ActionOutcome::Parameter { pnu, index, value }),
+            ..
+        }) => (pnu, index, value),
+        other => panic!("not a parameter: {other:?}"),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
@@ -18,7 +31,7 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
     assert!(endpoint.starts_with("/dev/pts/"), "{endpoint}");
 
     let reply = run(hub, "pump pump on").await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.ok, "{reply}");
     wait_device(hub, "pump", "frequency above 200 Hz", |d| {
         prop_f64(d, "frequency").is_some_and(|f| f > 200.0)
     })
@@ -37,7 +50,7 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
         "a TX chunk that is not one telegram"
     );
     assert!(history.iter().any(|c| c.dir == Direction::Rx));
-    assert!(run(hub, "pump pump off").await.success);
+    assert!(run(hub, "pump pump off").await.ok);
     wait_device(hub, "pump", "decelerating", |d| {
         prop(d, "motion").as_deref() == Some("decelerating")
     })
@@ -50,35 +63,55 @@ async fn parameters_read_and_write_by_number_and_index() {
     let runtime = start(&pump_config("realistic", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    let reply = run(hub, "read pump 24").await;
-    assert_eq!(reply.msg, "P24[0] = 1000", "{reply}");
-    let reply = run(hub, "write pump 24 900").await;
-    assert!(reply.success, "{reply}");
-    let reply = run(hub, "read pump 31 1").await;
-    assert_eq!(reply.msg, "P31[1] = 1000", "{reply}");
-    let reply = run(hub, "read pump 31 0").await;
-    assert!(
-        !reply.success && reply.msg.contains("Index error"),
-        "{reply}"
+    assert_eq!(
+        parameter(request(hub, "read pump 24").await),
+        (24, 0, ParamValue::Int(1000))
     );
-    let reply = run(hub, "read pump 9").await;
-    assert!(
-        !reply.success && reply.msg.contains("unknown parameter number 9"),
-        "{reply}"
+    assert_eq!(run(hub, "read pump 24").await.text, "P24[0] = 1000");
+    assert!(run(hub, "write pump 24 900").await.ok);
+    assert_eq!(
+        parameter(request(hub, "read pump 31 1").await),
+        (31, 1, ParamValue::Int(1000))
     );
-    let reply = run(hub, "set pump.setpoint 1100").await;
-    assert!(reply.success, "{reply}");
-    let reply = run(hub, "set pump.setpoint 2500").await;
-    assert_eq!(reply.msg, "pump: value 2500 Hz is above maximum 1200 Hz");
-    let reply = run(hub, "set pump.frequency 5").await;
-    assert!(!reply.success && reply.msg.contains("read-only"), "{reply}");
-    let reply = run(hub, "set pump.nope 5").await;
+    // The pump's own refusal, in its words.
+    let refused = request(hub, "read pump 31 0").await;
     assert!(
-        !reply.success && reply.msg.contains("unknown attribute"),
-        "{reply}"
+        matches!(&refused, Err(HubError::DeviceError { message, .. }) if message.contains("Index error")),
+        "{refused:?}"
     );
-    let reply = run(hub, "get pump.setpoint").await;
-    assert!(reply.msg.contains("= 1100 Hz"), "{reply}");
+    assert!(matches!(
+        request(hub, "read pump 9").await,
+        Err(HubError::BadArgument { .. })
+    ));
+    assert!(run(hub, "set pump.setpoint 1100").await.ok);
+    let refused = request(hub, "set pump.setpoint 2500").await;
+    assert!(
+        matches!(
+            refused,
+            Err(HubError::OutOfRange {
+                value: 2500.0,
+                max: Some(1200.0),
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        run(hub, "set pump.setpoint 2500").await.text,
+        "pump: value 2500 Hz is above maximum 1200 Hz"
+    );
+    assert!(matches!(
+        request(hub, "set pump.frequency 5").await,
+        Err(HubError::ReadOnly { .. })
+    ));
+    assert!(matches!(
+        request(hub, "set pump.nope 5").await,
+        Err(HubError::UnknownAttr { .. })
+    ));
+    let Ok(Outcome::Property { property, .. }) = request(hub, "get pump.setpoint").await else {
+        panic!("a property");
+    };
+    assert_eq!(property.value, Some(Value::Number(1100.0)));
     runtime.shutdown().await.unwrap();
 }
 
@@ -88,7 +121,7 @@ async fn link_fault_recovers(fault: &str, reason: &str) {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, &format!("fault sim {fault} on")).await.success);
+    assert!(run(hub, &format!("fault sim {fault} on")).await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let snapshot = hub.connection("port").unwrap().snapshot();
     let alarm = snapshot.alarm.clone().unwrap_or_default();
@@ -103,7 +136,7 @@ async fn link_fault_recovers(fault: &str, reason: &str) {
             .any(|t| t.from == StateKind::Connected && t.to == StateKind::Recovering),
         "transition recorded"
     );
-    assert!(run(hub, &format!("fault sim {fault} off")).await.success);
+    assert!(run(hub, &format!("fault sim {fault} off")).await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
     wait_device(hub, "pump", "pump online again", |d| d.online).await;
     // And the alarm clears once the link stayed up.
@@ -132,9 +165,9 @@ async fn a_delay_beyond_the_timeout_recovers() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, "fault sim delay 500").await.success);
+    assert!(run(hub, "fault sim delay 500").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
-    assert!(run(hub, "fault sim delay off").await.success);
+    assert!(run(hub, "fault sim delay off").await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
     wait_device(hub, "pump", "pump online again", |d| d.online).await;
     runtime.shutdown().await.unwrap();
@@ -145,13 +178,13 @@ async fn a_short_delay_and_garbage_are_tolerated() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, "fault sim delay 100").await.success);
+    assert!(run(hub, "fault sim delay 100").await.ok);
     wait_device(hub, "pump", "round trip above 100 ms", |d| {
         prop_f64(d, "round-trip").is_some_and(|ms| ms >= 100.0)
     })
     .await;
-    assert!(run(hub, "fault sim delay off").await.success);
-    assert!(run(hub, "fault sim garbage 7").await.success);
+    assert!(run(hub, "fault sim delay off").await.ok);
+    assert!(run(hub, "fault sim garbage 7").await.ok);
     wait_device(hub, "pump", "garbage discarded", |d| {
         prop_f64(d, "discarded").is_some_and(|n| n >= 21.0)
     })
@@ -167,7 +200,7 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, "fault sim hang-up on").await.success);
+    assert!(run(hub, "fault sim hang-up on").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let sim = hub.simulator("sim").unwrap().clone();
     assert_eq!(sim.snapshot().endpoint, None);
@@ -178,7 +211,7 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
             .is_some_and(|e| e.contains("not found"))
     })
     .await;
-    assert!(run(hub, "fault sim hang-up off").await.success);
+    assert!(run(hub, "fault sim hang-up off").await.ok);
     assert!(sim.snapshot().endpoint.is_some());
     wait_state(hub, "port", StateKind::Connected).await;
     wait_device(hub, "pump", "pump online again", |d| d.online).await;
@@ -190,22 +223,18 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, "pump pump on").await.success);
+    assert!(run(hub, "pump pump on").await.ok);
     wait_device(hub, "pump", "spinning", |d| {
         prop_f64(d, "frequency").is_some_and(|f| f > 50.0)
     })
     .await;
-    assert!(run(hub, "fault sim overtemp on").await.success);
+    assert!(run(hub, "fault sim overtemp on").await.ok);
     wait_device(hub, "pump", "error 5 shown", |d| {
         d.alarms.iter().any(|a| a.starts_with("error 5:"))
     })
     .await;
     let snapshot = hub.device("pump").unwrap().snapshot();
-    let error = snapshot
-        .properties
-        .iter()
-        .find(|p| p.name == "error")
-        .unwrap();
+    let error = snapshot.property("error").unwrap();
     assert_eq!(error.state, PropState::Alert);
     assert!(
         snapshot.summary.starts_with("ERROR 5"),
@@ -222,8 +251,8 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
         StateKind::Connected
     );
     // The error is latched until reset, once the cause is gone.
-    assert!(run(hub, "fault sim overtemp off").await.success);
-    assert!(run(hub, "pump pump reset").await.success);
+    assert!(run(hub, "fault sim overtemp off").await.ok);
+    assert!(run(hub, "pump pump reset").await.ok);
     wait_device(hub, "pump", "error cleared", |d| d.alarms.is_empty()).await;
     runtime.shutdown().await.unwrap();
 }
@@ -233,25 +262,25 @@ async fn overload_and_warning_bits_show_as_warnings() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert!(run(hub, "fault sim warning 3").await.success);
+    assert!(run(hub, "fault sim warning 3").await.ok);
     wait_device(hub, "pump", "warning bit 3", |d| {
         d.alarms.iter().any(|a| a.starts_with("warning bit 3:"))
     })
     .await;
-    assert!(run(hub, "fault sim warning off").await.success);
+    assert!(run(hub, "fault sim warning off").await.ok);
     wait_device(hub, "pump", "warning gone", |d| d.alarms.is_empty()).await;
 
-    assert!(run(hub, "pump pump on").await.success);
+    assert!(run(hub, "pump pump on").await.ok);
     wait_device(hub, "pump", "at speed", |d| {
         prop(d, "motion").as_deref() == Some("at speed")
     })
     .await;
-    assert!(run(hub, "fault sim overload on").await.success);
+    assert!(run(hub, "fault sim overload on").await.ok);
     wait_device(hub, "pump", "overload warning", |d| {
         d.alarms.iter().any(|a| a.starts_with("warning bit 11:"))
     })
     .await;
-    assert!(run(hub, "fault sim overload off").await.success);
+    assert!(run(hub, "fault sim overload off").await.ok);
     wait_device(hub, "pump", "overload over", |d| d.alarms.is_empty()).await;
     runtime.shutdown().await.unwrap();
 }
@@ -260,25 +289,40 @@ async fn overload_and_warning_bits_show_as_warnings() {
 async fn commands_to_unknown_names_fail_with_the_known_ones() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    let reply = run(hub, "fault nosuch no-reply on").await;
-    assert_eq!(reply.msg, "unknown simulator \"nosuch\"; simulators: sim");
-    let reply = run(hub, "fault sim nosuch on").await;
-    assert!(
-        !reply.success && reply.msg.contains("known faults: no-reply, bad-bcc"),
-        "{reply}"
+    let known = |names: &[&str]| names.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        request(hub, "fault nosuch no-reply on").await,
+        Err(HubError::UnknownSimulator {
+            name: "nosuch".into(),
+            known: known(&["sim"])
+        })
     );
-    let reply = run(hub, "pump nosuch on").await;
-    assert_eq!(reply.msg, "unknown device \"nosuch\"; devices: pump");
-    let reply = run(hub, "connect nosuch").await;
+    let refused = request(hub, "fault sim nosuch on").await;
     assert!(
-        !reply.success && reply.msg.contains("connections: port"),
-        "{reply}"
+        matches!(&refused, Err(HubError::UnknownFault { known, .. }) if known.starts_with(&[
+            "no-reply".to_string(),
+            "bad-bcc".to_string()
+        ])),
+        "{refused:?}"
     );
-    let reply = run(hub, "faults").await;
-    assert!(
-        reply.success && reply.msg.contains("hang-up off"),
-        "{reply}"
+    assert_eq!(
+        request(hub, "pump nosuch on").await,
+        Err(HubError::UnknownDevice {
+            name: "nosuch".into(),
+            known: known(&["pump"])
+        })
     );
+    assert_eq!(
+        request(hub, "connect nosuch").await,
+        Err(HubError::UnknownConnection {
+            name: "nosuch".into(),
+            known: known(&["port"])
+        })
+    );
+    let Ok(Outcome::Faults { faults, .. }) = request(hub, "faults").await else {
+        panic!("the faults");
+    };
+    assert!(faults.iter().any(|f| f.id == "hang-up" && !f.active));
     runtime.shutdown().await.unwrap();
 }
 
@@ -286,14 +330,37 @@ async fn commands_to_unknown_names_fail_with_the_known_ones() {
 async fn disconnect_and_reconnect_by_device_name() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
+    let state = |result| match result {
+        Ok(Outcome::Connection { link, state }) => {
+            assert_eq!(&*link, "port");
+            state
+        }
+        other => panic!("not a connection state: {other:?}"),
+    };
     wait_state(hub, "port", StateKind::Connected).await;
-    assert_eq!(run(hub, "disconnect pump").await.msg, "port: disconnected");
+    assert_eq!(
+        state(request(hub, "disconnect pump").await),
+        StateKind::Disconnected
+    );
     wait_device(hub, "pump", "pump offline", |d| !d.online).await;
-    assert!(!run(hub, "pump pump on").await.success);
-    assert_eq!(run(hub, "connect port").await.msg, "port: connecting");
+    assert!(matches!(
+        request(hub, "pump pump on").await,
+        Err(HubError::LinkDown { .. })
+    ));
+    assert_eq!(
+        state(request(hub, "connect port").await),
+        StateKind::Connecting
+    );
     wait_device(hub, "pump", "pump online", |d| d.online).await;
-    assert_eq!(run(hub, "teardown port").await.msg, "port: torn-down");
-    let reply = run(hub, "connect port").await;
-    assert_eq!(reply.msg, "connection port is torn down");
+    assert_eq!(
+        state(request(hub, "teardown port").await),
+        StateKind::TornDown
+    );
+    assert_eq!(
+        request(hub, "connect port").await,
+        Err(HubError::TornDown {
+            link: "port".into()
+        })
+    );
     runtime.shutdown().await.unwrap();
 }

@@ -41,7 +41,15 @@ fn serve_speaks_json_lines() {
     serve.send("get pump.nothing");
     let line = serve.expect("\"event\":\"reply\"");
     let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(value["reply"]["success"], false);
+    assert_eq!(value["ok"], false);
+    // The refusal, typed: what it is and what the device knows.
+    assert_eq!(value["error"]["error"], "unknown-attr");
+    assert_eq!(value["error"]["attr"], "nothing");
+    assert!(
+        value["error"]["known"]
+            .as_array()
+            .is_some_and(|k| !k.is_empty())
+    );
     serve.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(serve.wait().success());
 }

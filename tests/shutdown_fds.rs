@@ -38,9 +38,9 @@ async fn shutdown_leaves_no_pty_fds_open() {
         "symlink exists while running"
     );
     // Hang up and come back once, so reopened ports are covered too.
-    assert!(run(&hub, "fault sim hang-up on").await.success);
+    assert!(run(&hub, "fault sim hang-up on").await.ok);
     wait_state(&hub, "port", StateKind::Recovering).await;
-    assert!(run(&hub, "fault sim hang-up off").await.success);
+    assert!(run(&hub, "fault sim hang-up off").await.ok);
     wait_state(&hub, "port", StateKind::Connected).await;
     wait_device(&hub, "pump", "pump online again", |d| d.online).await;
 

@@ -38,12 +38,12 @@ async fn a_hang_up_mid_task_fails_it_and_the_file_is_valid() {
     let hub = runtime.hub();
     wait_device(hub, "pump", "pump online", |d| d.online).await;
     let reply = run(hub, "task pump monitor interval=0.1 duration=60 name=watch").await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.ok, "{reply}");
     wait_device(hub, "pump", "a few samples", |d| {
         d.running_task().is_some_and(|t| t.samples >= 3)
     })
     .await;
-    assert!(run(hub, "fault sim hang-up on").await.success);
+    assert!(run(hub, "fault sim hang-up on").await.ok);
     wait_device(hub, "pump", "task failed", |d| {
         d.tasks.iter().any(|t| t.state == TaskState::Failed)
     })
@@ -59,7 +59,7 @@ async fn a_hang_up_mid_task_fails_it_and_the_file_is_valid() {
         serde_json::from_str(&std::fs::read_to_string(file.with_extension("json")).unwrap())
             .unwrap();
     assert_eq!(meta["state"], "failed");
-    assert!(run(hub, "fault sim hang-up off").await.success);
+    assert!(run(hub, "fault sim hang-up off").await.ok);
     runtime.shutdown().await.unwrap();
 }
 

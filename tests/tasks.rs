@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use labdeck_core::bus::EventBus;
+use labdeck_core::connection::LinkParts;
 use labdeck_core::connection::{ConnCommand, ConnectionManager, RetryPolicy, StateKind};
 use labdeck_core::device::electrometer::{ElectrometerDriver, ElectrometerDriverConfig};
 use labdeck_core::device::{
-    DeviceCommand, DeviceHandle, DeviceSnapshot, DriverParts, TaskSettings, TaskSpec, TaskState,
+    DeviceCommand, DeviceHandle, DeviceOutcome, DeviceSnapshot, DriverParts, TaskRef, TaskSettings,
+    TaskSpec, TaskState, Value,
 };
-use labdeck_core::link::{ConnectError, Opener, TrafficTap, Transport};
+use labdeck_core::hub::HubError;
+use labdeck_core::link::{ConnectError, Opener, TrafficTap, Transport, TransportKind};
 use labdeck_core::sim::electrometer::model::{ReadingModel, Signal};
 use labdeck_core::sim::electrometer::scpi::Instrument;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -30,8 +33,8 @@ struct InstrumentOpener {
 }
 
 impl Opener for InstrumentOpener {
-    fn kind(&self) -> &'static str {
-        "test"
+    fn kind(&self) -> TransportKind {
+        TransportKind::Tcp
     }
 
     fn endpoint(&self) -> String {
@@ -110,27 +113,28 @@ async fn rig() -> Rig {
         link_cut: cut.clone(),
     };
     let (tx, sessions) = tokio::sync::mpsc::channel(4);
-    let tap = TrafficTap::new("em-link".into(), 100, bus.clone());
+    let tap = TrafficTap::new("em-link".into(), 100, Arc::new(bus.clone()));
     let policy = RetryPolicy {
         base: Duration::from_millis(100),
         ..RetryPolicy::default()
     };
-    let (manager, connection) = ConnectionManager::new(
-        "em-link".into(),
-        Arc::new(opener),
+    let (manager, connection) = ConnectionManager::new(LinkParts {
+        name: "em-link".into(),
+        opener: Arc::new(opener),
         policy,
         tap,
-        bus.clone(),
-        Some(tx),
-        CancellationToken::new(),
-    );
+        out: Arc::new(bus.clone()),
+        sessions: Some(tx),
+        simulator: None,
+        cancel: CancellationToken::new(),
+    });
     tokio::spawn(manager.run());
     let (driver, device) = ElectrometerDriver::new(
         DriverParts {
             name: "em1".into(),
             link: "em-link".into(),
             sessions,
-            bus,
+            out: Arc::new(bus),
             tasks: TaskSettings {
                 data_dir: dir.path().to_path_buf(),
                 queue_limit: 8,
@@ -182,9 +186,10 @@ fn spec(name: &str, interval: f64, duration: f64) -> TaskSpec {
 }
 
 async fn submit(device: &DeviceHandle, spec: TaskSpec) -> u64 {
-    let reply = device.command(DeviceCommand::Submit(spec)).await;
-    assert!(reply.success, "{reply}");
-    reply.data.unwrap()["id"].as_u64().unwrap()
+    match device.command(DeviceCommand::Submit(spec)).await {
+        Ok(DeviceOutcome::TaskQueued { id, .. }) => id,
+        other => panic!("not queued: {other:?}"),
+    }
 }
 
 fn task(device: &DeviceHandle, id: u64) -> labdeck_core::device::TaskSnapshot {
@@ -254,10 +259,19 @@ async fn the_queue_runs_in_order_and_cancels_start_the_next_or_remove() {
     let reply = rig
         .device
         .command(DeviceCommand::Cancel {
-            task: Some("c".into()),
+            task: Some(TaskRef::Name("c".into())),
         })
         .await;
-    assert!(reply.success, "{reply}");
+    assert!(
+        matches!(
+            reply,
+            Ok(DeviceOutcome::TaskCancelled {
+                was_running: false,
+                ..
+            })
+        ),
+        "{reply:?}"
+    );
     assert_eq!(task(&rig.device, c).state, TaskState::Cancelled);
     assert_eq!(task(&rig.device, a).state, TaskState::Running);
     wait(&rig.device, "b running", |s| {
@@ -270,7 +284,16 @@ async fn the_queue_runs_in_order_and_cancels_start_the_next_or_remove() {
         .device
         .command(DeviceCommand::Cancel { task: None })
         .await;
-    assert!(reply.success, "{reply}");
+    assert!(
+        matches!(
+            reply,
+            Ok(DeviceOutcome::TaskCancelled {
+                was_running: true,
+                ..
+            })
+        ),
+        "{reply:?}"
+    );
     assert_eq!(task(&rig.device, b).state, TaskState::Cancelled);
     wait(&rig.device, "d running", |s| {
         s.running_task().is_some_and(|t| t.id == d)
@@ -308,7 +331,7 @@ async fn cancel_stops_a_running_task_within_the_bound() {
         .device
         .command(DeviceCommand::Cancel { task: None })
         .await;
-    assert!(reply.success, "{reply}");
+    assert!(reply.is_ok(), "{reply:?}");
     let t = task(&rig.device, id);
     assert_eq!(t.state, TaskState::Cancelled);
     assert!(t.ended.unwrap().mono - asked <= Duration::from_millis(200));
@@ -338,7 +361,7 @@ async fn cancel_stops_a_running_task_within_the_bound() {
         "{:?}",
         stopped - asked
     );
-    assert!(cancel.await.unwrap().success);
+    assert!(cancel.await.unwrap().is_ok());
 }
 
 #[tokio::test(start_paused = true)]
@@ -372,80 +395,98 @@ async fn a_lost_link_fails_the_task_and_the_file_stays_valid() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn refusals_are_failures_with_specific_messages() {
+async fn each_refusal_is_its_own_variant() {
     let rig = rig().await;
-    let fail = |reply: labdeck_core::reply::Reply| {
-        assert!(!reply.success, "{reply}");
-        reply.msg
-    };
     let set = |attr: &str, value: &str| DeviceCommand::Set {
         attr: attr.into(),
-        value: value.into(),
+        value: Value::Text(value.into()),
         force: false,
     };
     let d = &rig.device;
-    assert_eq!(
-        fail(d.command(set("x", "1")).await),
-        "em1: unknown attribute 'x' of em1; known: function, reading, reading-status, range, autorange, nplc, zero-check, scan, buffer-count, buffer-size, last-fetch, identity, error, errors-seen, round-trip, queries, timeouts"
+    let refused = d.command(set("x", "1")).await;
+    assert!(
+        matches!(&refused, Err(HubError::UnknownAttr { attr, known, .. })
+            if attr == "x" && known.len() == 17 && known[0] == "function"),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        d.command(set("reading", "1")).await,
+        Err(HubError::ReadOnly { .. })
+    ));
+    let refused = d.command(set("nplc", "50")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(HubError::OutOfRange {
+                value: 50.0,
+                max: Some(10.0),
+                ..
+            })
+        ),
+        "{refused:?}"
     );
     assert_eq!(
-        fail(d.command(set("reading", "1")).await),
-        "em1: attribute 'reading' is read-only"
-    );
-    assert_eq!(
-        fail(d.command(set("nplc", "50")).await),
+        refused.unwrap_err().to_string(),
         "em1: value 50 is above maximum 10"
     );
-    assert_eq!(
-        fail(d.command(set("nplc", "fast")).await),
-        "em1: value 'fast' for attribute 'nplc' is not a number"
-    );
-    assert_eq!(
-        fail(d.command(set("function", "amps")).await),
-        "em1: value 'amps' for attribute 'function' is not one of CURR, CHAR, VOLT, RES"
+    assert!(matches!(
+        d.command(set("nplc", "fast")).await,
+        Err(HubError::WrongType { .. })
+    ));
+    let refused = d.command(set("function", "amps")).await;
+    assert!(
+        matches!(&refused, Err(HubError::NotOption { options, .. }) if options.len() == 4),
+        "{refused:?}"
     );
     let mut bad = spec("x", 1.0, 5.0);
     bad.technique = "dance".into();
-    assert_eq!(
-        fail(d.command(DeviceCommand::Submit(bad)).await),
-        "em1: unknown technique 'dance' for em1; techniques: measure, buffered_scan"
+    let refused = d.command(DeviceCommand::Submit(bad)).await;
+    assert!(
+        matches!(&refused, Err(HubError::UnknownTechnique { known, .. })
+            if known == &["measure", "buffered_scan"]),
+        "{refused:?}"
     );
     let mut bad = spec("x", 1.0, 5.0);
-    bad.params.insert("nplc".into(), "20".into());
+    bad.params.insert("nplc".into(), Value::Number(20.0));
+    let refused = d.command(DeviceCommand::Submit(bad)).await;
+    assert!(
+        matches!(&refused, Err(HubError::TaskParameter { param, refusal, .. })
+            if param == "nplc" && matches!(**refusal, HubError::OutOfRange { .. })),
+        "{refused:?}"
+    );
     assert_eq!(
-        fail(d.command(DeviceCommand::Submit(bad)).await),
+        refused.unwrap_err().to_string(),
         "em1: parameter 'nplc': value 20 is above maximum 10"
     );
     let mut bad = spec("x", 1.0, 5.0);
-    bad.params.insert("speed".into(), "1".into());
-    assert_eq!(
-        fail(d.command(DeviceCommand::Submit(bad)).await),
-        "em1: unknown parameter 'speed' for technique 'measure'; parameters: function, nplc, range"
-    );
+    bad.params.insert("speed".into(), Value::Number(1.0));
+    assert!(matches!(
+        d.command(DeviceCommand::Submit(bad)).await,
+        Err(HubError::UnknownTaskParameter { .. })
+    ));
     // A running task guards the attributes it controls, unless forced.
     submit(d, spec("guard", 1.0, 30.0)).await;
     wait(d, "running", |s| s.running_task().is_some()).await;
-    assert_eq!(
-        fail(d.command(set("nplc", "2")).await),
-        "em1: attribute 'nplc' is controlled by the running task 'guard'; set --force to override"
+    let refused = d.command(set("nplc", "2")).await;
+    assert!(
+        matches!(&refused, Err(HubError::Busy { controlled_by_task, .. }) if controlled_by_task == "guard"),
+        "{refused:?}"
     );
     let forced = d
         .command(DeviceCommand::Set {
             attr: "nplc".into(),
-            value: "2".into(),
+            value: Value::Number(2.0),
             force: true,
         })
         .await;
-    assert!(forced.success, "{forced}");
-    assert_eq!(
-        fail(
-            d.command(DeviceCommand::Cancel {
-                task: Some("nope".into())
-            })
-            .await
-        ),
-        "em1: no running or queued task 'nope'"
-    );
+    assert!(forced.is_ok(), "{forced:?}");
+    assert!(matches!(
+        d.command(DeviceCommand::Cancel {
+            task: Some(TaskRef::Name("nope".into()))
+        })
+        .await,
+        Err(HubError::NoSuchTask { .. })
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -453,7 +494,7 @@ async fn a_buffered_scan_saves_the_buffer_beside_the_samples() {
     let rig = rig().await;
     let mut scan = spec("scan", 0.1, 2.0);
     scan.technique = "buffered_scan".into();
-    scan.params.insert("nplc".into(), "0.1".into());
+    scan.params.insert("nplc".into(), Value::Number(0.1));
     let id = submit(&rig.device, scan).await;
     wait(&rig.device, "done", |s| {
         s.tasks.iter().any(|t| t.id == id && t.state.is_terminal())

@@ -3,9 +3,13 @@
 //! traffic renderings, and the colours and attributes of states. Clock
 //! times are redacted (they depend on the local time zone).
 
+mod common;
+
+use common::fixture;
 use labdeck::tui::keys::{KeyChord, Keymap};
-use labdeck::tui::{App, Glyphs, Msg, Overlay, Pane, Theme, ViewContext, fixture, view};
+use labdeck::tui::{App, Glyphs, Msg, Overlay, Pane, Theme, ViewContext, view};
 use labdeck_core::bus::Event;
+use labdeck_core::device::ValueUpdate;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
@@ -16,12 +20,25 @@ fn model(size: (u16, u16)) -> App {
     let (setup, data) = fixture::sample(base, 0);
     let mut app = App::new(setup, Keymap::default(), "default", fixture::at(base, 5.0));
     app.size = size;
-    // A ramp, so the sparklines have something to draw.
-    for i in 0..12 {
-        let mut d = data.clone();
-        d.devices[0].properties =
-            fixture::pump_properties(300 + i * 10, fixture::at(base, 3.0 + i as f64 * 0.1));
-        app.sync(d);
+    // A ramp, so the sparklines have something to draw: the first
+    // snapshot, then each property's value as the events bring them.
+    let at = |i: i64| fixture::at(base, 3.0 + i as f64 * 0.1);
+    let mut first = data.clone();
+    first.devices[0].properties = fixture::pump_properties(300, at(0));
+    app.sync(first);
+    for i in 1..12 {
+        for p in fixture::pump_properties(300 + i * 10, at(i)) {
+            let update = ValueUpdate {
+                name: p.def.name.clone(),
+                t: at(i),
+                value: p.value,
+                state: p.state,
+            };
+            app.update(Msg::Event(Box::new(Event::Property {
+                device: "pump1".into(),
+                update,
+            })));
+        }
     }
     for chunk in fixture::traffic(base, 6) {
         app.update(Msg::Event(Box::new(Event::Traffic(chunk))));
@@ -239,7 +256,7 @@ fn indi_remote_properties() {
     let base = Instant::now();
     let (_, mut data) = fixture::sample(base, 0);
     data.devices[0].properties = props;
-    data.devices[0].driver = "indi";
+    data.devices[0].kind = labdeck_core::device::DeviceKind::Indi;
     app.sync(data);
     app.focus = Pane::Properties;
     snapshot("indi_remote_properties", &app);

@@ -1,10 +1,13 @@
 //! `update` as a pure function: keys in, model changes and effects out.
 
+mod common;
+
+use common::fixture;
 use labdeck::tui::keys::{KeyChord, Keymap};
-use labdeck::tui::{App, Data, Effect, Msg, Overlay, Pane, fixture};
+use labdeck::tui::{App, Data, Effect, Msg, Overlay, Pane};
 use labdeck_core::bus::Event;
 use labdeck_core::connection::ConnCommand;
-use labdeck_core::runtime::Command;
+use labdeck_core::hub::Request;
 use labdeck_core::sim::FaultSetting;
 use proptest::prelude::*;
 use tokio::time::Instant;
@@ -56,7 +59,7 @@ fn connect_and_disconnect_target_the_selected_link() {
     press(&mut app, "j");
     assert_eq!(
         press(&mut app, "d"),
-        vec![Effect::Hub(Command::Connection {
+        vec![Effect::Hub(Request::Connection {
             target: "scpi".into(),
             command: ConnCommand::Disconnect
         })]
@@ -64,7 +67,7 @@ fn connect_and_disconnect_target_the_selected_link() {
     press(&mut app, "k");
     assert_eq!(
         press(&mut app, "c"),
-        vec![Effect::Hub(Command::Connection {
+        vec![Effect::Hub(Request::Connection {
             target: "pump-port".into(),
             command: ConnCommand::Connect
         })]
@@ -82,8 +85,8 @@ fn the_fault_menu_toggles_the_selected_fault() {
     press(&mut app, "j");
     assert_eq!(
         press(&mut app, "space"),
-        vec![Effect::Hub(Command::Fault {
-            sim: Some("pump-sim".into()),
+        vec![Effect::Hub(Request::Fault {
+            simulator: Some("pump-sim".into()),
             fault: "bad-bcc".into(),
             setting: FaultSetting::Toggle
         })]
@@ -106,7 +109,7 @@ fn quit_asks_while_busy_and_not_otherwise() {
         c.state = labdeck_core::connection::StateKind::Disconnected;
     }
     for d in &mut data.devices {
-        d.properties.retain(|p| p.name != "on");
+        d.properties.retain(|p| p.name() != "on");
     }
     app.sync(data.clone());
     assert!(press(&mut app, "q").is_empty());

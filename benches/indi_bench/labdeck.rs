@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use labdeck::indi::{IndiServer, IndiServerSpec};
 use labdeck_core::bus::EventBus;
 use labdeck_core::device::{
-    AttrKind, DeviceCommand, DeviceSnapshot, EmbeddedDevice, PropState, Property, Value,
+    AttrKind, Capabilities, DeviceCommand, DeviceKind, DeviceOutcome, DeviceSnapshot,
+    EmbeddedDevice, PropState, Property, PropertyDef, Value,
 };
-use labdeck_core::reply::Reply;
-use labdeck_core::runtime::Hub;
+use labdeck_core::hub::{Hub, HubError};
 use tokio_util::sync::CancellationToken;
 
 use super::{Load, RoundTripPath, Server};
@@ -116,8 +116,10 @@ pub fn serve(rate: &str) {
         .enable_all()
         .build()
         .expect("runtime");
-    let (device, handle) = EmbeddedDevice::new(snapshot());
-    let hub = Hub::with_devices(vec![handle], EventBus::new(1024));
+    // The bus as the demo sizes it (`[traffic] events`).
+    let bus = EventBus::new(4096);
+    let (device, handle) = EmbeddedDevice::new(snapshot(), std::sync::Arc::new(bus.clone()));
+    let hub = Hub::with_devices(vec![handle], bus);
     let cancel = CancellationToken::new();
     let spec = IndiServerSpec {
         port: 0,
@@ -136,23 +138,20 @@ pub fn serve(rate: &str) {
 }
 
 fn snapshot() -> DeviceSnapshot {
-    let mut value = Property::new("value", "Value", "Bench")
+    let mut def = PropertyDef::new("value", "Value", "Bench")
         .kind(AttrKind::Float)
+        .limits(-1e9, 1e9)
         .writable();
-    value.min = Some(-1e9);
-    value.max = Some(1e9);
-    value.format = Some("%.3f".into());
-    value.value = Some(Value::Float(0.0));
-    value.state = PropState::Ok;
+    def.format = Some("%.3f".into());
     DeviceSnapshot {
         name: "flood".into(),
-        driver: "embedded",
+        kind: DeviceKind::Embedded,
         link: "flood".into(),
+        capabilities: std::sync::Arc::new(Capabilities::default()),
         online: true,
         summary: "benchmark load".into(),
-        properties: vec![value],
+        properties: vec![Property::new(def).with(Value::Number(0.0), PropState::Ok)],
         alarms: vec![],
-        techniques: vec![],
         tasks: vec![],
     }
 }
@@ -174,7 +173,7 @@ async fn drive(mut device: EmbeddedDevice, load: Load, cancel: CancellationToken
             }
             sent += 1;
             let value = 12_345.0 + (sent % 1000) as f64;
-            device.publish(|s| s.properties[0].value = Some(Value::Float(value)));
+            device.set("value", Value::Number(value), PropState::Ok);
             tokio::task::yield_now().await;
             continue;
         }
@@ -188,17 +187,19 @@ async fn drive(mut device: EmbeddedDevice, load: Load, cancel: CancellationToken
             _ = cancel.cancelled() => return,
             request = device.next_request() => {
                 let Some(request) = request else { return };
-                let reply = match request.command() {
-                    DeviceCommand::Set { value, .. } => match value.trim().parse::<f64>() {
-                        Ok(v) => {
-                            device.publish(|s| s.properties[0].value = Some(Value::Float(v)));
-                            Reply::ok(format!("flood.value = {v}"))
-                        }
-                        Err(_) => Reply::fail(format!("not a number: {value}")),
-                    },
-                    other => Reply::fail(format!("the benchmark device only takes set, not {other:?}")),
+                let answer = match request.command() {
+                    DeviceCommand::Set { value: Value::Number(v), .. } => {
+                        device.set("value", Value::Number(*v), PropState::Ok);
+                        let property = Property::new(snapshot().properties[0].def.as_ref().clone())
+                            .with(Value::Number(*v), PropState::Ok);
+                        Ok(DeviceOutcome::Set { property })
+                    }
+                    other => Err(HubError::BadArgument {
+                        device: "flood".into(),
+                        message: format!("the benchmark device only takes numbers, not {other:?}"),
+                    }),
                 };
-                request.answer(reply);
+                request.answer(answer);
             }
             _ = tick => {}
         }

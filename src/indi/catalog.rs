@@ -1,20 +1,36 @@
-//! labdeck devices as INDI vectors. Each attribute is a vector of its
-//! own (numbers with format, limits and step; booleans and options as
-//! switches; words as text), grouped as in the console, `rw` when
-//! writable; plus a CONNECTION switch that drives the link, a
-//! DEVICE_STATUS light vector and a DEVICE_TASKS text vector. A `new*`
-//! becomes a Hub command.
+//! labdeck's devices and simulators as INDI vectors. Each attribute is a
+//! vector of its own (numbers with format, limits and step; booleans and
+//! options as switches; words as text), grouped as in the console, `rw`
+//! when writable; every device also has a CONNECTION switch that drives
+//! its link, a DEVICE_STATUS light vector and a DEVICE_TASKS text vector.
+//! A simulator is a device with a FAULTS switch (any of many), a
+//! FAULT_VALUES number vector for the faults that take a value, and a
+//! SIM_STATUS text vector.
+//!
+//! A value event changes the one vector its property is; snapshots build
+//! whole devices, to start and to catch up.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use labdeck_core::connection::{ConnCommand, ConnectionSnapshot, StateKind};
-use labdeck_core::device::{AttrKind, DeviceSnapshot, PropState, Property, TaskState, Value};
-use labdeck_core::runtime::Command;
+use labdeck_core::connection::{ConnectionSnapshot, StateKind};
+use labdeck_core::device::{
+    AttrKind, DeviceSnapshot, PropState, Property, PropertyDef, TaskState, Value, ValueUpdate,
+};
+use labdeck_core::sim::SimSnapshot;
 use labdeck_protocol::indi::{
-    IndiState, Member, Perm, Rule, Vector, VectorHead, VectorKind, format_number, parse_number,
+    IndiState, Member, Perm, Rule, Vector, VectorHead, VectorKind, format_number, timestamp,
 };
 
 use super::timestamp_now;
+use crate::format;
+
+pub const CONNECTION: &str = "CONNECTION";
+pub const STATUS: &str = "DEVICE_STATUS";
+pub const TASKS: &str = "DEVICE_TASKS";
+pub const FAULTS: &str = "FAULTS";
+pub const FAULT_VALUES: &str = "FAULT_VALUES";
+pub const SIM_STATUS: &str = "SIM_STATUS";
 
 /// `ramp-rate` → `RAMP_RATE`.
 pub fn indi_name(attr: &str) -> String {
@@ -29,9 +45,226 @@ pub fn indi_name(attr: &str) -> String {
         .collect()
 }
 
-pub const CONNECTION: &str = "CONNECTION";
-const STATUS: &str = "DEVICE_STATUS";
-const TASKS: &str = "DEVICE_TASKS";
+/// How an attribute's values sit in its vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One number member.
+    Number,
+    /// ON and OFF switches.
+    OnOff,
+    /// One switch per option, the option as the member's label.
+    Options,
+    /// One text member.
+    Text,
+}
+
+/// What a served vector stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    Connection,
+    Status,
+    Tasks,
+    Attribute {
+        attr: Arc<str>,
+        shape: Shape,
+        decimals: u8,
+    },
+    Faults,
+    FaultValues,
+    SimStatus,
+}
+
+/// One device (or simulator) as INDI clients see it: its vectors with
+/// their current values, in a stable order.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    vectors: Vec<Vector>,
+    bindings: Vec<Binding>,
+    by_attr: HashMap<Arc<str>, usize>,
+}
+
+/// What changed between two builds of a device.
+#[derive(Debug, Clone)]
+pub enum Changed {
+    /// New or redefined: send `def*`.
+    Defined(Vector),
+    /// New values or state: send `set*`.
+    Values(Vector),
+}
+
+impl Served {
+    fn push(&mut self, vector: Vector, binding: Binding) {
+        if let Binding::Attribute { attr, .. } = &binding {
+            self.by_attr.insert(attr.clone(), self.vectors.len());
+        }
+        self.vectors.push(vector);
+        self.bindings.push(binding);
+    }
+
+    pub fn vectors(&self) -> &[Vector] {
+        &self.vectors
+    }
+
+    pub fn vector(&self, name: &str) -> Option<&Vector> {
+        self.vectors.iter().find(|v| v.head.name == name)
+    }
+
+    pub fn binding(&self, name: &str) -> Option<&Binding> {
+        let i = self.vectors.iter().position(|v| v.head.name == name)?;
+        self.bindings.get(i)
+    }
+
+    /// A labdeck device: its attributes and the device-level vectors.
+    pub fn device(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Self {
+        let device = &*d.name;
+        let mut served = Self::default();
+        served.push(connection(device, link), Binding::Connection);
+        served.push(status(d, link), Binding::Status);
+        for (name, p) in attribute_names(d) {
+            let (vector, binding) = attribute(device, &name, p);
+            served.push(vector, binding);
+        }
+        if !d.capabilities.techniques.is_empty() {
+            served.push(tasks(d), Binding::Tasks);
+        }
+        served
+    }
+
+    /// A simulator: its faults, switchable, and where it listens.
+    pub fn simulator(s: &SimSnapshot) -> Self {
+        let device = &*s.name;
+        let mut served = Self::default();
+        let mut faults = head(device, FAULTS, "Faults", "Faults", IndiState::Ok, Perm::Rw);
+        faults.rule = Some(Rule::AnyOfMany);
+        served.push(
+            Vector {
+                kind: VectorKind::Switch,
+                head: faults,
+                members: s
+                    .faults
+                    .iter()
+                    .map(|f| switch(&f.id, &f.label, f.active))
+                    .collect(),
+            },
+            Binding::Faults,
+        );
+        let valued: Vec<Member> = s
+            .faults
+            .iter()
+            .filter_map(|f| {
+                let (min, max) = f.range?;
+                let unit = f.unit.as_deref().unwrap_or("");
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "fault values are small counts of ms, bytes, bits"
+                )]
+                let value = f.value.map_or(0.0, |v| v as f64);
+                Some(Member {
+                    label: Some(format!("{} ({unit})", f.label)),
+                    format: Some("%.0f".into()),
+                    min: Some(min.to_string()),
+                    max: Some(max.to_string()),
+                    step: Some("1".into()),
+                    ..Member::new(&f.id, format_number(value, "%.0f"))
+                })
+            })
+            .collect();
+        if !valued.is_empty() {
+            served.push(
+                Vector {
+                    kind: VectorKind::Number,
+                    head: head(
+                        device,
+                        FAULT_VALUES,
+                        "Fault values (set switches the fault on)",
+                        "Faults",
+                        IndiState::Ok,
+                        Perm::Rw,
+                    ),
+                    members: valued,
+                },
+                Binding::FaultValues,
+            );
+        }
+        let text = |name: &str, label: &str, value: String| Member {
+            label: Some(label.into()),
+            ..Member::new(name, value)
+        };
+        served.push(
+            Vector {
+                kind: VectorKind::Text,
+                head: head(
+                    device,
+                    SIM_STATUS,
+                    "Simulator",
+                    "Simulator",
+                    if s.endpoint.is_some() {
+                        IndiState::Ok
+                    } else {
+                        IndiState::Alert
+                    },
+                    Perm::Ro,
+                ),
+                members: vec![
+                    text("KIND", "Simulates", s.kind.to_string()),
+                    text(
+                        "ENDPOINT",
+                        "Reached at",
+                        s.endpoint.clone().unwrap_or_else(|| "closed".into()),
+                    ),
+                ],
+            },
+            Binding::SimStatus,
+        );
+        served
+    }
+
+    /// A property's new value: its vector, updated, to send as `set*`.
+    pub fn value(&mut self, update: &ValueUpdate) -> Option<&Vector> {
+        let i = *self.by_attr.get(&update.name)?;
+        let Binding::Attribute {
+            shape, decimals, ..
+        } = self.bindings[i]
+        else {
+            return None;
+        };
+        let vector = &mut self.vectors[i];
+        set_members(&mut vector.members, shape, decimals, update.value.as_ref());
+        vector.head.state = Some(state(update.state));
+        vector.head.timestamp = Some(timestamp(update.t.wall));
+        Some(&self.vectors[i])
+    }
+
+    /// Take a fresh build; what changed, and the vectors that went away.
+    pub fn refresh(&mut self, fresh: Self) -> (Vec<Changed>, Vec<String>) {
+        let mut changed = Vec::new();
+        for v in &fresh.vectors {
+            match self.vector(&v.head.name) {
+                None => changed.push(Changed::Defined(v.clone())),
+                Some(o) if definition_changed(o, v) => changed.push(Changed::Defined(v.clone())),
+                Some(o)
+                    if o.head.state != v.head.state
+                        || o.head.message != v.head.message
+                        || o.members
+                            .iter()
+                            .map(|m| &m.value)
+                            .ne(v.members.iter().map(|m| &m.value)) =>
+                {
+                    changed.push(Changed::Values(v.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        let gone = self
+            .vectors
+            .iter()
+            .filter(|o| fresh.vector(&o.head.name).is_none())
+            .map(|o| o.head.name.clone())
+            .collect();
+        *self = fresh;
+        (changed, gone)
+    }
+}
 
 /// Each attribute with its vector name, unique within the device: a name
 /// taken by labdeck's own vectors or an earlier attribute gets `_2`, `_3`.
@@ -39,9 +272,9 @@ fn attribute_names(d: &DeviceSnapshot) -> Vec<(String, &Property)> {
     let mut taken: Vec<String> = [CONNECTION, STATUS, TASKS].map(String::from).to_vec();
     d.properties
         .iter()
-        .filter(|p| !p.mirror)
+        .filter(|p| !p.def.mirror)
         .map(|p| {
-            let base = indi_name(&p.name);
+            let base = indi_name(p.name());
             let mut name = base.clone();
             let mut n = 1;
             while taken.contains(&name) {
@@ -70,13 +303,6 @@ fn link_state(c: Option<&ConnectionSnapshot>) -> IndiState {
         Some(StateKind::Disconnected | StateKind::TornDown) => IndiState::Alert,
         _ => IndiState::Idle,
     }
-}
-
-fn timestamp(p: &Property) -> String {
-    let wall = p
-        .updated
-        .map_or_else(std::time::SystemTime::now, |t| t.wall);
-    labdeck_protocol::indi::timestamp(wall)
 }
 
 fn head(
@@ -108,92 +334,116 @@ fn switch(name: &str, label: &str, on: bool) -> Member {
 }
 
 /// The format a number vector announces.
-fn number_format(p: &Property) -> String {
-    match (&p.kind, p.si) {
+fn number_format(def: &PropertyDef) -> String {
+    match (&def.kind, def.si) {
         (AttrKind::Int, _) => "%.0f".into(),
         (_, true) => "%g".into(),
-        _ => format!("%.{}f", p.decimals),
+        _ => format!("%.{}f", def.decimals),
+    }
+}
+
+/// Members set to a value, as its shape says.
+fn set_members(members: &mut [Member], shape: Shape, decimals: u8, value: Option<&Value>) {
+    match shape {
+        Shape::Number => {
+            if let Some(m) = members.first_mut() {
+                let format = m.format.as_deref().unwrap_or("%g");
+                m.value = value
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "nan".to_string(), |v| format_number(v, format));
+            }
+        }
+        Shape::OnOff => {
+            let on = matches!(value, Some(Value::Bool(true)));
+            for m in members {
+                let lit = (m.name == "ON") == on;
+                m.value = if lit { "On" } else { "Off" }.into();
+            }
+        }
+        Shape::Options => {
+            let current = value.and_then(Value::as_text).unwrap_or("");
+            for m in members {
+                let lit = m.label.as_deref() == Some(current);
+                m.value = if lit { "On" } else { "Off" }.into();
+            }
+        }
+        Shape::Text => {
+            if let Some(m) = members.first_mut() {
+                m.value = value
+                    .map(|v| format::plain(v, decimals))
+                    .unwrap_or_default();
+            }
+        }
     }
 }
 
 /// One attribute as a vector named `name`.
-fn attribute(device: &str, name: &str, p: &Property) -> Vector {
-    let perm = if p.writable { Perm::Rw } else { Perm::Ro };
-    let mut head = head(device, name, &p.label, &p.group, state(p.state), perm);
-    head.timestamp = Some(timestamp(p));
-    match (&p.kind, &p.value) {
-        (AttrKind::Bool, value) => {
-            let on = matches!(value, Some(Value::Bool(true)));
+fn attribute(device: &str, name: &str, p: &Property) -> (Vector, Binding) {
+    let def = &p.def;
+    let perm = if def.writable { Perm::Rw } else { Perm::Ro };
+    let mut head = head(device, name, &def.label, &def.group, state(p.state), perm);
+    head.timestamp = Some(p.updated.map_or_else(timestamp_now, |t| timestamp(t.wall)));
+    let (kind, shape, mut members) = match &def.kind {
+        AttrKind::Bool => {
             head.rule = Some(Rule::OneOfMany);
-            Vector {
-                kind: VectorKind::Switch,
-                head,
-                members: vec![switch("ON", "On", on), switch("OFF", "Off", !on)],
-            }
+            let members = vec![switch("ON", "On", false), switch("OFF", "Off", true)];
+            (VectorKind::Switch, Shape::OnOff, members)
         }
-        (AttrKind::Enum(options), value) => {
+        AttrKind::Enum(options) => {
             head.rule = Some(Rule::OneOfMany);
-            let current = match value {
-                Some(Value::Text(t)) => t.as_str(),
-                _ => "",
-            };
-            Vector {
-                kind: VectorKind::Switch,
-                head,
-                members: options
-                    .iter()
-                    .map(|o| switch(&indi_name(o), o, o == current))
-                    .collect(),
-            }
+            let members = options
+                .iter()
+                .map(|o| switch(&indi_name(o), o, false))
+                .collect();
+            (VectorKind::Switch, Shape::Options, members)
         }
-        (AttrKind::Int | AttrKind::Float, value) => {
-            let format = number_format(p);
-            let number = value
+        AttrKind::Int | AttrKind::Float => {
+            let format = number_format(def);
+            let label = def
+                .unit
                 .as_ref()
-                .and_then(Value::as_f64)
-                .map_or_else(|| "nan".to_string(), |v| format_number(v, &format));
-            Vector {
-                kind: VectorKind::Number,
-                head,
-                members: vec![Member {
-                    label: Some(
-                        p.unit
-                            .as_ref()
-                            .map_or_else(|| p.label.clone(), |u| format!("{} ({u})", p.label)),
-                    ),
-                    format: Some(format),
-                    min: Some(p.min.unwrap_or(0.0).to_string()),
-                    max: Some(p.max.unwrap_or(0.0).to_string()),
-                    step: Some(if p.kind == AttrKind::Int { "1" } else { "0" }.into()),
-                    ..Member::new(name, number)
-                }],
-            }
+                .map_or_else(|| def.label.clone(), |u| format!("{} ({u})", def.label));
+            let member = Member {
+                label: Some(label),
+                format: Some(format),
+                min: Some(def.min.unwrap_or(0.0).to_string()),
+                max: Some(def.max.unwrap_or(0.0).to_string()),
+                step: Some(if def.kind == AttrKind::Int { "1" } else { "0" }.into()),
+                ..Member::new(name, "nan")
+            };
+            (VectorKind::Number, Shape::Number, vec![member])
         }
-        (AttrKind::Text, value) => Vector {
-            kind: VectorKind::Text,
+        AttrKind::Text => {
+            let member = Member {
+                label: Some(def.label.clone()),
+                ..Member::new(name, "")
+            };
+            (VectorKind::Text, Shape::Text, vec![member])
+        }
+    };
+    set_members(&mut members, shape, def.decimals, p.value.as_ref());
+    let binding = Binding::Attribute {
+        attr: def.name.clone(),
+        shape,
+        decimals: def.decimals,
+    };
+    (
+        Vector {
+            kind,
             head,
-            members: vec![Member {
-                label: Some(p.label.clone()),
-                ..Member::new(
-                    name,
-                    value
-                        .as_ref()
-                        .map(|v| v.render(p.decimals))
-                        .unwrap_or_default(),
-                )
-            }],
+            members,
         },
-    }
+        binding,
+    )
 }
 
-/// Every vector of a device, in a stable order.
-pub fn vectors(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vec<Vector> {
-    let device = &*d.name;
+/// CONNECTION: On while the link is connected or trying to be.
+fn connection(device: &str, link: Option<&ConnectionSnapshot>) -> Vector {
     let connected = matches!(
         link.map(|c| c.state),
         Some(StateKind::Connected | StateKind::Connecting | StateKind::Recovering)
     );
-    let mut connection = head(
+    let mut head = head(
         device,
         CONNECTION,
         "Connection",
@@ -201,15 +451,19 @@ pub fn vectors(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vec<Vec
         link_state(link),
         Perm::Rw,
     );
-    connection.rule = Some(Rule::OneOfMany);
-    let mut out = vec![Vector {
+    head.rule = Some(Rule::OneOfMany);
+    Vector {
         kind: VectorKind::Switch,
-        head: connection,
+        head,
         members: vec![
             switch("CONNECT", "Connect", connected),
             switch("DISCONNECT", "Disconnect", !connected),
         ],
-    }];
+    }
+}
+
+/// DEVICE_STATUS: the link, whether the device answers, its alarms.
+fn status(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vector {
     let light = |name: &str, label: &str, s: IndiState| Member {
         label: Some(label.into()),
         ..Member::new(name, s.word())
@@ -219,220 +473,67 @@ pub fn vectors(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vec<Vec
     } else {
         IndiState::Alert
     };
-    let mut status = head(
-        device,
-        STATUS,
-        "Status",
-        "Connection",
-        if d.online {
-            IndiState::Ok
-        } else {
-            IndiState::Idle
-        },
-        Perm::Ro,
-    );
+    let online = if d.online {
+        IndiState::Ok
+    } else {
+        IndiState::Idle
+    };
+    let mut head = head(&d.name, STATUS, "Status", "Connection", online, Perm::Ro);
     // Not in the 1.7 DTD for lights, but harmless, and clients that show
     // a permission for every vector (indi_getprop's _PERM) print "ro".
-    status.perm = Some(Perm::Ro);
-    status.timeout = None;
-    status.message = d.alarms.first().cloned();
-    out.push(Vector {
+    head.timeout = None;
+    head.message = d.alarms.first().cloned();
+    Vector {
         kind: VectorKind::Light,
-        head: status,
+        head,
         members: vec![
             light("LINK", "Link", link_state(link)),
-            light(
-                "ONLINE",
-                "Answers",
-                if d.online {
-                    IndiState::Ok
-                } else {
-                    IndiState::Idle
-                },
-            ),
+            light("ONLINE", "Answers", online),
             light("ALARMS", "Alarms", alarms),
         ],
-    });
-    out.extend(
-        attribute_names(d)
-            .into_iter()
-            .map(|(name, p)| attribute(device, &name, p)),
-    );
-    if !d.techniques.is_empty() {
-        let running = d.running_task();
-        let queued = d
-            .tasks
-            .iter()
-            .filter(|t| t.state == TaskState::Queued)
-            .count();
-        let last = d.tasks.iter().rev().find(|t| t.state.is_terminal());
-        let task_state = match running {
-            Some(_) => IndiState::Busy,
-            None if last.is_some_and(|t| t.state == TaskState::Failed) => IndiState::Alert,
-            None => IndiState::Idle,
-        };
-        let text = |name: &str, label: &str, value: String| Member {
-            label: Some(label.into()),
-            ..Member::new(name, value)
-        };
-        out.push(Vector {
-            kind: VectorKind::Text,
-            head: head(device, TASKS, "Tasks", "Tasks", task_state, Perm::Ro),
-            members: vec![
-                text(
-                    "RUNNING",
-                    "Running",
-                    running.map_or_else(
-                        || "-".into(),
-                        |t| format!("{} ({}/{})", t.spec.name, t.samples, t.expected),
-                    ),
-                ),
-                text("QUEUED", "Queued", queued.to_string()),
-                text(
-                    "LAST",
-                    "Last finished",
-                    last.map_or_else(
-                        || "-".into(),
-                        |t| format!("{} {}", t.spec.name, t.state.as_str()),
-                    ),
-                ),
-            ],
-        });
     }
-    out
 }
 
-/// What a `new*` asks labdeck to do, or why it cannot.
-pub fn command_for(d: &DeviceSnapshot, new: &Vector, known: &Vector) -> Result<Command, String> {
-    let device = d.name.to_string();
-    if new.head.name == CONNECTION {
-        let on = |name: &str| {
-            new.members
-                .iter()
-                .any(|m| m.name == name && m.value == "On")
-        };
-        let command = if on("CONNECT") {
-            ConnCommand::Connect
-        } else if on("DISCONNECT") {
-            ConnCommand::Disconnect
-        } else {
-            return Err("CONNECTION needs CONNECT or DISCONNECT On".into());
-        };
-        return Ok(Command::Connection {
-            target: device,
-            command,
-        });
-    }
-    if known.head.perm == Some(Perm::Ro) {
-        return Err(format!("{} is read-only", new.head.name));
-    }
-    if new.kind != known.kind {
-        return Err(format!(
-            "{} is a {} vector, not {}",
-            new.head.name,
-            known.kind.word(),
-            new.kind.word()
-        ));
-    }
-    let (_, prop) = attribute_names(d)
-        .into_iter()
-        .find(|(name, _)| *name == new.head.name)
-        .ok_or_else(|| format!("{} has no vector {}", d.name, new.head.name))?;
-    let value = match (&prop.kind, new.members.as_slice()) {
-        (AttrKind::Bool, members) => {
-            let on = members
-                .iter()
-                .find(|m| m.value == "On")
-                .map(|m| m.name.as_str());
-            match on {
-                Some("ON") => "on".to_string(),
-                Some("OFF") => "off".to_string(),
-                _ => {
-                    let off = members
-                        .iter()
-                        .find(|m| m.value == "Off")
-                        .map(|m| m.name.as_str());
-                    match off {
-                        Some("ON") => "off".to_string(),
-                        Some("OFF") => "on".to_string(),
-                        _ => return Err("switch ON or OFF expected".into()),
-                    }
-                }
-            }
-        }
-        (AttrKind::Enum(options), members) => {
-            let on = members
-                .iter()
-                .find(|m| m.value == "On")
-                .ok_or("OneOfMany: one switch must be On")?;
-            options
-                .iter()
-                .find(|o| indi_name(o) == on.name)
-                .cloned()
-                .ok_or_else(|| format!("no option {}", on.name))?
-        }
-        (AttrKind::Int | AttrKind::Float, [member, ..]) => {
-            let number = parse_number(&member.value)
-                .ok_or_else(|| format!("{:?} is not a number", member.value))?;
-            number.to_string()
-        }
-        (AttrKind::Text, [member, ..]) => member.value.clone(),
-        (_, []) => return Err("no member given".into()),
+/// DEVICE_TASKS: the running task, how many wait, the last finished.
+fn tasks(d: &DeviceSnapshot) -> Vector {
+    let running = d.running_task();
+    let queued = d
+        .tasks
+        .iter()
+        .filter(|t| t.state == TaskState::Queued)
+        .count();
+    let last = d.tasks.iter().rev().find(|t| t.state.is_terminal());
+    let task_state = match running {
+        Some(_) => IndiState::Busy,
+        None if last.is_some_and(|t| t.state == TaskState::Failed) => IndiState::Alert,
+        None => IndiState::Idle,
     };
-    Ok(Command::Set {
-        device,
-        attr: prop.name.clone(),
-        value,
-        force: false,
-    })
-}
-
-/// The vectors of every device, by device and name: what clients were
-/// last told.
-#[derive(Debug, Default)]
-pub struct Catalog {
-    pub devices: BTreeMap<String, Vec<Vector>>,
-}
-
-impl Catalog {
-    pub fn vector(&self, device: &str, name: &str) -> Option<&Vector> {
-        self.devices
-            .get(device)?
-            .iter()
-            .find(|v| v.head.name == name)
-    }
-
-    /// Replace a device's vectors; the ones whose values, state or
-    /// definition changed, and the names that disappeared.
-    pub fn update(&mut self, device: &str, fresh: Vec<Vector>) -> (Vec<Changed>, Vec<String>) {
-        let old = self
-            .devices
-            .insert(device.to_string(), fresh.clone())
-            .unwrap_or_default();
-        let mut changed = Vec::new();
-        for v in &fresh {
-            match old.iter().find(|o| o.head.name == v.head.name) {
-                None => changed.push(Changed::Defined(v.clone())),
-                Some(o) if definition_changed(o, v) => changed.push(Changed::Defined(v.clone())),
-                Some(o)
-                    if o.head.state != v.head.state
-                        || o.head.message != v.head.message
-                        || o.members
-                            .iter()
-                            .map(|m| &m.value)
-                            .ne(v.members.iter().map(|m| &m.value)) =>
-                {
-                    changed.push(Changed::Values(v.clone()))
-                }
-                Some(_) => {}
-            }
-        }
-        let gone = old
-            .iter()
-            .filter(|o| !fresh.iter().any(|v| v.head.name == o.head.name))
-            .map(|o| o.head.name.clone())
-            .collect();
-        (changed, gone)
+    let text = |name: &str, label: &str, value: String| Member {
+        label: Some(label.into()),
+        ..Member::new(name, value)
+    };
+    Vector {
+        kind: VectorKind::Text,
+        head: head(&d.name, TASKS, "Tasks", "Tasks", task_state, Perm::Ro),
+        members: vec![
+            text(
+                "RUNNING",
+                "Running",
+                running.map_or_else(
+                    || "-".into(),
+                    |t| format!("{} ({}/{})", t.spec.name, t.samples, t.expected),
+                ),
+            ),
+            text("QUEUED", "Queued", queued.to_string()),
+            text(
+                "LAST",
+                "Last finished",
+                last.map_or_else(
+                    || "-".into(),
+                    |t| format!("{} {}", t.spec.name, t.state.as_str()),
+                ),
+            ),
+        ],
     }
 }
 
@@ -446,196 +547,5 @@ fn definition_changed(a: &Vector, b: &Vector) -> bool {
         })
 }
 
-/// What changed in a device's vectors.
-#[derive(Debug, Clone)]
-pub enum Changed {
-    /// New or redefined: send `def*`.
-    Defined(Vector),
-    /// New values or state: send `set*`.
-    Values(Vector),
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use labdeck_protocol::indi::{Message, Op};
-
-    fn pump() -> DeviceSnapshot {
-        let (_, data) = crate::tui::fixture::sample(tokio::time::Instant::now(), 0);
-        data.devices[0].clone()
-    }
-
-    #[test]
-    fn attributes_become_vectors() {
-        let d = pump();
-        let vs = vectors(&d, None);
-        let setpoint = vs.iter().find(|v| v.head.name == "SETPOINT").unwrap();
-        assert_eq!(setpoint.kind, VectorKind::Number);
-        assert_eq!(setpoint.head.perm, Some(Perm::Rw));
-        let m = &setpoint.members[0];
-        assert_eq!(
-            (
-                m.value.as_str(),
-                m.min.as_deref(),
-                m.max.as_deref(),
-                m.step.as_deref()
-            ),
-            ("1000", Some("750"), Some("1200"), Some("1"))
-        );
-        let on = vs.iter().find(|v| v.head.name == "ON").unwrap();
-        assert_eq!(
-            (on.kind, on.head.rule),
-            (VectorKind::Switch, Some(Rule::OneOfMany))
-        );
-        assert_eq!(on.members[0].value, "On");
-        let freq = vs.iter().find(|v| v.head.name == "FREQUENCY").unwrap();
-        assert_eq!(freq.head.perm, Some(Perm::Ro));
-        assert!(vs.iter().any(|v| v.head.name == "CONNECTION"));
-        assert!(
-            vs.iter()
-                .any(|v| v.head.name == "DEVICE_STATUS" && v.kind == VectorKind::Light)
-        );
-        assert!(vs.iter().any(|v| v.head.name == "DEVICE_TASKS"));
-        // Every vector writes as XML that reads back.
-        for v in vs {
-            let xml = Message::Vector(Op::Def, v.clone()).to_xml();
-            let parsed = Message::from_element(
-                &labdeck_protocol::indi::Element::parse(xml.as_bytes()).unwrap(),
-            )
-            .unwrap();
-            assert_eq!(parsed, Message::Vector(Op::Def, v));
-        }
-    }
-
-    #[test]
-    fn vector_names_are_unique_within_a_device() {
-        let mut d = pump();
-        let text = |name: &str| Property::new(name, name, "Status");
-        d.properties.push(text("status"));
-        d.properties.push(text("device-status"));
-        d.properties.push(text("device_status"));
-        let mut mirrored = text("sky:Weather.WEATHER_STATUS.RAIN");
-        mirrored.mirror = true;
-        d.properties.push(mirrored);
-        let names: Vec<String> = vectors(&d, None).into_iter().map(|v| v.head.name).collect();
-        let mut unique = names.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), names.len(), "{names:?}");
-        for want in [
-            "STATUS",
-            "DEVICE_STATUS",
-            "DEVICE_STATUS_2",
-            "DEVICE_STATUS_3",
-        ] {
-            assert!(
-                names.iter().any(|n| n == want),
-                "{want} missing from {names:?}"
-            );
-        }
-        assert!(!names.iter().any(|n| n.contains("WEATHER")));
-    }
-
-    #[test]
-    fn new_vectors_become_commands() {
-        let d = pump();
-        let vs = vectors(&d, None);
-        let known = |n: &str| vs.iter().find(|v| v.head.name == n).unwrap().clone();
-        let new = |n: &str, kind, members: Vec<Member>| Vector {
-            kind,
-            head: VectorHead {
-                device: "pump1".into(),
-                name: n.into(),
-                ..VectorHead::default()
-            },
-            members,
-        };
-        let c = command_for(
-            &d,
-            &new(
-                "SETPOINT",
-                VectorKind::Number,
-                vec![Member::new("SETPOINT", "800")],
-            ),
-            &known("SETPOINT"),
-        );
-        assert!(
-            matches!(c, Ok(Command::Set { ref attr, ref value, .. }) if attr == "setpoint" && value == "800")
-        );
-        let c = command_for(
-            &d,
-            &new("ON", VectorKind::Switch, vec![Member::new("OFF", "On")]),
-            &known("ON"),
-        );
-        assert!(matches!(c, Ok(Command::Set { ref value, .. }) if value == "off"));
-        let c = command_for(
-            &d,
-            &new(
-                "CONNECTION",
-                VectorKind::Switch,
-                vec![Member::new("DISCONNECT", "On")],
-            ),
-            &known("CONNECTION"),
-        );
-        assert!(matches!(
-            c,
-            Ok(Command::Connection {
-                command: ConnCommand::Disconnect,
-                ..
-            })
-        ));
-        let c = command_for(
-            &d,
-            &new(
-                "FREQUENCY",
-                VectorKind::Number,
-                vec![Member::new("FREQUENCY", "5")],
-            ),
-            &known("FREQUENCY"),
-        );
-        assert_eq!(c.unwrap_err(), "FREQUENCY is read-only");
-        let c = command_for(
-            &d,
-            &new(
-                "SETPOINT",
-                VectorKind::Text,
-                vec![Member::new("SETPOINT", "5")],
-            ),
-            &known("SETPOINT"),
-        );
-        assert_eq!(c.unwrap_err(), "SETPOINT is a Number vector, not Text");
-        let c = command_for(
-            &d,
-            &new(
-                "SETPOINT",
-                VectorKind::Number,
-                vec![Member::new("SETPOINT", "fast")],
-            ),
-            &known("SETPOINT"),
-        );
-        assert_eq!(c.unwrap_err(), "\"fast\" is not a number");
-    }
-
-    #[test]
-    fn the_catalog_reports_what_changed() {
-        let d = pump();
-        let mut catalog = Catalog::default();
-        let (changed, gone) = catalog.update("pump1", vectors(&d, None));
-        assert!(changed.iter().all(|c| matches!(c, Changed::Defined(_))) && gone.is_empty());
-        let mut d2 = d.clone();
-        for p in &mut d2.properties {
-            if p.name == "frequency" {
-                p.value = Some(Value::Int(999));
-            }
-        }
-        let (changed, _) = catalog.update("pump1", vectors(&d2, None));
-        let names: Vec<String> = changed
-            .iter()
-            .map(|c| match c {
-                Changed::Values(v) | Changed::Defined(v) => v.head.name.clone(),
-            })
-            .collect();
-        assert!(names.contains(&"FREQUENCY".to_string()), "{names:?}");
-        assert!(!names.contains(&"SETPOINT".to_string()));
-    }
-}
+mod tests;

@@ -1,37 +1,37 @@
-//! The INDI server: labdeck's devices for any INDI client (KStars, the
-//! `indi_*` tools, indipyclient). One actor owns the catalog and the
-//! clients; each client has a reader task (EOF ends it at once) and a
-//! writer fed from a byte-bounded outbox. Traffic goes only to the
-//! clients that asked for the device (`getProperties`); `enableBLOB` is
-//! kept per client; `pingRequest` is answered here.
+//! The INDI server: labdeck's devices and simulators for any INDI client
+//! (KStars, the `indi_*` tools, indipyclient), a front end over the Hub
+//! like the console. One actor owns the catalogue and the clients; each
+//! client has a reader task (EOF ends it at once) and a writer fed from a
+//! byte-bounded outbox. A property event becomes one `set*Vector` for the
+//! clients that asked for its device (`getProperties`); device-level
+//! changes (link, status, tasks, faults) rebuild that device's vectors
+//! and send what differs. `enableBLOB` is kept per client; `pingRequest`
+//! is answered here.
 
 mod catalog;
+mod clients;
 mod outbox;
+mod requests;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use thiserror::Error;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-pub use catalog::{Catalog, Changed, indi_name, vectors};
+pub use catalog::{Binding, Changed, Served, Shape, indi_name};
 pub use labdeck_core::config::{IndiServerSpec, OutboxLimits};
 pub use outbox::{Outbox, Pushed};
 
+use self::clients::{Client, FromClient, is_blob, refuse};
 use labdeck_core::bus::Event;
-use labdeck_core::reply::Reply;
-use labdeck_core::runtime::{Hub, Runtime};
-use labdeck_protocol::indi::{
-    BlobMode, Incoming, IndiState, Limits, Message, MessageReader, Op, Vector, VectorKind,
-};
-
-/// The driver of remote INDI devices: not served again.
-const REMOTE_DRIVER: &str = "indi";
+use labdeck_core::hub::{Hub, Request};
+use labdeck_core::runtime::Runtime;
+use labdeck_protocol::indi::{BlobMode, IndiState, Message, Op, Vector};
 
 #[derive(Debug, Error)]
 pub enum IndiServerError {
@@ -40,74 +40,6 @@ pub enum IndiServerError {
         address: String,
         source: std::io::Error,
     },
-}
-
-/// What a client asked to hear about.
-#[derive(Debug, Clone, Default)]
-struct Interest {
-    all: bool,
-    devices: BTreeSet<String>,
-    vectors: BTreeSet<(String, String)>,
-}
-
-impl Interest {
-    fn wants(&self, device: &str, vector: &str) -> bool {
-        self.all
-            || self.devices.contains(device)
-            || self
-                .vectors
-                .contains(&(device.to_string(), vector.to_string()))
-    }
-
-    fn wants_device(&self, device: &str) -> bool {
-        self.all || self.devices.contains(device) || self.vectors.iter().any(|(d, _)| d == device)
-    }
-}
-
-struct Client {
-    peer: SocketAddr,
-    outbox: Arc<Outbox>,
-    interest: Interest,
-    /// `enableBLOB` per device (and vector); Never by default.
-    blobs: HashMap<(String, Option<String>), BlobMode>,
-    reader: tokio::task::JoinHandle<()>,
-    writer: tokio::task::JoinHandle<()>,
-}
-
-/// How long a leaving client's last words (the reason it is closed) may
-/// take to go out before its socket is closed regardless.
-const PARTING: std::time::Duration = std::time::Duration::from_secs(2);
-
-impl Client {
-    fn blob_mode(&self, device: &str, vector: &str) -> BlobMode {
-        self.blobs
-            .get(&(device.to_string(), Some(vector.to_string())))
-            .or_else(|| self.blobs.get(&(device.to_string(), None)))
-            .copied()
-            .unwrap_or(BlobMode::Never)
-    }
-}
-
-enum Inbound {
-    Message(u64, Message),
-    Ignored(u64, String),
-    /// The stream is unusable: say why, then drop the client.
-    Broken(u64, String),
-    Closed(u64),
-    /// A `new*` was carried out (or refused).
-    Done {
-        client: u64,
-        device: String,
-        vector: String,
-        reply: Reply,
-    },
-}
-
-/// Counters for the console and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IndiServerStats {
-    pub clients: usize,
-    pub dropped_slow: u64,
 }
 
 /// Start the INDI server the configuration asks for, under the runtime's
@@ -122,8 +54,7 @@ pub async fn start(runtime: &Runtime, spec: Option<&IndiServerSpec>) -> Option<S
             let address = server.local_addr().ok();
             if let Some(address) = address {
                 tracing::info!("INDI server listening on {address}");
-                hub.bus()
-                    .notice(&source, format!("INDI server listening on {address}"));
+                hub.notice(&source, format!("INDI server listening on {address}"));
             }
             runtime.supervise(source, "server", move |cancel| {
                 server.cancel = cancel;
@@ -133,11 +64,37 @@ pub async fn start(runtime: &Runtime, spec: Option<&IndiServerSpec>) -> Option<S
         }
         Err(e) => {
             tracing::error!("{e}");
-            hub.bus()
-                .notice(&source, format!("{e}; running without it"));
+            hub.notice(&source, format!("{e}; running without it"));
             None
         }
     }
+}
+
+/// Now, as INDI writes it.
+fn timestamp_now() -> String {
+    labdeck_protocol::indi::timestamp(std::time::SystemTime::now())
+}
+
+/// Where a served device comes from in the Hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Device(usize),
+    Simulator(usize),
+}
+
+/// A `new*` carried out (or refused).
+struct Done {
+    client: u64,
+    device: String,
+    vector: String,
+    refusal: Option<String>,
+}
+
+/// Counters for the console and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndiServerStats {
+    pub clients: usize,
+    pub dropped_slow: u64,
 }
 
 pub struct IndiServer {
@@ -146,23 +103,31 @@ pub struct IndiServer {
     listener: TcpListener,
     clients: HashMap<u64, Client>,
     next_id: u64,
-    catalog: Catalog,
-    inbound_tx: mpsc::Sender<Inbound>,
-    inbound: mpsc::Receiver<Inbound>,
+    /// What clients were last told, by INDI device name.
+    served: BTreeMap<String, Served>,
+    sources: Vec<(String, Source)>,
+    /// Device, link and simulator names whose notices and alarms become
+    /// messages of a served device.
+    speakers: HashMap<String, String>,
+    inbound_tx: mpsc::Sender<FromClient>,
+    inbound: mpsc::Receiver<FromClient>,
+    done_tx: mpsc::Sender<Done>,
+    done: mpsc::Receiver<Done>,
     cancel: CancellationToken,
     stats: IndiServerStats,
-    /// Served devices by device and link name (whose notices become
-    /// messages). Remote INDI devices are served by their own server.
-    served: HashMap<String, String>,
 }
 
 enum Wake {
     Stop,
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
-    Inbound(Inbound),
-    Device(usize),
+    Client(FromClient),
+    Done(Done),
+    Changed(usize),
     Event(Result<Event, broadcast::error::RecvError>),
 }
+
+/// Events taken in one turn before the actor looks at its clients again.
+const EVENT_BATCH: usize = 256;
 
 impl IndiServer {
     pub async fn bind(
@@ -175,18 +140,22 @@ impl IndiServer {
             .await
             .map_err(|source| IndiServerError::Bind { address, source })?;
         let (inbound_tx, inbound) = mpsc::channel(1024);
+        let (done_tx, done) = mpsc::channel(64);
         Ok(Self {
             hub,
             spec,
             listener,
             clients: HashMap::new(),
             next_id: 1,
-            catalog: Catalog::default(),
+            served: BTreeMap::new(),
+            sources: Vec::new(),
+            speakers: HashMap::new(),
             inbound_tx,
             inbound,
+            done_tx,
+            done,
             cancel,
             stats: IndiServerStats::default(),
-            served: HashMap::new(),
         })
     }
 
@@ -195,24 +164,78 @@ impl IndiServer {
     }
 
     pub async fn run(mut self) -> Result<(), std::convert::Infallible> {
-        // Device and link changes wake the actor with the device's index.
-        let (changed_tx, mut changed) = mpsc::channel::<usize>(256);
+        // Subscribed before the first look: no change falls between.
+        let mut events = self.hub.subscribe();
+        let mut changed = self.watch_sources();
+        for i in 0..self.sources.len() {
+            self.refresh(i, false);
+        }
+        loop {
+            let wake = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => Wake::Stop,
+                inbound = self.inbound.recv() => inbound.map_or(Wake::Stop, Wake::Client),
+                Some(done) = self.done.recv() => Wake::Done(done),
+                accepted = self.listener.accept() => Wake::Accept(accepted),
+                Some(i) = changed.recv() => Wake::Changed(i),
+                event = events.recv() => Wake::Event(event),
+            };
+            match wake {
+                Wake::Stop => break,
+                Wake::Accept(Ok((stream, peer))) => self.accept(stream, peer),
+                Wake::Accept(Err(e)) => {
+                    tracing::warn!("INDI server: accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Wake::Client(inbound) => self.inbound(inbound),
+                Wake::Done(done) => self.done(done),
+                Wake::Changed(i) => self.refresh(i, true),
+                Wake::Event(first) => {
+                    // The burst already queued, in one turn.
+                    let mut next = Some(first);
+                    let mut taken = 0;
+                    while let Some(event) = next.take() {
+                        self.event(event);
+                        taken += 1;
+                        if taken < EVENT_BATCH {
+                            next = match events.try_recv() {
+                                Ok(event) => Some(Ok(event)),
+                                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                                    Some(Err(broadcast::error::RecvError::Lagged(n)))
+                                }
+                                Err(_) => None,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        for (_, client) in self.clients.drain() {
+            client.cut();
+        }
+        Ok(())
+    }
+
+    /// Which devices and simulators are served, and a task per source
+    /// that says when its snapshot (or its link's) changed.
+    fn watch_sources(&mut self) -> mpsc::Receiver<usize> {
+        let (tx, rx) = mpsc::channel::<usize>(256);
         for (i, device) in self.hub.devices().iter().enumerate() {
             let snapshot = device.snapshot();
-            if snapshot.driver == REMOTE_DRIVER {
+            // Remote devices are served by their own server.
+            if snapshot.capabilities.remote {
                 continue;
             }
             let name = snapshot.name.to_string();
-            self.served.insert(snapshot.link.to_string(), name.clone());
-            self.served.insert(name.clone(), name);
+            self.speakers
+                .insert(snapshot.link.to_string(), name.clone());
+            self.speakers.insert(name.clone(), name.clone());
+            let index = self.sources.len();
+            self.sources.push((name, Source::Device(i)));
             let mut watch = device.watch();
-            let link = self
-                .hub
-                .connection(&device.snapshot().link)
-                .map(|c| c.watch());
-            let tx = changed_tx.clone();
+            let mut link = self.hub.connection(&snapshot.link).map(|c| c.watch());
+            let tx = tx.clone();
             tokio::spawn(async move {
-                let mut link = link;
                 loop {
                     let link_changed = async {
                         match link.as_mut() {
@@ -224,46 +247,141 @@ impl IndiServer {
                         r = watch.changed() => r.is_ok(),
                         ok = link_changed => ok,
                     };
-                    if !alive || tx.send(i).await.is_err() {
+                    if !alive || tx.send(index).await.is_err() {
                         return;
                     }
                 }
             });
         }
-        for i in 0..self.hub.devices().len() {
-            self.refresh(i, false);
-        }
-        let mut events = self.hub.subscribe();
-        loop {
-            let wake = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => Wake::Stop,
-                inbound = self.inbound.recv() => match inbound {
-                    Some(i) => Wake::Inbound(i),
-                    None => Wake::Stop,
-                },
-                accepted = self.listener.accept() => Wake::Accept(accepted),
-                Some(i) = changed.recv() => Wake::Device(i),
-                event = events.recv() => Wake::Event(event),
-            };
-            match wake {
-                Wake::Stop => break,
-                Wake::Accept(Ok((stream, peer))) => self.accept(stream, peer),
-                Wake::Accept(Err(e)) => {
-                    tracing::warn!("INDI server: accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Wake::Inbound(inbound) => self.inbound(inbound),
-                Wake::Device(i) => self.refresh(i, true),
-                Wake::Event(Ok(event)) => self.event(event),
-                Wake::Event(Err(_)) => {}
+        for (i, sim) in self.hub.simulators().iter().enumerate() {
+            let name = sim.name().to_string();
+            if self.sources.iter().any(|(n, _)| *n == name) {
+                tracing::warn!("INDI server: simulator {name} not served: a device has its name");
+                continue;
             }
+            self.speakers.insert(name.clone(), name.clone());
+            let index = self.sources.len();
+            self.sources.push((name, Source::Simulator(i)));
+            let mut watch = sim.watch();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while watch.changed().await.is_ok() {
+                    if tx.send(index).await.is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        for (_, client) in self.clients.drain() {
-            client.reader.abort();
-            client.writer.abort();
+        rx
+    }
+
+    /// Build a source's vectors from its snapshot; with `announce`, tell
+    /// interested clients what changed.
+    fn refresh(&mut self, i: usize, announce: bool) {
+        let Some((name, source)) = self.sources.get(i).cloned() else {
+            return;
+        };
+        let fresh = match source {
+            Source::Device(d) => {
+                let Some(device) = self.hub.devices().get(d).map(|d| d.snapshot()) else {
+                    return;
+                };
+                let link = self.hub.connection(&device.link).map(|c| c.snapshot());
+                Served::device(&device, link.as_ref())
+            }
+            Source::Simulator(s) => {
+                let Some(sim) = self.hub.simulators().get(s).map(|s| s.snapshot()) else {
+                    return;
+                };
+                Served::simulator(&sim)
+            }
+        };
+        let (changed, gone) = self.served.entry(name.clone()).or_default().refresh(fresh);
+        if !announce {
+            return;
         }
-        Ok(())
+        for change in changed {
+            let (op, v) = match change {
+                Changed::Defined(v) => (Op::Def, v),
+                Changed::Values(v) => (Op::Set, v),
+            };
+            let vector = v.head.name.clone();
+            self.broadcast(&name, &vector, &Message::Vector(op, v));
+        }
+        for vector in gone {
+            let message = Message::DelProperty {
+                device: name.clone(),
+                name: Some(vector.clone()),
+                timestamp: Some(timestamp_now()),
+                message: None,
+            };
+            self.broadcast(&name, &vector, &message);
+        }
+    }
+
+    fn source_of(&self, device: &str) -> Option<usize> {
+        self.sources.iter().position(|(n, _)| n == device)
+    }
+
+    fn event(&mut self, event: Result<Event, broadcast::error::RecvError>) {
+        let event = match event {
+            Ok(event) => event,
+            // Fell behind: everything as it is now.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                for i in 0..self.sources.len() {
+                    self.refresh(i, true);
+                }
+                return;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let (source, text) = match event {
+            Event::Property { device, update } => {
+                let Some(served) = self.served.get_mut(&*device) else {
+                    return;
+                };
+                let Some(vector) = served.value(&update) else {
+                    return;
+                };
+                let message = Message::Vector(Op::Set, vector.clone());
+                let name = vector.head.name.clone();
+                self.broadcast(&device, &name, &message);
+                return;
+            }
+            Event::Definition { device, .. } | Event::Removed { device, .. } => {
+                if let Some(i) = self.source_of(&device) {
+                    self.refresh(i, true);
+                }
+                return;
+            }
+            Event::Notice(notice) => (notice.source, notice.message),
+            Event::Alarm(alarm) => (
+                alarm.source,
+                format!(
+                    "{} {}",
+                    if alarm.active { "[ALARM]" } else { "[cleared]" },
+                    alarm.reason
+                ),
+            ),
+            _ => return,
+        };
+        let Some(name) = self.speakers.get(&*source).cloned() else {
+            return;
+        };
+        let message = Message::Message {
+            device: Some(name.clone()),
+            timestamp: Some(timestamp_now()),
+            message: Some(text),
+        };
+        let ids: Vec<u64> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.interest.wants_device(&name))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.send(id, &message);
+        }
     }
 
     fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
@@ -280,51 +398,24 @@ impl IndiServer {
                     "labdeck: too many clients ({}); closing",
                     self.spec.max_clients
                 )),
-            }
-            .to_xml();
-            tokio::spawn(async move {
-                let mut stream = stream;
-                let _ = stream.write_all(text.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
+            };
+            refuse(stream, text.to_xml());
             return;
         }
         let id = self.next_id;
         self.next_id += 1;
-        let (read, write) = stream.into_split();
-        let outbox = Arc::new(Outbox::new(self.spec.outbox));
-        let writer = tokio::spawn(write_loop(write, outbox.clone()));
-        let reader = tokio::spawn(read_loop(read, id, self.inbound_tx.clone()));
         tracing::info!("INDI server: client {peer} connected");
-        self.clients.insert(
-            id,
-            Client {
-                peer,
-                outbox,
-                interest: Interest::default(),
-                blobs: HashMap::new(),
-                reader,
-                writer,
-            },
-        );
+        let client = Client::start(stream, peer, id, self.spec.outbox, self.inbound_tx.clone());
+        self.clients.insert(id, client);
         self.stats.clients = self.clients.len();
     }
 
-    /// Forget a client: what is queued still goes out (within
-    /// [`PARTING`]), then its socket closes. Its slot is free at once.
+    /// Forget a client; its slot is free at once.
     fn drop_client(&mut self, id: u64, why: &str) {
-        let Some(client) = self.clients.remove(&id) else {
-            return;
-        };
-        tracing::info!("INDI server: client {} gone: {why}", client.peer);
-        client.outbox.close();
-        client.reader.abort();
-        let mut writer = client.writer;
-        tokio::spawn(async move {
-            if tokio::time::timeout(PARTING, &mut writer).await.is_err() {
-                writer.abort();
-            }
-        });
+        if let Some(client) = self.clients.remove(&id) {
+            tracing::info!("INDI server: client {} gone: {why}", client.peer);
+            client.part();
+        }
         self.stats.clients = self.clients.len();
     }
 
@@ -338,18 +429,16 @@ impl IndiServer {
         let Some(client) = self.clients.get(&id) else {
             return;
         };
-        match client.outbox.push(xml, blob) {
+        match client.push(xml, blob) {
             Pushed::Queued | Pushed::BlobSkipped => {}
             Pushed::Overflow => {
                 self.stats.dropped_slow += 1;
-                // Nothing more can reach it: close at once.
                 if let Some(client) = self.clients.remove(&id) {
                     tracing::warn!(
                         "INDI server: client {} dropped: too far behind",
                         client.peer
                     );
-                    client.reader.abort();
-                    client.writer.abort();
+                    client.cut();
                 }
                 self.stats.clients = self.clients.len();
             }
@@ -377,114 +466,23 @@ impl IndiServer {
         }
     }
 
-    fn snapshot(
-        &self,
-        i: usize,
-    ) -> Option<(
-        labdeck_core::device::DeviceSnapshot,
-        Option<labdeck_core::connection::ConnectionSnapshot>,
-    )> {
-        let device = self.hub.devices().get(i)?.snapshot();
-        let link = self.hub.connection(&device.link).map(|c| c.snapshot());
-        Some((device, link))
-    }
-
-    /// Rebuild a device's vectors; tell interested clients what changed.
-    fn refresh(&mut self, i: usize, announce: bool) {
-        let Some((device, link)) = self.snapshot(i) else {
-            return;
-        };
-        if device.driver == REMOTE_DRIVER {
-            return;
-        }
-        let name = device.name.to_string();
-        let (changed, gone) = self.catalog.update(&name, vectors(&device, link.as_ref()));
-        if !announce {
-            return;
-        }
-        for change in changed {
-            let (op, v) = match change {
-                Changed::Defined(v) => (Op::Def, v),
-                Changed::Values(v) => (Op::Set, v),
-            };
-            let vector = v.head.name.clone();
-            self.broadcast(&name, &vector, &Message::Vector(op, v));
-        }
-        for vector in gone {
-            let message = Message::DelProperty {
-                device: name.clone(),
-                name: Some(vector.clone()),
-                timestamp: Some(timestamp_now()),
-                message: None,
-            };
-            self.broadcast(&name, &vector, &message);
-        }
-    }
-
-    /// Device notices and alarms become INDI messages.
-    fn event(&mut self, event: Event) {
-        let (source, text) = match event {
-            Event::Notice {
-                source, message, ..
-            } => (source, message),
-            Event::Alarm {
-                source,
-                active,
-                reason,
-                ..
-            } => (
-                source,
-                format!("{} {reason}", if active { "[ALARM]" } else { "[cleared]" }),
-            ),
-            _ => return,
-        };
-        let Some(name) = self.served.get(&*source).cloned() else {
-            return;
-        };
-        let message = Message::Message {
-            device: Some(name.clone()),
+    fn inbound(&mut self, inbound: FromClient) {
+        let tell = |text: String| Message::Message {
+            device: None,
             timestamp: Some(timestamp_now()),
             message: Some(text),
         };
-        let ids: Vec<u64> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.interest.wants_device(&name))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in ids {
-            self.send(id, &message);
-        }
-    }
-
-    fn inbound(&mut self, inbound: Inbound) {
         match inbound {
-            Inbound::Closed(id) => self.drop_client(id, "end of stream"),
-            Inbound::Broken(id, why) => {
-                let message = Message::Message {
-                    device: None,
-                    timestamp: Some(timestamp_now()),
-                    message: Some(format!("labdeck: {why}; closing the connection")),
-                };
-                self.send(id, &message);
+            FromClient::Closed(id) => self.drop_client(id, "end of stream"),
+            FromClient::Broken(id, why) => {
+                self.send(id, &tell(format!("labdeck: {why}; closing the connection")));
                 self.drop_client(id, &why);
             }
-            Inbound::Ignored(id, why) => {
+            FromClient::Ignored(id, why) => {
                 tracing::debug!("INDI server: client {id}: ignored: {why}");
-                let message = Message::Message {
-                    device: None,
-                    timestamp: Some(timestamp_now()),
-                    message: Some(format!("labdeck: ignored: {why}")),
-                };
-                self.send(id, &message);
+                self.send(id, &tell(format!("labdeck: ignored: {why}")));
             }
-            Inbound::Message(id, message) => self.message(id, message),
-            Inbound::Done {
-                client,
-                device,
-                vector,
-                reply,
-            } => self.done(client, &device, &vector, reply),
+            FromClient::Message(id, message) => self.message(id, message),
         }
     }
 
@@ -517,11 +515,10 @@ impl IndiServer {
             }
         }
         let defs: Vec<Message> = self
-            .catalog
-            .devices
+            .served
             .iter()
             .filter(|(d, _)| device.as_ref().is_none_or(|want| want == *d))
-            .flat_map(|(_, vs)| vs.iter())
+            .flat_map(|(_, served)| served.vectors())
             .filter(|v| name.as_ref().is_none_or(|want| *want == v.head.name))
             .map(|v| Message::Vector(Op::Def, v.clone()))
             .collect();
@@ -531,136 +528,96 @@ impl IndiServer {
     }
 
     fn new_vector(&mut self, id: u64, new: Vector) {
-        let refuse = |this: &mut Self, why: String, known: Option<Vector>| {
-            tracing::info!(
-                "INDI server: refused {}.{}: {why}",
-                new.head.device,
-                new.head.name
-            );
-            if let Some(mut v) = known {
-                v.head.state = Some(IndiState::Alert);
-                v.head.message = Some(why.clone());
-                v.head.timestamp = Some(timestamp_now());
-                this.send(id, &Message::Vector(Op::Set, v));
-            } else {
-                this.send(
-                    id,
-                    &Message::Message {
-                        device: Some(new.head.device.clone()),
-                        timestamp: Some(timestamp_now()),
-                        message: Some(why),
-                    },
-                );
-            }
-        };
-        let Some(known) = self
-            .catalog
-            .vector(&new.head.device, &new.head.name)
-            .cloned()
-        else {
-            let why = format!("no vector {}.{}", new.head.device, new.head.name);
-            return refuse(self, why, None);
-        };
-        let Some(device) = self.hub.device(&new.head.device).map(|d| d.snapshot()) else {
-            return refuse(self, format!("no device {}", new.head.device), None);
-        };
-        let command = match catalog::command_for(&device, &new, &known) {
-            Ok(command) => command,
-            Err(why) => return refuse(self, why, Some(known)),
-        };
-        // The driver may take a while (an exchange with the instrument):
-        // carry the command out beside the actor.
-        let hub = self.hub.clone();
-        let tx = self.inbound_tx.clone();
         let (device, vector) = (new.head.device.clone(), new.head.name.clone());
+        let planned = match self.served.get(&device) {
+            Some(served) => requests::plan(served, &device, &new),
+            None => Err(format!("no device {device}")),
+        };
+        let requests = match planned {
+            Ok(requests) => requests,
+            Err(why) => return self.refuse_new(id, &new, &why),
+        };
+        // A device may take a while (an exchange with the instrument):
+        // the requests run beside the actor.
+        let hub = self.hub.clone();
+        let tx = self.done_tx.clone();
         tokio::spawn(async move {
-            let reply = hub.execute(command).await;
+            let refusal = run_all(&hub, requests).await;
             let _ = tx
-                .send(Inbound::Done {
+                .send(Done {
                     client: id,
                     device,
                     vector,
-                    reply,
+                    refusal,
                 })
                 .await;
         });
     }
 
-    /// Acknowledge a `new*`: Ok with the values as they are now, or Alert
-    /// with the refusal.
-    fn done(&mut self, id: u64, device: &str, vector: &str, reply: Reply) {
-        if let Some(i) = self
-            .hub
-            .devices()
-            .iter()
-            .position(|d| &**d.name() == device)
-        {
+    /// A `new*` that cannot be carried out: Alert with the reason, or a
+    /// message when there is no such vector.
+    fn refuse_new(&mut self, id: u64, new: &Vector, why: &str) {
+        tracing::info!(
+            "INDI server: refused {}.{}: {why}",
+            new.head.device,
+            new.head.name
+        );
+        let known = self
+            .served
+            .get(&new.head.device)
+            .and_then(|s| s.vector(&new.head.name))
+            .cloned();
+        let message = match known {
+            Some(mut v) => {
+                v.head.state = Some(IndiState::Alert);
+                v.head.message = Some(why.to_string());
+                v.head.timestamp = Some(timestamp_now());
+                Message::Vector(Op::Set, v)
+            }
+            None => Message::Message {
+                device: Some(new.head.device.clone()),
+                timestamp: Some(timestamp_now()),
+                message: Some(why.to_string()),
+            },
+        };
+        self.send(id, &message);
+    }
+
+    /// Acknowledge a `new*`: Ok with the values as they are now (to every
+    /// interested client), or Alert with the refusal (to the requester).
+    fn done(&mut self, done: Done) {
+        if let Some(i) = self.source_of(&done.device) {
             self.refresh(i, true);
         }
-        let Some(mut v) = self.catalog.vector(device, vector).cloned() else {
+        let Some(mut v) = self
+            .served
+            .get(&done.device)
+            .and_then(|s| s.vector(&done.vector))
+            .cloned()
+        else {
             return;
         };
         v.head.timestamp = Some(timestamp_now());
-        if reply.success {
-            v.head.state = Some(IndiState::Ok);
-            self.broadcast(device, vector, &Message::Vector(Op::Set, v));
-        } else {
-            v.head.state = Some(IndiState::Alert);
-            v.head.message = Some(reply.msg);
-            self.send(id, &Message::Vector(Op::Set, v));
-        }
-    }
-}
-
-/// Now, as INDI writes it.
-fn timestamp_now() -> String {
-    labdeck_protocol::indi::timestamp(std::time::SystemTime::now())
-}
-
-fn is_blob(message: &Message) -> bool {
-    matches!(message, Message::Vector(Op::Set, v) if v.kind == VectorKind::Blob)
-}
-
-async fn read_loop(mut read: tokio::net::tcp::OwnedReadHalf, id: u64, tx: mpsc::Sender<Inbound>) {
-    let mut reader = MessageReader::new(Limits::default());
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match read.read(&mut buf).await {
-            // End of stream: the client is gone, now.
-            Ok(0) | Err(_) => {
-                let _ = tx.send(Inbound::Closed(id)).await;
-                return;
+        match done.refusal {
+            None => {
+                v.head.state = Some(IndiState::Ok);
+                self.broadcast(&done.device, &done.vector, &Message::Vector(Op::Set, v));
             }
-            Ok(n) => n,
-        };
-        reader.push(&buf[..n]);
-        while let Some(next) = reader.next_message() {
-            let inbound = match next {
-                Ok(Incoming::Message(m)) => Inbound::Message(id, m),
-                Ok(Incoming::Ignored(e)) => Inbound::Ignored(id, e.to_string()),
-                Err(e) => {
-                    let _ = tx.send(Inbound::Broken(id, e.to_string())).await;
-                    return;
-                }
-            };
-            if tx.send(inbound).await.is_err() {
-                return;
+            Some(why) => {
+                v.head.state = Some(IndiState::Alert);
+                v.head.message = Some(why);
+                self.send(done.client, &Message::Vector(Op::Set, v));
             }
         }
     }
 }
 
-async fn write_loop(mut write: tokio::net::tcp::OwnedWriteHalf, outbox: Arc<Outbox>) {
-    while let Some(batch) = outbox.take().await {
-        let total: usize = batch.iter().map(Bytes::len).sum();
-        let mut joined = Vec::with_capacity(total);
-        for b in &batch {
-            joined.extend_from_slice(b);
-        }
-        if write.write_all(&joined).await.is_err() {
-            outbox.close();
-            return;
+/// Carry out requests in order; the first refusal, in words.
+async fn run_all(hub: &Hub, requests: Vec<Request>) -> Option<String> {
+    for request in requests {
+        if let Err(refusal) = hub.request(request).await {
+            return Some(refusal.to_string());
         }
     }
-    let _ = write.shutdown().await;
+    None
 }

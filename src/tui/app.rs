@@ -8,13 +8,16 @@ use std::sync::Arc;
 
 use super::forms::TaskForm;
 use super::palette::Palette;
-use super::traffic::{Framing, Traffic};
+use super::traffic::Traffic;
 use crate::tui::keys::{Keymap, Scope};
-use labdeck_core::bus::{AlarmKind, Timestamp};
+use labdeck_core::alarm::AlarmKind;
 use labdeck_core::connection::{ConnectionSnapshot, StateKind};
-use labdeck_core::device::{DeviceSnapshot, TaskSnapshot, TaskState, Value};
-use labdeck_core::link::TapCounters;
-use labdeck_core::sim::SimSnapshot;
+use labdeck_core::device::{
+    DeviceSnapshot, Property, PropertyDef, TaskSnapshot, TaskState, Value, ValueUpdate,
+};
+use labdeck_core::hub::LabSnapshot;
+use labdeck_core::link::{Framing, TapCounters};
+use labdeck_core::time::Timestamp;
 
 /// Values kept per numeric property for its sparkline.
 pub const SPARK_POINTS: usize = 48;
@@ -79,14 +82,9 @@ impl Pane {
     }
 }
 
-/// Everything the Hub publishes, as of the last sync.
-#[derive(Debug, Clone, Default)]
-pub struct Data {
-    pub connections: Vec<ConnectionSnapshot>,
-    pub devices: Vec<DeviceSnapshot>,
-    pub simulators: Vec<SimSnapshot>,
-    pub taps: Vec<(Arc<str>, TapCounters)>,
-}
+/// Everything the Hub publishes, as of the last sync, with the property
+/// events since applied.
+pub type Data = LabSnapshot;
 
 /// Bytes per second over the last second.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -145,17 +143,35 @@ pub struct Status {
     pub ok: bool,
 }
 
-/// Static facts from the configuration the console needs.
+/// Facts the console needs that do not change while it runs.
 #[derive(Debug, Clone, Default)]
 pub struct Setup {
-    /// Simulator behind each virtual link.
-    pub link_simulators: HashMap<String, String>,
     /// How each link's (and simulator tap's) bytes decode.
     pub framing: HashMap<String, Framing>,
     /// Simulator names (their taps mirror the links).
     pub simulators: Vec<String>,
     pub themes: Vec<String>,
     pub traffic_capacity: usize,
+}
+
+impl Setup {
+    /// From the lab as it is: a link frames as its device does, a
+    /// simulator's tap as the simulator says.
+    pub fn from_snapshot(lab: &LabSnapshot, themes: Vec<String>, traffic_capacity: usize) -> Self {
+        let mut framing = HashMap::new();
+        for d in &lab.devices {
+            framing.insert(d.link.to_string(), d.capabilities.framing);
+        }
+        for s in &lab.simulators {
+            framing.insert(s.name.to_string(), s.framing);
+        }
+        Self {
+            framing,
+            simulators: lab.simulators.iter().map(|s| s.name.to_string()).collect(),
+            themes,
+            traffic_capacity,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +181,6 @@ pub struct App {
     pub rates: HashMap<Arc<str>, Rates>,
     last_counters: HashMap<Arc<str>, (TapCounters, Timestamp)>,
     pub history: HashMap<(Arc<str>, String), VecDeque<f64>>,
-    last_update: HashMap<(Arc<str>, String), Timestamp>,
     pub traffic: Traffic,
     pub alarms: Vec<Alarm>,
     next_alarm: u64,
@@ -206,7 +221,6 @@ impl App {
             rates: HashMap::new(),
             last_counters: HashMap::new(),
             history: HashMap::new(),
-            last_update: HashMap::new(),
             traffic,
             alarms: Vec::new(),
             next_alarm: 1,
@@ -228,27 +242,20 @@ impl App {
         }
     }
 
-    /// Take new snapshots: record sparkline points for properties that
-    /// changed, and raise alarms the event stream may have missed.
+    /// Take new snapshots (at start, on device-level changes, after lag)
+    /// and raise alarms the event stream may have missed. Values between
+    /// snapshots come as events ([`App::value`]).
     pub fn sync(&mut self, data: Data) {
         for device in &data.devices {
             for prop in &device.properties {
-                let (Some(value), Some(updated)) = (&prop.value, prop.updated) else {
-                    continue;
-                };
-                let Some(number) = numeric(value) else {
-                    continue;
-                };
-                let key = (device.name.clone(), prop.name.clone());
-                if self.last_update.get(&key) == Some(&updated) {
-                    continue;
+                let key = (device.name.clone(), prop.name().to_string());
+                // Seen for the first time: its value starts the sparkline.
+                if let (false, Some(number)) = (
+                    self.history.contains_key(&key),
+                    prop.value.as_ref().and_then(numeric),
+                ) {
+                    self.history.entry(key).or_default().push_back(number);
                 }
-                self.last_update.insert(key.clone(), updated);
-                let points = self.history.entry(key).or_default();
-                if points.len() == SPARK_POINTS {
-                    points.pop_front();
-                }
-                points.push_back(number);
             }
         }
         for c in &data.connections {
@@ -265,6 +272,55 @@ impl App {
         self.data = data;
         self.clamp_cursors();
         self.dirty = true;
+    }
+
+    /// A property event: the value in the model and a sparkline point.
+    /// Whether the property is on screen.
+    pub fn value(&mut self, device: &str, update: &ValueUpdate) -> bool {
+        let Some(d) = self.data.devices.iter_mut().find(|d| &*d.name == device) else {
+            return false;
+        };
+        let Some(p) = d.properties.iter_mut().find(|p| p.def.name == update.name) else {
+            return false;
+        };
+        p.value.clone_from(&update.value);
+        p.state = update.state;
+        p.updated = Some(update.t);
+        if let Some(number) = update.value.as_ref().and_then(numeric) {
+            let key = (d.name.clone(), update.name.to_string());
+            let points = self.history.entry(key).or_default();
+            if points.len() == SPARK_POINTS {
+                points.pop_front();
+            }
+            points.push_back(number);
+        }
+        let selected = self.selected_device().is_some_and(|s| &*s.name == device);
+        selected && (self.wide() || self.focus == Pane::Properties)
+    }
+
+    /// A definition event: the property appears or changes its definition.
+    pub fn define(&mut self, device: &str, property: &Arc<PropertyDef>) {
+        let Some(d) = self.data.devices.iter_mut().find(|d| &*d.name == device) else {
+            return;
+        };
+        match d
+            .properties
+            .iter_mut()
+            .find(|p| p.def.name == property.name)
+        {
+            Some(p) => p.def = property.clone(),
+            None => d.properties.push(Property::shared(property.clone())),
+        }
+        self.dirty = true;
+    }
+
+    /// A property went away.
+    pub fn remove(&mut self, device: &str, name: &str) {
+        if let Some(d) = self.data.devices.iter_mut().find(|d| &*d.name == device) {
+            d.properties.retain(|p| &*p.def.name != name);
+            self.clamp_cursors();
+            self.dirty = true;
+        }
     }
 
     /// Recompute byte rates from the tap counters (once a second).
@@ -373,35 +429,35 @@ impl App {
     pub fn selected_simulator(&self) -> Option<usize> {
         let by_link = self
             .selected_connection()
-            .and_then(|c| self.setup.link_simulators.get(&*c.name))
-            .and_then(|sim| self.data.simulators.iter().position(|s| &*s.name == sim));
+            .and_then(|c| c.simulator.as_ref())
+            .and_then(|sim| self.data.simulators.iter().position(|s| s.name == *sim));
         by_link.or((self.data.simulators.len() == 1).then_some(0))
     }
 
     /// Properties of the selected device passing the filter, by group.
-    pub fn property_list(&self) -> Vec<&labdeck_core::device::Property> {
+    pub fn property_list(&self) -> Vec<&Property> {
         let Some(device) = self.selected_device() else {
             return Vec::new();
         };
         let filter = self.filter(Pane::Properties);
-        let mut list: Vec<&labdeck_core::device::Property> = device
+        let mut list: Vec<&Property> = device
             .properties
             .iter()
-            .filter(|p| matches_filter(filter, &[&p.name, &p.label, &p.group]))
+            .filter(|p| matches_filter(filter, &[p.name(), &p.def.label, &p.def.group]))
             .collect();
         // Stable: keeps the driver's order inside each group.
         let order: Vec<&str> =
             device
                 .properties
                 .iter()
-                .map(|p| p.group.as_str())
+                .map(|p| p.def.group.as_str())
                 .fold(Vec::new(), |mut v, g| {
                     if !v.contains(&g) {
                         v.push(g);
                     }
                     v
                 });
-        list.sort_by_key(|p| order.iter().position(|g| *g == p.group));
+        list.sort_by_key(|p| order.iter().position(|g| *g == p.def.group));
         list
     }
 
@@ -415,7 +471,7 @@ impl App {
                 .filter(|t| {
                     matches_filter(
                         filter,
-                        &[t.from.as_str(), t.to.as_str(), t.input, &t.reason],
+                        &[t.from.as_str(), t.to.as_str(), &t.input, &t.reason],
                     )
                 })
                 .collect()
@@ -430,17 +486,13 @@ impl App {
                 StateKind::Connecting | StateKind::Connected | StateKind::Recovering
             )
         });
-        let pumps = self.data.devices.iter().any(|d| {
-            d.properties
-                .iter()
-                .any(|p| p.name == "on" && p.value == Some(Value::Bool(true)))
-        });
+        let powered = self.data.devices.iter().any(|d| d.powered() == Some(true));
         let tasks = self
             .data
             .devices
             .iter()
             .any(|d| d.tasks.iter().any(|t| !t.state.is_terminal()));
-        links || pumps || tasks
+        links || powered || tasks
     }
 
     /// Every device's tasks: running, then queued in order, then finished
@@ -508,10 +560,7 @@ impl App {
 }
 
 fn numeric(value: &Value) -> Option<f64> {
-    match value {
-        Value::Int(_) | Value::Float(_) => value.as_f64(),
-        _ => None,
-    }
+    value.as_f64()
 }
 
 /// Case-insensitive substring match on any field; empty filter matches.

@@ -5,7 +5,8 @@ use super::app::{App, Confirm, InputPurpose, Overlay, Pane, Status};
 use super::forms::{FormKey, TaskForm};
 use super::update::Effect;
 use crate::tui::keys::{KeyChord, KeyName};
-use labdeck_core::runtime::Command;
+use labdeck_core::device::{TaskRef, Value};
+use labdeck_core::hub::Request;
 
 impl App {
     fn say(&mut self, text: impl Into<String>, ok: bool) {
@@ -61,20 +62,19 @@ impl App {
         else {
             return vec![];
         };
-        if !prop.writable {
-            let text = format!("attribute '{}' is read-only", prop.name);
+        if !prop.def.writable {
+            let text = format!("attribute '{}' is read-only", prop.def.name);
             self.say(text, false);
             return vec![];
         }
         // A switch opens on the other state: e, Enter toggles it.
         let text = match &prop.value {
-            Some(labdeck_core::device::Value::Bool(on)) => {
-                if *on { "off" } else { "on" }.to_string()
-            }
-            Some(v) => v.render(6),
+            Some(Value::Bool(on)) => if *on { "off" } else { "on" }.to_string(),
+            Some(Value::Number(v)) => v.to_string(),
+            Some(v) => crate::format::plain(v, 0),
             None => String::new(),
         };
-        self.editing = Some((device.name.to_string(), prop.name.clone()));
+        self.editing = Some((device.name.to_string(), prop.name().to_string()));
         self.overlay = Some(Overlay::Input {
             purpose: InputPurpose::EditAttr,
             text,
@@ -93,23 +93,23 @@ impl App {
             .devices
             .iter()
             .find(|d| *d.name == device)
-            .and_then(|d| d.properties.iter().find(|p| p.name == attr));
+            .and_then(|d| d.properties.iter().find(|p| p.name() == attr));
         let Some(prop) = prop else {
             self.say(format!("{device}.{attr} is gone"), false);
             return vec![];
         };
-        match prop.validate(&text) {
-            Ok(_) => {
+        match prop.def.accept(&device, Value::Text(text.clone())) {
+            Ok(value) => {
                 self.editing = None;
-                vec![Effect::Hub(Command::Set {
+                vec![Effect::Hub(Request::Set {
                     device,
                     attr,
-                    value: text.trim().to_string(),
+                    value,
                     force: false,
                 })]
             }
             Err(e) => {
-                self.say(e.to_string(), false);
+                self.say(e.detail(), false);
                 self.overlay = Some(Overlay::Input {
                     purpose: InputPurpose::EditAttr,
                     text,
@@ -144,9 +144,9 @@ impl App {
 
     pub(super) fn confirm_cancel(&mut self, key: KeyChord, device: String, id: u64) -> Vec<Effect> {
         match key.key {
-            KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Command::Cancel {
+            KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Request::Cancel {
                 device,
-                task: Some(format!("#{id}")),
+                task: Some(TaskRef::Id(id)),
             })],
             _ => vec![],
         }

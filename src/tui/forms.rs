@@ -2,9 +2,9 @@
 //! against the device's snapshot before anything is sent, so a mistake is
 //! named on the spot.
 
+use crate::headless::command::parse_duration;
 use crate::tui::keys::{KeyChord, KeyName};
 use labdeck_core::device::DeviceSnapshot;
-use labdeck_core::runtime::command::parse_duration;
 
 /// The fields of the task form, in order.
 pub const FIELDS: [&str; 6] = [
@@ -36,7 +36,7 @@ impl TaskForm {
     /// Prefilled for a device: its first technique, 1 s, 60 s.
     pub fn new(device: Option<&DeviceSnapshot>) -> Self {
         let technique = device
-            .and_then(|d| d.techniques.first())
+            .and_then(|d| d.capabilities.techniques.first())
             .map(|t| t.name.clone())
             .unwrap_or_default();
         Self {
@@ -92,13 +92,15 @@ impl TaskForm {
             )
         })?;
         let t = d
+            .capabilities
             .techniques
             .iter()
             .find(|t| t.name == technique)
             .ok_or_else(|| {
                 format!(
                     "unknown technique '{technique}' for {device}; techniques: {}",
-                    d.techniques
+                    d.capabilities
+                        .techniques
                         .iter()
                         .map(|t| t.name.as_str())
                         .collect::<Vec<_>>()
@@ -120,9 +122,10 @@ impl TaskForm {
                         .join(", ")
                 )
             })?;
-            if let Some(prop) = d.properties.iter().find(|p| &p.name == attr) {
-                prop.validate(value)
-                    .map_err(|e| format!("parameter '{key}': {e}"))?;
+            if let Some(prop) = d.property(attr) {
+                prop.def
+                    .accept(&d.name, labdeck_core::device::Value::Text(value.into()))
+                    .map_err(|e| format!("parameter '{key}': {}", e.detail()))?;
             }
         }
         for (label, text) in [("interval", interval), ("duration", duration)] {
@@ -148,7 +151,6 @@ impl TaskForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixture;
 
     fn key(c: char) -> KeyChord {
         KeyChord::char(c)
@@ -156,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_valid_form_becomes_a_task_line() {
-        let (_, data) = fixture::sample(tokio::time::Instant::now(), 0);
+        let data = labdeck_core::testing::lab(tokio::time::Instant::now(), 0);
         let mut form = TaskForm::new(data.devices.first());
         assert_eq!(form.values[0], "pump1");
         // technique: "monitor" → "ramp"; the name follows.
@@ -178,7 +180,7 @@ mod tests {
 
     #[test]
     fn mistakes_are_named_before_sending() {
-        let (_, data) = fixture::sample(tokio::time::Instant::now(), 0);
+        let data = labdeck_core::testing::lab(tokio::time::Instant::now(), 0);
         let mut form = TaskForm::new(data.devices.first());
         form.values[1] = "ramp".into();
         form.values[2] = "setpoint=5000".into();

@@ -6,8 +6,6 @@
 
 mod app;
 mod editing;
-#[doc(hidden)]
-pub mod fixture;
 mod forms;
 mod input;
 pub mod keys;
@@ -34,17 +32,15 @@ pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
 pub use palette::Palette;
 pub use settings::ConsoleSettings;
 pub use theme::{BUILTIN_THEMES, Theme, ThemeError, no_color_requested};
-pub use traffic::Framing;
 pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 
-use labdeck_core::bus::Timestamp;
-use labdeck_core::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
+use crate::headless::command::{self, Reply};
 use labdeck_core::connection::ConnectionSnapshot;
 use labdeck_core::device::DeviceSnapshot;
-use labdeck_core::reply::Reply;
-use labdeck_core::runtime::Hub;
+use labdeck_core::hub::Hub;
 use labdeck_core::sim::SimSnapshot;
+use labdeck_core::time::Timestamp;
 
 #[derive(Debug, Error)]
 pub enum ConsoleError {
@@ -65,42 +61,10 @@ pub struct ConsoleOptions {
     pub frame_rate: u32,
     pub log_level: String,
     pub keymap: keys::Keymap,
+    /// Chunks of traffic kept per link for the traffic pane.
+    pub traffic_ring: usize,
     /// A method file to queue at start.
     pub method: Option<std::path::PathBuf>,
-}
-
-/// What the console needs to know about the configuration.
-pub fn setup_from(config: &Config) -> Setup {
-    let mut setup = Setup {
-        traffic_capacity: config.traffic.ring,
-        themes: BUILTIN_THEMES.iter().map(|t| t.to_string()).collect(),
-        ..Setup::default()
-    };
-    for link in &config.links {
-        if let TransportSpec::Virtual { simulator, .. }
-        | TransportSpec::SimulatedTcp { simulator } = &link.transport
-        {
-            setup
-                .link_simulators
-                .insert(link.name.clone(), simulator.clone());
-        }
-    }
-    for device in &config.devices {
-        let framing = match device.driver {
-            DriverSpec::Turbovac(_) => Framing::Uss,
-            DriverSpec::Electrometer(_) | DriverSpec::Indi(_) => Framing::Text,
-        };
-        setup.framing.insert(device.link.clone(), framing);
-    }
-    for sim in &config.simulators {
-        let framing = match sim.kind {
-            SimulatorKind::Turbovac(_) => Framing::Uss,
-            SimulatorKind::Electrometer(_) => Framing::Text,
-        };
-        setup.framing.insert(sim.name.clone(), framing);
-        setup.simulators.push(sim.name.clone());
-    }
-    setup
 }
 
 /// The Hub's watches, read when they change.
@@ -128,6 +92,7 @@ impl Watches {
 
     fn read(&mut self, hub: &Hub) -> Data {
         Data {
+            actors: hub.actors(),
             connections: self
                 .connections
                 .iter_mut()
@@ -163,17 +128,14 @@ pub fn check_terminal() -> Result<(), ConsoleError> {
 }
 
 /// Run the console until the operator quits or a signal arrives.
-pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(), ConsoleError> {
+pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> {
     check_terminal()?;
     let mut theme = Theme::load(&options.theme, options.no_color)?;
     let glyphs = Glyphs::detect();
     let (mut terminal, _guard) = terminal::setup(options.mouse)?;
-    let mut app = App::new(
-        setup_from(config),
-        options.keymap.clone(),
-        &theme.name,
-        Timestamp::now(),
-    );
+    let themes = BUILTIN_THEMES.iter().map(ToString::to_string).collect();
+    let setup = Setup::from_snapshot(&hub.snapshot(), themes, options.traffic_ring);
+    let mut app = App::new(setup, options.keymap.clone(), &theme.name, Timestamp::now());
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -189,10 +151,13 @@ pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(
         app.traffic.push(chunk);
     }
     if let Some(path) = &options.method {
-        let reply = hub.load(path).await;
+        let reply = Reply::from_result(
+            hub.request(labdeck_core::hub::Request::Load { path: path.clone() })
+                .await,
+        );
         app.status = Some(app::Status {
-            text: reply.msg.clone(),
-            ok: reply.success,
+            text: reply.text,
+            ok: reply.ok,
         });
     }
     let mut watches = Watches::new(&hub);
@@ -283,6 +248,9 @@ pub async fn run(hub: Hub, config: &Config, options: ConsoleOptions) -> Result<(
                     logs.scroll(scroll);
                     app.dirty = true;
                 }
+                Effect::Resync => {
+                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                }
                 effect => spawn_effect(&hub, effect, reply_tx.clone()),
             }
         }
@@ -298,8 +266,8 @@ fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
     let hub = hub.clone();
     tokio::spawn(async move {
         let reply = match effect {
-            Effect::Hub(command) => hub.execute(command).await,
-            Effect::HubLine(line) => match hub.execute_line(&line).await {
+            Effect::Hub(request) => Reply::from_result(hub.request(request).await),
+            Effect::HubLine(line) => match command::execute(&hub, &line).await {
                 Some(reply) => reply,
                 None => return,
             },
@@ -310,8 +278,7 @@ fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
                     for chunk in tap.history() {
                         text.push_str(&format!(
                             "{}  {} {}  {}\n",
-                            chrono::DateTime::<chrono::Local>::from(chunk.t.wall)
-                                .format("%Y-%m-%d %H:%M:%S%.3f"),
+                            crate::format::date_time(&chunk.t),
                             chunk.dir.as_str(),
                             chunk.link,
                             chunk.hex()

@@ -5,8 +5,8 @@
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     pub connections: Vec<String>,
-    /// Devices with their attribute names and driver.
-    pub devices: Vec<(String, &'static str, Vec<String>)>,
+    /// Devices: name, whether they can be switched on and off, attributes.
+    pub devices: Vec<(String, bool, Vec<String>)>,
     /// Simulators with their fault ids.
     pub simulators: Vec<(String, Vec<String>)>,
     /// Traffic taps (links and simulators).
@@ -127,7 +127,7 @@ pub fn candidates(input: &str, v: &Vocabulary) -> Vec<String> {
         ["pump"] => v
             .devices
             .iter()
-            .filter(|(_, driver, _)| *driver == "turbovac")
+            .filter(|(_, switchable, _)| *switchable)
             .map(|(d, _, _)| d.clone())
             .collect(),
         ["pump", _] => ["on", "off", "reset"].map(String::from).to_vec(),
@@ -154,11 +154,7 @@ mod tests {
     fn vocabulary() -> Vocabulary {
         Vocabulary {
             connections: vec!["pump-port".into()],
-            devices: vec![(
-                "pump1".into(),
-                "turbovac",
-                vec!["on".into(), "setpoint".into()],
-            )],
+            devices: vec![("pump1".into(), true, vec!["on".into(), "setpoint".into()])],
             simulators: vec![("pump-sim".into(), vec!["no-reply".into(), "hang-up".into()])],
             taps: vec!["pump-port".into(), "pump-sim".into()],
             themes: vec!["default".into(), "mono".into()],

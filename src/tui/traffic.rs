@@ -11,22 +11,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::sanitize;
-use labdeck_core::bus::Timestamp;
-use labdeck_core::link::{Chunk, Direction};
+use labdeck_core::link::{Chunk, Direction, Framing};
+use labdeck_core::time::Timestamp;
 use labdeck_protocol::turbovac::{
     AccessCode, ResponseCode, TELEGRAM_LEN, Telegram, param_error_name,
 };
-
-/// How a link's bytes are decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// TURBOVAC USS telegrams.
-    Uss,
-    /// Terminated text lines.
-    Text,
-    /// Unknown: hex only.
-    Raw,
-}
 
 /// Which taps the view shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,8 +348,10 @@ impl Traffic {
     pub fn render(&self, entry: &Entry) -> Vec<String> {
         let framing = self.framing(&entry.link);
         match (self.decoded, framing) {
-            (true, Framing::Uss) => uss_lines(&entry.bytes, entry.dir),
-            (true, _) | (false, Framing::Text) => vec![sanitize::named(&entry.bytes)],
+            (true, Framing::UssTelegrams) => uss_lines(&entry.bytes, entry.dir),
+            (true, _) | (false, Framing::TextLines | Framing::IndiXml) => {
+                vec![sanitize::named(&entry.bytes)]
+            }
             (false, _) => vec![format!(
                 "{}  |{}|",
                 labdeck_core::link::hex_string(&entry.bytes),
@@ -661,8 +652,8 @@ mod tests {
     #[test]
     fn renders_hex_text_and_uss() {
         let mut t = Traffic::new(100);
-        t.set_framing("pump".into(), Framing::Uss);
-        t.set_framing("scpi".into(), Framing::Text);
+        t.set_framing("pump".into(), Framing::UssTelegrams);
+        t.set_framing("scpi".into(), Framing::TextLines);
         let poll = Telegram::query(ControlWord::RUN.0, AccessCode::Read, 24, 0, 0).encode();
         t.push(&chunk("pump", Direction::Tx, &poll));
         t.push(&chunk("scpi", Direction::Rx, b"\x1b[2J+1.0E-12\r\n"));

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane, Status};
 use super::layout;
 use super::palette::{Palette, Vocabulary};
+use crate::headless::command::Reply;
 use crate::tui::keys::{Action, KeyChord, KeyName};
-use labdeck_core::bus::{Event, Timestamp};
+use labdeck_core::bus::Event;
 use labdeck_core::connection::ConnCommand;
-use labdeck_core::reply::Reply;
-use labdeck_core::runtime::Command;
+use labdeck_core::hub::Request;
 use labdeck_core::sim::FaultSetting;
+use labdeck_core::time::Timestamp;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ pub enum LogScroll {
 /// What the event loop must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Hub(Command),
+    Hub(Request),
     /// A palette line for the Hub's command language.
     HubLine(String),
     /// Write text to a file (traffic capture).
@@ -65,6 +66,8 @@ pub enum Effect {
     LogLevel(&'static str),
     /// Scroll the log pane: back a page, forward a page, back to live.
     LogScroll(LogScroll),
+    /// Events were lost: read the snapshots again.
+    Resync,
     Repaint,
     Quit,
 }
@@ -98,7 +101,7 @@ impl App {
             Msg::Lagged(n) => {
                 self.traffic.lost += n;
                 self.dirty = true;
-                vec![]
+                vec![Effect::Resync]
             }
             Msg::Sync(data) => {
                 self.sync(*data);
@@ -125,35 +128,36 @@ impl App {
                     self.dirty = true;
                 }
             }
-            Event::Alarm {
-                t,
-                source,
-                kind,
-                active,
-                reason,
-            } => {
-                if active {
-                    self.raise(t, source, kind, reason);
+            Event::Alarm(alarm) => {
+                if alarm.active {
+                    self.raise(alarm.t, alarm.source, alarm.kind, alarm.reason);
                 } else {
-                    self.clear_alarms(&source, kind);
+                    self.clear_alarms(&alarm.source, alarm.kind);
                 }
                 self.dirty = true;
             }
-            // Properties, transitions and faults arrive with the snapshots.
+            Event::Property { device, update } => {
+                // Only what is on screen needs a frame.
+                let shown = self.value(&device, &update);
+                self.dirty |= shown;
+            }
+            Event::Definition { device, property } => self.define(&device, &property),
+            Event::Removed { device, name } => self.remove(&device, &name),
+            // Transitions, faults and tasks arrive with the snapshots.
             _ => {}
         }
     }
 
     fn reply(&mut self, reply: Reply) {
-        let mut lines = reply.msg.lines();
+        let mut lines = reply.text.lines();
         let first = lines.next().unwrap_or_default().to_string();
         // Longer answers (status, faults, help) open in a box.
         if lines.next().is_some() {
-            self.message = Some(reply.msg.clone());
+            self.message = Some(reply.text.clone());
         }
         self.status = Some(Status {
             text: first,
-            ok: reply.success,
+            ok: reply.ok,
         });
         self.dirty = true;
     }
@@ -271,16 +275,15 @@ impl App {
                     self.notice("no device on the selected link", false);
                     return vec![];
                 };
-                if device.driver != "turbovac" {
-                    self.notice(format!("{} is not a pump", device.name), false);
+                if device.capabilities.power.is_none() {
+                    let text = format!("{} cannot be switched on and off", device.name);
+                    self.notice(text, false);
                     return vec![];
                 }
-                let on = device.properties.iter().any(|p| {
-                    p.name == "on" && p.value == Some(labdeck_core::device::Value::Bool(true))
-                });
-                vec![Effect::Hub(Command::Pump {
+                let on = device.powered() == Some(true);
+                vec![Effect::Hub(Request::Power {
                     device: device.name.to_string(),
-                    action: if on { "off" } else { "on" }.into(),
+                    on: !on,
                 })]
             }
             Action::Acknowledge => {
@@ -322,7 +325,7 @@ impl App {
                 vec![]
             }
             Action::Capture => {
-                let stamp = crate::headless::clock(&self.now).replace([':', '.'], "");
+                let stamp = crate::format::clock(&self.now).replace([':', '.'], "");
                 self.overlay = Some(Overlay::Input {
                     purpose: InputPurpose::CapturePath,
                     text: format!("labdeck-capture-{stamp}.txt"),
@@ -348,7 +351,7 @@ impl App {
 
     fn connection(&mut self, command: ConnCommand) -> Vec<Effect> {
         match self.selected_connection() {
-            Some(c) => vec![Effect::Hub(Command::Connection {
+            Some(c) => vec![Effect::Hub(Request::Connection {
                 target: c.name.to_string(),
                 command,
             })],
@@ -423,8 +426,8 @@ impl App {
                 .devices
                 .iter()
                 .map(|d| {
-                    let attrs = d.properties.iter().map(|p| p.name.clone()).collect();
-                    (d.name.to_string(), d.driver, attrs)
+                    let attrs = d.properties.iter().map(|p| p.name().to_string()).collect();
+                    (d.name.to_string(), d.capabilities.power.is_some(), attrs)
                 })
                 .collect(),
             simulators: self
@@ -521,8 +524,8 @@ impl App {
                         if let Some(sim) = self.data.simulators.get(simulator)
                             && let Some(fault) = sim.faults.get(selected)
                         {
-                            let effect = Effect::Hub(Command::Fault {
-                                sim: Some(sim.name.to_string()),
+                            let effect = Effect::Hub(Request::Fault {
+                                simulator: Some(sim.name.to_string()),
                                 fault: fault.id.to_string(),
                                 setting: FaultSetting::Toggle,
                             });
@@ -565,17 +568,10 @@ impl App {
                         }
                         InputPurpose::EditAttr => self.submit_edit(text),
                         InputPurpose::CapturePath if text.trim().is_empty() => vec![],
-                        InputPurpose::CapturePath => {
-                            let clock = |t: &Timestamp| {
-                                chrono::DateTime::<chrono::Local>::from(t.wall)
-                                    .format("%Y-%m-%d %H:%M:%S%.3f")
-                                    .to_string()
-                            };
-                            vec![Effect::Write {
-                                path: PathBuf::from(text.trim()),
-                                text: self.traffic.capture_text(clock),
-                            }]
-                        }
+                        InputPurpose::CapturePath => vec![Effect::Write {
+                            path: PathBuf::from(text.trim()),
+                            text: self.traffic.capture_text(crate::format::date_time),
+                        }],
                     };
                 }
                 match key.key {

@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
+use labdeck::headless::command::{self, Reply};
 use labdeck_core::config::{self, ConfigOrigin};
 use labdeck_core::connection::StateKind;
-use labdeck_core::device::DeviceSnapshot;
-use labdeck_core::runtime::{Hub, Runtime};
+use labdeck_core::device::{DeviceSnapshot, Value};
+use labdeck_core::hub::{Hub, HubResult};
+use labdeck_core::runtime::Runtime;
 
 /// Generous limit for one condition; a noisy 2-core CI machine is slow.
 pub const LIMIT: Duration = Duration::from_secs(15);
@@ -90,27 +92,32 @@ pub async fn wait_device(
     wait_until(what, || check(&handle.snapshot())).await;
 }
 
-/// A property's value rendered as text, if it has one.
+/// A property's value as plain text (`on`, `800`, words), if it has one.
 pub fn prop(snapshot: &DeviceSnapshot, name: &str) -> Option<String> {
     snapshot
-        .properties
-        .iter()
-        .find(|p| p.name == name)
+        .property(name)
         .and_then(|p| p.value.as_ref())
-        .map(|v| v.render(0))
+        .map(|v| labdeck::format::plain(v, 0))
 }
 
 pub fn prop_f64(snapshot: &DeviceSnapshot, name: &str) -> Option<f64> {
     snapshot
-        .properties
-        .iter()
-        .find(|p| p.name == name)
+        .property(name)
         .and_then(|p| p.value.as_ref())
-        .and_then(|v| v.as_f64())
+        .and_then(Value::as_f64)
 }
 
-pub async fn run(hub: &Hub, line: &str) -> labdeck_core::reply::Reply {
-    hub.execute_line(line).await.expect("a command")
+/// One line of the command language, as `serve` and the palette run it.
+pub async fn run(hub: &Hub, line: &str) -> Reply {
+    command::execute(hub, line).await.expect("a command")
+}
+
+/// One line of the command language; what the Hub answered, typed.
+pub async fn request(hub: &Hub, line: &str) -> HubResult {
+    run(hub, line)
+        .await
+        .result
+        .unwrap_or_else(|| panic!("{line:?} is not a Hub request"))
 }
 
 /// Spawn `command` with piped stdin and stdout (stderr dropped): its
@@ -145,6 +152,7 @@ pub fn spawn_with_lines(
 }
 
 pub mod electrometer;
+pub mod fixture;
 pub mod indi;
 pub mod interop;
 pub mod serve;

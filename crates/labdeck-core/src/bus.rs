@@ -1,74 +1,28 @@
-//! The event bus: events that must not be lost silently (traffic,
-//! transitions, alarms, faults) go out on one bounded broadcast channel.
-//! A consumer that falls behind gets `RecvError::Lagged(n)` and shows it.
+//! The event bus: what must not be lost silently (traffic, transitions,
+//! property changes, alarms, faults, tasks) goes out on one bounded
+//! broadcast channel. A consumer that falls behind gets
+//! `RecvError::Lagged(n)`, says so, and starts again from snapshots.
+//!
+//! Each layer publishes its own event type; the bus turns them into
+//! [`Event`]s, so nothing below it knows the bus.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
-use tokio::time::Instant;
 
-use crate::connection::TransitionRecord;
-use crate::device::{PropertyUpdate, TaskState};
+use crate::alarm::{Alarm, AlarmKind, Notice};
+use crate::connection::{ConnectionEvent, TransitionRecord};
+use crate::device::{DeviceEvent, PropertyDef, TaskChange, ValueUpdate};
 use crate::link::Chunk;
-use crate::sim::FaultInfo;
+use crate::publish::Publish;
+use crate::sim::{FaultInfo, SimEvent};
+use crate::time::Timestamp;
 
-/// A moment, kept both as wall-clock time (for display and files) and as a
-/// monotonic instant (for deltas and ordering).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timestamp {
-    pub wall: SystemTime,
-    pub mono: Instant,
-}
-
-impl Timestamp {
-    pub fn now() -> Self {
-        Self {
-            wall: SystemTime::now(),
-            mono: Instant::now(),
-        }
-    }
-
-    /// Seconds since the Unix epoch.
-    pub fn unix(&self) -> f64 {
-        self.wall
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs_f64()
-    }
-
-    /// The timestamp of another monotonic instant, placed relative to this one.
-    pub fn at(&self, mono: Instant) -> Timestamp {
-        let wall = match mono.checked_duration_since(self.mono) {
-            Some(ahead) => self.wall + ahead,
-            None => self.wall - self.mono.duration_since(mono),
-        };
-        Timestamp { wall, mono }
-    }
-}
-
-impl Serialize for Timestamp {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64((self.unix() * 1000.0).round() / 1000.0)
-    }
-}
-
-/// Where an alarm comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AlarmKind {
-    /// Link trouble reported to a connection manager (timeouts, bad
-    /// frames, I/O errors); drives recovery.
-    Link,
-    /// A device condition (pump error, warning); the link stays up.
-    Device,
-    /// An actor of the runtime stopped unexpectedly.
-    Actor,
-}
-
-/// Something happened in the runtime.
-#[derive(Debug, Clone, Serialize)]
+/// Something happened in the lab. On the wire: an object with an `event`
+/// field naming the variant (`transition`, `property`, …) beside the
+/// variant's own fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     /// A connection manager changed state.
@@ -77,22 +31,23 @@ pub enum Event {
         #[serde(flatten)]
         record: TransitionRecord,
     },
+    /// A device property appeared or its definition changed.
+    Definition {
+        device: Arc<str>,
+        property: Arc<PropertyDef>,
+    },
+    /// A device property went away.
+    Removed { device: Arc<str>, name: Arc<str> },
     /// A device property changed value or state.
     Property {
         device: Arc<str>,
         #[serde(flatten)]
-        update: PropertyUpdate,
+        update: ValueUpdate,
     },
     /// Bytes went over a link.
     Traffic(Chunk),
     /// An alarm was raised or cleared.
-    Alarm {
-        t: Timestamp,
-        source: Arc<str>,
-        kind: AlarmKind,
-        active: bool,
-        reason: String,
-    },
+    Alarm(Alarm),
     /// A simulator fault was switched.
     Fault {
         t: Timestamp,
@@ -101,21 +56,9 @@ pub enum Event {
     },
     /// A notable simulator or device occurrence (port reopened, pump
     /// switched on, error raised).
-    Notice {
-        t: Timestamp,
-        source: Arc<str>,
-        message: String,
-    },
+    Notice(Notice),
     /// A task changed state.
-    Task {
-        t: Timestamp,
-        device: Arc<str>,
-        id: u64,
-        name: String,
-        state: TaskState,
-        reason: Option<String>,
-        file: Option<std::path::PathBuf>,
-    },
+    Task(TaskChange),
     /// A runtime actor stopped.
     Actor {
         t: Timestamp,
@@ -123,6 +66,53 @@ pub enum Event {
         faulted: bool,
         reason: String,
     },
+}
+
+impl From<Chunk> for Event {
+    fn from(chunk: Chunk) -> Self {
+        Self::Traffic(chunk)
+    }
+}
+
+impl From<ConnectionEvent> for Event {
+    fn from(event: ConnectionEvent) -> Self {
+        match event {
+            ConnectionEvent::Transition { connection, record } => {
+                Self::Transition { connection, record }
+            }
+            ConnectionEvent::Alarm(alarm) => Self::Alarm(alarm),
+        }
+    }
+}
+
+impl From<SimEvent> for Event {
+    fn from(event: SimEvent) -> Self {
+        match event {
+            SimEvent::Fault {
+                t,
+                simulator,
+                fault,
+            } => Self::Fault {
+                t,
+                simulator,
+                fault,
+            },
+            SimEvent::Notice(notice) => Self::Notice(notice),
+        }
+    }
+}
+
+impl From<DeviceEvent> for Event {
+    fn from(event: DeviceEvent) -> Self {
+        match event {
+            DeviceEvent::Defined { device, property } => Self::Definition { device, property },
+            DeviceEvent::Removed { device, name } => Self::Removed { device, name },
+            DeviceEvent::Value { device, update } => Self::Property { device, update },
+            DeviceEvent::Task(task) => Self::Task(task),
+            DeviceEvent::Alarm(alarm) => Self::Alarm(alarm),
+            DeviceEvent::Notice(notice) => Self::Notice(notice),
+        }
+    }
 }
 
 /// Bounded broadcast of [`Event`]s. Cloning shares the channel.
@@ -137,21 +127,17 @@ impl EventBus {
         Self { tx }
     }
 
-    /// Publish; nobody listening is not an error.
-    pub fn publish(&self, event: Event) {
-        let _ = self.tx.send(event);
-    }
-
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
 
+    /// Publish; nobody listening is not an error.
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+
     pub fn notice(&self, source: &Arc<str>, message: impl Into<String>) {
-        self.publish(Event::Notice {
-            t: Timestamp::now(),
-            source: source.clone(),
-            message: message.into(),
-        });
+        self.send(Event::Notice(Notice::new(source, message)));
     }
 
     pub fn alarm(
@@ -161,18 +147,19 @@ impl EventBus {
         active: bool,
         reason: impl Into<String>,
     ) {
-        self.publish(Event::Alarm {
-            t: Timestamp::now(),
-            source: source.clone(),
-            kind,
-            active,
-            reason: reason.into(),
-        });
+        self.send(Event::Alarm(Alarm::new(source, kind, active, reason)));
     }
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         Self::new(4096)
+    }
+}
+
+/// Every layer's events go out on the bus.
+impl<T: Into<Event>> Publish<T> for EventBus {
+    fn publish(&self, event: T) {
+        self.send(event.into());
     }
 }

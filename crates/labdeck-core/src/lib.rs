@@ -1,14 +1,28 @@
-//! labdeck's core: links, connection managers, drivers, simulators, tasks,
-//! the runtime and its Hub. It knows no screen.
+//! labdeck's core: links, connection managers, drivers, simulators,
+//! tasks and the runtime, behind one door — the [`hub::Hub`]. It knows no
+//! screen: front ends (the console, `serve`, the INDI server) are clients
+//! of the Hub, and everything that crosses it is typed and `serde`.
+//!
+//! Layers, bottom up; an import never points up:
+//! `time`, `alarm`, `publish`, `error` → `link` → `connection` → `sim`,
+//! `device` → `bus` → `runtime`, `hub`. Each layer reports through a
+//! [`publish::Publisher`] of its own event type; the bus at the top turns
+//! them all into [`bus::Event`]s.
 
 use labdeck_protocol as protocol;
 
+pub mod alarm;
 pub mod bus;
 pub mod config;
 pub mod connection;
 pub mod device;
+pub mod error;
+pub mod hub;
 pub mod link;
-pub mod reply;
+pub mod publish;
 pub mod runtime;
 pub mod server;
 pub mod sim;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod time;

@@ -2,10 +2,10 @@
 //! driver: measurement functions and their ranges, reading strings with
 //! status letters and unit suffixes, numbers in NR3, `:SYST:ERR?` answers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Measurement functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Function {
     Current,

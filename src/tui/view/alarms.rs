@@ -7,11 +7,11 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, spans, window};
-use crate::headless::clock;
+use crate::format::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
-use labdeck_core::bus::AlarmKind;
+use labdeck_core::alarm::AlarmKind;
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;

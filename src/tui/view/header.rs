@@ -6,7 +6,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, spans};
-use crate::headless::clock;
+use crate::format::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::theme::Role;
 use labdeck_core::connection::StateKind;

@@ -112,9 +112,9 @@ fn edit_title(app: &App) -> String {
         .devices
         .iter()
         .find(|d| *d.name == **device)
-        .and_then(|d| d.properties.iter().find(|p| p.name == *attr));
+        .and_then(|d| d.property(attr));
     let mut what = vec![];
-    if let Some(p) = prop {
+    if let Some(p) = prop.map(|p| &*p.def) {
         what.push(match &p.kind {
             labdeck_core::device::AttrKind::Enum(options) => options.join("|"),
             kind => kind.name().to_string(),
@@ -162,6 +162,7 @@ fn task_form(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, form: 
     let offer = match device {
         Some(d) => {
             let techniques: Vec<String> = d
+                .capabilities
                 .techniques
                 .iter()
                 .map(|t| {

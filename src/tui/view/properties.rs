@@ -21,7 +21,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         Some(d) => format!(
             "Properties: {} ({}, {})",
             sanitize::text(&d.name),
-            d.driver,
+            d.kind,
             if d.online { "online" } else { "OFFLINE" }
         ),
         None => "Properties".into(),
@@ -48,13 +48,13 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     // name widen for long ones (INDI: "CCD Simulator · Image Settings").
     let longest = |f: fn(&Property) -> usize| list.iter().map(|p| f(p)).max().unwrap_or(0);
     let group_w = longest(|p| {
-        group_lines(&p.group)
+        group_lines(&p.def.group)
             .map(|l| l.chars().count())
             .max()
             .unwrap_or(0)
     })
     .clamp(7, (width / 4).max(7));
-    let label_w = longest(|p| p.label.chars().count()).clamp(16, (width / 4).max(16));
+    let label_w = longest(|p| p.def.label.chars().count()).clamp(16, (width / 4).max(16));
     let (value_w, state_w, limits_w) = (14, 6, 10);
     let trend_w = width.saturating_sub(group_w + label_w + value_w + state_w + limits_w + 7);
     let header = format!(
@@ -77,16 +77,19 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         };
         // A long group ("CCD Simulator · Image Settings") continues on
         // the rows below its first.
-        if p.group != group || i == first {
-            group = &p.group;
+        if p.def.group != group || i == first {
+            group = &p.def.group;
             group_row = 0;
         } else {
             group_row += 1;
         }
-        let alone = group_row == 0 && list.get(i + 1).is_none_or(|next| next.group != p.group);
-        let group_mark = match group_lines(&p.group).nth(group_row) {
+        let alone = group_row == 0
+            && list
+                .get(i + 1)
+                .is_none_or(|next| next.def.group != p.def.group);
+        let group_mark = match group_lines(&p.def.group).nth(group_row) {
             // A group of one row shows what fits of its whole name.
-            Some(_) if alone => fit(&sanitize::text(&p.group), group_w),
+            Some(_) if alone => fit(&sanitize::text(&p.def.group), group_w),
             Some(line) => fit(&sanitize::text(&line), group_w),
             None => " ".repeat(group_w),
         };
@@ -98,8 +101,8 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             (false, Level::Warning) => (theme.style(Role::StateBusy), " ^"),
             (false, Level::Normal) => (theme.style(Role::Value), ""),
         };
-        let value = format!("{}{mark}", sanitize::text(&p.display()));
-        let limits = match (p.min, p.max) {
+        let value = format!("{}{mark}", sanitize::text(&crate::format::property(p)));
+        let limits = match (p.def.min, p.def.max) {
             (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
             (Some(lo), None) => format!(">={lo}"),
             (None, Some(hi)) => format!("<={hi}"),
@@ -107,7 +110,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         };
         let trend = app
             .history
-            .get(&(device.name.clone(), p.name.clone()))
+            .get(&(device.name.clone(), p.name().to_string()))
             .filter(|h| h.len() > 1 && trend_w > 0)
             .map(|h| {
                 ctx.glyphs
@@ -117,7 +120,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         lines.push(spans(vec![
             (format!("{group_mark} "), theme.style(Role::Dim).patch(base)),
             (
-                format!("{} ", fit(&sanitize::text(&p.label), label_w)),
+                format!("{} ", fit(&sanitize::text(&p.def.label), label_w)),
                 base,
             ),
             (
@@ -132,7 +135,14 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
                 format!("{} ", fit(&limits, limits_w)),
                 theme.style(Role::Dim).patch(base),
             ),
-            (if p.writable { "w ".into() } else { "  ".into() }, base),
+            (
+                if p.def.writable {
+                    "w ".into()
+                } else {
+                    "  ".into()
+                },
+                base,
+            ),
             (trend, theme.style(Role::Sparkline).patch(base)),
         ]));
     }
@@ -160,5 +170,5 @@ fn outside_limits(p: &Property) -> bool {
     let Some(v) = p.value.as_ref().and_then(|v| v.as_f64()) else {
         return false;
     };
-    p.min.is_some_and(|lo| v < lo) || p.max.is_some_and(|hi| v > hi)
+    p.def.min.is_some_and(|lo| v < lo) || p.def.max.is_some_and(|hi| v > hi)
 }

@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, link_style, spans, window};
-use crate::headless::clock;
+use crate::format::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::keys::Action;
 use crate::tui::sanitize;

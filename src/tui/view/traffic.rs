@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::{ViewContext, block, fit, spans};
-use crate::headless::clock;
+use crate::format::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;

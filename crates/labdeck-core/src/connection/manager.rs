@@ -3,12 +3,12 @@
 //! stability timers; every transition is published with a timestamp and a
 //! reason (`specs/connection-manager.md` §2).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-use serde::Serialize;
 use std::time::Duration;
-use thiserror::Error;
+
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use tokio::task::{AbortHandle, JoinHandle};
@@ -17,15 +17,19 @@ use tokio_util::sync::CancellationToken;
 
 use super::backoff::{Jitter, RetryPolicy};
 use super::machine::{Action, Effect, Input, Machine, State, StateKind, Step};
-use super::session::{self, LinkWriter, Session};
-use crate::bus::{AlarmKind, Event, EventBus, Timestamp};
-use crate::link::{ConnectError, LinkError, Opener, TrafficTap, Transport};
+use super::session::{self, LinkLost, LinkWriter, Session};
+use crate::alarm::{Alarm, AlarmKind};
+use crate::error::HubError;
+use crate::link::{ConnectError, LinkError, Opener, TrafficTap, Transport, TransportKind};
+use crate::publish::Publisher;
+use crate::time::Timestamp;
 
 /// Transitions kept for the UI timeline.
 pub const HISTORY: usize = 50;
 
 /// A user command to a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ConnCommand {
     Connect,
     Disconnect,
@@ -44,26 +48,31 @@ impl ConnCommand {
     }
 }
 
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum ConnectionError {
-    #[error("connection {0} is torn down")]
-    TornDown(Arc<str>),
-    #[error("connection {0} is not running")]
-    Gone(Arc<str>),
+/// What a connection manager reports.
+#[derive(Debug, Clone)]
+pub enum ConnectionEvent {
+    /// It changed state.
+    Transition {
+        connection: Arc<str>,
+        record: TransitionRecord,
+    },
+    /// The link's alarm was raised or cleared.
+    Alarm(Alarm),
 }
 
 /// One recorded transition.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TransitionRecord {
     pub t: Timestamp,
     pub from: StateKind,
     pub to: StateKind,
-    pub input: &'static str,
+    /// What caused it (`connect`, `link-lost`, `retry-due`, …).
+    pub input: Cow<'static, str>,
     pub reason: String,
 }
 
 /// Counters over the connection's life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub attempts: u64,
     pub successes: u64,
@@ -73,11 +82,13 @@ pub struct Counters {
 }
 
 /// What the UI shows of a connection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionSnapshot {
     pub name: Arc<str>,
-    pub transport: &'static str,
+    pub transport: TransportKind,
     pub endpoint: String,
+    /// The simulator at the other end, when it is one of labdeck's.
+    pub simulator: Option<Arc<str>>,
     pub state: StateKind,
     pub attempt: u32,
     /// When the next retry happens, while recovering.
@@ -92,22 +103,16 @@ pub struct ConnectionSnapshot {
     pub transitions: Vec<TransitionRecord>,
 }
 
-/// Results of actions, fed back into the actor.
+/// The result of an open attempt, fed back into the actor.
 #[derive(Debug)]
-pub(crate) enum Internal {
-    OpenResult {
-        epoch: u64,
-        result: Result<Transport, ConnectError>,
-    },
-    Lost {
-        epoch: u64,
-        error: LinkError,
-    },
+struct OpenResult {
+    epoch: u64,
+    result: Result<Transport, ConnectError>,
 }
 
 struct Request {
     command: ConnCommand,
-    reply: Option<oneshot::Sender<Result<StateKind, ConnectionError>>>,
+    reply: Option<oneshot::Sender<Result<StateKind, HubError>>>,
 }
 
 /// Cloneable handle to a connection manager.
@@ -129,29 +134,31 @@ impl ConnectionHandle {
         &self.name
     }
 
+    fn gone(&self) -> HubError {
+        HubError::Gone {
+            actor: format!("connection {}", self.name),
+        }
+    }
+
     /// Send a command and wait for the state it led to.
-    pub async fn command(&self, command: ConnCommand) -> Result<StateKind, ConnectionError> {
+    pub async fn command(&self, command: ConnCommand) -> Result<StateKind, HubError> {
         let (reply, rx) = oneshot::channel();
         let request = Request {
             command,
             reply: Some(reply),
         };
-        self.tx
-            .send(request)
-            .await
-            .map_err(|_| ConnectionError::Gone(self.name.clone()))?;
-        rx.await
-            .map_err(|_| ConnectionError::Gone(self.name.clone()))?
+        self.tx.send(request).await.map_err(|_| self.gone())?;
+        rx.await.map_err(|_| self.gone())?
     }
 
     /// Send a command without waiting (for UIs that must never block).
-    pub fn post(&self, command: ConnCommand) -> Result<(), ConnectionError> {
+    pub fn post(&self, command: ConnCommand) -> Result<(), HubError> {
         self.tx
             .try_send(Request {
                 command,
                 reply: None,
             })
-            .map_err(|_| ConnectionError::Gone(self.name.clone()))
+            .map_err(|_| self.gone())
     }
 
     pub fn snapshot(&self) -> ConnectionSnapshot {
@@ -170,17 +177,35 @@ struct Live {
     reader: JoinHandle<()>,
 }
 
+/// What a connection manager is built from.
+pub struct LinkParts {
+    pub name: Arc<str>,
+    pub opener: Arc<dyn Opener>,
+    pub policy: RetryPolicy,
+    pub tap: TrafficTap,
+    pub out: Publisher<ConnectionEvent>,
+    /// Receives every session the link opens (the driver on top); without
+    /// it the link only feeds its traffic tap.
+    pub sessions: Option<mpsc::Sender<Session>>,
+    /// The simulator at the other end, for display.
+    pub simulator: Option<Arc<str>>,
+    pub cancel: CancellationToken,
+}
+
 /// The actor. Build with [`ConnectionManager::new`], then `run` it.
 pub struct ConnectionManager {
     name: Arc<str>,
     machine: Machine,
     opener: Arc<dyn Opener>,
     tap: TrafficTap,
-    bus: EventBus,
+    out: Publisher<ConnectionEvent>,
     requests: mpsc::Receiver<Request>,
-    events_tx: mpsc::Sender<Internal>,
-    events: mpsc::Receiver<Internal>,
+    opened_tx: mpsc::Sender<OpenResult>,
+    opened: mpsc::Receiver<OpenResult>,
+    losses_tx: mpsc::Sender<LinkLost>,
+    losses: mpsc::Receiver<LinkLost>,
     sessions: Option<mpsc::Sender<Session>>,
+    simulator: Option<Arc<str>>,
     state: watch::Sender<ConnectionSnapshot>,
     open_task: Option<AbortHandle>,
     pending: Option<Transport>,
@@ -194,26 +219,28 @@ pub struct ConnectionManager {
 }
 
 impl ConnectionManager {
-    /// Create the actor and its handle. `sessions` receives every session
-    /// the link opens (the driver on top); without it the link only feeds
-    /// its traffic tap.
-    pub fn new(
-        name: Arc<str>,
-        opener: Arc<dyn Opener>,
-        policy: RetryPolicy,
-        tap: TrafficTap,
-        bus: EventBus,
-        sessions: Option<mpsc::Sender<Session>>,
-        cancel: CancellationToken,
-    ) -> (Self, ConnectionHandle) {
+    /// Create the actor and its handle.
+    pub fn new(parts: LinkParts) -> (Self, ConnectionHandle) {
+        let LinkParts {
+            name,
+            opener,
+            policy,
+            tap,
+            out,
+            sessions,
+            simulator,
+            cancel,
+        } = parts;
         let (tx, requests) = mpsc::channel(32);
-        let (events_tx, events) = mpsc::channel(64);
+        let (opened_tx, opened) = mpsc::channel(8);
+        let (losses_tx, losses) = mpsc::channel(64);
         let since = Timestamp::now();
         let endpoint = opener.endpoint();
         let snapshot = ConnectionSnapshot {
             name: name.clone(),
             transport: opener.kind(),
             endpoint: endpoint.clone(),
+            simulator: simulator.clone(),
             state: StateKind::Ready,
             attempt: 0,
             retry_at: None,
@@ -234,11 +261,14 @@ impl ConnectionManager {
             name,
             opener,
             tap,
-            bus,
+            out,
             requests,
-            events_tx,
-            events,
+            opened_tx,
+            opened,
+            losses_tx,
+            losses,
             sessions,
+            simulator,
             state,
             open_task: None,
             pending: None,
@@ -253,7 +283,7 @@ impl ConnectionManager {
         (manager, handle)
     }
 
-    pub async fn run(mut self) -> Result<(), ConnectionError> {
+    pub async fn run(mut self) -> Result<(), std::convert::Infallible> {
         loop {
             let retry = self.machine.retry_due();
             let stable = self.machine.stable_due();
@@ -271,13 +301,16 @@ impl ConnectionManager {
                     let step = self.feed(request.command.input()).await;
                     if let Some(reply) = request.reply {
                         let result = match step.effect {
-                            Effect::Rejected => Err(ConnectionError::TornDown(self.name.clone())),
+                            Effect::Rejected => Err(HubError::TornDown {
+                                link: self.name.to_string(),
+                            }),
                             _ => Ok(step.to),
                         };
                         let _ = reply.send(result);
                     }
                 }
-                Some(event) = self.events.recv() => self.internal(event).await,
+                Some(opened) = self.opened.recv() => self.opened(opened).await,
+                Some(lost) = self.losses.recv() => self.lost(lost).await,
                 _ = sleep_until(retry.map_or_else(Instant::now, |(_, at)| at)), if retry.is_some() => {
                     if let Some((epoch, _)) = retry {
                         self.feed(Input::RetryDue { epoch }).await;
@@ -292,34 +325,31 @@ impl ConnectionManager {
         }
     }
 
-    async fn internal(&mut self, event: Internal) {
-        match event {
-            Internal::OpenResult { epoch, result } => {
-                self.open_task = None;
-                match result {
-                    Ok(transport) => {
-                        let endpoint = transport.endpoint.clone();
-                        self.pending = Some(transport);
-                        self.feed(Input::Opened { epoch, endpoint }).await;
-                        // An open that completed after a disconnect is closed here.
-                        self.pending = None;
-                    }
-                    Err(error) => {
-                        self.feed(Input::OpenFailed { epoch, error }).await;
-                    }
-                }
+    async fn opened(&mut self, OpenResult { epoch, result }: OpenResult) {
+        self.open_task = None;
+        match result {
+            Ok(transport) => {
+                let endpoint = transport.endpoint.clone();
+                self.pending = Some(transport);
+                self.feed(Input::Opened { epoch, endpoint }).await;
+                // An open that completed after a disconnect is closed here.
+                self.pending = None;
             }
-            Internal::Lost { epoch, error } => {
-                let raised_by_driver = matches!(error, LinkError::Alarm(_));
-                let reason = error.to_string();
-                let step = self.feed(Input::LinkLost { epoch, error }).await;
-                if step.effect == Effect::Changed {
-                    if raised_by_driver {
-                        self.counters.alarms += 1;
-                    }
-                    self.set_alarm(Some(reason));
-                }
+            Err(error) => {
+                self.feed(Input::OpenFailed { epoch, error }).await;
             }
+        }
+    }
+
+    async fn lost(&mut self, LinkLost { epoch, error }: LinkLost) {
+        let raised_by_driver = matches!(error, LinkError::Alarm(_));
+        let reason = error.to_string();
+        let step = self.feed(Input::LinkLost { epoch, error }).await;
+        if step.effect == Effect::Changed {
+            if raised_by_driver {
+                self.counters.alarms += 1;
+            }
+            self.set_alarm(Some(reason));
         }
     }
 
@@ -365,13 +395,13 @@ impl ConnectionManager {
                 let open = self.opener.open();
                 let limit = self.machine.policy().open_timeout;
                 let endpoint = self.endpoint.clone();
-                let events = self.events_tx.clone();
+                let opened = self.opened_tx.clone();
                 let task = tokio::spawn(async move {
                     let result = match tokio::time::timeout(limit, open).await {
                         Ok(result) => result,
                         Err(_) => Err(ConnectError::Timeout { endpoint }),
                     };
-                    let _ = events.send(Internal::OpenResult { epoch, result }).await;
+                    let _ = opened.send(OpenResult { epoch, result }).await;
                 });
                 self.open_task = Some(task.abort_handle());
             }
@@ -392,7 +422,7 @@ impl ConnectionManager {
                     transport.endpoint,
                     epoch,
                     self.tap.clone(),
-                    self.events_tx.clone(),
+                    self.losses_tx.clone(),
                     closed.clone(),
                 );
                 self.live = Some(Live {
@@ -422,20 +452,25 @@ impl ConnectionManager {
         if self.alarm == alarm {
             return;
         }
-        match (&self.alarm, &alarm) {
-            (_, Some(reason)) => self
-                .bus
-                .alarm(&self.name, AlarmKind::Link, true, reason.clone()),
-            (Some(old), None) => self
-                .bus
-                .alarm(&self.name, AlarmKind::Link, false, old.clone()),
-            (None, None) => {}
+        let change = match (&self.alarm, &alarm) {
+            (_, Some(reason)) => Some((true, reason.clone())),
+            (Some(old), None) => Some((false, old.clone())),
+            (None, None) => None,
+        };
+        if let Some((active, reason)) = change {
+            self.out.publish(ConnectionEvent::Alarm(Alarm::new(
+                &self.name,
+                AlarmKind::Link,
+                active,
+                reason,
+            )));
         }
         self.alarm = alarm;
         self.publish();
     }
 
     fn record(&mut self, input: &'static str, step: &Step) {
+        let input = Cow::Borrowed(input);
         let t = Timestamp::now();
         self.since = t;
         let record = TransitionRecord {
@@ -456,7 +491,7 @@ impl ConnectionManager {
             self.history.pop_front();
         }
         self.history.push_back(record.clone());
-        self.bus.publish(Event::Transition {
+        self.out.publish(ConnectionEvent::Transition {
             connection: self.name.clone(),
             record,
         });
@@ -480,6 +515,7 @@ impl ConnectionManager {
             name: self.name.clone(),
             transport: self.opener.kind(),
             endpoint: self.endpoint.clone(),
+            simulator: self.simulator.clone(),
             state: self.machine.state().kind(),
             attempt,
             retry_at,

@@ -9,7 +9,7 @@ mod session;
 pub use backoff::{Jitter, RetryPolicy};
 pub use machine::{Action, Effect, Input, Machine, State, StateKind, Step};
 pub use manager::{
-    ConnCommand, ConnectionError, ConnectionHandle, ConnectionManager, ConnectionSnapshot,
-    Counters, HISTORY, TransitionRecord,
+    ConnCommand, ConnectionEvent, ConnectionHandle, ConnectionManager, ConnectionSnapshot,
+    Counters, HISTORY, LinkParts, TransitionRecord,
 };
 pub use session::{LinkWriter, Session};

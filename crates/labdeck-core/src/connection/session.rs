@@ -10,7 +10,6 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::manager::Internal;
 use crate::link::{ByteStream, Chunk, Direction, LinkError, TrafficTap};
 
 /// Largest single read; chunks are never split into bytes.
@@ -18,6 +17,14 @@ const READ_SIZE: usize = 4096;
 
 /// Received chunks a consumer may leave unread before the reader waits.
 pub(super) const RX_QUEUE: usize = 256;
+
+/// The link broke under its session (a read or write failed, or the
+/// consumer raised an alarm); the manager decides what follows.
+#[derive(Debug)]
+pub(super) struct LinkLost {
+    pub epoch: u64,
+    pub error: LinkError,
+}
 
 /// A connected link, handed to the consumer by the connection manager.
 #[derive(Debug)]
@@ -51,7 +58,7 @@ struct WriterInner {
     half: Mutex<Option<WriteHalf<Box<dyn ByteStream>>>>,
     tap: TrafficTap,
     epoch: u64,
-    events: mpsc::Sender<Internal>,
+    losses: mpsc::Sender<LinkLost>,
 }
 
 impl LinkWriter {
@@ -76,7 +83,7 @@ impl LinkWriter {
     }
 
     fn report(&self, error: LinkError) {
-        let _ = self.inner.events.try_send(Internal::Lost {
+        let _ = self.inner.losses.try_send(LinkLost {
             epoch: self.inner.epoch,
             error,
         });
@@ -97,7 +104,7 @@ pub(super) fn start(
     endpoint: String,
     epoch: u64,
     tap: TrafficTap,
-    events: mpsc::Sender<Internal>,
+    losses: mpsc::Sender<LinkLost>,
     closed: CancellationToken,
 ) -> (Session, JoinHandle<()>) {
     let (read_half, write_half) = tokio::io::split(stream);
@@ -107,7 +114,7 @@ pub(super) fn start(
             half: Mutex::new(Some(write_half)),
             tap: tap.clone(),
             epoch,
-            events: events.clone(),
+            losses: losses.clone(),
         }),
     };
     let reader = tokio::spawn(read_loop(
@@ -115,7 +122,7 @@ pub(super) fn start(
         tap,
         epoch,
         rx_tx,
-        events,
+        losses,
         closed.clone(),
     ));
     let session = Session {
@@ -133,7 +140,7 @@ async fn read_loop(
     tap: TrafficTap,
     epoch: u64,
     consumer: mpsc::Sender<Chunk>,
-    events: mpsc::Sender<Internal>,
+    losses: mpsc::Sender<LinkLost>,
     closed: CancellationToken,
 ) {
     let mut buf = BytesMut::with_capacity(READ_SIZE);
@@ -156,5 +163,5 @@ async fn read_loop(
             Err(e) => break LinkError::from_io(&e),
         }
     };
-    let _ = events.send(Internal::Lost { epoch, error }).await;
+    let _ = losses.send(LinkLost { epoch, error }).await;
 }

@@ -2,13 +2,13 @@
 //! limits, options, warning and alarm thresholds — and the checks a value
 //! passes before it reaches a device, each failure with its own message.
 
-use serde::Serialize;
-use thiserror::Error;
+use serde::{Deserialize, Serialize};
 
-use super::{Property, Value};
+use super::{Property, PropertyDef, Value};
+use crate::error::HubError;
 
 /// What values an attribute holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "type", content = "options", rename_all = "lowercase")]
 pub enum AttrKind {
     Bool,
@@ -34,7 +34,7 @@ impl AttrKind {
 
 /// Display thresholds, separate from the write limits: a value beyond a
 /// warning threshold is marked, beyond an alarm threshold flagged.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct Thresholds {
     pub warn_low: Option<f64>,
     pub warn_high: Option<f64>,
@@ -63,41 +63,6 @@ impl Thresholds {
             Level::Normal
         }
     }
-}
-
-/// Why a value or a request was refused.
-#[derive(Debug, Clone, Error, PartialEq)]
-pub enum AttrError {
-    #[error("unknown attribute '{attr}' of {device}; known: {known}")]
-    Unknown {
-        device: String,
-        attr: String,
-        known: String,
-    },
-    #[error("no value given for attribute '{attr}'")]
-    Empty { attr: String },
-    #[error("attribute '{attr}' is read-only")]
-    ReadOnly { attr: String },
-    #[error("value '{value}' for attribute '{attr}' is not {expected}")]
-    Type {
-        attr: String,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("value '{value}' for attribute '{attr}' is not one of {options}")]
-    NotAnOption {
-        attr: String,
-        value: String,
-        options: String,
-    },
-    #[error("value {value} is below minimum {min}")]
-    BelowMin { value: String, min: String },
-    #[error("value {value} is above maximum {max}")]
-    AboveMax { value: String, max: String },
-    #[error(
-        "attribute '{attr}' is controlled by the running task '{task}'; set --force to override"
-    )]
-    Busy { attr: String, task: String },
 }
 
 /// `2e-9`, `20n`, `2 nA`, `200µ`: a number with an optional SI prefix and
@@ -140,86 +105,114 @@ pub fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-impl Property {
-    /// A number with this attribute's unit, for messages: `2500 Hz`.
-    fn quantity(&self, value: f64) -> String {
-        match &self.unit {
-            Some(unit) => format!("{value} {unit}"),
-            None => value.to_string(),
-        }
-    }
-
-    /// Check a value for this attribute, in order: given, writable, of
-    /// the right type, one of the options, not below the minimum, not
-    /// above the maximum. The typed value on success.
-    pub fn validate(&self, input: &str) -> Result<Value, AttrError> {
-        let attr = || self.name.clone();
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(AttrError::Empty { attr: attr() });
+impl PropertyDef {
+    /// Check a value for this attribute of `device`, in order: given,
+    /// writable, of the right type (text is read as the kind says: `on`,
+    /// `20n`, `800 Hz`, `12:30:00` for sexagesimal formats), one of the
+    /// options, not below the minimum, not above the maximum. The typed
+    /// value on success.
+    pub fn accept(&self, device: &str, value: Value) -> Result<Value, HubError> {
+        let attr = || self.name.to_string();
+        let device = || device.to_string();
+        if matches!(&value, Value::Text(t) if t.trim().is_empty()) {
+            return Err(HubError::NoValue {
+                device: device(),
+                attr: attr(),
+            });
         }
         if !self.writable {
-            return Err(AttrError::ReadOnly { attr: attr() });
+            return Err(HubError::ReadOnly {
+                device: device(),
+                attr: attr(),
+            });
         }
-        let wrong = |expected| AttrError::Type {
+        let wrong = |expected: &str| HubError::WrongType {
+            device: device(),
             attr: attr(),
-            value: input.to_string(),
-            expected,
+            value: shown(&value),
+            expected: expected.to_string(),
         };
-        let value = match &self.kind {
-            AttrKind::Bool => Value::Bool(parse_bool(input).ok_or_else(|| wrong("on or off"))?),
-            AttrKind::Int => {
-                let number = parse_number(input, self.unit.as_deref())
+        let typed = match (&self.kind, &value) {
+            (AttrKind::Bool, Value::Bool(b)) => Value::Bool(*b),
+            (AttrKind::Bool, Value::Text(t)) => {
+                Value::Bool(parse_bool(t).ok_or_else(|| wrong("on or off"))?)
+            }
+            (AttrKind::Bool, Value::Number(_)) => return Err(wrong("on or off")),
+            (AttrKind::Int, _) => {
+                let number = self
+                    .number(&value)
                     .filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15)
                     .ok_or_else(|| wrong("a whole number"))?;
-                Value::Int(number as i64)
+                Value::Number(number)
             }
-            AttrKind::Float => Value::Float(
-                parse_number(input, self.unit.as_deref())
-                    .or_else(|| {
-                        // INDI numbers also take 12:30:36 and a decimal comma.
-                        self.format
-                            .as_ref()
-                            .and_then(|_| crate::protocol::indi::parse_number(input))
-                    })
-                    .ok_or_else(|| wrong("a number"))?,
-            ),
-            AttrKind::Text => Value::Text(input.to_string()),
-            AttrKind::Enum(options) => {
-                let found = options.iter().find(|o| o.eq_ignore_ascii_case(input));
+            (AttrKind::Float, _) => {
+                Value::Number(self.number(&value).ok_or_else(|| wrong("a number"))?)
+            }
+            (AttrKind::Text, Value::Text(t)) => Value::Text(t.trim().to_string()),
+            (AttrKind::Text, other) => Value::Text(shown(other)),
+            (AttrKind::Enum(options), _) => {
+                let text = shown(&value);
+                let found = options.iter().find(|o| o.eq_ignore_ascii_case(text.trim()));
                 Value::Text(
                     found
-                        .ok_or_else(|| AttrError::NotAnOption {
+                        .ok_or_else(|| HubError::NotOption {
+                            device: device(),
                             attr: attr(),
-                            value: input.to_string(),
-                            options: options.join(", "),
+                            value: text.trim().to_string(),
+                            options: options.clone(),
                         })?
                         .clone(),
                 )
             }
         };
-        if let Some(number) = value.as_f64().filter(|_| !matches!(value, Value::Bool(_))) {
-            if let Some(min) = self.min.filter(|min| number < *min) {
-                return Err(AttrError::BelowMin {
-                    value: self.quantity(number),
-                    min: self.quantity(min),
-                });
-            }
-            if let Some(max) = self.max.filter(|max| number > *max) {
-                return Err(AttrError::AboveMax {
-                    value: self.quantity(number),
-                    max: self.quantity(max),
+        if let Some(number) = typed.as_f64() {
+            let below = self.min.is_some_and(|min| number < min);
+            let above = self.max.is_some_and(|max| number > max);
+            if below || above {
+                return Err(HubError::OutOfRange {
+                    device: device(),
+                    attr: attr(),
+                    value: number,
+                    min: self.min,
+                    max: self.max,
+                    unit: self.unit.clone(),
                 });
             }
         }
-        Ok(value)
+        Ok(typed)
     }
 
+    /// A number from a typed value or from text in this attribute's terms.
+    fn number(&self, value: &Value) -> Option<f64> {
+        match value {
+            Value::Number(v) => v.is_finite().then_some(*v),
+            Value::Text(t) => parse_number(t, self.unit.as_deref()).or_else(|| {
+                // INDI numbers also take 12:30:36 and a decimal comma.
+                self.format
+                    .as_ref()
+                    .and_then(|_| crate::protocol::indi::parse_number(t))
+            }),
+            Value::Bool(_) => None,
+        }
+    }
+}
+
+/// A value as a user typed it, for messages.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Bool(true) => "on".into(),
+        Value::Bool(false) => "off".into(),
+        Value::Number(v) => v.to_string(),
+        Value::Text(t) => t.trim().to_string(),
+    }
+}
+
+impl Property {
     /// How the current value sits against the display thresholds.
     pub fn level(&self) -> Level {
         match self.value.as_ref().and_then(Value::as_f64) {
-            Some(v) if !matches!(self.value, Some(Value::Bool(_))) => self.thresholds.level(v),
-            _ => Level::Normal,
+            Some(v) => self.def.thresholds.level(v),
+            None => Level::Normal,
         }
     }
 }
@@ -228,58 +221,77 @@ impl Property {
 mod tests {
     use super::*;
 
-    fn setpoint() -> Property {
-        Property::new("setpoint", "Setpoint", "Rotor")
+    fn setpoint() -> PropertyDef {
+        PropertyDef::new("setpoint", "Setpoint", "Rotor")
             .unit("Hz")
             .kind(AttrKind::Int)
             .limits(750.0, 1200.0)
             .writable()
     }
 
-    fn message(p: &Property, input: &str) -> String {
-        p.validate(input).unwrap_err().to_string()
+    fn message(p: &PropertyDef, input: &str) -> String {
+        p.accept("pump1", Value::Text(input.into()))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn each_failure_has_its_message_in_the_documented_order() {
         let p = setpoint();
-        assert_eq!(message(&p, " "), "no value given for attribute 'setpoint'");
         assert_eq!(
-            message(&Property::new("frequency", "f", "g"), "1"),
-            "attribute 'frequency' is read-only"
+            message(&p, " "),
+            "pump1: no value given for attribute 'setpoint'"
+        );
+        assert_eq!(
+            message(&PropertyDef::new("frequency", "f", "g"), "1"),
+            "pump1: attribute 'frequency' is read-only"
         );
         assert_eq!(
             message(&p, "fast"),
-            "value 'fast' for attribute 'setpoint' is not a whole number"
+            "pump1: value 'fast' for attribute 'setpoint' is not a whole number"
         );
         assert_eq!(
             message(&p, "800.5"),
-            "value '800.5' for attribute 'setpoint' is not a whole number"
+            "pump1: value '800.5' for attribute 'setpoint' is not a whole number"
         );
         assert_eq!(
             message(&p, "2500"),
-            "value 2500 Hz is above maximum 1200 Hz"
+            "pump1: value 2500 Hz is above maximum 1200 Hz"
         );
         assert_eq!(
             message(&p, "500 Hz"),
-            "value 500 Hz is below minimum 750 Hz"
+            "pump1: value 500 Hz is below minimum 750 Hz"
         );
-        assert_eq!(p.validate("800 Hz"), Ok(Value::Int(800)));
-        let f = Property::new("function", "Function", "M")
+        assert_eq!(
+            p.accept("pump1", Value::Text("800 Hz".into())),
+            Ok(Value::Number(800.0))
+        );
+        assert_eq!(
+            p.accept("pump1", Value::Number(900.0)),
+            Ok(Value::Number(900.0))
+        );
+        let f = PropertyDef::new("function", "Function", "M")
             .kind(AttrKind::Enum(vec!["CURR".into(), "VOLT".into()]))
             .writable();
-        assert_eq!(f.validate("volt"), Ok(Value::Text("VOLT".into())));
+        assert_eq!(
+            f.accept("em1", Value::Text("volt".into())),
+            Ok(Value::Text("VOLT".into()))
+        );
         assert_eq!(
             message(&f, "amps"),
-            "value 'amps' for attribute 'function' is not one of CURR, VOLT"
+            "pump1: value 'amps' for attribute 'function' is not one of CURR, VOLT"
         );
-        let on = Property::new("on", "On", "R")
+        let on = PropertyDef::new("on", "On", "R")
             .kind(AttrKind::Bool)
             .writable();
-        assert_eq!(on.validate("ON"), Ok(Value::Bool(true)));
+        assert_eq!(
+            on.accept("p", Value::Text("ON".into())),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(on.accept("p", Value::Bool(false)), Ok(Value::Bool(false)));
         assert_eq!(
             message(&on, "maybe"),
-            "value 'maybe' for attribute 'on' is not on or off"
+            "pump1: value 'maybe' for attribute 'on' is not on or off"
         );
     }
 

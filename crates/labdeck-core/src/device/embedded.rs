@@ -1,20 +1,24 @@
 //! A device driven by the program that embeds labdeck rather than by a
-//! driver on a link: it publishes its own snapshots and answers its own
-//! requests. Front ends (the console, the INDI server) cannot tell it from
-//! a driver, which makes it the load source of the INDI benchmarks.
+//! driver on a link: it sets its own values and answers its own requests.
+//! Front ends (the console, the INDI server) cannot tell it from a
+//! driver, which makes it the load source of the INDI benchmarks.
 
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
-use super::{DeviceCommand, DeviceHandle, DeviceRequest, DeviceSnapshot};
-use crate::reply::Reply;
+use super::property::{PropState, SheetChange, Value, ValueUpdate};
+use super::report::{DeviceEvent, DeviceReporter};
+use super::{DeviceCommand, DeviceHandle, DeviceRequest, DeviceResult, DeviceSnapshot};
+use crate::publish::Publisher;
+use crate::time::Timestamp;
 
 /// The embedding program's side of the device.
 #[derive(Debug)]
 pub struct EmbeddedDevice {
     state: watch::Sender<DeviceSnapshot>,
     requests: mpsc::Receiver<DeviceRequest>,
+    report: DeviceReporter,
 }
 
 /// A request waiting for the embedding program's answer.
@@ -22,16 +26,59 @@ pub struct EmbeddedDevice {
 pub struct EmbeddedRequest(DeviceRequest);
 
 impl EmbeddedDevice {
-    /// The device and the handle front ends use, starting from `snapshot`.
-    pub fn new(snapshot: DeviceSnapshot) -> (Self, DeviceHandle) {
+    /// The device and the handle front ends use, starting from `snapshot`;
+    /// its events go to `out`.
+    pub fn new(snapshot: DeviceSnapshot, out: Publisher<DeviceEvent>) -> (Self, DeviceHandle) {
         let name: Arc<str> = snapshot.name.clone();
         let (state, watch) = watch::channel(snapshot);
         let (tx, requests) = mpsc::channel(64);
-        let handle = DeviceHandle::new(name, tx, watch);
-        (Self { state, requests }, handle)
+        let handle = DeviceHandle::new(name.clone(), tx, watch);
+        let report = DeviceReporter::new(name, out);
+        (
+            Self {
+                state,
+                requests,
+                report,
+            },
+            handle,
+        )
     }
 
-    /// Change the published snapshot; every watcher is woken.
+    /// Set a property's value and state, as a driver does: the snapshot
+    /// follows and the change goes out as an event. Unknown names are
+    /// ignored.
+    pub fn set(&self, name: &str, value: Value, state: PropState) {
+        let mut update = None;
+        self.state.send_if_modified(|s| {
+            if let Some((i, p)) = s
+                .properties
+                .iter_mut()
+                .enumerate()
+                .find(|(_, p)| &*p.def.name == name)
+            {
+                let t = Timestamp::now();
+                p.value = Some(value);
+                p.state = state;
+                p.updated = Some(t);
+                update = Some((
+                    i,
+                    ValueUpdate {
+                        name: p.def.name.clone(),
+                        t,
+                        value: p.value.clone(),
+                        state,
+                    },
+                ));
+            }
+            false
+        });
+        if let Some((i, update)) = update {
+            self.report.change(&SheetChange::Value(i, update));
+        }
+    }
+
+    /// Change device-level state (online, summary, alarms, the set of
+    /// properties); every watcher is woken.
     pub fn publish(&self, change: impl FnOnce(&mut DeviceSnapshot)) {
         self.state.send_modify(change);
     }
@@ -48,52 +95,51 @@ impl EmbeddedRequest {
     }
 
     /// Answer the caller (who may have given up waiting: not an error).
-    pub fn answer(self, reply: Reply) {
-        let _ = self.0.reply.send(reply);
+    pub fn answer(self, result: DeviceResult) {
+        let _ = self.0.reply.send(result);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{Property, Value};
+    use crate::device::{Capabilities, DeviceKind, DeviceOutcome, Property, PropertyDef};
+    use crate::publish::Discard;
 
     fn snapshot() -> DeviceSnapshot {
         DeviceSnapshot {
             name: "probe".into(),
-            driver: "embedded",
+            kind: DeviceKind::Embedded,
             link: "none".into(),
+            capabilities: Arc::new(Capabilities::default()),
             online: true,
             summary: String::new(),
-            properties: vec![Property::new("x", "X", "Main")],
+            properties: vec![Property::new(PropertyDef::new("x", "X", "Main"))],
             alarms: vec![],
-            techniques: vec![],
             tasks: vec![],
         }
     }
 
+    fn handle_property(device: &EmbeddedDevice) -> Property {
+        device.state.borrow().properties[0].clone()
+    }
+
     #[tokio::test]
     async fn requests_reach_the_embedder_and_answers_reach_the_caller() {
-        let (mut device, handle) = EmbeddedDevice::new(snapshot());
+        let (mut device, handle) = EmbeddedDevice::new(snapshot(), Arc::new(Discard));
         let mut watch = handle.watch();
-        let caller = tokio::spawn(async move {
-            handle
-                .command(DeviceCommand::Set {
-                    attr: "x".into(),
-                    value: "2".into(),
-                    force: false,
-                })
-                .await
-        });
+        let caller = tokio::spawn(async move { handle.set("x", 2.0).await });
         let request = device.next_request().await.expect("a request");
         assert!(matches!(request.command(), DeviceCommand::Set { attr, .. } if attr == "x"));
-        device.publish(|s| s.properties[0].value = Some(Value::Float(2.0)));
-        request.answer(Reply::ok("set"));
-        assert!(caller.await.unwrap().success);
-        assert!(watch.has_changed().unwrap());
+        device.set("x", Value::Number(2.0), PropState::Ok);
+        let property = handle_property(&device);
+        request.answer(Ok(DeviceOutcome::Set { property }));
+        assert!(caller.await.unwrap().is_ok());
+        // A value does not wake watchers; the snapshot has it all the same.
+        assert!(!watch.has_changed().unwrap());
         assert_eq!(
             watch.borrow_and_update().properties[0].value,
-            Some(Value::Float(2.0))
+            Some(Value::Number(2.0))
         );
     }
 }

@@ -1,37 +1,116 @@
 //! Devices: the property model, device handles and drivers.
 
+mod actor;
 mod attr;
+mod book;
 mod core;
 pub mod electrometer;
 mod embedded;
 pub mod indi;
+mod outcome;
 mod property;
 mod record;
-mod runner;
+mod report;
 pub mod task;
 pub mod turbovac;
+mod units;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use attr::{AttrError, AttrKind, Level, Thresholds, parse_bool, parse_number};
+pub use attr::{AttrKind, Level, Thresholds, parse_bool, parse_number};
+pub use book::{TaskSettings, default_data_dir};
 pub use core::DriverParts;
 pub use embedded::{EmbeddedDevice, EmbeddedRequest};
-pub use property::{PropState, Property, PropertySheet, PropertyUpdate, Value, si_format};
+pub use outcome::{ActionOutcome, DeviceOutcome, FetchSummary, StatusReport};
+pub use property::{
+    PropState, Property, PropertyDef, PropertySheet, SheetChange, Value, ValueUpdate,
+};
 pub use record::Recorder;
-pub use runner::{TaskSettings, default_data_dir};
-pub use task::{Column, TaskSnapshot, TaskSpec, TaskState, Technique};
+pub use report::{DeviceEvent, DeviceReporter, TaskChange};
+pub use task::{Column, TaskRef, TaskSnapshot, TaskSpec, TaskState, Technique};
+pub use units::si_format;
 
-use crate::reply::Reply;
+use crate::error::HubError;
+use crate::link::Framing;
+
+/// What instrument (or source) a device is. For display and file names
+/// only: behaviour follows [`Capabilities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    /// A Leybold TURBOVAC turbo pump.
+    Turbovac,
+    /// A Keithley 6517B electrometer.
+    Electrometer,
+    /// The devices of a remote INDI server.
+    Indi,
+    /// A device fed by the program that embeds labdeck.
+    Embedded,
+}
+
+impl DeviceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Turbovac => "turbovac",
+            Self::Electrometer => "electrometer",
+            Self::Indi => "indi",
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A driver action, with how to call it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionSpec {
+    pub name: String,
+    /// `read PNU [INDEX]`.
+    pub usage: String,
+    pub summary: String,
+}
+
+impl ActionSpec {
+    pub fn new(usage: &str, summary: &str) -> Self {
+        Self {
+            name: usage.split_whitespace().next().unwrap_or(usage).to_string(),
+            usage: usage.into(),
+            summary: summary.into(),
+        }
+    }
+}
+
+/// What a device can do, as front ends need to know it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// The attribute that says whether it is on; present when it can be
+    /// switched on and off.
+    pub power: Option<String>,
+    /// How the bytes on its link frame.
+    pub framing: Framing,
+    /// Techniques it runs as tasks.
+    pub techniques: Vec<Technique>,
+    /// What its documented safe state does, when it has one.
+    pub safe_state: Option<String>,
+    /// Mirrors the devices of a remote server (INDI): not served again.
+    pub remote: bool,
+    pub actions: Vec<ActionSpec>,
+}
 
 /// What the console shows of a device.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSnapshot {
     pub name: Arc<str>,
-    pub driver: &'static str,
+    pub kind: DeviceKind,
     pub link: Arc<str>,
+    pub capabilities: Arc<Capabilities>,
     /// The device answers over its link.
     pub online: bool,
     /// One line for lists, e.g. "accelerating 420 Hz".
@@ -39,8 +118,6 @@ pub struct DeviceSnapshot {
     pub properties: Vec<Property>,
     /// Active device alarms (errors, warnings).
     pub alarms: Vec<String>,
-    /// What tasks it can run.
-    pub techniques: Vec<Technique>,
     /// Finished (recent), running and queued tasks, in that order.
     pub tasks: Vec<TaskSnapshot>,
 }
@@ -49,19 +126,37 @@ impl DeviceSnapshot {
     pub fn running_task(&self) -> Option<&TaskSnapshot> {
         self.tasks.iter().find(|t| t.state == TaskState::Running)
     }
+
+    pub fn property(&self, name: &str) -> Option<&Property> {
+        self.properties.iter().find(|p| &*p.def.name == name)
+    }
+
+    /// Whether it is switched on, when it can be switched (the value of
+    /// its power attribute); `None` when unknown or not switchable.
+    pub fn powered(&self) -> Option<bool> {
+        let attr = self.capabilities.power.as_deref()?;
+        self.property(attr)?.value.as_ref()?.as_bool()
+    }
+
+    /// The technique named `name`.
+    pub fn technique(&self, name: &str) -> Option<&Technique> {
+        self.capabilities.techniques.iter().find(|t| t.name == name)
+    }
 }
 
 /// A request to a driver.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeviceCommand {
-    /// Write an attribute, value as text: validated against the attribute
-    /// (and refused while a task controls it, unless forced).
+    /// Write an attribute: checked against its definition (and refused
+    /// while a task controls it, unless forced).
     Set {
         attr: String,
-        value: String,
+        value: Value,
         force: bool,
     },
-    /// A driver action such as `on`, `off`, `reset`, `read 24`.
+    /// Switch it on or off.
+    Power { on: bool },
+    /// A driver action such as `reset`, `read 24`.
     Action { name: String, args: Vec<String> },
     /// The status report (attributes marked for it, running task).
     Status,
@@ -69,8 +164,8 @@ pub enum DeviceCommand {
     Measure,
     /// Queue a task.
     Submit(TaskSpec),
-    /// Cancel a task (`#id` or name), or the running one.
-    Cancel { task: Option<String> },
+    /// Cancel a task, or the running one.
+    Cancel { task: Option<TaskRef> },
     /// Cancel the running task and put the device in its safe state.
     SafeState,
     /// Emergency stop: cancel everything, safe state.
@@ -83,10 +178,13 @@ pub enum DeviceCommand {
     },
 }
 
+/// A driver's answer.
+pub type DeviceResult = Result<DeviceOutcome, HubError>;
+
 #[derive(Debug)]
 pub(crate) struct DeviceRequest {
     pub command: DeviceCommand,
-    pub reply: oneshot::Sender<Reply>,
+    pub reply: oneshot::Sender<DeviceResult>,
 }
 
 /// Cloneable handle to a running driver.
@@ -114,35 +212,41 @@ impl DeviceHandle {
         self.state.borrow().clone()
     }
 
+    /// Device-level changes (online, summary, alarms, tasks, the set of
+    /// properties) wake a watcher; value changes go out as events and
+    /// update the snapshot without waking anyone.
     pub fn watch(&self) -> watch::Receiver<DeviceSnapshot> {
         self.state.clone()
     }
 
-    /// Send a command and wait for the driver's reply.
-    pub async fn command(&self, command: DeviceCommand) -> Reply {
+    /// One property as it is now.
+    pub fn property(&self, name: &str) -> Option<Property> {
+        self.state.borrow().property(name).cloned()
+    }
+
+    pub fn capabilities(&self) -> Arc<Capabilities> {
+        self.state.borrow().capabilities.clone()
+    }
+
+    /// Send a command and wait for the driver's answer.
+    pub async fn command(&self, command: DeviceCommand) -> DeviceResult {
         let (reply, rx) = oneshot::channel();
+        let gone = |what: &str| HubError::Gone {
+            actor: format!("device {}{what}", self.name),
+        };
         if self
             .tx
             .send(DeviceRequest { command, reply })
             .await
             .is_err()
         {
-            return Reply::fail(format!("device {} is not running", self.name));
+            return Err(gone(""));
         }
-        rx.await.unwrap_or_else(|_| {
-            Reply::fail(format!("device {} stopped before answering", self.name))
-        })
+        rx.await
+            .unwrap_or_else(|_| Err(gone(" (it stopped before answering)")))
     }
 
-    pub async fn action(&self, name: &str, args: &[&str]) -> Reply {
-        self.command(DeviceCommand::Action {
-            name: name.into(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-        })
-        .await
-    }
-
-    pub async fn set(&self, attr: &str, value: &str) -> Reply {
+    pub async fn set(&self, attr: &str, value: impl Into<Value>) -> DeviceResult {
         self.command(DeviceCommand::Set {
             attr: attr.into(),
             value: value.into(),
@@ -151,63 +255,11 @@ impl DeviceHandle {
         .await
     }
 
-    /// The properties (those matching `filter` in name, label or group,
-    /// ignoring case), one line each: name = value [state] (group).
-    pub fn list(&self, filter: Option<&str>) -> Reply {
-        let snapshot = self.state.borrow();
-        let wanted = filter.map(str::to_lowercase);
-        let matches = |p: &&Property| {
-            wanted.as_deref().is_none_or(|w| {
-                [&p.name, &p.label, &p.group]
-                    .iter()
-                    .any(|t| t.to_lowercase().contains(w))
-            })
-        };
-        let props: Vec<&Property> = snapshot.properties.iter().filter(matches).collect();
-        let lines: Vec<String> = props
-            .iter()
-            .map(|p| {
-                let w = if p.writable { " w" } else { "" };
-                format!(
-                    "  {} = {} [{}]{w} ({})",
-                    p.name,
-                    p.display(),
-                    p.state.as_str(),
-                    p.group
-                )
-            })
-            .collect();
-        Reply::ok(format!(
-            "{}: {} properties\n{}",
-            self.name,
-            props.len(),
-            lines.join("\n")
-        ))
-        .with_data(&props)
-    }
-
-    /// Read a property from the latest snapshot.
-    pub fn get(&self, attr: &str) -> Reply {
-        let snapshot = self.state.borrow();
-        match snapshot.properties.iter().find(|p| p.name == attr) {
-            Some(p) => Reply::ok(format!(
-                "{}.{} = {} [{}]",
-                self.name,
-                p.name,
-                p.display(),
-                p.state.as_str()
-            ))
-            .with_data(p),
-            None => Reply::fail(format!(
-                "unknown attribute {attr:?} of {}; known: {}",
-                self.name,
-                snapshot
-                    .properties
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        }
+    pub async fn action(&self, name: &str, args: &[&str]) -> DeviceResult {
+        self.command(DeviceCommand::Action {
+            name: name.into(),
+            args: args.iter().map(ToString::to_string).collect(),
+        })
+        .await
     }
 }

@@ -1,46 +1,118 @@
-//! Device properties: named values with units, limits and an INDI-style
-//! state, grouped for display.
+//! Device properties. A property's definition (name, label, group, kind,
+//! unit, limits, thresholds, format, writability) is shared (`Arc`) and
+//! published once, and again only when it changes; its value travels alone
+//! as `{value, state, timestamp}`. Values are typed; words and numbers are
+//! formatted only at the edge (the console, `serve`, INDI).
 
-use serde::Serialize;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::attr::{AttrKind, Thresholds};
-use crate::bus::Timestamp;
+use crate::time::Timestamp;
 
 /// A property value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Bool(bool),
-    Int(i64),
-    Float(f64),
+    Number(f64),
     Text(String),
 }
 
 impl Value {
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Self::Int(v) => Some(*v as f64),
-            Self::Float(v) => Some(*v),
-            Self::Bool(v) => Some(f64::from(u8::from(*v))),
-            Self::Text(_) => None,
+            Self::Number(v) => Some(*v),
+            _ => None,
         }
     }
 
-    /// Render with `decimals` places for floats.
-    pub fn render(&self, decimals: u8) -> String {
+    pub fn as_bool(&self) -> Option<bool> {
         match self {
-            Self::Bool(true) => "on".into(),
-            Self::Bool(false) => "off".into(),
-            Self::Int(v) => v.to_string(),
-            Self::Float(v) => format!("{v:.*}", usize::from(decimals)),
-            Self::Text(t) => t.clone(),
+            Self::Bool(v) => Some(*v),
+            _ => None,
         }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Self::Number(v)
+    }
+}
+
+impl From<i64> for Value {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "device counters and readings stay far below 2^53"
+    )]
+    fn from(v: i64) -> Self {
+        Self::Number(v as f64)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+
+/// On the wire a value is a JSON boolean, number or string; whole numbers
+/// are written without a fraction.
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Bool(v) => s.serialize_bool(*v),
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "only whole numbers within ±2^53 take this path"
+            )]
+            Self::Number(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(*v as i64),
+            Self::Number(v) => s.serialize_f64(*v),
+            Self::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Bool(bool),
+            Number(f64),
+            Text(String),
+        }
+        Ok(match Wire::deserialize(d)? {
+            Wire::Bool(v) => Self::Bool(v),
+            Wire::Number(v) => Self::Number(v),
+            Wire::Text(t) => Self::Text(t),
+        })
     }
 }
 
 /// State of a property, as INDI defines it. Always shown as a word, never
 /// by colour alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PropState {
     Idle,
     Ok,
@@ -59,10 +131,10 @@ impl PropState {
     }
 }
 
-/// One property of a device.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Property {
-    pub name: String,
+/// What a property is: everything but its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PropertyDef {
+    pub name: Arc<str>,
     pub label: String,
     pub group: String,
     pub unit: Option<String>,
@@ -77,28 +149,21 @@ pub struct Property {
     pub status: bool,
     /// Decimal places for display.
     pub decimals: u8,
-    /// Display floats with an SI prefix (`1.023 nA`).
-    #[serde(skip)]
+    /// Display numbers with an SI prefix (`1.023 nA`).
     pub si: bool,
     /// An INDI number format for display (`%.2f`, `%010.6m`); when set,
     /// typed values may also be sexagesimal or use a decimal comma.
-    #[serde(skip)]
     pub format: Option<String>,
-    pub value: Option<Value>,
-    pub state: PropState,
-    pub updated: Option<Timestamp>,
-    /// Whether changes go out as events; high-churn diagnostics (counters,
-    /// round-trip times) are only in snapshots.
-    #[serde(skip)]
-    pub announce: bool,
+    /// High-churn diagnostics (counters, round-trip times): their changes
+    /// go out at most once a second.
+    pub quiet: bool,
     /// Shown from another device (a snooped INDI vector): read-only here
     /// and not served again.
-    #[serde(skip)]
     pub mirror: bool,
 }
 
-impl Property {
-    /// A read-only property with no value yet.
+impl PropertyDef {
+    /// A read-only text property.
     pub fn new(name: &str, label: &str, group: &str) -> Self {
         Self {
             name: name.into(),
@@ -114,130 +179,135 @@ impl Property {
             decimals: 0,
             si: false,
             format: None,
-            value: None,
-            state: PropState::Idle,
-            updated: None,
-            announce: true,
+            quiet: false,
             mirror: false,
         }
     }
 
-    /// Keep changes out of the event stream (snapshots still carry them).
+    /// Changes go out at most once a second (snapshots still carry them).
+    #[must_use]
     pub fn quiet(mut self) -> Self {
-        self.announce = false;
+        self.quiet = true;
         self
     }
 
+    #[must_use]
     pub fn unit(mut self, unit: &str) -> Self {
         self.unit = Some(unit.into());
         self
     }
 
+    #[must_use]
     pub fn writable(mut self) -> Self {
         self.writable = true;
         self
     }
 
+    #[must_use]
     pub fn kind(mut self, kind: AttrKind) -> Self {
         self.kind = kind;
         self
     }
 
     /// Write limits.
+    #[must_use]
     pub fn limits(mut self, min: f64, max: f64) -> Self {
         self.min = Some(min);
         self.max = Some(max);
         self
     }
 
+    #[must_use]
     pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
         self.thresholds = thresholds;
         self
     }
 
     /// Include in status reports.
+    #[must_use]
     pub fn status(mut self) -> Self {
         self.status = true;
         self
     }
 
+    #[must_use]
     pub fn decimals(mut self, decimals: u8) -> Self {
         self.decimals = decimals;
         self
     }
 
-    /// Show floats with an SI prefix before the unit, `decimals` places.
+    /// Show numbers with an SI prefix before the unit, `decimals` places.
+    #[must_use]
     pub fn si(mut self) -> Self {
         self.si = true;
         self
     }
-
-    /// Value with its unit, or `-` when unknown.
-    pub fn display(&self) -> String {
-        if let (Some(format), Some(Value::Float(v))) = (&self.format, &self.value) {
-            return crate::protocol::indi::format_number(*v, format)
-                .trim()
-                .to_string();
-        }
-        if let (true, Some(Value::Float(v))) = (self.si, &self.value) {
-            return si_format(*v, self.decimals, self.unit.as_deref().unwrap_or(""));
-        }
-        match (&self.value, &self.unit) {
-            (None, _) => "-".into(),
-            // Words ("overflow", "zero check") stand without a unit.
-            (Some(v @ Value::Text(_)), _) => v.render(self.decimals),
-            (Some(v), Some(unit)) => format!("{} {unit}", v.render(self.decimals)),
-            (Some(v), None) => v.render(self.decimals),
-        }
-    }
 }
 
-/// `1.0234e-9, 3, "A"` → `1.023 nA`: engineering notation with an SI
-/// prefix; values beyond the prefixes fall back to exponent notation.
-pub fn si_format(value: f64, decimals: u8, unit: &str) -> String {
-    const PREFIXES: [(i32, &str); 11] = [
-        (-18, "a"),
-        (-15, "f"),
-        (-12, "p"),
-        (-9, "n"),
-        (-6, "µ"),
-        (-3, "m"),
-        (0, ""),
-        (3, "k"),
-        (6, "M"),
-        (9, "G"),
-        (12, "T"),
-    ];
-    let places = usize::from(decimals);
-    let sep = if unit.is_empty() { "" } else { " " };
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value:.places$}{sep}{unit}");
-    }
-    let mut exponent = (value.abs().log10() / 3.0).floor() as i32 * 3;
-    // Rounding can carry into the next prefix (999.96 → 1000.0 → 1.000 k).
-    let rounded: f64 = format!("{:.places$}", value / 10f64.powi(exponent))
-        .parse()
-        .unwrap_or(0.0);
-    if rounded.abs() >= 1000.0 {
-        exponent += 3;
-    }
-    let Some((_, prefix)) = PREFIXES.iter().find(|(p, _)| *p == exponent) else {
-        return format!("{value:.places$e}{sep}{unit}");
-    };
-    let mantissa = value / 10f64.powi(exponent);
-    format!("{mantissa:.places$} {prefix}{unit}")
-        .trim_end()
-        .to_string()
-}
-
-/// A change of one property, as published on the event bus.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PropertyUpdate {
-    pub t: Timestamp,
-    pub name: String,
+/// One property as a snapshot shows it: its definition and its value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    #[serde(flatten)]
+    pub def: Arc<PropertyDef>,
     pub value: Option<Value>,
-    pub display: String,
     pub state: PropState,
+    pub updated: Option<Timestamp>,
+}
+
+impl Property {
+    /// A property with no value yet.
+    pub fn new(def: PropertyDef) -> Self {
+        Self::shared(Arc::new(def))
+    }
+
+    pub fn shared(def: Arc<PropertyDef>) -> Self {
+        Self {
+            def,
+            value: None,
+            state: PropState::Idle,
+            updated: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.def.name
+    }
+
+    /// With a value and a state, stamped now.
+    #[must_use]
+    pub fn with(mut self, value: Value, state: PropState) -> Self {
+        self.value = Some(value);
+        self.state = state;
+        self
+    }
+
+    fn update(&self) -> ValueUpdate {
+        ValueUpdate {
+            name: self.def.name.clone(),
+            t: self.updated.unwrap_or_else(Timestamp::now),
+            value: self.value.clone(),
+            state: self.state,
+        }
+    }
+}
+
+/// A new value (or state) of one property, as published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueUpdate {
+    pub name: Arc<str>,
+    pub t: Timestamp,
+    pub value: Option<Value>,
+    pub state: PropState,
+}
+
+/// What changed in a sheet, for the device to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SheetChange {
+    /// A property was added or redefined (its value may have changed too).
+    Defined(Property),
+    /// A value or state changed; the index of the property.
+    Value(usize, ValueUpdate),
+    Removed(Arc<str>),
 }
 
 /// A device's properties in display order.
@@ -247,8 +317,10 @@ pub struct PropertySheet {
 }
 
 impl PropertySheet {
-    pub fn new(props: Vec<Property>) -> Self {
-        Self { props }
+    pub fn new(defs: Vec<PropertyDef>) -> Self {
+        Self {
+            props: defs.into_iter().map(Property::new).collect(),
+        }
     }
 
     pub fn all(&self) -> &[Property] {
@@ -256,105 +328,115 @@ impl PropertySheet {
     }
 
     pub fn get(&self, name: &str) -> Option<&Property> {
-        self.props.iter().find(|p| p.name == name)
+        self.props.iter().find(|p| &*p.def.name == name)
+    }
+
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.get(name)?.value.as_ref()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.props.iter().map(|p| p.name.as_str())
+        self.props.iter().map(|p| &*p.def.name)
     }
 
-    /// Set value and state; returns the update when anything changed.
-    pub fn set(&mut self, name: &str, value: Value, state: PropState) -> Option<PropertyUpdate> {
-        let prop = self.props.iter_mut().find(|p| p.name == name)?;
+    fn position(&self, name: &str) -> Option<usize> {
+        self.props.iter().position(|p| &*p.def.name == name)
+    }
+
+    /// Set value and state; the change when anything changed.
+    pub fn set(&mut self, name: &str, value: Value, state: PropState) -> Option<SheetChange> {
+        let i = self.position(name)?;
+        let prop = &mut self.props[i];
         if prop.value.as_ref() == Some(&value) && prop.state == state {
             return None;
         }
         prop.value = Some(value);
         prop.state = state;
-        let update = stamp(prop);
-        prop.announce.then_some(update)
+        prop.updated = Some(Timestamp::now());
+        Some(SheetChange::Value(i, prop.update()))
     }
 
     /// Change the state only.
-    pub fn set_state(&mut self, name: &str, state: PropState) -> Option<PropertyUpdate> {
-        let prop = self.props.iter_mut().find(|p| p.name == name)?;
+    pub fn set_state(&mut self, name: &str, state: PropState) -> Option<SheetChange> {
+        let i = self.position(name)?;
+        let prop = &mut self.props[i];
         if prop.state == state {
             return None;
         }
         prop.state = state;
-        let update = stamp(prop);
-        prop.announce.then_some(update)
+        prop.updated = Some(Timestamp::now());
+        Some(SheetChange::Value(i, prop.update()))
     }
 
-    /// Set the write limits of a property.
-    pub fn set_limits(&mut self, name: &str, min: Option<f64>, max: Option<f64>) {
-        if let Some(prop) = self.props.iter_mut().find(|p| p.name == name) {
-            prop.min = min;
-            prop.max = max;
+    /// Change a definition in place (limits learned at connect, a unit that
+    /// follows the measurement function); the change when it differs.
+    pub fn redefine(
+        &mut self,
+        name: &str,
+        change: impl FnOnce(&mut PropertyDef),
+    ) -> Option<SheetChange> {
+        let i = self.position(name)?;
+        let prop = &mut self.props[i];
+        let mut def = (*prop.def).clone();
+        change(&mut def);
+        if def == *prop.def {
+            return None;
         }
+        prop.def = Arc::new(def);
+        Some(SheetChange::Defined(prop.clone()))
     }
 
-    /// Add a property, or replace its definition keeping its place; the
-    /// update when its value or state changed.
-    pub fn upsert(&mut self, prop: Property) -> Option<PropertyUpdate> {
-        match self.props.iter_mut().find(|p| p.name == prop.name) {
-            Some(existing) => {
-                let changed = existing.value != prop.value || existing.state != prop.state;
-                let updated = existing.updated;
-                *existing = prop;
-                existing.updated = updated;
-                changed.then(|| {
-                    let update = stamp(existing);
-                    existing.announce.then_some(update)
-                })?
+    /// Add a property, or replace one of that name keeping its place; the
+    /// changes (definition, value) it made.
+    pub fn upsert(&mut self, mut prop: Property) -> Vec<SheetChange> {
+        let Some(i) = self.position(&prop.def.name) else {
+            prop.updated.get_or_insert_with(Timestamp::now);
+            self.props.push(prop.clone());
+            return vec![SheetChange::Defined(prop)];
+        };
+        let existing = &mut self.props[i];
+        let mut changes = Vec::new();
+        let value_changed = existing.value != prop.value || existing.state != prop.state;
+        if *existing.def != *prop.def {
+            existing.def = prop.def.clone();
+            changes.push(SheetChange::Defined(existing.clone()));
+        }
+        if value_changed {
+            existing.value = prop.value.take();
+            existing.state = prop.state;
+            existing.updated = Some(Timestamp::now());
+            changes.push(SheetChange::Value(i, existing.update()));
+        }
+        changes
+    }
+
+    /// Remove every property whose name starts with `prefix`; the names.
+    pub fn remove_prefix(&mut self, prefix: &str) -> Vec<SheetChange> {
+        let mut removed = Vec::new();
+        self.props.retain(|p| {
+            let keep = !p.def.name.starts_with(prefix);
+            if !keep {
+                removed.push(SheetChange::Removed(p.def.name.clone()));
             }
-            None => {
-                self.props.push(prop);
-                let last = self.props.last_mut()?;
-                let update = stamp(last);
-                last.announce.then_some(update)
-            }
-        }
-    }
-
-    /// Remove every property whose name starts with `prefix`.
-    pub fn remove_prefix(&mut self, prefix: &str) -> usize {
-        let before = self.props.len();
-        self.props.retain(|p| !p.name.starts_with(prefix));
-        before - self.props.len()
-    }
-
-    /// Change the unit of a property (it follows the measurement function).
-    pub fn set_unit(&mut self, name: &str, unit: &str) {
-        if let Some(prop) = self.props.iter_mut().find(|p| p.name == name) {
-            prop.unit = Some(unit.into());
-        }
+            keep
+        });
+        removed
     }
 
     /// Put every property with a value into `state` (e.g. Idle when the
     /// link is down: the values are stale).
-    pub fn mark_all(&mut self, state: PropState) -> Vec<PropertyUpdate> {
+    pub fn mark_all(&mut self, state: PropState) -> Vec<SheetChange> {
+        let now = Timestamp::now();
         self.props
             .iter_mut()
-            .filter(|p| p.value.is_some() && p.state != state)
-            .filter_map(|p| {
+            .enumerate()
+            .filter(|(_, p)| p.value.is_some() && p.state != state)
+            .map(|(i, p)| {
                 p.state = state;
-                let update = stamp(p);
-                p.announce.then_some(update)
+                p.updated = Some(now);
+                SheetChange::Value(i, p.update())
             })
             .collect()
-    }
-}
-
-fn stamp(prop: &mut Property) -> PropertyUpdate {
-    let t = Timestamp::now();
-    prop.updated = Some(t);
-    PropertyUpdate {
-        t,
-        name: prop.name.clone(),
-        value: prop.value.clone(),
-        display: prop.display(),
-        state: prop.state,
     }
 }
 
@@ -362,48 +444,46 @@ fn stamp(prop: &mut Property) -> PropertyUpdate {
 mod tests {
     use super::*;
 
+    fn hz(value: f64) -> Value {
+        Value::Number(value)
+    }
+
     #[test]
     fn only_changes_are_reported() {
         let mut sheet =
-            PropertySheet::new(vec![Property::new("f", "Frequency", "Rotor").unit("Hz")]);
-        assert!(sheet.set("f", Value::Int(10), PropState::Ok).is_some());
-        assert!(sheet.set("f", Value::Int(10), PropState::Ok).is_none());
-        let update = sheet.set("f", Value::Int(10), PropState::Alert).unwrap();
-        assert_eq!(update.display, "10 Hz");
-        assert!(sheet.set("missing", Value::Int(1), PropState::Ok).is_none());
+            PropertySheet::new(vec![PropertyDef::new("f", "Frequency", "Rotor").unit("Hz")]);
+        assert!(sheet.set("f", hz(10.0), PropState::Ok).is_some());
+        assert!(sheet.set("f", hz(10.0), PropState::Ok).is_none());
+        let Some(SheetChange::Value(0, update)) = sheet.set("f", hz(10.0), PropState::Alert) else {
+            panic!("a value change");
+        };
+        assert_eq!(
+            (update.value, update.state),
+            (Some(hz(10.0)), PropState::Alert)
+        );
+        assert!(sheet.set("missing", hz(1.0), PropState::Ok).is_none());
         assert_eq!(sheet.mark_all(PropState::Idle).len(), 1);
     }
 
     #[test]
-    fn quiet_properties_change_without_events() {
-        let mut sheet = PropertySheet::new(vec![Property::new("n", "Count", "Link").quiet()]);
-        assert!(sheet.set("n", Value::Int(1), PropState::Ok).is_none());
-        assert_eq!(sheet.get("n").unwrap().value, Some(Value::Int(1)));
+    fn a_redefinition_keeps_the_value_and_shares_nothing_stale() {
+        let mut sheet = PropertySheet::new(vec![PropertyDef::new("s", "Setpoint", "Rotor")]);
+        sheet.set("s", hz(800.0), PropState::Ok);
+        let before = sheet.get("s").unwrap().def.clone();
+        let Some(SheetChange::Defined(p)) = sheet.redefine("s", |d| d.max = Some(1200.0)) else {
+            panic!("a definition");
+        };
+        assert_eq!((p.def.max, p.value), (Some(1200.0), Some(hz(800.0))));
+        assert_eq!(before.max, None, "the old definition is untouched");
+        assert!(sheet.redefine("s", |d| d.max = Some(1200.0)).is_none());
     }
 
     #[test]
-    fn si_prefixes() {
-        assert_eq!(si_format(1.0234e-9, 3, "A"), "1.023 nA");
-        assert_eq!(si_format(-2.5e-12, 2, "C"), "-2.50 pC");
-        assert_eq!(si_format(2.0e9, 1, "Ω"), "2.0 GΩ");
-        assert_eq!(si_format(1.5, 3, "V"), "1.500 V");
-        assert_eq!(si_format(20e-3, 0, "A"), "20 mA");
-        assert_eq!(si_format(0.0, 2, "A"), "0.00 A");
-        assert_eq!(si_format(999.96e-12, 1, "A"), "1.0 nA");
-        assert_eq!(si_format(0.5, 1, ""), "500.0 m");
-        assert_eq!(si_format(9.9e37, 2, "A"), "9.90e37 A");
-        let p = Property::new("i", "Current", "M")
-            .unit("A")
-            .decimals(3)
-            .si();
-        assert_eq!(p.display(), "-");
-    }
-
-    #[test]
-    fn rendering() {
-        let p = Property::new("i", "Current", "Drive").unit("A").decimals(1);
-        assert_eq!(p.display(), "-");
-        assert_eq!(Value::Float(1.25).render(1), "1.2");
-        assert_eq!(Value::Bool(true).render(0), "on");
+    fn values_on_the_wire() {
+        let json =
+            serde_json::to_string(&[hz(800.0), hz(0.25), Value::Bool(true), "x".into()]).unwrap();
+        assert_eq!(json, r#"[800,0.25,true,"x"]"#);
+        let back: Vec<Value> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [hz(800.0), hz(0.25), Value::Bool(true), "x".into()]);
     }
 }

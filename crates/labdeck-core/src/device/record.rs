@@ -21,7 +21,7 @@ struct Sidecar {
     device: String,
     driver: String,
     technique: String,
-    params: std::collections::BTreeMap<String, String>,
+    params: std::collections::BTreeMap<String, Value>,
     sampling_interval: f64,
     max_duration: f64,
     started: String,
@@ -80,8 +80,7 @@ fn number(v: f64) -> String {
 fn cell(value: &Option<Value>) -> String {
     match value {
         None => String::new(),
-        Some(Value::Float(v)) => number(*v),
-        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::Number(v)) => number(*v),
         Some(Value::Bool(b)) => u8::from(*b).to_string(),
         Some(Value::Text(t)) => field(t),
     }
@@ -225,7 +224,7 @@ mod tests {
             name: "spin up".into(),
             device: "pump1".into(),
             technique: "ramp".into(),
-            params: [("setpoint".to_string(), "800".to_string())].into(),
+            params: [("setpoint".to_string(), Value::from("800"))].into(),
             sampling_interval: Duration::from_millis(500),
             max_duration: Duration::from_secs(2),
         }
@@ -249,7 +248,7 @@ mod tests {
         );
         r.row(
             1.5,
-            &[Some(Value::Int(10)), Some(Value::Text("a, b".into()))],
+            &[Some(Value::Number(10.0)), Some(Value::Text("a, b".into()))],
         )
         .unwrap();
         r.row(2.0, &[None, Some(Value::Text("stopped".into()))])

@@ -6,27 +6,69 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::bus::Timestamp;
+use super::Value;
+use crate::time::Timestamp;
 
 /// A task as submitted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSpec {
     pub name: String,
     pub device: String,
     pub technique: String,
-    /// Technique parameters as written (`setpoint = "800"`); validated
-    /// against the device's attributes before the task is queued.
-    pub params: BTreeMap<String, String>,
-    #[serde(serialize_with = "seconds")]
+    /// Technique parameters, typed or as written (`setpoint = 800`,
+    /// `range = "20n"`); each is checked as the attribute it names before
+    /// the task is queued.
+    pub params: BTreeMap<String, Value>,
+    /// Seconds on the wire.
+    #[serde(serialize_with = "seconds", deserialize_with = "from_seconds")]
     pub sampling_interval: Duration,
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "seconds", deserialize_with = "from_seconds")]
     pub max_duration: Duration,
 }
 
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
+}
+
+fn from_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+}
+
+/// A task named by its id (`#3`) or its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskRef {
+    Id(u64),
+    Name(String),
+}
+
+impl TaskRef {
+    /// `#3` is an id, anything else a name.
+    pub fn parse(text: &str) -> Self {
+        match text.strip_prefix('#').and_then(|n| n.parse().ok()) {
+            Some(id) => Self::Id(id),
+            None => Self::Name(text.to_string()),
+        }
+    }
+
+    pub fn names(&self, task: &TaskSnapshot) -> bool {
+        match self {
+            Self::Id(id) => task.id == *id,
+            Self::Name(name) => task.spec.name == *name,
+        }
+    }
+}
+
+impl std::fmt::Display for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "#{id}"),
+            Self::Name(name) => f.write_str(name),
+        }
+    }
 }
 
 impl TaskSpec {
@@ -38,7 +80,7 @@ impl TaskSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskState {
     Queued,
@@ -86,7 +128,7 @@ impl TaskState {
 }
 
 /// A recorded column: name and unit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
     pub unit: Option<String>,
@@ -112,7 +154,7 @@ impl Column {
 /// A technique a driver can run: its parameters (each checked as the
 /// attribute it names), the attributes it controls while running, and
 /// the columns of its samples.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Technique {
     pub name: String,
     pub summary: String,
@@ -148,7 +190,7 @@ impl Technique {
 pub const CHART_POINTS: usize = 240;
 
 /// What the console and scripts see of a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskSnapshot {
     pub id: u64,
     pub spec: TaskSpec,
@@ -163,7 +205,7 @@ pub struct TaskSnapshot {
     pub file: Option<PathBuf>,
     /// Recent samples, oldest first: seconds since the start, then one
     /// value per column (`None` where a column has no number).
-    #[serde(skip)]
+    #[serde(default)]
     pub recent: Vec<(f64, Vec<Option<f64>>)>,
 }
 

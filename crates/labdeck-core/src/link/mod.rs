@@ -9,11 +9,12 @@ mod tap;
 mod tcp;
 
 use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::{ConnectError, LinkError};
 pub use serial::{DataBits, FlowControl, Parity, PortPath, SerialOpener, SerialSettings, StopBits};
-pub use tap::{Chunk, Direction, TapCounters, TrafficTap, hex_string};
+pub use tap::{Chunk, Direction, TapCounters, TrafficTap, hex_string, parse_hex};
 pub use tcp::TcpOpener;
 
 /// Anything a link can carry bytes over.
@@ -44,10 +45,51 @@ impl std::fmt::Debug for Transport {
 /// Opens a transport; one per link, called by its connection manager for
 /// every attempt.
 pub trait Opener: Send + Sync + 'static {
-    /// Transport kind for display: `serial`, `virtual` or `tcp`.
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> TransportKind;
     /// Where the next attempt will go, for display.
     fn endpoint(&self) -> String;
     /// One open attempt. The future must not block the runtime.
     fn open(&self) -> BoxFuture<'static, Result<Transport, ConnectError>>;
+}
+
+/// What carries a link's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportKind {
+    /// A serial device (`/dev/ttyUSB0`).
+    Serial,
+    /// The client side of a simulator's pty.
+    Virtual,
+    Tcp,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Serial => "serial",
+            Self::Virtual => "virtual",
+            Self::Tcp => "tcp",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the bytes on a link come in frames, for views that decode them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Framing {
+    /// 24-byte TURBOVAC USS telegrams.
+    UssTelegrams,
+    /// Terminated text lines (SCPI).
+    TextLines,
+    /// The INDI XML element stream.
+    IndiXml,
+    /// Nothing known: raw chunks.
+    #[default]
+    Raw,
 }

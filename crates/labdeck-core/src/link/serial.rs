@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio_serial::SerialStream;
 
-use super::{ConnectError, Opener, Transport};
+use super::{ConnectError, Opener, Transport, TransportKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -176,10 +176,10 @@ impl SerialOpener {
 }
 
 impl Opener for SerialOpener {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> TransportKind {
         match self.path {
-            PortPath::Fixed(_) => "serial",
-            PortPath::Virtual { .. } => "virtual",
+            PortPath::Fixed(_) => TransportKind::Serial,
+            PortPath::Virtual { .. } => TransportKind::Virtual,
         }
     }
 

@@ -7,11 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::bus::{Event, EventBus, Timestamp};
+use crate::publish::Publisher;
+use crate::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Written by us.
@@ -30,14 +31,15 @@ impl Direction {
 }
 
 /// Bytes that crossed a link in one read or one write.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Chunk {
     pub link: Arc<str>,
     /// Connection epoch the chunk belongs to.
     pub epoch: u64,
     pub dir: Direction,
     pub t: Timestamp,
-    #[serde(serialize_with = "hex_bytes")]
+    /// Space-separated hex on the wire.
+    #[serde(serialize_with = "hex_bytes", deserialize_with = "bytes_from_hex")]
     pub bytes: Bytes,
 }
 
@@ -59,12 +61,31 @@ pub fn hex_string(bytes: &[u8]) -> String {
     out
 }
 
+/// `02 16 00`, as [`hex_string`] writes it (spaces optional).
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
 fn hex_bytes<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex_string(bytes))
 }
 
+fn bytes_from_hex<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_hex(&text)
+        .map(Bytes::from)
+        .ok_or_else(|| serde::de::Error::custom(format!("not hex bytes: {text:?}")))
+}
+
 /// Byte and chunk counters of a tap.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TapCounters {
     pub rx_bytes: u64,
     pub tx_bytes: u64,
@@ -88,11 +109,11 @@ struct TapInner {
     tx_bytes: AtomicU64,
     chunks: AtomicU64,
     evicted: AtomicU64,
-    bus: EventBus,
+    out: Publisher<Chunk>,
 }
 
 impl TrafficTap {
-    pub fn new(link: Arc<str>, capacity: usize, bus: EventBus) -> Self {
+    pub fn new(link: Arc<str>, capacity: usize, out: Publisher<Chunk>) -> Self {
         Self {
             inner: Arc::new(TapInner {
                 link,
@@ -102,7 +123,7 @@ impl TrafficTap {
                 tx_bytes: AtomicU64::new(0),
                 chunks: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
-                bus,
+                out,
             }),
         }
     }
@@ -135,7 +156,7 @@ impl TrafficTap {
             }
             ring.push_back(chunk.clone());
         }
-        inner.bus.publish(Event::Traffic(chunk.clone()));
+        inner.out.publish(chunk.clone());
         chunk
     }
 
@@ -160,11 +181,22 @@ impl TrafficTap {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn ring_is_bounded_and_counts() {
-        let bus = EventBus::new(16);
-        let mut events = bus.subscribe();
-        let tap = TrafficTap::new("l".into(), 2, bus);
+    use crate::publish::Publish;
+
+    /// Keeps what it is given.
+    #[derive(Debug, Default)]
+    struct Kept(Mutex<Vec<Chunk>>);
+
+    impl Publish<Chunk> for Kept {
+        fn publish(&self, chunk: Chunk) {
+            self.0.lock().unwrap().push(chunk);
+        }
+    }
+
+    #[test]
+    fn ring_is_bounded_and_counts() {
+        let kept = Arc::new(Kept::default());
+        let tap = TrafficTap::new("l".into(), 2, kept.clone());
         for n in 0..3u8 {
             tap.record(1, Direction::Tx, Bytes::from(vec![n; 3]));
         }
@@ -174,6 +206,8 @@ mod tests {
         assert_eq!(history[1].hex(), "02 16");
         let c = tap.counters();
         assert_eq!((c.tx_bytes, c.rx_bytes, c.chunks, c.evicted), (9, 2, 4, 2));
-        assert!(matches!(events.recv().await, Ok(Event::Traffic(_))));
+        assert_eq!(kept.0.lock().unwrap().len(), 4);
+        assert_eq!(parse_hex("02 16 ff"), Some(vec![2, 0x16, 0xff]));
+        assert_eq!(parse_hex("0"), None);
     }
 }

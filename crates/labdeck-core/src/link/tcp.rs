@@ -3,7 +3,7 @@
 use futures::future::BoxFuture;
 use tokio::net::TcpStream;
 
-use super::{ConnectError, Opener, Transport};
+use super::{ConnectError, Opener, Transport, TransportKind};
 
 /// Opens a TCP connection to a fixed address.
 #[derive(Debug, Clone)]
@@ -20,8 +20,8 @@ impl TcpOpener {
 }
 
 impl Opener for TcpOpener {
-    fn kind(&self) -> &'static str {
-        "tcp"
+    fn kind(&self) -> TransportKind {
+        TransportKind::Tcp
     }
 
     fn endpoint(&self) -> String {

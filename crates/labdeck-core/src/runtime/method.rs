@@ -21,7 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{ConfigError, ConfigErrors};
-use crate::device::TaskSpec;
+use crate::device::{TaskSpec, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -83,11 +83,11 @@ pub fn parse_method(text: &str, origin: &str) -> Result<Vec<TaskSpec>, ConfigErr
         let duration = seconds(&task.max_duration, "max_duration", &mut error);
         let mut params = BTreeMap::new();
         for (key, value) in &task.params {
-            let text = match value.get_ref() {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
+            let value = match value.get_ref() {
+                toml::Value::String(s) => Value::Text(s.clone()),
+                toml::Value::Integer(i) => Value::from(*i),
+                toml::Value::Float(f) => Value::Number(*f),
+                toml::Value::Boolean(b) => Value::Bool(*b),
                 _ => {
                     error(
                         value.span(),
@@ -96,7 +96,7 @@ pub fn parse_method(text: &str, origin: &str) -> Result<Vec<TaskSpec>, ConfigErr
                     continue;
                 }
             };
-            params.insert(key.clone(), text);
+            params.insert(key.clone(), value);
         }
         if let (Some(sampling_interval), Some(max_duration)) = (interval, duration) {
             tasks.push(TaskSpec {
@@ -149,11 +149,11 @@ technique_params = { function = "CURR", nplc = 1 }
 "#;
         let tasks = parse_method(text, "m.toml").unwrap();
         assert_eq!(tasks.len(), 2);
-        assert_eq!(tasks[0].params["rate"], "50.5");
+        assert_eq!(tasks[0].params["rate"], Value::Number(50.5));
         assert_eq!(tasks[0].expected_samples(), 60);
         assert_eq!(tasks[1].name, "measure");
         assert_eq!(tasks[1].sampling_interval, Duration::from_secs(1));
-        assert_eq!(tasks[1].params["function"], "CURR");
+        assert_eq!(tasks[1].params["function"], Value::from("CURR"));
     }
 
     #[test]

@@ -1,12 +1,9 @@
 //! The runtime: a supervisor that builds simulators, links, connection
 //! managers and drivers from a configuration and owns their lifecycles.
 
-pub mod command;
-mod hub;
 pub mod method;
 mod snoop;
 mod supervise;
-mod tasks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,20 +14,18 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use command::{Command, CommandError};
-pub use hub::Hub;
 pub use method::{load_method, parse_method};
 pub use supervise::{ActorState, ActorStatus};
-pub use tasks::describe;
 
 use self::supervise::Supervisor;
 use crate::bus::EventBus;
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
-use crate::connection::{ConnCommand, ConnectionManager};
+use crate::connection::{ConnCommand, ConnectionManager, LinkParts};
 use crate::device::DriverParts;
 use crate::device::electrometer::ElectrometerDriver;
 use crate::device::indi::IndiClientDriver;
 use crate::device::turbovac::PumpDriver;
+use crate::hub::{Hub, HubParts};
 use crate::link::pty::PtyError;
 use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
 use crate::server::ServerError;
@@ -77,13 +72,13 @@ impl Runtime {
         let mut addresses: HashMap<&str, String> = HashMap::new();
         for sim in &config.simulators {
             let name: Arc<str> = sim.name.as_str().into();
-            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
+            let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
             match &sim.kind {
                 SimulatorKind::Turbovac(spec) => {
                     let (actor, handle, port) = PumpSimulator::create(
                         name.clone(),
                         spec.clone(),
-                        bus.clone(),
+                        Arc::new(bus.clone()),
                         tap.clone(),
                         cancel.child_token(),
                     )
@@ -99,7 +94,7 @@ impl Runtime {
                     let (actor, handle) = ElectrometerSimulator::create(
                         name.clone(),
                         spec.clone(),
-                        bus.clone(),
+                        Arc::new(bus.clone()),
                         Some(tap.clone()),
                         cancel.child_token(),
                     )
@@ -158,16 +153,22 @@ impl Runtime {
             } else {
                 None
             };
-            let tap = TrafficTap::new(name.clone(), ring, bus.clone());
-            let (manager, handle) = ConnectionManager::new(
-                name.clone(),
+            let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
+            let simulator = match &link.transport {
+                TransportSpec::Virtual { simulator, .. }
+                | TransportSpec::SimulatedTcp { simulator } => Some(simulator.as_str().into()),
+                TransportSpec::Serial { .. } | TransportSpec::Tcp { .. } => None,
+            };
+            let (manager, handle) = ConnectionManager::new(LinkParts {
+                name: name.clone(),
                 opener,
-                link.retry,
-                tap.clone(),
-                bus.clone(),
-                session_tx,
-                cancel.child_token(),
-            );
+                policy: link.retry,
+                tap: tap.clone(),
+                out: Arc::new(bus.clone()),
+                sessions: session_tx,
+                simulator,
+                cancel: cancel.child_token(),
+            });
             supervisor.spawn(name, "connection", manager.run());
             taps.push(tap);
             connections.push(handle);
@@ -183,7 +184,7 @@ impl Runtime {
                 name: name.clone(),
                 link: device.link.as_str().into(),
                 sessions,
-                bus: bus.clone(),
+                out: Arc::new(bus.clone()),
                 tasks: config.tasks.clone(),
                 cancel: cancel.child_token(),
             };
@@ -205,7 +206,7 @@ impl Runtime {
                 }
             }
         }
-        spawn_snoops(config, &devices, &supervisor, &cancel);
+        spawn_snoops(config, &devices, &bus, &supervisor, &cancel);
 
         for (link, handle) in config.links.iter().zip(&connections) {
             if link.autoconnect {
@@ -213,14 +214,14 @@ impl Runtime {
             }
         }
 
-        let hub = Hub::new(
+        let hub = Hub::new(HubParts {
             connections,
             simulators,
             devices,
             taps,
             bus,
-            supervisor.status(),
-        );
+            actors: supervisor.status(),
+        });
         Ok(Self {
             hub,
             supervisor,
@@ -265,6 +266,7 @@ impl Runtime {
 fn spawn_snoops(
     config: &Config,
     devices: &[crate::device::DeviceHandle],
+    bus: &EventBus,
     supervisor: &Supervisor,
     cancel: &CancellationToken,
 ) {
@@ -286,7 +288,13 @@ fn spawn_snoops(
             supervisor.spawn(
                 name,
                 "snoop",
-                snoop::mirror(target.clone(), source.clone(), specs, cancel.child_token()),
+                snoop::mirror(
+                    target.clone(),
+                    source.clone(),
+                    specs,
+                    bus.clone(),
+                    cancel.child_token(),
+                ),
             );
         }
     }

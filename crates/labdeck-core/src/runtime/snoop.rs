@@ -1,62 +1,97 @@
 //! Snooping: a device shows remote INDI vectors named in its config
 //! (`snoop = ["sky:Weather Simulator.WEATHER_STATUS"]`) next to its own
-//! properties, read-only, updated as the remote's snapshot changes.
+//! properties, read-only, following the remote's property events.
 
 use std::convert::Infallible;
 
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
+use crate::bus::{Event, EventBus};
 use crate::config::SnoopSpec;
 use crate::device::indi::safe;
-use crate::device::{DeviceCommand, DeviceHandle, DeviceSnapshot, Property};
+use crate::device::{
+    DeviceCommand, DeviceHandle, DeviceSnapshot, Property, PropertyDef, ValueUpdate,
+};
 
 /// Mirrors what `target` snoops from one remote until cancelled.
 pub(super) async fn mirror(
     target: DeviceHandle,
     remote: DeviceHandle,
     specs: Vec<SnoopSpec>,
+    bus: EventBus,
     cancel: CancellationToken,
 ) -> Result<(), Infallible> {
     let prefix = format!("{}:", remote.name());
-    let mut watch = remote.watch();
+    let wanted: Vec<String> = specs
+        .iter()
+        .map(|s| format!("{}.{}.", safe(&s.device), s.vector))
+        .collect();
+    let snooped = |name: &str| wanted.iter().any(|w| name.starts_with(w.as_str()));
+    // Subscribed before the first look: nothing falls between.
+    let mut events = bus.subscribe();
     let mut shown: Option<Vec<Property>> = None;
+    let mut stale = true;
     loop {
-        let wanted = snooped(&watch.borrow_and_update(), &specs, &prefix);
-        if shown.as_ref() != Some(&wanted) {
-            let reply = target
-                .command(DeviceCommand::Mirror {
-                    prefix: prefix.clone(),
-                    properties: wanted.clone(),
-                })
-                .await;
-            if !reply.success {
-                return Ok(());
+        if stale {
+            let wanted = mirrored(&remote.snapshot(), &snooped, &prefix);
+            if shown.as_ref() != Some(&wanted) {
+                let done = target
+                    .command(DeviceCommand::Mirror {
+                        prefix: prefix.clone(),
+                        properties: wanted.clone(),
+                    })
+                    .await;
+                if done.is_err() {
+                    return Ok(());
+                }
+                shown = Some(wanted);
             }
-            shown = Some(wanted);
         }
-        tokio::select! {
-            _ = cancel.cancelled() => return Ok(()),
-            changed = watch.changed() => if changed.is_err() { return Ok(()) },
-        }
+        let event = tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            event = events.recv() => event,
+        };
+        stale = match event {
+            Ok(
+                Event::Property {
+                    device,
+                    update: ValueUpdate { name, .. },
+                }
+                | Event::Removed { device, name },
+            ) => device == *remote.name() && snooped(&name),
+            Ok(Event::Definition { device, property }) => {
+                device == *remote.name() && snooped(&property.name)
+            }
+            Ok(_) => false,
+            // Fell behind: look at the remote as it is now.
+            Err(RecvError::Lagged(_)) => true,
+            Err(RecvError::Closed) => return Ok(()),
+        };
     }
 }
 
 /// The remote's properties that belong to a snooped vector, renamed
 /// `REMOTE:Device.VECTOR.MEMBER` and grouped under the remote device.
-fn snooped(remote: &DeviceSnapshot, specs: &[SnoopSpec], prefix: &str) -> Vec<Property> {
-    let wanted: Vec<String> = specs
-        .iter()
-        .map(|s| format!("{}.{}.", safe(&s.device), s.vector))
-        .collect();
+fn mirrored(
+    remote: &DeviceSnapshot,
+    snooped: &impl Fn(&str) -> bool,
+    prefix: &str,
+) -> Vec<Property> {
     remote
         .properties
         .iter()
-        .filter(|p| wanted.iter().any(|w| p.name.starts_with(w.as_str())))
+        .filter(|p| snooped(&p.def.name))
         .map(|p| {
-            let mut p = p.clone();
-            p.name = format!("{prefix}{}", p.name);
-            p.group = format!("{}: {}", remote.name, p.group);
-            p
+            let def = PropertyDef {
+                name: format!("{prefix}{}", p.def.name).into(),
+                group: format!("{}: {}", remote.name, p.def.group),
+                ..(*p.def).clone()
+            };
+            Property {
+                def: def.into(),
+                ..p.clone()
+            }
         })
         .collect()
 }
@@ -66,20 +101,19 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::device::{PropState, Value};
+    use crate::device::{Capabilities, DeviceKind, PropState, Value};
 
     #[test]
     fn only_snooped_vectors_are_mirrored() {
         let prop = |name: &str| {
-            let mut p = Property::new(name, "Rain", "Weather Simulator · Main");
-            p.value = Some(Value::Text("Alert".into()));
-            p.state = PropState::Alert;
-            p
+            Property::new(PropertyDef::new(name, "Rain", "Weather Simulator · Main"))
+                .with(Value::Text("Alert".into()), PropState::Alert)
         };
         let snapshot = DeviceSnapshot {
             name: Arc::from("sky"),
-            driver: "indi",
+            kind: DeviceKind::Indi,
             link: Arc::from("sky"),
+            capabilities: Arc::new(Capabilities::default()),
             online: true,
             summary: String::new(),
             properties: vec![
@@ -88,21 +122,16 @@ mod tests {
                 prop("Telescope_Simulator.WEATHER_STATUS.B"),
             ],
             alarms: Vec::new(),
-            techniques: Vec::new(),
             tasks: Vec::new(),
         };
-        let specs = [SnoopSpec {
-            remote: "sky".into(),
-            device: "Weather Simulator".into(),
-            vector: "WEATHER_STATUS".into(),
-        }];
-        let shown = snooped(&snapshot, &specs, "sky:");
+        let snooped = |name: &str| name.starts_with("Weather_Simulator.WEATHER_STATUS.");
+        let shown = mirrored(&snapshot, &snooped, "sky:");
         assert_eq!(shown.len(), 1);
         assert_eq!(
-            shown[0].name,
+            &*shown[0].def.name,
             "sky:Weather_Simulator.WEATHER_STATUS.WEATHER_RAIN"
         );
-        assert_eq!(shown[0].group, "sky: Weather Simulator · Main");
+        assert_eq!(shown[0].def.group, "sky: Weather Simulator · Main");
         assert_eq!(shown[0].state, PropState::Alert);
     }
 }

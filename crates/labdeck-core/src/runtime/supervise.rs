@@ -3,20 +3,23 @@
 //! the process down.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::bus::{AlarmKind, Event, EventBus, Timestamp};
+use crate::alarm::AlarmKind;
+use crate::bus::{Event, EventBus};
+use crate::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActorState {
     Running,
@@ -25,10 +28,10 @@ pub enum ActorState {
 }
 
 /// One supervised actor.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActorStatus {
     pub name: Arc<str>,
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     pub state: ActorState,
     pub reason: Option<String>,
 }
@@ -67,7 +70,7 @@ impl Supervisor {
         self.status.send_modify(|all| {
             all.push(ActorStatus {
                 name: name.clone(),
-                kind,
+                kind: Cow::Borrowed(kind),
                 state: ActorState::Running,
                 reason: None,
             })
@@ -88,7 +91,7 @@ impl Supervisor {
             if state == ActorState::Faulted {
                 let why = reason.clone().unwrap_or_default();
                 tracing::error!("{kind} {name} faulted: {why}");
-                bus.publish(Event::Actor {
+                bus.send(Event::Actor {
                     t: Timestamp::now(),
                     actor: name.clone(),
                     faulted: true,

@@ -1,11 +1,15 @@
 //! Fault catalogues: every simulator lists its faults with a stable id, a
 //! label and a state; each can be switched at runtime.
 
-use serde::Serialize;
-use thiserror::Error;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::HubError;
 
 /// A numeric setting a fault carries (e.g. a delay in ms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultParam {
     pub unit: &'static str,
     pub default: u64,
@@ -23,19 +27,22 @@ pub struct FaultSpec {
 }
 
 /// A fault and its current state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultInfo {
-    pub id: &'static str,
-    pub label: &'static str,
+    pub id: Cow<'static, str>,
+    pub label: Cow<'static, str>,
     pub active: bool,
     pub value: Option<u64>,
-    pub unit: Option<&'static str>,
+    /// The value's unit, for faults that take one.
+    pub unit: Option<Cow<'static, str>>,
+    /// The values it accepts, for faults that take one.
+    pub range: Option<(u64, u64)>,
 }
 
 impl FaultInfo {
     /// The value with its unit: `300 ms`, `bit 3`.
     pub fn setting(&self) -> Option<String> {
-        match (self.value, self.unit) {
+        match (self.value, self.unit.as_deref()) {
             (Some(value), Some("bit")) => Some(format!("bit {value}")),
             // SCPI errors are negative; the value is the magnitude.
             (Some(value), Some("error")) => Some(format!("error -{value}")),
@@ -57,7 +64,8 @@ impl std::fmt::Display for FaultInfo {
 }
 
 /// How to switch a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FaultSetting {
     On,
     Off,
@@ -81,56 +89,38 @@ impl std::str::FromStr for FaultSetting {
     }
 }
 
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum FaultError {
-    #[error("unknown fault {id:?}; known faults: {known}")]
-    Unknown { id: String, known: String },
-    #[error("fault {id:?} takes no value")]
-    NoValue { id: String },
-    #[error("{id}: {value} {unit} is outside {min}..={max}")]
-    OutOfRange {
-        id: String,
-        value: u64,
-        unit: &'static str,
-        min: u64,
-        max: u64,
-    },
-}
-
 /// The switchable state of a catalogue.
 #[derive(Debug, Clone)]
 pub struct FaultBoard {
+    simulator: Arc<str>,
     specs: &'static [FaultSpec],
     active: Vec<bool>,
     values: Vec<Option<u64>>,
 }
 
 impl FaultBoard {
-    pub fn new(specs: &'static [FaultSpec]) -> Self {
+    pub fn new(simulator: Arc<str>, specs: &'static [FaultSpec]) -> Self {
         Self {
+            simulator,
             specs,
             active: vec![false; specs.len()],
             values: specs.iter().map(|s| s.param.map(|p| p.default)).collect(),
         }
     }
 
-    fn position(&self, id: &str) -> Result<usize, FaultError> {
+    fn position(&self, id: &str) -> Result<usize, HubError> {
         self.specs
             .iter()
             .position(|s| s.id == id)
-            .ok_or_else(|| FaultError::Unknown {
-                id: id.to_string(),
-                known: self
-                    .specs
-                    .iter()
-                    .map(|s| s.id)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            .ok_or_else(|| HubError::UnknownFault {
+                simulator: self.simulator.to_string(),
+                fault: id.to_string(),
+                known: self.specs.iter().map(|s| s.id.to_string()).collect(),
             })
     }
 
     /// Apply a setting; returns the fault's new state.
-    pub fn set(&mut self, id: &str, setting: FaultSetting) -> Result<FaultInfo, FaultError> {
+    pub fn set(&mut self, id: &str, setting: FaultSetting) -> Result<FaultInfo, HubError> {
         let i = self.position(id)?;
         let spec = self.specs[i];
         match setting {
@@ -139,13 +129,17 @@ impl FaultBoard {
             FaultSetting::Toggle => self.active[i] = !self.active[i],
             FaultSetting::Value(value) => {
                 let Some(param) = spec.param else {
-                    return Err(FaultError::NoValue { id: id.to_string() });
+                    return Err(HubError::FaultTakesNoValue {
+                        simulator: self.simulator.to_string(),
+                        fault: id.to_string(),
+                    });
                 };
                 if !(param.min..=param.max).contains(&value) {
-                    return Err(FaultError::OutOfRange {
-                        id: id.to_string(),
+                    return Err(HubError::FaultValueOutOfRange {
+                        simulator: self.simulator.to_string(),
+                        fault: id.to_string(),
                         value,
-                        unit: param.unit,
+                        unit: param.unit.to_string(),
                         min: param.min,
                         max: param.max,
                     });
@@ -171,11 +165,12 @@ impl FaultBoard {
     fn info(&self, i: usize) -> FaultInfo {
         let spec = self.specs[i];
         FaultInfo {
-            id: spec.id,
-            label: spec.label,
+            id: Cow::Borrowed(spec.id),
+            label: Cow::Borrowed(spec.label),
             active: self.active[i],
             value: self.values[i],
-            unit: spec.param.map(|p| p.unit),
+            unit: spec.param.map(|p| Cow::Borrowed(p.unit)),
+            range: spec.param.map(|p| (p.min, p.max)),
         }
     }
 
@@ -208,7 +203,7 @@ mod tests {
 
     #[test]
     fn switching_and_values() {
-        let mut board = FaultBoard::new(SPECS);
+        let mut board = FaultBoard::new("sim".into(), SPECS);
         assert!(!board.is_on("no-reply"));
         board.set("no-reply", FaultSetting::Toggle).unwrap();
         assert!(board.is_on("no-reply"));
@@ -219,16 +214,16 @@ mod tests {
         assert_eq!(info.to_string(), "delay on (1500 ms)");
         assert!(matches!(
             board.set("delay", FaultSetting::Value(0)),
-            Err(FaultError::OutOfRange { .. })
+            Err(HubError::FaultValueOutOfRange { .. })
         ));
         assert!(matches!(
             board.set("no-reply", FaultSetting::Value(3)),
-            Err(FaultError::NoValue { .. })
+            Err(HubError::FaultTakesNoValue { .. })
         ));
         let err = board.set("nope", FaultSetting::On).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown fault \"nope\"; known faults: no-reply, delay"
+            "sim: unknown fault \"nope\"; known faults: no-reply, delay"
         );
     }
 

@@ -90,7 +90,9 @@ impl fmt::Display for ParamFormat {
 }
 
 /// A decoded parameter value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A parameter's value as the pump sends it: whole, or a 32-bit float.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
 pub enum ParamValue {
     Int(i64),
     Float(f32),

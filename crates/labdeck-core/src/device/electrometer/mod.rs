@@ -17,14 +17,16 @@ use std::time::Duration;
 pub use exchange::{Answer, QueryError};
 
 use self::exchange::LineExchanger;
-use super::core::{DeviceCore, Driver, drive};
+use super::actor::drive;
+use super::core::{DeviceCore, Driver};
 use super::{
-    Column, DeviceHandle, DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState,
-    Value,
+    ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
+    DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
 };
-use crate::bus::AlarmKind;
+use crate::alarm::AlarmKind;
+use crate::error::HubError;
+use crate::link::Framing;
 use crate::protocol::keithley::Function;
-use crate::reply::Reply;
 
 /// How the driver talks to the instrument.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,11 +130,11 @@ impl Driver for ElectrometerDriver {
         self.poll_now().await;
     }
 
-    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Result<DeviceOutcome, HubError> {
         self.write_attr(attr, value).await
     }
 
-    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+    async fn action(&mut self, name: &str, args: &[String]) -> Result<ActionOutcome, HubError> {
         self.run_action(name, args).await
     }
 
@@ -166,7 +168,8 @@ impl Driver for ElectrometerDriver {
     }
 
     async fn safe_state(&mut self) -> Result<String, String> {
-        self.make_safe().await
+        self.make_safe().await?;
+        Ok(SAFE_STATE.into())
     }
 
     fn publish(&self) {
@@ -174,10 +177,29 @@ impl Driver for ElectrometerDriver {
     }
 }
 
+/// What the electrometer's safe state does.
+const SAFE_STATE: &str = "acquisition aborted, buffer feed off, zero check on";
+
+/// What the electrometer can do.
+fn capabilities() -> Capabilities {
+    Capabilities {
+        power: None,
+        framing: Framing::TextLines,
+        techniques: tasks::techniques(),
+        safe_state: Some(SAFE_STATE.into()),
+        remote: false,
+        actions: commands::ACTIONS
+            .iter()
+            .map(|(usage, summary)| ActionSpec::new(usage, summary))
+            .collect(),
+    }
+}
+
 impl ElectrometerDriver {
     pub fn new(parts: DriverParts, cfg: ElectrometerDriverConfig) -> (Self, DeviceHandle) {
         let sheet = PropertySheet::new(props::sheet());
-        let (core, handle) = DeviceCore::new(parts, "electrometer", sheet, tasks::techniques());
+        let (core, handle) =
+            DeviceCore::new(parts, DeviceKind::Electrometer, sheet, capabilities());
         let driver = Self {
             core,
             exchanger: LineExchanger::new(&cfg.terminator),
@@ -208,10 +230,9 @@ impl ElectrometerDriver {
         let answer = self.query("*IDN?").await?;
         let identity = answer.text.trim().to_string();
         if !identity.to_ascii_uppercase().contains("KEITHLEY") {
-            self.core.bus.notice(
-                &self.core.name,
-                format!("unexpected instrument {identity:?}; carrying on"),
-            );
+            self.core
+                .report
+                .notice(format!("unexpected instrument {identity:?}; carrying on"));
         }
         tracing::info!("{}: {identity}", self.core.name);
         self.core
@@ -249,7 +270,7 @@ impl ElectrometerDriver {
                 if !round_trip.is_zero() {
                     let ms = round_trip.as_secs_f64() * 1e3;
                     self.core
-                        .set(props::ROUND_TRIP, Value::Float(ms), PropState::Ok);
+                        .set(props::ROUND_TRIP, Value::Number(ms), PropState::Ok);
                 }
             }
             Err(_) if closed => {
@@ -283,7 +304,7 @@ impl ElectrometerDriver {
     fn update_counters(&mut self) {
         self.core.set(
             props::QUERIES,
-            Value::Int(self.queries as i64),
+            Value::from(self.queries as i64),
             PropState::Ok,
         );
         let state = if self.failures > 0 {
@@ -292,19 +313,25 @@ impl ElectrometerDriver {
             PropState::Ok
         };
         self.core
-            .set(props::TIMEOUTS, Value::Int(self.failed as i64), state);
+            .set(props::TIMEOUTS, Value::from(self.failed as i64), state);
     }
 
     /// Raise or clear a device alarm when a condition changes.
     fn condition(&mut self, which: fn(&mut Self) -> &mut Condition, now: bool, what: &str) {
         if let Some(active) = which(self).update(now) {
             let verb = if active { "" } else { " cleared" };
-            self.core.bus.alarm(
-                &self.core.name,
-                AlarmKind::Device,
-                active,
-                format!("{what}{verb}"),
-            );
+            self.core
+                .report
+                .alarm(AlarmKind::Device, active, format!("{what}{verb}"));
+        }
+    }
+
+    /// The latest reading in the instrument's terms (`1.4994 nA`, `overflow`).
+    fn reading_text(&self) -> String {
+        match self.core.sheet.value(props::READING) {
+            Some(Value::Number(v)) => super::si_format(*v, 4, self.function.unit()),
+            Some(Value::Text(t)) => t.clone(),
+            _ => "-".into(),
         }
     }
 
@@ -313,11 +340,7 @@ impl ElectrometerDriver {
         let summary = if !online {
             "offline".to_string()
         } else {
-            let reading = self
-                .core
-                .sheet
-                .get(props::READING)
-                .map_or_else(String::new, |p| p.display());
+            let reading = self.reading_text();
             match self.scan {
                 Scan::Running { points } => {
                     format!("{reading}, scan {}/{points}", self.buffer_count)

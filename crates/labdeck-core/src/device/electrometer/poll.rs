@@ -61,8 +61,13 @@ impl ElectrometerDriver {
             self.last_value = None;
         }
         let unit = function.unit();
-        self.core.sheet.set_unit(props::READING, unit);
-        self.core.sheet.set_unit(props::RANGE, unit);
+        for name in [props::READING, props::RANGE] {
+            let change = self
+                .core
+                .sheet
+                .redefine(name, |d| d.unit = Some(unit.into()));
+            self.core.apply(change);
+        }
         self.core.set(
             props::FUNCTION,
             Value::Text(function.mnemonic().into()),
@@ -73,7 +78,7 @@ impl ElectrometerDriver {
     fn apply_settings(&mut self, range: &str, auto: &str, nplc: &str, zch: &str) {
         if let Ok(range) = range.trim().parse::<f64>() {
             self.core
-                .set(props::RANGE, Value::Float(range), PropState::Ok);
+                .set(props::RANGE, Value::Number(range), PropState::Ok);
         }
         if let Some(auto) = scpi_bool(auto) {
             self.core
@@ -81,7 +86,7 @@ impl ElectrometerDriver {
         }
         if let Ok(nplc) = nplc.trim().parse::<f64>() {
             self.core
-                .set(props::NPLC, Value::Float(nplc), PropState::Ok);
+                .set(props::NPLC, Value::Number(nplc), PropState::Ok);
         }
         if let Some(on) = scpi_bool(zch) {
             let state = if on { PropState::Busy } else { PropState::Ok };
@@ -94,22 +99,21 @@ impl ElectrometerDriver {
         let count = count.trim().parse::<f64>().map_or(0, |v| v as usize);
         self.buffer_count = count;
         self.core
-            .set(props::BUFFER_SIZE, Value::Int(size as i64), PropState::Ok);
+            .set(props::BUFFER_SIZE, Value::from(size as i64), PropState::Ok);
         if let Scan::Running { points } = self.scan
             && count >= points
         {
             self.scan = Scan::Complete { points };
-            self.core.bus.notice(
-                &self.core.name,
-                format!("scan complete: {points} readings stored; 'fetch' reads them"),
-            );
+            self.core.report.notice(format!(
+                "scan complete: {points} readings stored; 'fetch' reads them"
+            ));
         }
         let count_state = match self.scan {
             Scan::Running { .. } => PropState::Busy,
             _ => PropState::Ok,
         };
         self.core
-            .set(props::BUFFER_COUNT, Value::Int(count as i64), count_state);
+            .set(props::BUFFER_COUNT, Value::from(count as i64), count_state);
         self.show_scan();
     }
 
@@ -148,7 +152,7 @@ impl ElectrometerDriver {
             (Value::Text("overflow".into()), PropState::Alert, "overflow")
         } else {
             (
-                Value::Float(reading.value),
+                Value::Number(reading.value),
                 PropState::Ok,
                 status_name(&reading),
             )
@@ -203,12 +207,11 @@ impl ElectrometerDriver {
                     .set(props::ERROR, Value::Text(shown), PropState::Alert);
                 self.core.set(
                     props::ERRORS_SEEN,
-                    Value::Int(self.errors_seen as i64),
+                    Value::from(self.errors_seen as i64),
                     PropState::Alert,
                 );
-                self.core.bus.alarm(
-                    &self.core.name,
-                    crate::bus::AlarmKind::Device,
+                self.core.report.alarm(
+                    crate::alarm::AlarmKind::Device,
                     true,
                     format!("SCPI error {code}: {message}"),
                 );

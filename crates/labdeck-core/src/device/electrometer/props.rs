@@ -1,6 +1,6 @@
 //! The electrometer's properties, grouped for display.
 
-use crate::device::{AttrKind, Property};
+use crate::device::{AttrKind, PropertyDef};
 
 pub const FUNCTION: &str = "function";
 pub const READING: &str = "reading";
@@ -20,49 +20,49 @@ pub const ROUND_TRIP: &str = "round-trip";
 pub const QUERIES: &str = "queries";
 pub const TIMEOUTS: &str = "timeouts";
 
-pub fn sheet() -> Vec<Property> {
+pub fn sheet() -> Vec<PropertyDef> {
     vec![
-        Property::new(FUNCTION, "Function", "Measure")
+        PropertyDef::new(FUNCTION, "Function", "Measure")
             .kind(AttrKind::Enum(
                 ["CURR", "CHAR", "VOLT", "RES"].map(String::from).to_vec(),
             ))
             .writable()
             .status(),
-        Property::new(READING, "Reading", "Measure")
+        PropertyDef::new(READING, "Reading", "Measure")
             .kind(AttrKind::Float)
             .decimals(4)
             .si()
             .status(),
-        Property::new(READING_STATUS, "Reading status", "Measure").status(),
-        Property::new(RANGE, "Range", "Measure")
+        PropertyDef::new(READING_STATUS, "Reading status", "Measure").status(),
+        PropertyDef::new(RANGE, "Range", "Measure")
             .kind(AttrKind::Float)
             .decimals(0)
             .si()
             .writable(),
-        Property::new(AUTORANGE, "Autorange", "Measure")
+        PropertyDef::new(AUTORANGE, "Autorange", "Measure")
             .kind(AttrKind::Bool)
             .writable(),
-        Property::new(NPLC, "Integration (NPLC)", "Measure")
+        PropertyDef::new(NPLC, "Integration (NPLC)", "Measure")
             .kind(AttrKind::Float)
             .decimals(2)
             .limits(0.01, 10.0)
             .writable(),
-        Property::new(ZERO_CHECK, "Zero check", "Measure")
+        PropertyDef::new(ZERO_CHECK, "Zero check", "Measure")
             .kind(AttrKind::Bool)
             .writable()
             .status(),
-        Property::new(SCAN, "Buffered scan", "Buffer"),
-        Property::new(BUFFER_COUNT, "Readings stored", "Buffer"),
-        Property::new(BUFFER_SIZE, "Buffer size", "Buffer"),
-        Property::new(LAST_FETCH, "Last fetch", "Buffer"),
-        Property::new(IDENTITY, "Identity", "Instrument"),
-        Property::new(ERROR, "Last SCPI error", "Instrument").status(),
-        Property::new(ERRORS_SEEN, "SCPI errors seen", "Instrument"),
-        Property::new(ROUND_TRIP, "Round trip", "Link")
+        PropertyDef::new(SCAN, "Buffered scan", "Buffer"),
+        PropertyDef::new(BUFFER_COUNT, "Readings stored", "Buffer"),
+        PropertyDef::new(BUFFER_SIZE, "Buffer size", "Buffer"),
+        PropertyDef::new(LAST_FETCH, "Last fetch", "Buffer"),
+        PropertyDef::new(IDENTITY, "Identity", "Instrument"),
+        PropertyDef::new(ERROR, "Last SCPI error", "Instrument").status(),
+        PropertyDef::new(ERRORS_SEEN, "SCPI errors seen", "Instrument"),
+        PropertyDef::new(ROUND_TRIP, "Round trip", "Link")
             .unit("ms")
             .decimals(2)
             .quiet(),
-        Property::new(QUERIES, "Queries", "Link").quiet(),
-        Property::new(TIMEOUTS, "Failed queries", "Link").quiet(),
+        PropertyDef::new(QUERIES, "Queries", "Link").quiet(),
+        PropertyDef::new(TIMEOUTS, "Failed queries", "Link").quiet(),
     ]
 }

@@ -41,7 +41,8 @@ impl ElectrometerDriver {
         let function = task
             .params
             .get("function")
-            .and_then(|f| Function::parse(f))
+            .and_then(Value::as_text)
+            .and_then(Function::parse)
             .unwrap_or(self.function);
         let reading = Column::new("reading", Some(function.unit()));
         match task.technique.as_str() {
@@ -62,22 +63,20 @@ impl ElectrometerDriver {
         // The function first: range and NPLC belong to it.
         for name in ["function", "range", "nplc"] {
             if let Some(value) = params.get(name) {
-                let reply = self.write_attr(name, value.clone()).await;
-                if !reply.success {
-                    return Err(reply.msg);
-                }
+                self.write_attr(name, value.clone())
+                    .await
+                    .map_err(|e| e.detail())?;
             }
         }
         // A reading with zero check on is no reading.
-        let reply = self.write_attr(props::ZERO_CHECK, Value::Bool(false)).await;
-        if !reply.success {
-            return Err(reply.msg);
-        }
+        self.write_attr(props::ZERO_CHECK, Value::Bool(false))
+            .await
+            .map_err(|e| e.detail())?;
         if task.technique == "buffered_scan" {
             let points = usize::try_from(task.expected_samples()).unwrap_or(usize::MAX);
             self.begin_scan(points.max(1), task.sampling_interval.as_secs_f64())
                 .await
-                .map_err(|reply| reply.msg)?;
+                .map_err(|e| e.detail())?;
         }
         Ok(())
     }
@@ -104,10 +103,10 @@ impl ElectrometerDriver {
             "normal"
         };
         // Overflow and zero check are not values: leave the cell empty.
-        let value = (status == "normal").then_some(Value::Float(parsed.value));
+        let value = (status == "normal").then_some(Value::Number(parsed.value));
         let mut row = Vec::new();
         if scanning {
-            row.push(stored.map(|n| Value::Int(n as i64)));
+            row.push(stored.map(Value::Number));
         }
         row.push(value);
         row.push(Some(Value::Text(status.into())));
@@ -123,11 +122,8 @@ impl ElectrometerDriver {
         if task.technique != "buffered_scan" {
             return Ok(());
         }
-        let reply = self.run_action("stop", &[]).await;
-        if !reply.success {
-            return Err(reply.msg);
-        }
-        let buffer = self.read_buffer().await.map_err(|reply| reply.msg)?;
+        self.run_action("stop", &[]).await.map_err(|e| e.detail())?;
+        let buffer = self.read_buffer().await.map_err(|e| e.detail())?;
         if let Some(recorder) = recorder {
             recorder
                 .extra("buffer", &buffer.csv())
@@ -138,18 +134,15 @@ impl ElectrometerDriver {
 
     /// Acquisition stopped, buffer feed off, zero check on: the input is
     /// protected and nothing runs.
-    pub(super) async fn make_safe(&mut self) -> Result<String, String> {
-        let reply = self
-            .run_action(
-                "scpi",
-                &[":ABOR;:TRAC:FEED:CONT NEV;:SYST:ZCH ON".to_string()],
-            )
-            .await;
-        if !reply.success {
-            return Err(reply.msg);
-        }
+    pub(super) async fn make_safe(&mut self) -> Result<(), String> {
+        self.run_action(
+            "scpi",
+            &[":ABOR;:TRAC:FEED:CONT NEV;:SYST:ZCH ON".to_string()],
+        )
+        .await
+        .map_err(|e| e.detail())?;
         self.scan = super::Scan::Idle;
         self.poll_now().await;
-        Ok("acquisition aborted, buffer feed off, zero check on".into())
+        Ok(())
     }
 }

@@ -15,16 +15,17 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::core::{DeviceCore, Driver, drive};
+use super::actor::drive;
+use super::core::{DeviceCore, Driver};
 use super::{
-    AttrKind, Column, DeviceHandle, DriverParts, PropState, Property, PropertySheet, Recorder,
-    TaskSpec, TaskState, Value,
+    ActionOutcome, ActionSpec, AttrKind, Capabilities, DeviceHandle, DeviceKind, DeviceOutcome,
+    DriverParts, PropState, Property, PropertyDef, PropertySheet, Value,
 };
-use crate::link::{Chunk, Direction};
+use crate::error::HubError;
+use crate::link::{Chunk, Direction, Framing};
 use crate::protocol::indi::{
     BlobMode, Incoming, IndiState, Limits, Message, MessageReader, Op, Vector, VectorKind,
 };
-use crate::reply::Reply;
 pub use blob::{Blob, BlobError, Saved};
 pub use tree::{RemoteVector, Target, Tree, prop_name, properties, safe};
 
@@ -140,7 +141,7 @@ impl Driver for IndiClientDriver {
                 Err(e) => {
                     // The stream cannot be followed past this: start over.
                     let reason = format!("unreadable INDI stream: {e}");
-                    self.core.bus.notice(&self.core.name, reason.clone());
+                    self.core.report.notice(reason.clone());
                     if let Some(session) = &self.core.session {
                         session.raise_alarm(reason);
                     }
@@ -154,57 +155,29 @@ impl Driver for IndiClientDriver {
         self.publish_snapshot();
     }
 
-    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Result<DeviceOutcome, HubError> {
         if let Some(device) = self.blob_mode_device(attr) {
             return self.set_blob_mode(&device, &value).await;
         }
         self.send_new(attr, &value).await
     }
 
-    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
-        match name {
-            "refresh" => {
+    async fn action(&mut self, name: &str, args: &[String]) -> Result<ActionOutcome, HubError> {
+        match (name, args.len()) {
+            ("refresh", 0) => {
                 self.ask().await;
-                Reply::ok(format!("{}: asked for every property", self.core.name))
+                Ok(ActionOutcome::AskedForProperties)
             }
-            "devices" => {
-                let list = self.tree.devices.join(", ");
-                Reply::ok(format!("{}: {list}", self.core.name)).with_data(&self.tree.devices)
-            }
-            other => Reply::fail(format!(
-                "{}: unknown action {other:?} (args {args:?}); actions: refresh, devices",
-                self.core.name
-            )),
+            ("devices", 0) => Ok(ActionOutcome::RemoteDevices {
+                devices: self.tree.devices.clone(),
+            }),
+            _ => Err(HubError::UnknownAction {
+                device: self.core.name.to_string(),
+                action: name.into(),
+                args: args.len(),
+                known: ACTIONS.iter().map(|(a, _)| (*a).to_string()).collect(),
+            }),
         }
-    }
-
-    fn columns(&self, _task: &TaskSpec) -> Vec<Column> {
-        Vec::new()
-    }
-
-    async fn prepare_task(
-        &mut self,
-        _task: &TaskSpec,
-        _params: &BTreeMap<String, Value>,
-    ) -> Result<(), String> {
-        Err("a remote INDI server runs no labdeck tasks".into())
-    }
-
-    async fn do_task(
-        &mut self,
-        _task: &TaskSpec,
-        _elapsed: f64,
-    ) -> Result<Vec<Option<Value>>, String> {
-        Err("a remote INDI server runs no labdeck tasks".into())
-    }
-
-    async fn end_task(
-        &mut self,
-        _task: &TaskSpec,
-        _state: TaskState,
-        _recorder: Option<&mut Recorder>,
-    ) -> Result<(), String> {
-        Ok(())
     }
 
     async fn safe_state(&mut self) -> Result<String, String> {
@@ -216,10 +189,36 @@ impl Driver for IndiClientDriver {
     }
 }
 
+/// The actions, with what they do.
+const ACTIONS: &[(&str, &str)] = &[
+    ("refresh", "ask the server for every property again"),
+    ("devices", "the devices the server defines"),
+];
+
+/// What a remote server's mirror can do: no tasks, no safe state of its
+/// own, not served again.
+fn capabilities() -> Capabilities {
+    Capabilities {
+        power: None,
+        framing: Framing::IndiXml,
+        techniques: Vec::new(),
+        safe_state: None,
+        remote: true,
+        actions: ACTIONS
+            .iter()
+            .map(|(usage, summary)| ActionSpec::new(usage, summary))
+            .collect(),
+    }
+}
+
 impl IndiClientDriver {
     pub fn new(parts: DriverParts, cfg: IndiClientConfig) -> (Self, DeviceHandle) {
-        let (core, handle) =
-            DeviceCore::new(parts, "indi", PropertySheet::new(Vec::new()), Vec::new());
+        let (core, handle) = DeviceCore::new(
+            parts,
+            DeviceKind::Indi,
+            PropertySheet::default(),
+            capabilities(),
+        );
         let now = Instant::now();
         let driver = Self {
             core,
@@ -239,15 +238,12 @@ impl IndiClientDriver {
         drive(self).await
     }
 
-    async fn write(&mut self, xml: &str) -> Result<(), String> {
+    async fn write(&mut self, xml: &str) -> Result<(), HubError> {
         let Some(session) = &self.core.session else {
-            return Err(format!("{} is not connected", self.core.name));
+            return Err(self.core.link_down());
         };
-        session
-            .writer
-            .write(xml.as_bytes())
-            .await
-            .map_err(|e| format!("{}: cannot send: {e}", self.core.name))
+        let sent = session.writer.write(xml.as_bytes()).await;
+        sent.map_err(|e| self.core.exchange_failed(format!("cannot send: {e}")))
     }
 
     async fn ask(&mut self) {
@@ -264,9 +260,11 @@ impl IndiClientDriver {
     /// again.
     fn forget_all(&mut self) {
         for device in std::mem::take(&mut self.tree.devices) {
-            self.core
+            let gone = self
+                .core
                 .sheet
                 .remove_prefix(&format!("{}.", safe(&device)));
+            self.core.apply(gone);
         }
         self.tree.clear();
     }
@@ -315,7 +313,8 @@ impl IndiClientDriver {
                         .any(|(a, b)| a.name != b.name)
             });
         if members_changed {
-            self.core.sheet.remove_prefix(&prefix);
+            let gone = self.core.sheet.remove_prefix(&prefix);
+            self.core.apply(gone);
         }
         self.note(Some(&device), vector.head.message.as_deref());
         let props = properties(self.tree.define(vector));
@@ -343,22 +342,20 @@ impl IndiClientDriver {
 
     fn delete(&mut self, device: &str, name: Option<&str>) {
         for prefix in self.tree.delete(device, name) {
-            self.core.sheet.remove_prefix(&prefix);
+            let gone = self.core.sheet.remove_prefix(&prefix);
+            self.core.apply(gone);
         }
         if name.is_none() {
-            self.core.sheet.remove_prefix(&format!("{}.", safe(device)));
+            let gone = self.core.sheet.remove_prefix(&format!("{}.", safe(device)));
+            self.core.apply(gone);
             self.blobs_sent.remove(device);
         }
     }
 
     fn upsert(&mut self, props: Vec<Property>) {
         for p in props {
-            if let Some(update) = self.core.sheet.upsert(p) {
-                self.core.bus.publish(crate::bus::Event::Property {
-                    device: self.core.name.clone(),
-                    update,
-                });
-            }
+            let changes = self.core.sheet.upsert(p);
+            self.core.apply(changes);
         }
     }
 
@@ -368,17 +365,13 @@ impl IndiClientDriver {
             return;
         };
         let Some(device) = device else {
-            self.core.bus.notice(&self.core.name, text.to_string());
+            self.core.report.notice(text.to_string());
             return;
         };
-        self.core
-            .bus
-            .notice(&self.core.name, format!("{device}: {text}"));
+        self.core.report.notice(format!("{device}: {text}"));
         let name = format!("{}.MESSAGE", safe(device));
-        let prop = Property::new(&name, "Last message", &format!("{device} · Messages"));
-        let mut prop = prop.kind(AttrKind::Text);
-        prop.value = Some(Value::Text(text.to_string()));
-        prop.state = PropState::Ok;
+        let def = PropertyDef::new(&name, "Last message", &format!("{device} · Messages"));
+        let prop = Property::new(def).with(Value::Text(text.to_string()), PropState::Ok);
         self.upsert(vec![prop]);
     }
 
@@ -390,7 +383,7 @@ impl IndiClientDriver {
             .entry(device.to_string())
             .or_insert(self.cfg.blobs);
         let options = [BlobMode::Never, BlobMode::Also, BlobMode::Only];
-        let mut prop = Property::new(
+        let def = PropertyDef::new(
             &format!("{}.BLOB_MODE", safe(device)),
             "Receive BLOBs",
             &format!("{device} · BLOBs"),
@@ -399,8 +392,7 @@ impl IndiClientDriver {
             options.iter().map(|m| m.word().to_string()).collect(),
         ))
         .writable();
-        prop.value = Some(Value::Text(mode.word().into()));
-        prop.state = PropState::Ok;
+        let prop = Property::new(def).with(Value::Text(mode.word().into()), PropState::Ok);
         self.upsert(vec![prop]);
         if mode != BlobMode::Never && self.blobs_sent.insert(device.to_string()) {
             let _ = self.write(&enable_blob(device, mode)).await;
@@ -412,26 +404,30 @@ impl IndiClientDriver {
         self.blob_modes.keys().find(|d| safe(d) == stem).cloned()
     }
 
-    async fn set_blob_mode(&mut self, device: &str, value: &Value) -> Reply {
-        let Some(mode) = BlobMode::parse(&value.render(0)) else {
-            return Reply::fail(format!(
+    async fn set_blob_mode(
+        &mut self,
+        device: &str,
+        value: &Value,
+    ) -> Result<DeviceOutcome, HubError> {
+        let Some(mode) = value.as_text().and_then(BlobMode::parse) else {
+            return Err(self.core.bad_argument(format!(
                 "BLOB mode must be Never, Also or Only, not {value:?}"
-            ));
+            )));
         };
-        if let Err(e) = self.write(&enable_blob(device, mode)).await {
-            return Reply::fail(e);
-        }
+        self.write(&enable_blob(device, mode)).await?;
         self.blob_modes.insert(device.to_string(), mode);
         self.blobs_sent.insert(device.to_string());
         let name = format!("{}.BLOB_MODE", safe(device));
         self.core
             .set(&name, Value::Text(mode.word().into()), PropState::Ok);
         self.publish_snapshot();
-        Reply::ok(format!(
-            "{}: BLOBs from {device}: {}",
-            self.core.name,
-            mode.word()
-        ))
+        let property = self
+            .core
+            .sheet
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| self.core.bad_argument(format!("no attribute {name}")))?;
+        Ok(DeviceOutcome::Set { property })
     }
 
     async fn save_blobs(&mut self, set: &Vector) {
@@ -468,17 +464,14 @@ impl IndiClientDriver {
                         saved.format,
                         saved.path.display()
                     );
-                    self.core.bus.notice(
-                        &self.core.name,
-                        format!(
-                            "{}.{}.{}: saved {note}",
-                            set.head.device, set.head.name, m.name
-                        ),
-                    );
+                    self.core.report.notice(format!(
+                        "{}.{}.{}: saved {note}",
+                        set.head.device, set.head.name, m.name
+                    ));
                     note
                 }
                 Err(e) => {
-                    self.core.bus.notice(&self.core.name, e.to_string());
+                    self.core.report.notice(e.to_string());
                     format!("not saved: {e}")
                 }
             };
@@ -490,48 +483,43 @@ impl IndiClientDriver {
 
     /// An edit of one member: the whole vector goes out, Busy until the
     /// server answers.
-    async fn send_new(&mut self, attr: &str, value: &Value) -> Reply {
-        let name = self.core.name.clone();
+    async fn send_new(&mut self, attr: &str, value: &Value) -> Result<DeviceOutcome, HubError> {
+        let gone = || {
+            self.core
+                .refused(format!("{attr} is no longer defined by the server"))
+        };
         let Some(target) = self.tree.target(attr).cloned() else {
-            return Reply::fail(format!("{name}: {attr} is no longer defined by the server"));
+            return Err(gone());
         };
         let Some(rv) = self.tree.get(&target.device, &target.vector) else {
-            return Reply::fail(format!("{name}: {attr} is no longer defined by the server"));
+            return Err(gone());
         };
-        let new = match request::new_vector(&rv.vector, &target.member, value) {
-            Ok(new) => new,
-            Err(e) => return Reply::fail(format!("{name}: {e}")),
-        };
+        let new = request::new_vector(&rv.vector, &target.member, value)
+            .map_err(|e| self.core.bad_argument(e))?;
         let within = answer_within(rv.vector.head.timeout.as_deref());
-        let step_note = value
+        let off_step = value
             .as_f64()
             .filter(|_| rv.vector.kind == VectorKind::Number)
-            .and_then(|v| request::off_step(&rv.vector, &target.member, v))
-            .map(|step| format!(" (not a multiple of its step {step}; sent as typed)"))
-            .unwrap_or_default();
+            .and_then(|v| request::off_step(&rv.vector, &target.member, v));
         let sent = new
             .members
             .iter()
             .find(|m| m.name == target.member)
             .map(|m| m.value.clone())
             .unwrap_or_default();
-        if let Err(e) = self.write(&Message::Vector(Op::New, new).to_xml()).await {
-            return Reply::fail(e);
-        }
+        self.write(&Message::Vector(Op::New, new).to_xml()).await?;
         if let Some(rv) = self.tree.get_mut(&target.device, &target.vector) {
             rv.waiting = Some(Instant::now() + within);
             let props = properties(rv);
             self.upsert(props);
         }
         self.publish_snapshot();
-        Reply::ok(format!(
-            "{name}: sent {}.{}.{} = {}{step_note}; Busy until the server answers (at most {} s)",
-            target.device,
-            target.vector,
-            target.member,
+        Ok(DeviceOutcome::Pending {
+            attr: format!("{}.{}.{}", target.device, target.vector, target.member),
             sent,
-            within.as_secs()
-        ))
+            within_s: within.as_secs(),
+            off_step,
+        })
     }
 
     /// Vectors whose answer is overdue turn Alert; whether there were any.
@@ -554,10 +542,10 @@ impl IndiClientDriver {
             let within = answer_within(rv.vector.head.timeout.as_deref());
             let props = properties(rv);
             self.upsert(props);
-            self.core.bus.notice(
-                &self.core.name,
-                format!("{device}.{vector}: no answer within {} s", within.as_secs()),
-            );
+            self.core.report.notice(format!(
+                "{device}.{vector}: no answer within {} s",
+                within.as_secs()
+            ));
         }
         any
     }

@@ -18,7 +18,14 @@ pub fn new_vector(current: &Vector, member: &str, value: &Value) -> Result<Vecto
             };
             replace(current, member, format_value(number))
         }
-        VectorKind::Text => replace(current, member, value.render(0)),
+        VectorKind::Text => {
+            let text = match value {
+                Value::Text(t) => t.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => if *b { "On" } else { "Off" }.to_string(),
+            };
+            replace(current, member, text)
+        }
         VectorKind::Switch => {
             let Value::Bool(on) = value else {
                 return Err(format!("{member} takes on or off"));
@@ -171,10 +178,10 @@ mod tests {
             .map(|(n, v)| Member::new(n, *v))
             .collect(),
         };
-        let sent = new_vector(&frame, "WIDTH", &Value::Float(64.0)).unwrap();
+        let sent = new_vector(&frame, "WIDTH", &Value::Number(64.0)).unwrap();
         let mut stepped = frame.clone();
         stepped.members[2].step = Some("16".into());
-        let typed = new_vector(&stepped, "WIDTH", &Value::Float(70.0)).unwrap();
+        let typed = new_vector(&stepped, "WIDTH", &Value::Number(70.0)).unwrap();
         assert_eq!(typed.members[2].value, "70", "sent as typed");
         assert_eq!(off_step(&stepped, "WIDTH", 70.0), Some(16.0));
         assert_eq!(off_step(&stepped, "WIDTH", 64.0), None);
@@ -183,7 +190,7 @@ mod tests {
             states(&sent),
             [("X", "0"), ("Y", "0"), ("WIDTH", "64"), ("HEIGHT", "1024")]
         );
-        let sent = new_vector(&frame, "X", &Value::Float(0.1)).unwrap();
+        let sent = new_vector(&frame, "X", &Value::Number(0.1)).unwrap();
         assert_eq!(sent.members[0].value, "0.1");
         assert!(sent.head.timestamp.is_some());
         assert!(new_vector(&frame, "X", &Value::Text("a".into())).is_err());

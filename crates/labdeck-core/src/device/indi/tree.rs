@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tokio::time::Instant;
 
-use crate::device::{AttrKind, PropState, Property, Value};
+use crate::device::{AttrKind, PropState, Property, PropertyDef, Value};
 use crate::protocol::indi::{IndiState, Perm, Vector, VectorKind, parse_number};
 
 /// Device names carry spaces; property names do not.
@@ -182,42 +182,41 @@ pub fn properties(rv: &RemoteVector) -> Vec<Property> {
                 (Some(vector), 2..) if vector != member => format!("{vector}: {member}"),
                 _ => member.to_string(),
             };
-            let mut p = Property::new(&name, &label, &group);
-            p.writable = writable;
-            p.state = state;
-            match v.kind {
+            let mut def = PropertyDef::new(&name, &label, &group);
+            def.writable = writable;
+            let mut state = state;
+            let value = match v.kind {
                 VectorKind::Number => {
-                    p.kind = AttrKind::Float;
-                    p.format = m.format.clone();
+                    def.kind = AttrKind::Float;
+                    def.format.clone_from(&m.format);
                     let min = m.min.as_deref().and_then(parse_number);
                     let max = m.max.as_deref().and_then(parse_number);
                     if let (Some(lo), Some(hi)) = (min, max)
                         && lo < hi
                     {
-                        p.min = Some(lo);
-                        p.max = Some(hi);
+                        def.min = Some(lo);
+                        def.max = Some(hi);
                     }
-                    p.value = parse_number(&m.value).map(Value::Float);
+                    parse_number(&m.value).map(Value::Number)
                 }
                 VectorKind::Switch => {
-                    p.kind = AttrKind::Bool;
-                    p.value = Some(Value::Bool(m.value == "On"));
+                    def.kind = AttrKind::Bool;
+                    Some(Value::Bool(m.value == "On"))
                 }
-                VectorKind::Text => {
-                    p.kind = AttrKind::Text;
-                    p.value = Some(Value::Text(m.value.clone()));
-                }
+                VectorKind::Text => Some(Value::Text(m.value.clone())),
                 VectorKind::Light => {
-                    p.value = Some(Value::Text(m.value.clone()));
-                    p.state = prop_state(IndiState::parse(&m.value));
+                    state = prop_state(IndiState::parse(&m.value));
+                    Some(Value::Text(m.value.clone()))
                 }
-                VectorKind::Blob => {
-                    p.value = Some(Value::Text(
-                        rv.blob_note.clone().unwrap_or_else(|| "no data yet".into()),
-                    ));
-                }
+                VectorKind::Blob => Some(Value::Text(
+                    rv.blob_note.clone().unwrap_or_else(|| "no data yet".into()),
+                )),
+            };
+            Property {
+                value,
+                state,
+                ..Property::new(def)
             }
-            p
         })
         .collect()
 }
@@ -242,20 +241,24 @@ mod tests {
             tree.get("Telescope Simulator", "EQUATORIAL_EOD_COORD")
                 .unwrap(),
         );
-        assert_eq!(props[0].name, "Telescope_Simulator.EQUATORIAL_EOD_COORD.RA");
-        assert_eq!(props[0].group, "Telescope Simulator · Main Control");
-        assert_eq!(props[0].display(), "2:37:06");
-        assert_eq!((props[0].min, props[0].max), (Some(0.0), Some(24.0)));
+        let def = &props[0].def;
+        assert_eq!(&*def.name, "Telescope_Simulator.EQUATORIAL_EOD_COORD.RA");
+        assert_eq!(def.group, "Telescope Simulator · Main Control");
+        assert_eq!(def.format.as_deref(), Some("%010.6m"));
+        assert_eq!((def.min, def.max), (Some(0.0), Some(24.0)));
         // Sexagesimal input is accepted for it.
-        assert!(props[0].validate("12:30:00").is_ok());
+        assert_eq!(
+            def.accept("sky", Value::Text("12:30:00".into())),
+            Ok(Value::Number(12.5))
+        );
         tree.update(&vector("<setNumberVector device=\"Telescope Simulator\" name=\"EQUATORIAL_EOD_COORD\" state=\"Ok\"><oneNumber name=\"RA\">3.5</oneNumber></setNumberVector>"));
         let props = properties(
             tree.get("Telescope Simulator", "EQUATORIAL_EOD_COORD")
                 .unwrap(),
         );
         assert_eq!(
-            (props[0].display().as_str(), props[0].state),
-            ("3:30:00", PropState::Ok)
+            (props[0].value.clone(), props[0].state),
+            (Some(Value::Number(3.5)), PropState::Ok)
         );
         assert_eq!(
             tree.target("Telescope_Simulator.EQUATORIAL_EOD_COORD.RA"),

@@ -1,45 +1,63 @@
 //! Operator commands: attributes and actions of the pump.
 
 use super::{PumpDriver, props};
-use crate::device::{PropState, Value};
+use crate::device::{ActionOutcome, DeviceOutcome, PropState, Value};
+use crate::error::HubError;
 use crate::protocol::turbovac::ControlWord;
-use crate::reply::Reply;
 
 impl PumpDriver {
-    /// Write a validated attribute.
-    pub(super) async fn write_attr(&mut self, attr: &str, value: Value) -> Reply {
+    /// Write a checked attribute.
+    pub(super) async fn write_attr(
+        &mut self,
+        attr: &str,
+        value: Value,
+    ) -> Result<DeviceOutcome, HubError> {
         match (attr, value) {
-            (props::ON, Value::Bool(on)) => self.switch(on).await,
-            (props::SETPOINT, Value::Int(hz)) => {
-                match self.write_param(24, 0, &hz.to_string()).await {
+            (props::ON, Value::Bool(on)) => {
+                self.switch(on).await?;
+                Ok(DeviceOutcome::Power { on })
+            }
+            (props::SETPOINT, Value::Number(hz)) => {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "checked as a whole number within the pump's limits"
+                )]
+                let text = (hz.round() as i64).to_string();
+                match self.write_param(24, 0, &text).await {
                     Ok((_, v)) => {
                         self.core
-                            .set(props::SETPOINT, Value::Int(v.as_i64()), PropState::Ok);
+                            .set(props::SETPOINT, Value::from(v.as_i64()), PropState::Ok);
                         self.publish_snapshot();
-                        Reply::ok(format!("{}.setpoint = {} Hz", self.core.name, v))
+                        Ok(self.written(props::SETPOINT))
                     }
-                    Err(reply) => {
+                    Err(refusal) => {
                         self.core.set_state(props::SETPOINT, PropState::Alert);
                         self.publish_snapshot();
-                        reply
+                        Err(refusal)
                     }
                 }
             }
-            (props::RAMP_RATE, Value::Float(rate)) => {
-                self.core
-                    .set(props::RAMP_RATE, Value::Float(rate), PropState::Ok);
+            (props::RAMP_RATE, Value::Number(rate)) => {
+                self.core.set(props::RAMP_RATE, rate, PropState::Ok);
                 self.publish_snapshot();
-                Reply::ok(format!("{}.ramp-rate = {rate} Hz/s", self.core.name))
+                Ok(self.written(props::RAMP_RATE))
             }
-            (other, value) => Reply::fail(format!(
-                "{}: cannot write {other} = {}",
-                self.core.name,
-                value.render(3)
-            )),
+            (other, value) => Err(self
+                .core
+                .bad_argument(format!("cannot write {other} = {value:?}"))),
         }
     }
 
-    pub(super) async fn switch(&mut self, on: bool) -> Reply {
+    /// The outcome of a write: the property as it is now.
+    fn written(&self, attr: &str) -> DeviceOutcome {
+        DeviceOutcome::Set {
+            property: self.core.sheet.get(attr).cloned().unwrap_or_else(|| {
+                crate::device::Property::new(crate::device::PropertyDef::new(attr, attr, ""))
+            }),
+        }
+    }
+
+    pub(super) async fn switch(&mut self, on: bool) -> Result<(), HubError> {
         self.wanted_on = Some(on);
         let stw = if on {
             ControlWord::RUN
@@ -49,65 +67,76 @@ impl PumpDriver {
         match self.control(stw).await {
             Ok(_) => {
                 let word = if on { "on" } else { "off" };
-                self.core
-                    .bus
-                    .notice(&self.core.name, format!("switched {word}"));
-                Reply::ok(format!("{} switched {word}", self.core.name))
+                self.core.report.notice(format!("switched {word}"));
+                Ok(())
             }
-            Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
+            Err(e) => Err(self.exchange_error(&e)),
         }
     }
 
-    pub(super) async fn run_action(&mut self, name: &str, args: &[String]) -> Reply {
+    /// A failed exchange as the caller's refusal.
+    pub(super) fn exchange_error(&self, error: &super::ExchangeError) -> HubError {
+        match error {
+            super::ExchangeError::NotConnected => self.core.link_down(),
+            other => self.core.exchange_failed(other),
+        }
+    }
+
+    pub(super) async fn run_action(
+        &mut self,
+        name: &str,
+        args: &[String],
+    ) -> Result<ActionOutcome, HubError> {
         let arg = |i: usize| args.get(i).map(String::as_str);
         match (name, args.len()) {
-            ("on", 0) => self.switch(true).await,
-            ("off", 0) => self.switch(false).await,
             ("reset", 0) => {
                 // With ON while the pump should run: COMMAND without ON
                 // would switch it off (§5).
                 let stw = ControlWord::reset_error(self.wanted_on == Some(true));
                 match self.control(stw).await {
-                    Ok(_) => Reply::ok(format!("{}: error reset sent ({stw})", self.core.name)),
-                    Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
+                    Ok(_) => Ok(ActionOutcome::ResetSent {
+                        control_word: stw.to_string(),
+                    }),
+                    Err(e) => Err(self.exchange_error(&e)),
                 }
             }
             ("poll", 0) => match self.poll_status().await {
-                Ok(x) => Reply::ok(format!(
-                    "{}: {} in {:.3} ms",
-                    self.core.name,
-                    x.reply.status_word(),
-                    x.round_trip.as_secs_f64() * 1e3
-                ))
-                .with_data(serde_json::json!({ "round_trip_us": x.round_trip.as_micros() as u64 })),
-                Err(e) => Reply::fail(format!("{}: {e}", self.core.name)),
+                Ok(x) => Ok(ActionOutcome::Polled {
+                    status: x.reply.status_word().to_string(),
+                    round_trip_us: u64::try_from(x.round_trip.as_micros()).unwrap_or(u64::MAX),
+                }),
+                Err(e) => Err(self.exchange_error(&e)),
             },
             ("read", 1 | 2) => {
                 let Some((pnu, index)) = parse_param(arg(0), arg(1)) else {
-                    return Reply::fail("usage: read PNU [INDEX]");
+                    return Err(self.core.bad_argument("usage: read PNU [INDEX]"));
                 };
-                match self.read_param(pnu, index).await {
-                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
-                    Err(reply) => reply,
-                }
+                let (_, value) = self.read_param(pnu, index).await?;
+                Ok(ActionOutcome::Parameter { pnu, index, value })
             }
             ("write", 2 | 3) => {
                 let Some((pnu, index)) = parse_param(arg(0), arg(2)) else {
-                    return Reply::fail("usage: write PNU VALUE [INDEX]");
+                    return Err(self.core.bad_argument("usage: write PNU VALUE [INDEX]"));
                 };
-                match self.write_param(pnu, index, &args[1]).await {
-                    Ok((_, v)) => Reply::ok(format!("P{pnu}[{index}] = {v}")).with_data(v.as_f64()),
-                    Err(reply) => reply,
-                }
+                let (_, value) = self.write_param(pnu, index, &args[1]).await?;
+                Ok(ActionOutcome::Parameter { pnu, index, value })
             }
-            _ => Reply::fail(format!(
-                "unknown action {name:?} with {} argument(s) for {}; actions: on, off, reset, poll, read PNU [INDEX], write PNU VALUE [INDEX]",
-                args.len(),
-                self.core.name
-            )),
+            _ => Err(HubError::UnknownAction {
+                device: self.core.name.to_string(),
+                action: name.into(),
+                args: args.len(),
+                known: ACTIONS.iter().map(ToString::to_string).collect(),
+            }),
         }
     }
 }
+
+const ACTIONS: &[&str] = &[
+    "reset",
+    "poll",
+    "read PNU [INDEX]",
+    "write PNU VALUE [INDEX]",
+];
 
 fn parse_param(pnu: Option<&str>, index: Option<&str>) -> Option<(u16, u8)> {
     let pnu = pnu?.parse().ok()?;

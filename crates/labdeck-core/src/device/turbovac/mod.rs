@@ -17,17 +17,18 @@ pub use exchange::{Exchange, ExchangeError};
 pub use tasks::techniques;
 
 use self::exchange::Exchanger;
-use super::core::{DeviceCore, Driver, drive};
+use super::actor::drive;
+use super::core::{DeviceCore, Driver};
 use super::{
-    Column, DeviceHandle, DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState,
-    Value,
+    ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
+    DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
 };
-use crate::bus::AlarmKind;
-use crate::link::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+use crate::alarm::AlarmKind;
+use crate::error::HubError;
+use crate::link::{DataBits, FlowControl, Framing, Parity, SerialSettings, StopBits};
 use crate::protocol::turbovac::{
     AccessCode, ControlWord, StatusWord, Telegram, error_name, warnings_in,
 };
-use crate::reply::Reply;
 
 /// Serial settings of the pump (§1).
 pub const SERIAL: SerialSettings = SerialSettings {
@@ -111,12 +112,17 @@ impl Driver for PumpDriver {
         let _ = self.poll_status().await;
     }
 
-    async fn set_attr(&mut self, attr: &str, value: Value) -> Reply {
+    async fn set_attr(&mut self, attr: &str, value: Value) -> Result<DeviceOutcome, HubError> {
         self.write_attr(attr, value).await
     }
 
-    async fn action(&mut self, name: &str, args: &[String]) -> Reply {
+    async fn action(&mut self, name: &str, args: &[String]) -> Result<ActionOutcome, HubError> {
         self.run_action(name, args).await
+    }
+
+    async fn power(&mut self, on: bool) -> Result<DeviceOutcome, HubError> {
+        self.switch(on).await?;
+        Ok(DeviceOutcome::Power { on })
     }
 
     fn columns(&self, task: &TaskSpec) -> Vec<Column> {
@@ -152,16 +158,35 @@ impl Driver for PumpDriver {
     }
 
     async fn safe_state(&mut self) -> Result<String, String> {
-        let reply = self.switch(false).await;
-        if reply.success {
-            Ok("pump switched off (STOP); the rotor runs down".into())
-        } else {
-            Err(reply.msg)
-        }
+        self.switch(false).await.map_err(|e| e.detail())?;
+        Ok(SAFE_STATE.into())
     }
 
     fn publish(&self) {
         self.publish_snapshot();
+    }
+}
+
+/// What the pump's safe state does.
+const SAFE_STATE: &str = "pump switched off (STOP); the rotor runs down";
+
+/// What the pump can do.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        power: Some(props::ON.into()),
+        framing: Framing::UssTelegrams,
+        techniques: tasks::techniques(),
+        safe_state: Some(SAFE_STATE.into()),
+        remote: false,
+        actions: vec![
+            ActionSpec::new(
+                "reset",
+                "clear a pump error (with ON when it should keep running)",
+            ),
+            ActionSpec::new("poll", "one status exchange, timed"),
+            ActionSpec::new("read PNU [INDEX]", "read a parameter"),
+            ActionSpec::new("write PNU VALUE [INDEX]", "write a parameter"),
+        ],
     }
 }
 
@@ -170,10 +195,10 @@ impl PumpDriver {
         let mut sheet = PropertySheet::new(props::sheet());
         sheet.set(
             props::RAMP_RATE,
-            Value::Float(tasks::DEFAULT_RAMP_RATE),
+            Value::Number(tasks::DEFAULT_RAMP_RATE),
             PropState::Ok,
         );
-        let (core, handle) = DeviceCore::new(parts, "turbovac", sheet, tasks::techniques());
+        let (core, handle) = DeviceCore::new(parts, DeviceKind::Turbovac, sheet, capabilities());
         let driver = Self {
             core,
             exchanger: Exchanger::new(cfg.reply_timeout),
@@ -247,7 +272,7 @@ impl PumpDriver {
                 self.discarded += exchange.discarded as u64;
                 let rtt = exchange.round_trip.as_secs_f64() * 1e3;
                 self.core
-                    .set(props::ROUND_TRIP, Value::Float(rtt), PropState::Ok);
+                    .set(props::ROUND_TRIP, Value::Number(rtt), PropState::Ok);
             }
             Err(error) if error.is_link_fault() => {
                 self.failed += 1;
@@ -280,20 +305,20 @@ impl PumpDriver {
         self.core
             .set(props::ON, Value::Bool(running), PropState::Ok);
         self.core
-            .set(props::FREQUENCY, Value::Int(frequency), PropState::Ok);
+            .set(props::FREQUENCY, Value::from(frequency), PropState::Ok);
         self.core.set(
             props::TEMPERATURE,
-            Value::Int(i64::from(reply.temperature())),
+            Value::from(i64::from(reply.temperature())),
             temp_state(zsw),
         );
         self.core.set(
             props::CURRENT,
-            Value::Float(f64::from(reply.current()) / 10.0),
+            Value::Number(f64::from(reply.current()) / 10.0),
             PropState::Ok,
         );
         self.core.set(
             props::VOLTAGE,
-            Value::Int(i64::from(reply.voltage())),
+            Value::from(i64::from(reply.voltage())),
             PropState::Ok,
         );
         self.core
@@ -316,8 +341,8 @@ impl PumpDriver {
             self.off_polls += 1;
             if self.off_polls == 2 {
                 self.core
-                    .bus
-                    .notice(&self.core.name, "pump is off although it should run");
+                    .report
+                    .notice("pump is off although it should run");
             }
         } else {
             self.off_polls = 0;
@@ -325,24 +350,18 @@ impl PumpDriver {
 
         if !zsw.has(StatusWord::ERROR) {
             if self.error.take().is_some() {
-                self.core.bus.alarm(
-                    &self.core.name,
-                    AlarmKind::Device,
-                    false,
-                    "pump error cleared",
-                );
+                self.core
+                    .report
+                    .alarm(AlarmKind::Device, false, "pump error cleared");
             }
             self.core
                 .set(props::ERROR, Value::Text("none".into()), PropState::Ok);
         }
         if !zsw.has(StatusWord::WARNING) {
             if self.warnings_known {
-                self.core.bus.alarm(
-                    &self.core.name,
-                    AlarmKind::Device,
-                    false,
-                    "pump warnings cleared",
-                );
+                self.core
+                    .report
+                    .alarm(AlarmKind::Device, false, "pump warnings cleared");
             }
             self.warnings = 0;
             self.warnings_known = false;
@@ -358,12 +377,9 @@ impl PumpDriver {
             let text = format!("{code}: {}", error_name(code).unwrap_or("unknown error"));
             self.core
                 .set(props::ERROR, Value::Text(text.clone()), PropState::Alert);
-            self.core.bus.alarm(
-                &self.core.name,
-                AlarmKind::Device,
-                true,
-                format!("pump error {text}"),
-            );
+            self.core
+                .report
+                .alarm(AlarmKind::Device, true, format!("pump error {text}"));
         }
     }
 
@@ -374,12 +390,9 @@ impl PumpDriver {
             let text = self.warning_text();
             self.core
                 .set(props::WARNINGS, Value::Text(text.clone()), PropState::Busy);
-            self.core.bus.alarm(
-                &self.core.name,
-                AlarmKind::Device,
-                true,
-                format!("pump warning: {text}"),
-            );
+            self.core
+                .report
+                .alarm(AlarmKind::Device, true, format!("pump warning: {text}"));
         }
     }
 
@@ -403,7 +416,7 @@ impl PumpDriver {
     fn update_counters(&mut self) {
         self.core.set(
             props::TELEGRAMS,
-            Value::Int(self.telegrams as i64),
+            Value::from(self.telegrams as i64),
             PropState::Ok,
         );
         let failed_state = if self.failures > 0 {
@@ -413,12 +426,12 @@ impl PumpDriver {
         };
         self.core.set(
             props::TIMEOUTS,
-            Value::Int(self.failed as i64),
+            Value::from(self.failed as i64),
             failed_state,
         );
         self.core.set(
             props::DISCARDED,
-            Value::Int(self.discarded as i64),
+            Value::from(self.discarded as i64),
             PropState::Ok,
         );
     }
@@ -431,14 +444,15 @@ impl PumpDriver {
             let motion = self
                 .core
                 .sheet
-                .get(props::MOTION)
-                .and_then(|p| p.value.as_ref())
-                .map_or_else(String::new, |v| v.render(0));
+                .value(props::MOTION)
+                .and_then(Value::as_text)
+                .unwrap_or_default();
             let frequency = self
                 .core
                 .sheet
-                .get(props::FREQUENCY)
-                .map_or_else(String::new, |p| p.display());
+                .value(props::FREQUENCY)
+                .and_then(Value::as_f64)
+                .map_or_else(String::new, |hz| format!("{hz} Hz"));
             match self.error {
                 Some(code) => format!("ERROR {code}, {motion} {frequency}"),
                 None => format!("{motion} {frequency}"),

@@ -3,21 +3,26 @@
 
 use super::{PumpDriver, props};
 use crate::device::{PropState, Value};
+use crate::error::HubError;
 use crate::protocol::turbovac::{
     AccessCode, ControlWord, ParamFormat, ParamValue, ResponseCode, Telegram, param_error_name,
     param_table,
 };
-use crate::reply::Reply;
 
 impl PumpDriver {
     pub(super) async fn read_setpoint(&mut self) {
-        let limit = |r: Result<(Telegram, ParamValue), Reply>| r.ok().map(|(_, v)| v.as_f64());
+        let limit = |r: Result<(Telegram, ParamValue), HubError>| r.ok().map(|(_, v)| v.as_f64());
         let max = limit(self.read_param(18, 0).await);
         let min = limit(self.read_param(19, 0).await);
-        self.core.sheet.set_limits(props::SETPOINT, min, max);
+        if let Some(change) = self.core.sheet.redefine(props::SETPOINT, |d| {
+            d.min = min;
+            d.max = max;
+        }) {
+            self.core.apply([change]);
+        }
         if let Ok((_, value)) = self.read_param(24, 0).await {
             self.core
-                .set(props::SETPOINT, Value::Int(value.as_i64()), PropState::Ok);
+                .set(props::SETPOINT, Value::from(value.as_i64()), PropState::Ok);
         }
         self.publish_snapshot();
     }
@@ -27,10 +32,11 @@ impl PumpDriver {
         &mut self,
         pnu: u16,
         index: u8,
-    ) -> Result<(Telegram, ParamValue), Reply> {
-        let def = param_table()
-            .get(pnu)
-            .ok_or_else(|| Reply::fail(format!("unknown parameter number {pnu}")))?;
+    ) -> Result<(Telegram, ParamValue), HubError> {
+        let def = param_table().get(pnu).ok_or_else(|| {
+            self.core
+                .bad_argument(format!("unknown parameter number {pnu}"))
+        })?;
         let access = if def.is_indexed() {
             AccessCode::ReadField
         } else {
@@ -48,15 +54,16 @@ impl PumpDriver {
         pnu: u16,
         index: u8,
         text: &str,
-    ) -> Result<(Telegram, ParamValue), Reply> {
-        let def = param_table()
-            .get(pnu)
-            .ok_or_else(|| Reply::fail(format!("unknown parameter number {pnu}")))?;
+    ) -> Result<(Telegram, ParamValue), HubError> {
+        let def = param_table().get(pnu).ok_or_else(|| {
+            self.core
+                .bad_argument(format!("unknown parameter number {pnu}"))
+        })?;
         let value: f64 = text
             .parse()
-            .map_err(|_| Reply::fail(format!("{text:?} is not a number")))?;
+            .map_err(|_| self.core.bad_argument(format!("{text:?} is not a number")))?;
         if !def.format.fits(value) {
-            return Err(Reply::fail(format!(
+            return Err(self.core.bad_argument(format!(
                 "{value} does not fit P{pnu}'s format {}",
                 def.format
             )));
@@ -83,15 +90,16 @@ impl PumpDriver {
         &mut self,
         query: Telegram,
         format: ParamFormat,
-    ) -> Result<(Telegram, ParamValue), Reply> {
-        let exchange = self
-            .exchange(&query)
-            .await
-            .map_err(|e| Reply::fail(format!("P{}: {e}", query.pnu)))?;
+    ) -> Result<(Telegram, ParamValue), HubError> {
+        let exchange = match self.exchange(&query).await {
+            Ok(exchange) => exchange,
+            Err(super::ExchangeError::NotConnected) => return Err(self.core.link_down()),
+            Err(e) => return Err(self.core.exchange_failed(format!("P{}: {e}", query.pnu))),
+        };
         let reply = exchange.reply;
         self.apply_status(&reply);
         match reply.response_code() {
-            ResponseCode::Error | ResponseCode::NoWrite => Err(Reply::fail(format!(
+            ResponseCode::Error | ResponseCode::NoWrite => Err(self.core.refused(format!(
                 "pump refused P{}[{}]: error {} ({})",
                 query.pnu,
                 query.index,

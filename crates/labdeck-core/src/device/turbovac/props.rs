@@ -1,6 +1,6 @@
 //! The pump's properties, grouped for display.
 
-use crate::device::{AttrKind, Property, Thresholds};
+use crate::device::{AttrKind, PropertyDef, Thresholds};
 
 pub const ON: &str = "on";
 pub const FREQUENCY: &str = "frequency";
@@ -19,28 +19,28 @@ pub const TELEGRAMS: &str = "telegrams";
 pub const TIMEOUTS: &str = "timeouts";
 pub const DISCARDED: &str = "discarded";
 
-pub fn sheet() -> Vec<Property> {
+pub fn sheet() -> Vec<PropertyDef> {
     vec![
-        Property::new(ON, "Pump on", "Rotor")
+        PropertyDef::new(ON, "Pump on", "Rotor")
             .kind(AttrKind::Bool)
             .writable()
             .status(),
-        Property::new(FREQUENCY, "Rotor frequency", "Rotor")
+        PropertyDef::new(FREQUENCY, "Rotor frequency", "Rotor")
             .unit("Hz")
             .kind(AttrKind::Int)
             .status(),
-        Property::new(SETPOINT, "Setpoint (P24)", "Rotor")
+        PropertyDef::new(SETPOINT, "Setpoint (P24)", "Rotor")
             .unit("Hz")
             .kind(AttrKind::Int)
             .writable(),
-        Property::new(RAMP_RATE, "Ramp rate (tasks)", "Rotor")
+        PropertyDef::new(RAMP_RATE, "Ramp rate (tasks)", "Rotor")
             .unit("Hz/s")
             .kind(AttrKind::Float)
             .decimals(1)
             .limits(0.1, 1000.0)
             .writable(),
-        Property::new(MOTION, "Motion", "Rotor").status(),
-        Property::new(TEMPERATURE, "Converter temperature", "Drive")
+        PropertyDef::new(MOTION, "Motion", "Rotor").status(),
+        PropertyDef::new(TEMPERATURE, "Converter temperature", "Drive")
             .unit("°C")
             .kind(AttrKind::Int)
             .thresholds(Thresholds {
@@ -49,11 +49,11 @@ pub fn sheet() -> Vec<Property> {
                 ..Thresholds::default()
             })
             .status(),
-        Property::new(CURRENT, "Motor current", "Drive")
+        PropertyDef::new(CURRENT, "Motor current", "Drive")
             .unit("A")
             .kind(AttrKind::Float)
             .decimals(1),
-        Property::new(VOLTAGE, "Circuit voltage", "Drive")
+        PropertyDef::new(VOLTAGE, "Circuit voltage", "Drive")
             .unit("V")
             .kind(AttrKind::Int)
             .thresholds(Thresholds {
@@ -61,17 +61,17 @@ pub fn sheet() -> Vec<Property> {
                 warn_high: Some(27.0),
                 ..Thresholds::default()
             }),
-        Property::new(STATUS, "Status word", "Status"),
-        Property::new(ERROR, "Error (P171)", "Status").status(),
-        Property::new(WARNINGS, "Warnings (P227)", "Status").status(),
-        Property::new(KEEP_ALIVE, "Keep-alive sent", "Link"),
-        Property::new(ROUND_TRIP, "Round trip", "Link")
+        PropertyDef::new(STATUS, "Status word", "Status"),
+        PropertyDef::new(ERROR, "Error (P171)", "Status").status(),
+        PropertyDef::new(WARNINGS, "Warnings (P227)", "Status").status(),
+        PropertyDef::new(KEEP_ALIVE, "Keep-alive sent", "Link"),
+        PropertyDef::new(ROUND_TRIP, "Round trip", "Link")
             .unit("ms")
             .decimals(2)
             .quiet(),
-        Property::new(TELEGRAMS, "Telegrams", "Link").quiet(),
-        Property::new(TIMEOUTS, "Failed exchanges", "Link").quiet(),
-        Property::new(DISCARDED, "Discarded bytes", "Link")
+        PropertyDef::new(TELEGRAMS, "Telegrams", "Link").quiet(),
+        PropertyDef::new(TIMEOUTS, "Failed exchanges", "Link").quiet(),
+        PropertyDef::new(DISCARDED, "Discarded bytes", "Link")
             .unit("B")
             .quiet(),
     ]

@@ -65,11 +65,11 @@ impl Ramp {
 
 impl PumpDriver {
     fn value(&self, name: &str) -> Option<Value> {
-        self.core.sheet.get(name).and_then(|p| p.value.clone())
+        self.core.sheet.value(name).cloned()
     }
 
     fn number(&self, name: &str) -> Option<f64> {
-        self.value(name).and_then(|v| v.as_f64())
+        self.core.sheet.value(name).and_then(Value::as_f64)
     }
 
     pub(super) async fn prepare(
@@ -95,7 +95,7 @@ impl PumpDriver {
             .sheet
             .get(props::SETPOINT)
             .map_or((f64::MIN, f64::MAX), |p| {
-                (p.min.unwrap_or(f64::MIN), p.max.unwrap_or(f64::MAX))
+                (p.def.min.unwrap_or(f64::MIN), p.def.max.unwrap_or(f64::MAX))
             });
         // Start from where the rotor is, within what P24 accepts (a pump
         // may report P19 above P18: never trust the order).
@@ -104,16 +104,10 @@ impl PumpDriver {
             .unwrap_or(0.0)
             .max(limits.0)
             .min(limits.1);
-        let reply = self
-            .write_attr(props::SETPOINT, Value::Int(start.round() as i64))
-            .await;
-        if !reply.success {
-            return Err(reply.msg);
-        }
-        let reply = self.switch(true).await;
-        if !reply.success {
-            return Err(reply.msg);
-        }
+        self.write_attr(props::SETPOINT, Value::Number(start.round()))
+            .await
+            .map_err(|e| e.detail())?;
+        self.switch(true).await.map_err(|e| e.detail())?;
         self.ramp = Some(Ramp {
             commanded: start,
             target,
@@ -129,12 +123,9 @@ impl PumpDriver {
             let next = ramp.advance();
             commanded = Some(next);
             if next.round() != before {
-                let reply = self
-                    .write_attr(props::SETPOINT, Value::Int(next.round() as i64))
-                    .await;
-                if !reply.success {
-                    return Err(reply.msg);
-                }
+                self.write_attr(props::SETPOINT, Value::Number(next.round()))
+                    .await
+                    .map_err(|e| e.detail())?;
             }
         }
         // A fresh status for the sample (also the keep-alive).
@@ -148,7 +139,7 @@ impl PumpDriver {
             self.value(props::VOLTAGE),
         ];
         Ok(match task.technique.as_str() {
-            "ramp" => std::iter::once(commanded.map(|c| Value::Int(c.round() as i64)))
+            "ramp" => std::iter::once(commanded.map(|c| Value::Number(c.round())))
                 .chain(live)
                 .collect(),
             _ => live

@@ -1,7 +1,7 @@
 //! The two dialects behind one interface: bytes of a line in, reply lines
 //! and perhaps a reason to drop the client out.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::lsst::{Brand, LsstDevice};
 use super::model::ReadingModel;
@@ -59,11 +59,14 @@ pub struct Outcome {
 }
 
 /// What the console shows of the instrument.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dialect", rename_all = "lowercase")]
 pub enum DialectState {
     Scpi(InstrumentState),
-    Lsst { brand: Brand, mode: &'static str },
+    Lsst {
+        brand: Brand,
+        mode: std::borrow::Cow<'static, str>,
+    },
 }
 
 #[derive(Debug)]
@@ -137,7 +140,7 @@ impl Dialect {
             Self::Scpi(instrument) => DialectState::Scpi(instrument.state()),
             Self::Lsst(device) => DialectState::Lsst {
                 brand: device.brand(),
-                mode: device.mode(),
+                mode: device.mode().into(),
             },
         }
     }

@@ -13,20 +13,21 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use self::dialect::{Dialect, Outcome};
 use self::model::ReadingModel;
-use crate::bus::{Event, EventBus, Timestamp};
-use crate::link::TrafficTap;
+use crate::error::HubError;
+use crate::link::{Framing, TrafficTap};
 use crate::protocol::scpi::ScpiError;
+use crate::publish::Publisher;
 use crate::server::{OneClientServer, ServerConfig, ServerError, ServerEvent, ServerState};
 use crate::sim::{
-    FaultBoard, FaultError, FaultInfo, FaultSetting, SimDetail, SimRequest, SimSnapshot,
-    SimulatorHandle,
+    FaultBoard, FaultInfo, FaultSetting, SimDetail, SimEvent, SimKind, SimReporter, SimRequest,
+    SimSnapshot, SimulatorHandle,
 };
 
 pub use dialect::{DialectSpec, DialectState};
@@ -78,7 +79,7 @@ impl Default for ElectrometerSimSpec {
 }
 
 /// What the console shows of the simulator.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ElectrometerState {
     pub dialect: String,
     pub server: ServerState,
@@ -113,7 +114,7 @@ pub struct ElectrometerSimulator {
     closing: bool,
     requests: mpsc::Receiver<SimRequest>,
     state: watch::Sender<SimSnapshot>,
-    bus: EventBus,
+    report: SimReporter,
     cancel: CancellationToken,
     started: Instant,
     rng: u64,
@@ -126,7 +127,7 @@ impl ElectrometerSimulator {
     pub async fn create(
         name: Arc<str>,
         spec: ElectrometerSimSpec,
-        bus: EventBus,
+        out: Publisher<SimEvent>,
         tap: Option<TrafficTap>,
         cancel: CancellationToken,
     ) -> Result<(Self, SimulatorHandle), ServerError> {
@@ -149,13 +150,14 @@ impl ElectrometerSimulator {
             DialectSpec::Scpi => faults::SCPI_CATALOGUE,
             DialectSpec::Lsst { .. } => faults::LSST_CATALOGUE,
         };
-        let mut faults = FaultBoard::new(catalogue);
+        let mut faults = FaultBoard::new(name.clone(), catalogue);
         if spec.unstable {
             let _ = faults.set(faults::UNSTABLE, FaultSetting::On);
         }
         let snapshot = SimSnapshot {
             name: name.clone(),
-            kind: "electrometer",
+            kind: SimKind::Electrometer,
+            framing: Framing::TextLines,
             endpoint: Some(server.local_addr().to_string()),
             faults: faults.list(),
             detail: SimDetail::Electrometer(Box::new(ElectrometerState {
@@ -168,6 +170,7 @@ impl ElectrometerSimulator {
         let (state, state_rx) = watch::channel(snapshot);
         let (tx, requests) = mpsc::channel(16);
         let handle = SimulatorHandle::new(name.clone(), tx, state_rx);
+        let report = SimReporter::new(name.clone(), out);
         let sim = Self {
             name,
             rng: spec.seed ^ 0x9e37_79b9_7f4a_7c15,
@@ -179,7 +182,7 @@ impl ElectrometerSimulator {
             closing: false,
             requests,
             state,
-            bus,
+            report,
             cancel,
             started: Instant::now(),
             lines: 0,
@@ -232,8 +235,7 @@ impl ElectrometerSimulator {
                 // A stale client may have been let go without an event.
                 self.forget_client();
                 tracing::info!("{}: client {peer} connected", self.name);
-                self.bus
-                    .notice(&self.name, format!("client {peer} connected"));
+                self.report.notice(format!("client {peer} connected"));
                 if self.faults.is_on(faults::DROP) {
                     self.drop_client("the drop fault is on".into()).await;
                 } else if let Some(greeting) = self.dialect.greeting() {
@@ -242,16 +244,13 @@ impl ElectrometerSimulator {
                 }
             }
             ServerEvent::Rejected(peer) => {
-                self.bus.notice(
-                    &self.name,
-                    format!("rejected {peer}: a client is already connected"),
-                );
+                self.report
+                    .notice(format!("rejected {peer}: a client is already connected"));
             }
             ServerEvent::Line(bytes) => self.line(&bytes).await,
             ServerEvent::Disconnected(reason) => {
                 tracing::info!("{}: client gone: {reason}", self.name);
-                self.bus
-                    .notice(&self.name, format!("client gone: {reason}"));
+                self.report.notice(format!("client gone: {reason}"));
                 self.forget_client();
             }
         }
@@ -377,8 +376,7 @@ impl ElectrometerSimulator {
             return;
         }
         tracing::warn!("{}: dropping the client: {reason}", self.name);
-        self.bus
-            .notice(&self.name, format!("dropped the client: {reason}"));
+        self.report.notice(format!("dropped the client: {reason}"));
         self.server.close_client().await;
         self.forget_client();
     }
@@ -397,28 +395,22 @@ impl ElectrometerSimulator {
         }
     }
 
-    async fn set_fault(
-        &mut self,
-        id: &str,
-        setting: FaultSetting,
-    ) -> Result<FaultInfo, FaultError> {
+    async fn set_fault(&mut self, id: &str, setting: FaultSetting) -> Result<FaultInfo, HubError> {
         let info = self.faults.set(id, setting)?;
         match id {
             faults::DROP if info.active => self.drop_client("the drop fault is on".into()).await,
             faults::LISTENER_DOWN if info.active => {
                 self.server.close().await;
                 self.forget_client();
-                self.bus
-                    .notice(&self.name, "listener down: connections refused");
+                self.report.notice("listener down: connections refused");
             }
             faults::LISTENER_DOWN => match self.server.reopen().await {
-                Ok(()) => self.bus.notice(
-                    &self.name,
-                    format!("listening again on {}", self.server.local_addr()),
-                ),
+                Ok(()) => self
+                    .report
+                    .notice(format!("listening again on {}", self.server.local_addr())),
                 Err(e) => {
                     tracing::error!("{}: {e}", self.name);
-                    self.bus.notice(&self.name, e.to_string());
+                    self.report.notice(e.to_string());
                     let _ = self.faults.set(id, FaultSetting::On);
                 }
             },
@@ -438,11 +430,7 @@ impl ElectrometerSimulator {
             model.stuck = self.faults.is_on(faults::STUCK);
         }
         tracing::info!("{}: fault {info}", self.name);
-        self.bus.publish(Event::Fault {
-            t: Timestamp::now(),
-            simulator: self.name.clone(),
-            fault: info.clone(),
-        });
+        self.report.fault(info.clone());
         self.publish();
         Ok(info)
     }

@@ -5,12 +5,12 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::protocol::keithley::{Function, OVERFLOW, ZERO_CHECK, nr3, status, write_nr3};
 
 /// What the instrument is connected to.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     /// Amperes.
     pub current: f64,
@@ -40,7 +40,7 @@ impl Default for Signal {
 }
 
 /// One reading.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub function: Function,
     pub value: f64,
@@ -51,7 +51,7 @@ pub struct Reading {
 }
 
 /// Which elements a reading string carries (`FORM:ELEM`, `TRAC:ELEM`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Elements {
     pub reading: bool,
     pub timestamp: bool,

@@ -19,12 +19,14 @@ use tokio_util::sync::CancellationToken;
 pub use model::{ModelFaults, Profile, PumpConfig, PumpModel, PumpState, param_error, pump_error};
 
 use super::{
-    FaultBoard, FaultInfo, FaultSetting, SimDetail, SimRequest, SimSnapshot, SimulatorHandle,
+    FaultBoard, FaultInfo, FaultSetting, SimDetail, SimEvent, SimKind, SimReporter, SimRequest,
+    SimSnapshot, SimulatorHandle,
 };
-use crate::bus::{Event, EventBus, Timestamp};
+use crate::error::HubError;
 use crate::link::pty::{PtyError, VirtualPort};
-use crate::link::{Direction, TrafficTap};
+use crate::link::{Direction, Framing, TrafficTap};
 use crate::protocol::turbovac::{FrameEvent, TelegramFramer, error_name};
+use crate::publish::Publisher;
 
 /// How the simulator is set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +70,7 @@ pub struct PumpSimulator {
     requests: mpsc::Receiver<SimRequest>,
     state: watch::Sender<SimSnapshot>,
     port_path: watch::Sender<Option<PathBuf>>,
-    bus: EventBus,
+    report: SimReporter,
     tap: TrafficTap,
     cancel: CancellationToken,
     noise: u64,
@@ -81,18 +83,19 @@ impl PumpSimulator {
     pub fn create(
         name: Arc<str>,
         spec: TurbovacSimSpec,
-        bus: EventBus,
+        out: Publisher<SimEvent>,
         tap: TrafficTap,
         cancel: CancellationToken,
     ) -> Result<(Self, SimulatorHandle, watch::Receiver<Option<PathBuf>>), PtyError> {
         let port = VirtualPort::open(spec.link.as_deref())?;
         let model = PumpModel::new(spec.pump, Instant::now());
-        let faults = FaultBoard::new(faults::CATALOGUE);
+        let faults = FaultBoard::new(name.clone(), faults::CATALOGUE);
         let (port_path, path_rx) = watch::channel(Some(port.client_path().to_path_buf()));
         let last = model.state();
         let snapshot = SimSnapshot {
             name: name.clone(),
-            kind: "turbovac",
+            kind: SimKind::Turbovac,
+            framing: Framing::UssTelegrams,
             endpoint: Some(port.client_path().display().to_string()),
             faults: faults.list(),
             detail: SimDetail::Turbovac(last.clone()),
@@ -100,6 +103,7 @@ impl PumpSimulator {
         let (state, state_rx) = watch::channel(snapshot);
         let (tx, requests) = mpsc::channel(16);
         let handle = SimulatorHandle::new(name.clone(), tx, state_rx);
+        let report = SimReporter::new(name.clone(), out);
         let sim = Self {
             name,
             model,
@@ -111,7 +115,7 @@ impl PumpSimulator {
             requests,
             state,
             port_path,
-            bus,
+            report,
             tap,
             cancel,
             noise: 0x2545_f491_4f6c_dd1d,
@@ -169,11 +173,7 @@ impl PumpSimulator {
         }
     }
 
-    fn set_fault(
-        &mut self,
-        id: &str,
-        setting: FaultSetting,
-    ) -> Result<FaultInfo, super::FaultError> {
+    fn set_fault(&mut self, id: &str, setting: FaultSetting) -> Result<FaultInfo, HubError> {
         let was_hung_up = self.faults.is_on(faults::HANG_UP);
         let info = self.faults.set(id, setting)?;
         let now = Instant::now();
@@ -192,11 +192,7 @@ impl PumpSimulator {
             self.reopen();
         }
         tracing::info!("{}: fault {info}", self.name);
-        self.bus.publish(Event::Fault {
-            t: Timestamp::now(),
-            simulator: self.name.clone(),
-            fault: info.clone(),
-        });
+        self.report.fault(info.clone());
         self.observe();
         self.publish();
         Ok(info)
@@ -207,24 +203,21 @@ impl PumpSimulator {
         self.framer.clear();
         self.pending.clear();
         self.port_path.send_replace(None);
-        self.bus.notice(&self.name, "port closed (hang-up)");
+        self.report.notice("port closed (hang-up)");
     }
 
     fn reopen(&mut self) {
         match VirtualPort::open(self.link.as_deref()) {
             Ok(port) => {
                 let path = port.client_path().to_path_buf();
-                self.bus.notice(
-                    &self.name,
-                    format!("port reopened at {}", port.path().display()),
-                );
+                self.report
+                    .notice(format!("port reopened at {}", port.path().display()));
                 self.port = Some(port);
                 self.port_path.send_replace(Some(path));
             }
             Err(e) => {
                 tracing::error!("{}: cannot reopen the virtual port: {e}", self.name);
-                self.bus
-                    .notice(&self.name, format!("cannot reopen the port: {e}"));
+                self.report.notice(format!("cannot reopen the port: {e}"));
             }
         }
     }
@@ -355,7 +348,7 @@ impl PumpSimulator {
             } else {
                 "switched off"
             };
-            self.bus.notice(&self.name, format!("pump {word}"));
+            self.report.notice(format!("pump {word}"));
         }
         if now.error != self.last.error {
             let message = match now.error {
@@ -365,7 +358,7 @@ impl PumpSimulator {
                 ),
                 None => "error reset".to_string(),
             };
-            self.bus.notice(&self.name, message);
+            self.report.notice(message);
         }
         self.last = now;
     }

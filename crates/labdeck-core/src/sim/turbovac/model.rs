@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::protocol::turbovac::{
@@ -58,7 +58,7 @@ const TEMPERATURE_WARNING_BITS: u16 = 0b0011_0000_1000_0111;
 const OVERLOAD_WARNING_BIT: u8 = 11;
 
 /// What the console shows of the simulated pump.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PumpState {
     pub profile: Profile,
     pub on: bool,

@@ -3,11 +3,11 @@
 //! `*TRG` for `BUS`) and fed to the buffer. Readings are made lazily when
 //! the instrument is next asked, on the fixed grid they would have had.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{FeedControl, Instrument};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TriggerSource {
     Immediate,
     Timer,
@@ -40,7 +40,7 @@ impl TriggerSource {
 }
 
 /// An acquisition in progress.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Acquisition {
     pub start: f64,
     /// Seconds between readings; `None` when triggers come from outside.

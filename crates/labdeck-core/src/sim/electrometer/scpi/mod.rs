@@ -10,7 +10,7 @@ mod execute;
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use acquire::{Acquisition, TriggerSource};
 use commands::{Forms, ResolveCache};
@@ -26,7 +26,7 @@ const ERROR_QUEUE: usize = 10;
 pub const BUFFER_FULL: u16 = 1 << 9;
 
 /// Settings kept per measurement function.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FunctionSettings {
     pub range: f64,
     pub auto_range: bool,
@@ -67,21 +67,21 @@ impl FunctionSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Feed {
     Sense,
     Calculate,
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FeedControl {
     Next,
     Never,
     Always,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct VoltageSource {
     pub level: f64,
     pub range: f64,
@@ -93,7 +93,7 @@ pub struct VoltageSource {
 }
 
 /// A summary for the console.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstrumentState {
     pub function: Function,
     pub settings: FunctionSettings,

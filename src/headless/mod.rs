@@ -1,9 +1,11 @@
 //! Headless front ends: `labdeck serve` (the whole runtime) and
 //! `labdeck sim …` (one simulator). Both print events as readable lines or
-//! JSON lines on stdout and read commands on stdin, one per line, answering
-//! each with a one-line reply.
+//! JSON lines on stdout and read commands of the text language on stdin,
+//! one per line, answering each with a one-line reply.
 
-use std::collections::HashMap;
+pub mod command;
+pub mod print;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,20 +13,22 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::broadcast;
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use labdeck_core::bus::{AlarmKind, Event, EventBus, Timestamp};
+use self::command::Reply;
+use self::print::Definitions;
+use labdeck_core::bus::{Event, EventBus};
 use labdeck_core::config::Config;
 use labdeck_core::device::{TaskSnapshot, TaskState};
+use labdeck_core::hub::{Hub, Outcome, QueuedTask};
 use labdeck_core::link::TrafficTap;
 use labdeck_core::link::pty::PtyError;
-use labdeck_core::reply::Reply;
-use labdeck_core::runtime::{Hub, Runtime, RuntimeError};
+use labdeck_core::runtime::{Runtime, RuntimeError};
 use labdeck_core::server::ServerError;
 use labdeck_core::sim::SimulatorHandle;
 use labdeck_core::sim::electrometer::{ElectrometerSimSpec, ElectrometerSimulator};
 use labdeck_core::sim::turbovac::{PumpSimulator, TurbovacSimSpec};
+use labdeck_core::time::Timestamp;
 
 #[derive(Debug, Error)]
 pub enum HeadlessError {
@@ -74,18 +78,25 @@ pub async fn serve(
         config.simulators.len()
     );
     let stop = CancellationToken::new();
-    let printer = tokio::spawn(print_events(events, output, stop.clone()));
+    let defs = Definitions::from_snapshots(&runtime.hub().snapshot().devices);
+    let printer = tokio::spawn(print::events(events, defs, output, stop.clone()));
     let mut watched = Vec::new();
     if let Some(path) = &method {
-        let reply = runtime.hub().load(path).await;
+        let result = runtime
+            .hub()
+            .request(labdeck_core::hub::Request::Load { path: path.clone() })
+            .await;
+        if let Ok(Outcome::MethodQueued { tasks, .. }) = &result {
+            watched.clone_from(tasks);
+        }
+        let reply = Reply::from_result(result);
         print_reply(&reply, output.json);
-        if !reply.success {
+        if !reply.ok {
             runtime.shutdown().await?;
             stop.cancel();
             let _ = printer.await;
-            return Err(HeadlessError::Method(reply.msg));
+            return Err(HeadlessError::Method(reply.text));
         }
-        watched = queued_ids(&reply);
     }
     let ended = tasks_ended(runtime.hub().clone(), watched);
     let outcome = command_loop(runtime.hub(), output, signals, ended).await;
@@ -98,36 +109,21 @@ pub async fn serve(
     }
 }
 
-/// `(device, id)` of each task a `load` queued.
-fn queued_ids(reply: &Reply) -> Vec<(String, u64)> {
-    reply
-        .data
-        .as_ref()
-        .and_then(|d| d.as_array())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| Some((i["device"].as_str()?.to_string(), i["id"].as_u64()?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Resolves with the final snapshots once every watched task has ended;
 /// never, when there is none to watch.
-async fn tasks_ended(hub: Hub, watched: Vec<(String, u64)>) -> Vec<TaskSnapshot> {
+async fn tasks_ended(hub: Hub, watched: Vec<QueuedTask>) -> Vec<TaskSnapshot> {
     if watched.is_empty() {
         return std::future::pending().await;
     }
     loop {
         let found: Vec<TaskSnapshot> = watched
             .iter()
-            .filter_map(|(device, id)| {
-                hub.device(device)?
+            .filter_map(|task| {
+                hub.device(&task.device)?
                     .snapshot()
                     .tasks
                     .into_iter()
-                    .find(|t| t.id == *id && t.state.is_terminal())
+                    .find(|t| t.id == task.id && t.state.is_terminal())
             })
             .collect();
         if found.len() == watched.len() {
@@ -141,7 +137,7 @@ async fn tasks_ended(hub: Hub, watched: Vec<(String, u64)>) -> Vec<TaskSnapshot>
 fn judge(tasks: &[TaskSnapshot]) -> Result<(), HeadlessError> {
     let now = Timestamp::now();
     for task in tasks {
-        eprintln!("{}", labdeck_core::runtime::describe(task, now));
+        eprintln!("{}", command::describe(task, now));
     }
     let failed: Vec<String> = tasks
         .iter()
@@ -185,13 +181,13 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
     let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "turbovac".into();
-    let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
+    let tap = TrafficTap::new(name.clone(), 10_000, Arc::new(bus.clone()));
     let cancel = CancellationToken::new();
     let profile = options.spec.pump.profile;
     let (sim, handle, _) = PumpSimulator::create(
         name.clone(),
         options.spec,
-        bus.clone(),
+        Arc::new(bus.clone()),
         tap.clone(),
         cancel.clone(),
     )?;
@@ -226,13 +222,13 @@ pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), Headle
     let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "electrometer".into();
-    let tap = TrafficTap::new(name.clone(), 10_000, bus.clone());
+    let tap = TrafficTap::new(name.clone(), 10_000, Arc::new(bus.clone()));
     let cancel = CancellationToken::new();
     let dialect = options.spec.dialect.describe();
     let (sim, handle) = ElectrometerSimulator::create(
         name,
         options.spec,
-        bus.clone(),
+        Arc::new(bus.clone()),
         Some(tap.clone()),
         cancel.clone(),
     )
@@ -286,7 +282,12 @@ async fn attend(
     } = sim;
     let hub = Hub::for_simulator(handle, tap, bus.clone());
     let stop = CancellationToken::new();
-    let printer = tokio::spawn(print_events(events, output, stop.clone()));
+    let printer = tokio::spawn(print::events(
+        events,
+        Definitions::default(),
+        output,
+        stop.clone(),
+    ));
     let result = command_loop(&hub, output, signals, std::future::pending::<()>())
         .await
         .map(|_| ());
@@ -347,11 +348,12 @@ where
             ended = &mut until => return Ok(Some(ended)),
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {
-                    if let Some(reply) = hub.execute_line(&line).await {
+                    let quit = matches!(command::parse(&line), Ok(Some(command::Line::Quit)));
+                    if let Some(reply) = command::execute(hub, &line).await {
                         print_reply(&reply, output.json);
-                        if reply.success && reply.msg == "quit" {
-                            break;
-                        }
+                    }
+                    if quit {
+                        break;
                     }
                 }
                 // Without stdin the process keeps serving until a signal.
@@ -364,170 +366,8 @@ where
 
 fn print_reply(reply: &Reply, json: bool) {
     if json {
-        let line = serde_json::json!({ "event": "reply", "reply": reply });
-        println!("{line}");
+        println!("{}", reply.to_json());
     } else {
         println!("{reply}");
-    }
-}
-
-/// Print events until `stop`; property updates are throttled per property
-/// unless `all_updates` (the latest value is always printed eventually).
-async fn print_events(
-    mut events: broadcast::Receiver<Event>,
-    output: OutputOptions,
-    stop: CancellationToken,
-) {
-    let throttle = !output.all_updates && !output.json;
-    let mut last_printed: HashMap<(Arc<str>, String), tokio::time::Instant> = HashMap::new();
-    let mut held: HashMap<(Arc<str>, String), Event> = HashMap::new();
-    let mut flush = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            // Events first: what happened before the stop is still printed.
-            biased;
-            event = events.recv() => match event {
-                Ok(event) => {
-                    if let (true, Event::Property { device, update }) = (throttle, &event) {
-                        let key = (device.clone(), update.name.clone());
-                        let now = tokio::time::Instant::now();
-                        if last_printed.get(&key).is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1)) {
-                            held.insert(key, event);
-                            continue;
-                        }
-                        last_printed.insert(key.clone(), now);
-                        held.remove(&key);
-                    }
-                    emit(&event, output);
-                }
-                Err(RecvError::Lagged(n)) => {
-                    if output.json {
-                        println!("{}", serde_json::json!({ "event": "lagged", "dropped": n }));
-                    } else {
-                        println!("{} lagged   {n} events dropped (output too slow)", clock(&Timestamp::now()));
-                    }
-                }
-                Err(RecvError::Closed) => break,
-            },
-            _ = flush.tick(), if throttle => {
-                let now = tokio::time::Instant::now();
-                let due: Vec<_> = held
-                    .keys()
-                    .filter(|k| last_printed.get(*k).is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(1)))
-                    .cloned()
-                    .collect();
-                for key in due {
-                    if let Some(event) = held.remove(&key) {
-                        last_printed.insert(key, now);
-                        emit(&event, output);
-                    }
-                }
-            }
-            _ = stop.cancelled() => break,
-        }
-    }
-}
-
-fn emit(event: &Event, output: OutputOptions) {
-    if matches!(event, Event::Traffic(_)) && !output.traffic {
-        return;
-    }
-    if output.json {
-        if let Ok(line) = serde_json::to_string(event) {
-            println!("{line}");
-        }
-    } else {
-        println!("{}", render(event));
-    }
-}
-
-/// `HH:MM:SS.mmm` in local time.
-pub fn clock(t: &Timestamp) -> String {
-    chrono::DateTime::<chrono::Local>::from(t.wall)
-        .format("%H:%M:%S%.3f")
-        .to_string()
-}
-
-/// One readable line per event.
-pub fn render(event: &Event) -> String {
-    match event {
-        Event::Transition { connection, record } => format!(
-            "{} link     {connection}: {} -> {} ({})",
-            clock(&record.t),
-            record.from,
-            record.to,
-            record.reason
-        ),
-        Event::Property { device, update } => format!(
-            "{} property {device}.{} = {} [{}]",
-            clock(&update.t),
-            update.name,
-            update.display,
-            update.state.as_str()
-        ),
-        Event::Traffic(chunk) => format!(
-            "{} traffic  {} {} {}",
-            clock(&chunk.t),
-            chunk.link,
-            chunk.dir.as_str(),
-            chunk.hex()
-        ),
-        Event::Alarm {
-            t,
-            source,
-            kind,
-            active,
-            reason,
-        } => {
-            let kind = match kind {
-                AlarmKind::Link => "link",
-                AlarmKind::Device => "device",
-                AlarmKind::Actor => "actor",
-            };
-            let word = if *active { "ALARM   " } else { "cleared " };
-            format!("{} {word} {source} ({kind}): {reason}", clock(t))
-        }
-        Event::Fault {
-            t,
-            simulator,
-            fault,
-        } => format!("{} fault    {simulator}: {fault}", clock(t)),
-        Event::Task {
-            t,
-            device,
-            id,
-            name,
-            state,
-            reason,
-            file,
-        } => {
-            let mut line = format!(
-                "{} task     {device} #{id} '{name}': {}",
-                clock(t),
-                state.as_str()
-            );
-            if let Some(reason) = reason {
-                line.push_str(&format!(" ({reason})"));
-            }
-            if let Some(file) = file
-                .as_ref()
-                .filter(|_| *state == labdeck_core::device::TaskState::Running)
-            {
-                line.push_str(&format!(" -> {}", file.display()));
-            }
-            line
-        }
-        Event::Notice { t, source, message } => {
-            format!("{} notice   {source}: {message}", clock(t))
-        }
-        Event::Actor {
-            t,
-            actor,
-            faulted,
-            reason,
-        } => {
-            let word = if *faulted { "FAULTED" } else { "stopped" };
-            format!("{} actor    {actor}: {word}: {reason}", clock(t))
-        }
     }
 }

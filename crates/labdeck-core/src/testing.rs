@@ -1,21 +1,27 @@
-//! A fixed console model for snapshot tests and the render benchmark: a
-//! pump on a virtual port, an electrometer-like TCP link in recovery, any
-//! number of extra devices, and traffic. Not part of the product's API.
+//! Fixed snapshots of a small lab for tests and benchmarks of the crates
+//! built on the core (console snapshots, the render benchmark) and for the
+//! core's own tests: a pump on a virtual port, a TCP link in recovery, any
+//! number of extra pumps, their traffic and tasks. Built for tests and
+//! with the `testing` feature; not part of the product.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::{Data, Framing, Setup};
-use labdeck_core::bus::Timestamp;
-use labdeck_core::connection::{ConnectionSnapshot, Counters, StateKind, TransitionRecord};
-use labdeck_core::device::{DeviceSnapshot, PropState, Property, Value};
-use labdeck_core::link::{Chunk, Direction, TapCounters};
-use labdeck_core::sim::turbovac::{Profile, PumpState};
-use labdeck_core::sim::{FaultBoard, SimDetail, SimSnapshot};
-use labdeck_protocol::turbovac::{AccessCode, ControlWord, Telegram};
+use crate::connection::{ConnectionSnapshot, Counters, StateKind, TransitionRecord};
+use crate::device::{
+    AttrKind, Column, DeviceKind, DeviceSnapshot, PropState, Property, PropertyDef, TaskSnapshot,
+    TaskSpec, TaskState, Value,
+};
+use crate::hub::LabSnapshot;
+use crate::link::{Chunk, Direction, Framing, TapCounters, TransportKind};
+use crate::protocol::turbovac::{AccessCode, ControlWord, Telegram};
+use crate::sim::turbovac::{Profile, PumpState};
+use crate::sim::{FaultBoard, SimDetail, SimKind, SimSnapshot};
+use crate::time::Timestamp;
 
 /// 2026-09-22 12:53:20 UTC plus `secs`.
 pub fn at(base: Instant, secs: f64) -> Timestamp {
@@ -38,165 +44,135 @@ fn record(
         t: at(base, secs),
         from,
         to,
-        input,
+        input: Cow::Borrowed(input),
         reason: reason.into(),
     }
 }
 
 fn prop(
-    name: &str,
-    label: &str,
-    group: &str,
+    def: PropertyDef,
     unit: Option<&str>,
     value: Value,
     state: PropState,
     t: Timestamp,
 ) -> Property {
-    let mut p = Property::new(name, label, group);
-    p.unit = unit.map(Into::into);
-    p.value = Some(value);
-    p.state = state;
-    p.updated = Some(t);
-    p
+    let def = PropertyDef {
+        unit: unit.map(Into::into),
+        ..def
+    };
+    Property {
+        value: Some(value),
+        state,
+        updated: Some(t),
+        ..Property::new(def)
+    }
 }
 
 /// The pump's properties at `frequency`.
 pub fn pump_properties(frequency: i64, t: Timestamp) -> Vec<Property> {
-    use PropState::*;
-    let mut setpoint = prop(
-        "setpoint",
-        "Setpoint (P24)",
-        "Rotor",
-        Some("Hz"),
-        Value::Int(1000),
-        Ok,
-        t,
-    );
-    setpoint.writable = true;
-    setpoint.kind = labdeck_core::device::AttrKind::Int;
-    setpoint.min = Some(750.0);
-    setpoint.max = Some(1200.0);
-    let mut current = prop(
-        "current",
-        "Motor current",
-        "Drive",
-        Some("A"),
-        Value::Float(1.2),
-        Ok,
-        t,
-    );
-    current.decimals = 1;
-    let mut on = prop("on", "Pump on", "Rotor", None, Value::Bool(true), Ok, t);
-    on.writable = true;
-    on.kind = labdeck_core::device::AttrKind::Bool;
-    let mut rate = prop(
-        "ramp-rate",
-        "Ramp rate (tasks)",
-        "Rotor",
-        Some("Hz/s"),
-        Value::Float(50.0),
-        Ok,
-        t,
-    );
-    rate.writable = true;
-    rate.kind = labdeck_core::device::AttrKind::Float;
-    rate.decimals = 1;
-    rate.min = Some(0.1);
-    rate.max = Some(1000.0);
+    use PropState::{Busy, Ok};
+    let def = PropertyDef::new;
+    let text = |s: &str| Value::Text(s.into());
     vec![
-        on,
         prop(
-            "frequency",
-            "Rotor frequency",
-            "Rotor",
-            Some("Hz"),
-            Value::Int(frequency),
-            Ok,
-            t,
-        ),
-        setpoint,
-        rate,
-        prop(
-            "motion",
-            "Motion",
-            "Rotor",
+            def("on", "Pump on", "Rotor")
+                .kind(AttrKind::Bool)
+                .writable(),
             None,
-            Value::Text("accelerating".into()),
+            Value::Bool(true),
             Ok,
             t,
         ),
         prop(
-            "temperature",
-            "Converter temperature",
-            "Drive",
+            def("frequency", "Rotor frequency", "Rotor").kind(AttrKind::Int),
+            Some("Hz"),
+            Value::from(frequency),
+            Ok,
+            t,
+        ),
+        prop(
+            def("setpoint", "Setpoint (P24)", "Rotor")
+                .kind(AttrKind::Int)
+                .limits(750.0, 1200.0)
+                .writable(),
+            Some("Hz"),
+            Value::from(1000),
+            Ok,
+            t,
+        ),
+        prop(
+            def("ramp-rate", "Ramp rate (tasks)", "Rotor")
+                .kind(AttrKind::Float)
+                .decimals(1)
+                .limits(0.1, 1000.0)
+                .writable(),
+            Some("Hz/s"),
+            Value::Number(50.0),
+            Ok,
+            t,
+        ),
+        prop(
+            def("motion", "Motion", "Rotor"),
+            None,
+            text("accelerating"),
+            Ok,
+            t,
+        ),
+        prop(
+            def("temperature", "Converter temperature", "Drive").kind(AttrKind::Int),
             Some("°C"),
-            Value::Int(31),
+            Value::from(31),
             Busy,
             t,
         ),
-        current,
         prop(
-            "voltage",
-            "Circuit voltage",
-            "Drive",
+            def("current", "Motor current", "Drive")
+                .kind(AttrKind::Float)
+                .decimals(1),
+            Some("A"),
+            Value::Number(1.2),
+            Ok,
+            t,
+        ),
+        prop(
+            def("voltage", "Circuit voltage", "Drive").kind(AttrKind::Int),
             Some("V"),
-            Value::Int(24),
+            Value::from(24),
             Ok,
             t,
         ),
         prop(
-            "status",
-            "Status word",
-            "Status",
+            def("status", "Status word", "Status"),
             None,
-            Value::Text("PROCESS|TURNING|PARAM|ACCEL|OPERATION".into()),
+            text("PROCESS|TURNING|PARAM|ACCEL|OPERATION"),
             Ok,
             t,
         ),
         prop(
-            "error",
-            "Error (P171)",
-            "Status",
+            def("error", "Error (P171)", "Status"),
             None,
-            Value::Text("none".into()),
+            text("none"),
             Ok,
             t,
         ),
         prop(
-            "warnings",
-            "Warnings (P227)",
-            "Status",
+            def("warnings", "Warnings (P227)", "Status"),
             None,
-            Value::Text("none".into()),
+            text("none"),
             Ok,
             t,
         ),
     ]
 }
 
-/// Setup and data: `extra` more pumps beyond the first two links.
-pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
-    let mut setup = Setup {
-        traffic_capacity: 10_000,
-        themes: vec![
-            "default".into(),
-            "light".into(),
-            "high-contrast".into(),
-            "mono".into(),
-        ],
-        ..Setup::default()
-    };
-    setup
-        .link_simulators
-        .insert("pump-port".into(), "pump-sim".into());
-    setup.framing.insert("pump-port".into(), Framing::Uss);
-    setup.framing.insert("scpi".into(), Framing::Text);
-    setup.simulators.push("pump-sim".into());
-
+/// The lab: a pump on `pump-port` behind `pump-sim`, a TCP link `scpi`
+/// in recovery with no device, and `extra` more pumps on serial ports.
+pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
     let pump_port = ConnectionSnapshot {
         name: "pump-port".into(),
-        transport: "virtual",
+        transport: TransportKind::Virtual,
         endpoint: "/dev/pts/7".into(),
+        simulator: Some("pump-sim".into()),
         state: StateKind::Connected,
         attempt: 0,
         retry_at: None,
@@ -255,8 +231,9 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
     };
     let scpi = ConnectionSnapshot {
         name: "scpi".into(),
-        transport: "tcp",
+        transport: TransportKind::Tcp,
         endpoint: "127.0.0.1:5025".into(),
+        simulator: None,
         state: StateKind::Recovering,
         attempt: 3,
         retry_at: Some(at(base, 7.5)),
@@ -283,21 +260,22 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
     let t = at(base, 4.9);
     let mut devices = vec![DeviceSnapshot {
         name: "pump1".into(),
-        driver: "turbovac",
+        kind: DeviceKind::Turbovac,
         link: "pump-port".into(),
+        capabilities: Arc::new(crate::device::turbovac::capabilities()),
         online: true,
         summary: "accelerating 420 Hz".into(),
         properties: pump_properties(420, t),
         alarms: vec![],
-        techniques: labdeck_core::device::turbovac::techniques(),
-        tasks: fixture_tasks(base),
+        tasks: tasks(base),
     }];
     for n in 0..extra {
         let link: Arc<str> = format!("port-{n:02}").into();
         let mut c = connections[0].clone();
         c.name = link.clone();
         c.endpoint = format!("/dev/ttyUSB{n}");
-        c.transport = "serial";
+        c.transport = TransportKind::Serial;
+        c.simulator = None;
         connections.push(c);
         devices.push(DeviceSnapshot {
             name: format!("pump-{n:02}").into(),
@@ -306,13 +284,14 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
         });
     }
     let faults = {
-        let mut board = FaultBoard::new(labdeck_core::sim::turbovac::faults::CATALOGUE);
-        let _ = board.set("delay", labdeck_core::sim::FaultSetting::Value(250));
+        let mut board = FaultBoard::new("pump-sim".into(), crate::sim::turbovac::faults::CATALOGUE);
+        let _ = board.set("delay", crate::sim::FaultSetting::Value(250));
         board.list()
     };
     let simulators = vec![SimSnapshot {
         name: "pump-sim".into(),
-        kind: "turbovac",
+        kind: SimKind::Turbovac,
+        framing: Framing::UssTelegrams,
         endpoint: Some("/dev/pts/7".into()),
         faults,
         detail: SimDetail::Turbovac(PumpState {
@@ -344,15 +323,13 @@ pub fn sample(base: Instant, extra: usize) -> (Setup, Data) {
             )
         })
         .collect();
-    (
-        setup,
-        Data {
-            connections,
-            devices,
-            simulators,
-            taps,
-        },
-    )
+    LabSnapshot {
+        connections,
+        devices,
+        simulators,
+        taps,
+        actors: Vec::new(),
+    }
 }
 
 /// A ramping pump's polls, a parameter error and SCPI lines.
@@ -408,14 +385,13 @@ pub fn traffic(base: Instant, polls: usize) -> Vec<Chunk> {
     chunks
 }
 
-/// A finished, a running and a queued task for the tasks pane.
-fn fixture_tasks(base: Instant) -> Vec<labdeck_core::device::TaskSnapshot> {
-    use labdeck_core::device::{Column, TaskSnapshot, TaskSpec, TaskState};
+/// A finished, a running and a queued task of `pump1`.
+pub fn tasks(base: Instant) -> Vec<TaskSnapshot> {
     let spec = |name: &str, technique: &str, interval: f64, duration: f64| TaskSpec {
         name: name.into(),
         device: "pump1".into(),
         technique: technique.into(),
-        params: [("setpoint".to_string(), "800".to_string())].into(),
+        params: [("setpoint".to_string(), Value::from("800"))].into(),
         sampling_interval: std::time::Duration::from_secs_f64(interval),
         max_duration: std::time::Duration::from_secs_f64(duration),
     };

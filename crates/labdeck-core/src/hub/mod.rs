@@ -1,0 +1,382 @@
+//! The Hub: the one door every front end (console, `serve`, the INDI
+//! server, an attached client) uses — typed requests with typed outcomes
+//! or refusals, the event stream, and snapshots to start and to
+//! resynchronise from. Everything that crosses it is `serde`.
+
+mod outcome;
+mod request;
+mod tasks;
+
+use std::sync::Arc;
+
+use tokio::sync::{broadcast, watch};
+
+pub use crate::error::HubError;
+pub use outcome::{
+    DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask, SimStatus,
+};
+pub use request::Request;
+
+use crate::bus::{Event, EventBus};
+use crate::connection::{ConnCommand, ConnectionHandle};
+use crate::device::{DeviceCommand, DeviceHandle, Property};
+use crate::link::TrafficTap;
+use crate::runtime::ActorStatus;
+use crate::sim::SimulatorHandle;
+
+/// A request's result.
+pub type HubResult = Result<Outcome, HubError>;
+
+#[derive(Debug, Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    connections: Vec<ConnectionHandle>,
+    simulators: Vec<SimulatorHandle>,
+    devices: Vec<DeviceHandle>,
+    taps: Vec<TrafficTap>,
+    bus: EventBus,
+    actors: watch::Receiver<Vec<ActorStatus>>,
+}
+
+/// What a Hub is made of.
+pub(crate) struct HubParts {
+    pub connections: Vec<ConnectionHandle>,
+    pub simulators: Vec<SimulatorHandle>,
+    pub devices: Vec<DeviceHandle>,
+    pub taps: Vec<TrafficTap>,
+    pub bus: EventBus,
+    pub actors: watch::Receiver<Vec<ActorStatus>>,
+}
+
+impl Hub {
+    pub(crate) fn new(parts: HubParts) -> Self {
+        let HubParts {
+            connections,
+            simulators,
+            devices,
+            taps,
+            bus,
+            actors,
+        } = parts;
+        Self {
+            inner: Arc::new(Inner {
+                connections,
+                simulators,
+                devices,
+                taps,
+                bus,
+                actors,
+            }),
+        }
+    }
+
+    /// A Hub over one simulator running alone (`labdeck sim …`).
+    pub fn for_simulator(simulator: SimulatorHandle, tap: TrafficTap, bus: EventBus) -> Self {
+        Self::new(HubParts {
+            connections: Vec::new(),
+            simulators: vec![simulator],
+            devices: Vec::new(),
+            taps: vec![tap],
+            bus,
+            actors: watch::channel(Vec::new()).1,
+        })
+    }
+
+    /// A Hub over devices alone (no links, simulators or supervisor), for
+    /// a program that embeds front ends such as the INDI server.
+    pub fn with_devices(devices: Vec<DeviceHandle>, bus: EventBus) -> Self {
+        Self::new(HubParts {
+            connections: Vec::new(),
+            simulators: Vec::new(),
+            devices,
+            taps: Vec::new(),
+            bus,
+            actors: watch::channel(Vec::new()).1,
+        })
+    }
+
+    /// The event stream, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.bus.subscribe()
+    }
+
+    /// The bus, for an embedding program's own devices to publish on.
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// A notice of a front end's own (a server listening, a client gone).
+    pub fn notice(&self, source: &Arc<str>, message: impl Into<String>) {
+        self.inner.bus.notice(source, message);
+    }
+
+    /// Everything as it is now.
+    pub fn snapshot(&self) -> LabSnapshot {
+        LabSnapshot {
+            connections: self.connections().iter().map(|c| c.snapshot()).collect(),
+            devices: self.devices().iter().map(|d| d.snapshot()).collect(),
+            simulators: self.simulators().iter().map(|s| s.snapshot()).collect(),
+            taps: self
+                .taps()
+                .iter()
+                .map(|t| (t.link().clone(), t.counters()))
+                .collect(),
+            actors: self.actors(),
+        }
+    }
+
+    pub fn connections(&self) -> &[ConnectionHandle] {
+        &self.inner.connections
+    }
+
+    pub fn connection(&self, name: &str) -> Option<&ConnectionHandle> {
+        self.inner.connections.iter().find(|c| &**c.name() == name)
+    }
+
+    pub fn simulators(&self) -> &[SimulatorHandle] {
+        &self.inner.simulators
+    }
+
+    pub fn simulator(&self, name: &str) -> Option<&SimulatorHandle> {
+        self.inner.simulators.iter().find(|s| &**s.name() == name)
+    }
+
+    pub fn devices(&self) -> &[DeviceHandle] {
+        &self.inner.devices
+    }
+
+    pub fn device(&self, name: &str) -> Option<&DeviceHandle> {
+        self.inner.devices.iter().find(|d| &**d.name() == name)
+    }
+
+    pub fn taps(&self) -> &[TrafficTap] {
+        &self.inner.taps
+    }
+
+    pub fn tap(&self, link: &str) -> Option<&TrafficTap> {
+        self.inner.taps.iter().find(|t| &**t.link() == link)
+    }
+
+    pub fn actors(&self) -> Vec<ActorStatus> {
+        self.inner.actors.borrow().clone()
+    }
+
+    /// Carry out a request. Unknown names are refused with the known ones.
+    pub async fn request(&self, request: Request) -> HubResult {
+        match request {
+            Request::Status => Ok(Outcome::Status(self.status())),
+            Request::Faults { simulator } => {
+                let sim = self.pick_simulator(simulator.as_deref())?;
+                Ok(Outcome::Faults {
+                    simulator: sim.name().clone(),
+                    faults: sim.faults(),
+                })
+            }
+            Request::Fault {
+                simulator,
+                fault,
+                setting,
+            } => {
+                let sim = self.pick_simulator(simulator.as_deref())?;
+                let fault = sim.set_fault(&fault, setting).await?;
+                Ok(Outcome::Fault {
+                    simulator: sim.name().clone(),
+                    fault,
+                })
+            }
+            Request::Power { device, on } => {
+                let d = self.pick_device(&device)?;
+                if d.capabilities().power.is_none() {
+                    return Err(HubError::NotSwitchable { device });
+                }
+                on_device(d, DeviceCommand::Power { on }).await
+            }
+            Request::Connection { target, command } => {
+                self.connection_command(&target, command).await
+            }
+            Request::Set {
+                device,
+                attr,
+                value,
+                force,
+            } => {
+                let d = self.pick_device(&device)?;
+                on_device(d, DeviceCommand::Set { attr, value, force }).await
+            }
+            Request::Get { device, attr } => {
+                let d = self.pick_device(&device)?;
+                let snapshot = d.snapshot();
+                let property =
+                    snapshot
+                        .property(&attr)
+                        .cloned()
+                        .ok_or_else(|| HubError::UnknownAttr {
+                            device: device.clone(),
+                            attr: attr.clone(),
+                            known: names_of(&snapshot.properties),
+                        })?;
+                Ok(Outcome::Property {
+                    device: d.name().clone(),
+                    property,
+                })
+            }
+            Request::Properties { device, filter } => {
+                let d = self.pick_device(&device)?;
+                let wanted = filter.map(|f| f.to_lowercase());
+                let properties = d
+                    .snapshot()
+                    .properties
+                    .into_iter()
+                    .filter(|p| {
+                        wanted.as_deref().is_none_or(|w| {
+                            [&*p.def.name, &p.def.label, &p.def.group]
+                                .iter()
+                                .any(|t| t.to_lowercase().contains(w))
+                        })
+                    })
+                    .collect();
+                Ok(Outcome::Properties {
+                    device: d.name().clone(),
+                    properties,
+                })
+            }
+            Request::Action {
+                device,
+                action,
+                args,
+            } => {
+                let d = self.pick_device(&device)?;
+                on_device(d, DeviceCommand::Action { name: action, args }).await
+            }
+            Request::Task(spec) => self.submit(spec).await,
+            Request::Cancel { device, task } => {
+                on_device(self.pick_device(&device)?, DeviceCommand::Cancel { task }).await
+            }
+            Request::Tasks { device } => self.task_list(device.as_deref()),
+            Request::Load { path } => self.load(&path).await,
+            Request::DeviceStatus { device } => {
+                on_device(self.pick_device(&device)?, DeviceCommand::Status).await
+            }
+            Request::Measure { device } => {
+                on_device(self.pick_device(&device)?, DeviceCommand::Measure).await
+            }
+            Request::Safe { device } => {
+                on_device(self.pick_device(&device)?, DeviceCommand::SafeState).await
+            }
+            Request::EmergencyStop { device } => {
+                on_device(self.pick_device(&device)?, DeviceCommand::EmergencyStop).await
+            }
+        }
+    }
+
+    async fn connection_command(&self, target: &str, command: ConnCommand) -> HubResult {
+        // A device name stands for its link.
+        let link = self
+            .device(target)
+            .map_or_else(|| target.to_string(), |d| d.snapshot().link.to_string());
+        let Some(connection) = self.connection(&link) else {
+            return Err(HubError::UnknownConnection {
+                name: target.to_string(),
+                known: self
+                    .inner
+                    .connections
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect(),
+            });
+        };
+        let state = connection.command(command).await?;
+        Ok(Outcome::Connection {
+            link: connection.name().clone(),
+            state,
+        })
+    }
+
+    fn pick_simulator(&self, name: Option<&str>) -> Result<&SimulatorHandle, HubError> {
+        let all = &self.inner.simulators;
+        let known = || all.iter().map(|s| s.name().to_string()).collect();
+        match name {
+            Some(name) => self
+                .simulator(name)
+                .ok_or_else(|| HubError::UnknownSimulator {
+                    name: name.to_string(),
+                    known: known(),
+                }),
+            None if all.len() == 1 => Ok(&all[0]),
+            None => Err(HubError::SimulatorNotNamed { known: known() }),
+        }
+    }
+
+    pub(crate) fn pick_device(&self, name: &str) -> Result<&DeviceHandle, HubError> {
+        self.device(name).ok_or_else(|| HubError::UnknownDevice {
+            name: name.to_string(),
+            known: self
+                .inner
+                .devices
+                .iter()
+                .map(|d| d.name().to_string())
+                .collect(),
+        })
+    }
+
+    fn status(&self) -> LabStatus {
+        LabStatus {
+            links: self
+                .connections()
+                .iter()
+                .map(|c| {
+                    let s = c.snapshot();
+                    LinkStatus {
+                        name: s.name,
+                        state: s.state,
+                        transport: s.transport,
+                        endpoint: s.endpoint,
+                        last_error: s.last_error,
+                    }
+                })
+                .collect(),
+            devices: self
+                .devices()
+                .iter()
+                .map(|d| {
+                    let s = d.snapshot();
+                    DeviceStatus {
+                        name: s.name,
+                        kind: s.kind,
+                        online: s.online,
+                        summary: s.summary,
+                    }
+                })
+                .collect(),
+            simulators: self
+                .simulators()
+                .iter()
+                .map(|sim| {
+                    let s = sim.snapshot();
+                    SimStatus {
+                        name: s.name,
+                        kind: s.kind,
+                        endpoint: s.endpoint,
+                        active: s.faults.into_iter().filter(|f| f.active).collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+async fn on_device(device: &DeviceHandle, command: DeviceCommand) -> HubResult {
+    let outcome = device.command(command).await?;
+    Ok(Outcome::Device {
+        device: device.name().clone(),
+        outcome,
+    })
+}
+
+fn names_of(properties: &[Property]) -> Vec<String> {
+    properties.iter().map(|p| p.name().to_string()).collect()
+}

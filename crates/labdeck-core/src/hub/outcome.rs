@@ -1,0 +1,109 @@
+//! What the lab did, typed: front ends render it in their own words.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connection::{ConnectionSnapshot, StateKind};
+use crate::device::{DeviceOutcome, DeviceSnapshot, Property, TaskSnapshot};
+use crate::link::{TapCounters, TransportKind};
+use crate::runtime::ActorStatus;
+use crate::sim::{FaultInfo, SimKind, SimSnapshot};
+
+/// A request's result. On the wire: an object with an `outcome` field
+/// naming the variant beside its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    Status(LabStatus),
+    Faults {
+        simulator: Arc<str>,
+        faults: Vec<FaultInfo>,
+    },
+    Fault {
+        simulator: Arc<str>,
+        fault: FaultInfo,
+    },
+    /// The state a connection command led to.
+    Connection {
+        link: Arc<str>,
+        state: StateKind,
+    },
+    Property {
+        device: Arc<str>,
+        property: Property,
+    },
+    Properties {
+        device: Arc<str>,
+        properties: Vec<Property>,
+    },
+    Tasks {
+        tasks: Vec<TaskSnapshot>,
+    },
+    /// A method's tasks, queued in order.
+    MethodQueued {
+        path: PathBuf,
+        tasks: Vec<QueuedTask>,
+    },
+    /// What a device did.
+    Device {
+        device: Arc<str>,
+        #[serde(rename = "result")]
+        outcome: DeviceOutcome,
+    },
+}
+
+/// A task a method queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedTask {
+    pub device: String,
+    pub id: u64,
+}
+
+/// Connections, devices and simulators at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabStatus {
+    pub links: Vec<LinkStatus>,
+    pub devices: Vec<DeviceStatus>,
+    pub simulators: Vec<SimStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    pub name: Arc<str>,
+    pub state: StateKind,
+    pub transport: TransportKind,
+    pub endpoint: String,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub name: Arc<str>,
+    pub kind: crate::device::DeviceKind,
+    pub online: bool,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimStatus {
+    pub name: Arc<str>,
+    pub kind: SimKind,
+    /// `None` while its port is closed.
+    pub endpoint: Option<String>,
+    /// The faults that are on.
+    pub active: Vec<FaultInfo>,
+}
+
+/// Everything the Hub publishes, at one moment: what a front end starts
+/// from, and resynchronises from after it fell behind the event stream.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LabSnapshot {
+    pub connections: Vec<ConnectionSnapshot>,
+    pub devices: Vec<DeviceSnapshot>,
+    pub simulators: Vec<SimSnapshot>,
+    /// Byte and chunk counters of every traffic tap, by link.
+    pub taps: Vec<(Arc<str>, TapCounters)>,
+    pub actors: Vec<ActorStatus>,
+}

@@ -1,0 +1,76 @@
+//! What a front end can ask of the lab.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connection::ConnCommand;
+use crate::device::{TaskRef, TaskSpec, Value};
+use crate::sim::FaultSetting;
+
+/// A request to the Hub. On the wire: an object with a `request` field
+/// naming the variant beside its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "kebab-case")]
+pub enum Request {
+    /// Connections, devices and simulators at a glance.
+    Status,
+    /// A simulator's faults (the only simulator's when `simulator` is `None`).
+    Faults { simulator: Option<String> },
+    /// Switch a simulator fault.
+    Fault {
+        simulator: Option<String>,
+        fault: String,
+        setting: FaultSetting,
+    },
+    /// Switch a device that can be switched on or off.
+    Power { device: String, on: bool },
+    /// Drive a link's connection manager; a device name stands for its
+    /// link.
+    Connection {
+        target: String,
+        command: ConnCommand,
+    },
+    /// Write an attribute. Text is read as the attribute's kind says
+    /// (`on`, `20n`, `800 Hz`).
+    Set {
+        device: String,
+        attr: String,
+        value: Value,
+        /// Also while a running task controls the attribute.
+        force: bool,
+    },
+    /// One property as it is now.
+    Get { device: String, attr: String },
+    /// A device's properties, optionally those whose name, label or
+    /// group contains `filter` (ignoring case).
+    Properties {
+        device: String,
+        filter: Option<String>,
+    },
+    /// A driver action (`read 171 0`, `scan 100 0.1`, `clear`).
+    Action {
+        device: String,
+        action: String,
+        args: Vec<String>,
+    },
+    /// Queue a task.
+    Task(TaskSpec),
+    /// Cancel a device's task, or its running one.
+    Cancel {
+        device: String,
+        task: Option<TaskRef>,
+    },
+    /// Queued, running and recent tasks (of one device).
+    Tasks { device: Option<String> },
+    /// Queue the tasks of a method file, all or none.
+    Load { path: PathBuf },
+    /// A device's status report.
+    DeviceStatus { device: String },
+    /// Read a device's live values now.
+    Measure { device: String },
+    /// Cancel the running task, then the documented safe state.
+    Safe { device: String },
+    /// Cancel every task of a device, then the safe state.
+    EmergencyStop { device: String },
+}

@@ -1,0 +1,174 @@
+//! The server's clients: what each asked to hear about, its BLOB modes,
+//! its byte-bounded outbox, and the reader and writer tasks on its socket.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use labdeck_core::config::OutboxLimits;
+use labdeck_protocol::indi::{BlobMode, Incoming, Limits, Message, MessageReader, Op, VectorKind};
+
+use super::outbox::{Outbox, Pushed};
+
+/// How long a leaving client's last words (the reason it is closed) may
+/// take to go out before its socket is closed regardless.
+const PARTING: Duration = Duration::from_secs(2);
+
+/// What a client asked to hear about.
+#[derive(Debug, Clone, Default)]
+pub struct Interest {
+    pub all: bool,
+    pub devices: BTreeSet<String>,
+    pub vectors: BTreeSet<(String, String)>,
+}
+
+impl Interest {
+    pub fn wants(&self, device: &str, vector: &str) -> bool {
+        self.all
+            || self.devices.contains(device)
+            || self
+                .vectors
+                .contains(&(device.to_string(), vector.to_string()))
+    }
+
+    pub fn wants_device(&self, device: &str) -> bool {
+        self.all || self.devices.contains(device) || self.vectors.iter().any(|(d, _)| d == device)
+    }
+}
+
+/// What a client's reader hands the server.
+pub enum FromClient {
+    Message(u64, Message),
+    Ignored(u64, String),
+    /// The stream is unusable: say why, then drop the client.
+    Broken(u64, String),
+    Closed(u64),
+}
+
+pub struct Client {
+    pub peer: SocketAddr,
+    outbox: Arc<Outbox>,
+    pub interest: Interest,
+    /// `enableBLOB` per device (and vector); Never by default.
+    pub blobs: HashMap<(String, Option<String>), BlobMode>,
+    reader: tokio::task::JoinHandle<()>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl Client {
+    /// Start the reader and writer of a new client's socket.
+    pub fn start(
+        stream: TcpStream,
+        peer: SocketAddr,
+        id: u64,
+        limits: OutboxLimits,
+        inbound: mpsc::Sender<FromClient>,
+    ) -> Self {
+        let (read, write) = stream.into_split();
+        let outbox = Arc::new(Outbox::new(limits));
+        Self {
+            peer,
+            writer: tokio::spawn(write_loop(write, outbox.clone())),
+            reader: tokio::spawn(read_loop(read, id, inbound)),
+            outbox,
+            interest: Interest::default(),
+            blobs: HashMap::new(),
+        }
+    }
+
+    pub fn blob_mode(&self, device: &str, vector: &str) -> BlobMode {
+        self.blobs
+            .get(&(device.to_string(), Some(vector.to_string())))
+            .or_else(|| self.blobs.get(&(device.to_string(), None)))
+            .copied()
+            .unwrap_or(BlobMode::Never)
+    }
+
+    pub fn push(&self, xml: Bytes, blob: bool) -> Pushed {
+        self.outbox.push(xml, blob)
+    }
+
+    /// Let go: what is queued still goes out (within [`PARTING`]), then
+    /// the socket closes.
+    pub fn part(self) {
+        self.outbox.close();
+        self.reader.abort();
+        let mut writer = self.writer;
+        tokio::spawn(async move {
+            if tokio::time::timeout(PARTING, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        });
+    }
+
+    /// Close at once: nothing more can reach it.
+    pub fn cut(self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+/// Whether a message is a BLOB update (skipped for clients behind).
+pub fn is_blob(message: &Message) -> bool {
+    matches!(message, Message::Vector(Op::Set, v) if v.kind == VectorKind::Blob)
+}
+
+/// Tell a client beyond the limit why, and close.
+pub fn refuse(stream: TcpStream, text: String) {
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let _ = stream.write_all(text.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    });
+}
+
+async fn read_loop(mut read: OwnedReadHalf, id: u64, tx: mpsc::Sender<FromClient>) {
+    let mut reader = MessageReader::new(Limits::default());
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match read.read(&mut buf).await {
+            // End of stream: the client is gone, now.
+            Ok(0) | Err(_) => {
+                let _ = tx.send(FromClient::Closed(id)).await;
+                return;
+            }
+            Ok(n) => n,
+        };
+        reader.push(&buf[..n]);
+        while let Some(next) = reader.next_message() {
+            let inbound = match next {
+                Ok(Incoming::Message(m)) => FromClient::Message(id, m),
+                Ok(Incoming::Ignored(e)) => FromClient::Ignored(id, e.to_string()),
+                Err(e) => {
+                    let _ = tx.send(FromClient::Broken(id, e.to_string())).await;
+                    return;
+                }
+            };
+            if tx.send(inbound).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop(mut write: OwnedWriteHalf, outbox: Arc<Outbox>) {
+    while let Some(batch) = outbox.take().await {
+        let total: usize = batch.iter().map(Bytes::len).sum();
+        let mut joined = Vec::with_capacity(total);
+        for b in &batch {
+            joined.extend_from_slice(b);
+        }
+        if write.write_all(&joined).await.is_err() {
+            outbox.close();
+            return;
+        }
+    }
+    let _ = write.shutdown().await;
+}
