@@ -261,3 +261,33 @@ fn indi_remote_properties() {
     app.focus = Pane::Properties;
     snapshot("indi_remote_properties", &app);
 }
+
+/// A key that would do nothing right now is shown greyed out: the pump's
+/// on/off key with a link that has no switchable device selected.
+#[test]
+fn hints_grey_out_where_they_do_not_apply() {
+    let theme = Theme::load("default", false).unwrap();
+    let style_of = |app: &App, needle: &str| {
+        let terminal = draw(app, &theme);
+        let buf = terminal.backend().buffer();
+        let y = buf.area.height - 1;
+        let row: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        let col = row
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {row:?}"));
+        let x = row[..col].chars().count() as u16;
+        buf[(x, y)].style()
+    };
+    let mut app = model((120, 40));
+    app.focus = Pane::Properties;
+    // The pump is selected: its on/off key works, like the editor's.
+    assert_eq!(style_of(&app, "on/off"), style_of(&app, "edit"));
+    // The TCP link has no device: nothing to switch, nothing to edit.
+    app.focus = Pane::Connections;
+    key(&mut app, "j");
+    app.focus = Pane::Properties;
+    assert_ne!(style_of(&app, "on/off"), style_of(&app, "help"));
+    assert_eq!(style_of(&app, "on/off"), style_of(&app, "edit"));
+}

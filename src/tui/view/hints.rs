@@ -1,5 +1,6 @@
-//! The bottom line: the keys valid right now (from the keymap, so it can
-//! never disagree with them) and the last reply.
+//! The bottom line: the keys of the focused pane and the global ones
+//! (from the keymap, so it can never disagree with them), greyed out where
+//! they would do nothing right now, and the last reply.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -42,12 +43,53 @@ const GLOBAL: &[Action] = &[
     Action::Quit,
 ];
 
-/// The hints as (keys, what) pairs for the current focus and overlay.
-pub fn hints(app: &App) -> Vec<(String, String)> {
+/// One hint: the key, what it does, and whether it does anything now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub key: String,
+    pub what: String,
+    pub available: bool,
+}
+
+/// Whether an action would do something in the current state (gitui's
+/// greyed-out commands): a pump key without a switchable device, an
+/// editor without a writable property, …
+fn available(app: &App, action: Action) -> bool {
+    let device = app.selected_device();
+    match action {
+        Action::PumpToggle => device.is_some_and(|d| d.capabilities.power.is_some()),
+        Action::Edit => app
+            .property_list()
+            .get(app.cursor(Pane::Properties))
+            .is_some_and(|p| p.def.writable),
+        Action::NewTask => app
+            .data
+            .devices
+            .iter()
+            .any(|d| !d.capabilities.techniques.is_empty()),
+        Action::CancelTask => app.selected_task().is_some_and(|t| !t.state.is_terminal()),
+        Action::Faults => app.selected_simulator().is_some(),
+        Action::Connect | Action::Disconnect => app.selected_connection().is_some(),
+        Action::RetryNow => app
+            .selected_connection()
+            .is_some_and(|c| c.state == labdeck_core::connection::StateKind::Recovering),
+        Action::Acknowledge | Action::AcknowledgeAll => {
+            app.alarms.iter().any(|a| a.active && !a.acked)
+        }
+        _ => true,
+    }
+}
+
+/// The hints for the current focus and overlay.
+pub fn hints(app: &App) -> Vec<Hint> {
     let fixed = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
-            .map(|(k, w)| (k.to_string(), w.to_string()))
+            .map(|(k, w)| Hint {
+                key: k.to_string(),
+                what: w.to_string(),
+                available: true,
+            })
             .collect()
     };
     if app.message.is_some() {
@@ -92,7 +134,11 @@ pub fn hints(app: &App) -> Vec<(String, String)> {
             .chain(GLOBAL)
             .filter_map(|a| {
                 let key = app.keymap.keys(*a).first()?;
-                Some((key.to_string(), short(*a).to_string()))
+                Some(Hint {
+                    key: key.to_string(),
+                    what: short(*a).to_string(),
+                    available: available(app, *a),
+                })
             })
             .collect(),
     }
@@ -120,7 +166,7 @@ fn short(action: Action) -> &'static str {
         Action::Connect => "connect",
         Action::Disconnect => "disconnect",
         Action::RetryNow => "retry",
-        Action::PumpToggle => "pump on/off",
+        Action::PumpToggle => "on/off",
         Action::Edit => "edit",
         Action::NewTask => "new task",
         Action::CancelTask => "cancel task",
@@ -144,14 +190,24 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
         .map_or(0, |(t, _)| (t.chars().count() + 2).min(width / 2));
     let mut parts = Vec::new();
     let mut used = 0;
-    for (key, what) in hints(app) {
+    for Hint {
+        key,
+        what,
+        available,
+    } in hints(app)
+    {
         let piece = key.chars().count() + what.chars().count() + 3;
         if used + piece > width.saturating_sub(status_width) {
             break;
         }
         used += piece;
-        parts.push((format!(" {key}"), theme.style(Role::HintKey)));
-        parts.push((format!(" {what} "), theme.style(Role::Hint)));
+        let (key_role, what_role) = if available {
+            (Role::HintKey, Role::Hint)
+        } else {
+            (Role::Dim, Role::Dim)
+        };
+        parts.push((format!(" {key}"), theme.style(key_role)));
+        parts.push((format!(" {what} "), theme.style(what_role)));
     }
     if let Some((text, style)) = status {
         parts.push((
