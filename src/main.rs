@@ -359,7 +359,7 @@ fn console(args: RunArgs) -> ExitCode {
     }
     args.indi.apply(&mut config);
     if let Some(method) = &args.method
-        && let Err(e) = labdeck_core::runtime::load_method(method)
+        && let Err(e) = labdeck_core::hub::load_method(method)
     {
         return fail(&e);
     }

@@ -162,6 +162,68 @@ async fn the_connection_switch_drives_the_link() {
 }
 
 #[tokio::test]
+async fn a_simulator_is_a_device_whose_faults_clients_switch() {
+    let (runtime, address) = start("").await;
+    let mut peer = IndiPeer::connect(address).await;
+    peer.send("<getProperties version='1.7' device='sim'/>")
+        .await;
+    let def = peer
+        .wait_for("the FAULTS definition", |m| {
+            is_vector(m, Op::Def, "sim", "FAULTS").is_some()
+        })
+        .await;
+    let Message::Vector(_, faults) = def else {
+        unreachable!()
+    };
+    assert_eq!(faults.kind, VectorKind::Switch);
+    assert!(
+        faults
+            .members
+            .iter()
+            .any(|m| m.name == "no-reply" && m.value == "Off")
+    );
+    // Switching a fault on over INDI is switching it on: the pump stops
+    // answering and its link goes to recovery.
+    peer.send("<newSwitchVector device='sim' name='FAULTS'><oneSwitch name='no-reply'>On</oneSwitch></newSwitchVector>")
+        .await;
+    peer.wait_for("FAULTS Ok with no-reply On", |m| {
+        is_vector(m, Op::Set, "sim", "FAULTS").is_some_and(|v| {
+            v.head.state == Some(IndiState::Ok)
+                && v.members
+                    .iter()
+                    .any(|s| s.name == "no-reply" && s.value == "On")
+        })
+    })
+    .await;
+    common::wait_state(
+        runtime.hub(),
+        "port",
+        labdeck_core::connection::StateKind::Recovering,
+    )
+    .await;
+    peer.send("<newSwitchVector device='sim' name='FAULTS'><oneSwitch name='no-reply'>Off</oneSwitch></newSwitchVector>")
+        .await;
+    common::wait_device(runtime.hub(), "pump", "pump back online", |d| d.online).await;
+    // A value out of the fault's range is refused with the reason.
+    peer.send("<newNumberVector device='sim' name='FAULT_VALUES'><oneNumber name='delay'>999999</oneNumber></newNumberVector>")
+        .await;
+    let alert = peer
+        .wait_for("FAULT_VALUES Alert", |m| {
+            is_vector(m, Op::Set, "sim", "FAULT_VALUES")
+                .is_some_and(|v| v.head.state == Some(IndiState::Alert))
+        })
+        .await;
+    let Message::Vector(_, v) = alert else {
+        unreachable!()
+    };
+    let why = v.head.message.unwrap_or_default();
+    assert!(why.contains("999999") && why.contains("outside"), "{why}");
+    let sim = runtime.hub().simulator("sim").unwrap().snapshot();
+    assert!(sim.faults.iter().all(|f| !f.active), "{:?}", sim.faults);
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn ping_is_answered_by_the_server() {
     let (runtime, address) = start("").await;
     let mut peer = IndiPeer::connect(address).await;

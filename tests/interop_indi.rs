@@ -121,6 +121,25 @@ fn debian_tools_list_and_drive_the_demo_devices() {
     let status = wait_child(&mut eval, Duration::from_secs(20));
     assert!(status.success(), "indi_eval -w: {status}");
 
+    // A simulator is an INDI device too: indi_setprop switches its fault,
+    // the pump stops answering and its link goes to recovery.
+    let (ok, out) = run(indi(
+        "indi_getprop",
+        port,
+        &["-t", "3", "pump-sim.FAULTS.no-reply"],
+    ));
+    assert!(ok && out.contains("pump-sim.FAULTS.no-reply=Off"), "{out}");
+    let (ok, out) = run(indi("indi_setprop", port, &["pump-sim.FAULTS.no-reply=On"]));
+    assert!(ok, "{out}");
+    serve.expect("pump-port: connected -> recovering");
+    let (ok, out) = run(indi(
+        "indi_setprop",
+        port,
+        &["pump-sim.FAULTS.no-reply=Off"],
+    ));
+    assert!(ok, "{out}");
+    serve.expect("pump-port: connecting -> connected");
+
     // The shared smoke script: states, perms, a typed write round trip.
     let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/interop/indi_smoke.sh");
     if smoke.is_file() {

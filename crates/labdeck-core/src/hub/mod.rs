@@ -3,6 +3,7 @@
 //! or refusals, the event stream, and snapshots to start and to
 //! resynchronise from. Everything that crosses it is `serde`.
 
+mod method;
 mod outcome;
 mod request;
 mod tasks;
@@ -12,8 +13,10 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
 pub use crate::error::HubError;
+pub use method::{load_method, parse_method};
 pub use outcome::{
-    DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask, SimStatus,
+    ActorState, ActorStatus, DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask,
+    SimStatus,
 };
 pub use request::Request;
 
@@ -21,7 +24,6 @@ use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
 use crate::device::{DeviceCommand, DeviceHandle, Property};
 use crate::link::TrafficTap;
-use crate::runtime::ActorStatus;
 use crate::sim::SimulatorHandle;
 
 /// A request's result.
@@ -380,3 +382,6 @@ async fn on_device(device: &DeviceHandle, command: DeviceCommand) -> HubResult {
 fn names_of(properties: &[Property]) -> Vec<String> {
     properties.iter().map(|p| p.name().to_string()).collect()
 }
+
+#[cfg(test)]
+mod wire_tests;

@@ -1,5 +1,6 @@
 //! What the lab did, typed: front ends render it in their own words.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -8,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::connection::{ConnectionSnapshot, StateKind};
 use crate::device::{DeviceOutcome, DeviceSnapshot, Property, TaskSnapshot};
 use crate::link::{TapCounters, TransportKind};
-use crate::runtime::ActorStatus;
 use crate::sim::{FaultInfo, SimKind, SimSnapshot};
 
 /// A request's result. On the wire: an object with an `outcome` field
@@ -106,4 +106,22 @@ pub struct LabSnapshot {
     /// Byte and chunk counters of every traffic tap, by link.
     pub taps: Vec<(Arc<str>, TapCounters)>,
     pub actors: Vec<ActorStatus>,
+}
+
+/// Whether a supervised actor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActorState {
+    Running,
+    Stopped,
+    Faulted,
+}
+
+/// One supervised actor of the runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActorStatus {
+    pub name: Arc<str>,
+    pub kind: Cow<'static, str>,
+    pub state: ActorState,
+    pub reason: Option<String>,
 }

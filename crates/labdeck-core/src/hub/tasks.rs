@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use super::load_method;
 use super::{Hub, HubError, HubResult, Outcome, QueuedTask};
 use crate::device::{DeviceCommand, DeviceOutcome, TaskRef, TaskSnapshot, TaskSpec};
-use crate::runtime::load_method;
 
 impl Hub {
     /// Queue one task on its device.

@@ -1,7 +1,6 @@
 //! The runtime: a supervisor that builds simulators, links, connection
 //! managers and drivers from a configuration and owns their lifecycles.
 
-pub mod method;
 mod snoop;
 mod supervise;
 
@@ -13,9 +12,6 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-
-pub use method::{load_method, parse_method};
-pub use supervise::{ActorState, ActorStatus};
 
 use self::supervise::Supervisor;
 use crate::bus::EventBus;

@@ -10,31 +10,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::alarm::AlarmKind;
 use crate::bus::{Event, EventBus};
+use crate::hub::{ActorState, ActorStatus};
 use crate::time::Timestamp;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActorState {
-    Running,
-    Stopped,
-    Faulted,
-}
-
-/// One supervised actor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActorStatus {
-    pub name: Arc<str>,
-    pub kind: Cow<'static, str>,
-    pub state: ActorState,
-    pub reason: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Supervisor {
