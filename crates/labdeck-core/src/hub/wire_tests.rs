@@ -18,7 +18,6 @@ use crate::device::{
 };
 use crate::sim::FaultSetting;
 use crate::testing;
-use crate::time::Timestamp;
 
 /// JSON, back, and JSON again: the same text. (Timestamps carry
 /// microseconds on the wire, so the text is the exact test.)
