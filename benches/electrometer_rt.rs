@@ -41,13 +41,13 @@ fn pin(cpu: Option<usize>) {
     // SAFETY: a zeroed cpu_set_t is a valid empty set; the calls only read it.
     unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         for c in 0..cpus {
             if cpu.is_none_or(|only| only == c) {
                 libc::CPU_SET(c, &mut set);
             }
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &raw const set);
     }
 }
 
@@ -356,7 +356,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(15);
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("electrometer round trips; {cpus} CPUs");
     measure(Some(cpus - 1), runs);
     measure(None, runs);

@@ -1,6 +1,6 @@
 //! labdeck's command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -289,7 +289,7 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
-        Command::Check { config } => check(config),
+        Command::Check { config } => check(config.as_deref()),
         Command::Run(args) => console(args),
         Command::Serve(args) => {
             let mut config = match settings::load(args.config.as_deref()) {
@@ -410,8 +410,7 @@ fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blockin
             let _ = std::fs::create_dir_all(dir);
             let name = path
                 .file_name()
-                .map(|n| n.to_os_string())
-                .unwrap_or_else(|| "labdeck.log".into());
+                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
             let (writer, guard) =
                 tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
             let layer = tracing_subscriber::fmt::layer()
@@ -429,8 +428,8 @@ fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blockin
     guard
 }
 
-fn check(path: Option<PathBuf>) -> ExitCode {
-    match settings::load(path.as_deref()) {
+fn check(path: Option<&Path>) -> ExitCode {
+    match settings::load(path) {
         Ok((config, console)) => {
             println!("{}", config.summary());
             println!(
@@ -488,8 +487,7 @@ fn init_logging(config: &Config) -> Option<tracing_appender::non_blocking::Worke
                 .unwrap_or(std::path::Path::new("."));
             let name = path
                 .file_name()
-                .map(|n| n.to_os_string())
-                .unwrap_or_else(|| "labdeck.log".into());
+                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
             let (writer, guard) =
                 tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
             let layer = tracing_subscriber::fmt::layer()

@@ -8,7 +8,7 @@ use labdeck_core::sim::turbovac::Profile;
 /// Every problem labdeck reports for a file: the core's sections and the
 /// console's.
 fn errors(text: &str) -> String {
-    match labdeck::tui::settings::parse(text, ConfigOrigin::File("lab.toml".into())) {
+    match labdeck::tui::settings::parse(text, &ConfigOrigin::File("lab.toml".into())) {
         Ok(_) => panic!("expected errors for:\n{text}"),
         Err(e) => e.to_string(),
     }

@@ -33,7 +33,7 @@ struct Console {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     screen: Arc<Mutex<vt100::Parser<Recorder>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Console {
@@ -86,7 +86,7 @@ impl Console {
             child,
             writer,
             screen,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -102,12 +102,11 @@ impl Console {
             if self.contents().contains(needle) {
                 return;
             }
-            if Instant::now() > deadline {
-                panic!(
-                    "screen never showed {needle:?}; it shows:\n{}",
-                    self.contents()
-                );
-            }
+            assert!(
+                Instant::now() <= deadline,
+                "screen never showed {needle:?}; it shows:\n{}",
+                self.contents()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -264,7 +263,7 @@ fn tasks_are_queued_watched_cancelled_and_recorded_from_the_console() {
     console.wait_for("cancelled ramp");
     console.press(b"qy");
     assert!(console.wait_exit().success());
-    let data = console._dir.path().join("labdeck/data");
+    let data = console.dir.path().join("labdeck/data");
     let files: Vec<String> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -332,7 +331,7 @@ fn escape_sequences_from_a_device_leave_the_screen_intact() {
     );
     assert!(rows[39].contains("help"), "hint bar intact: {:?}", rows[39]);
     // ESC[10;10H X would have printed X at row 10, column 10.
-    assert_ne!(screen.cell(9, 9).map(|c| c.contents()), Some("X"));
+    assert_ne!(screen.cell(9, 9).map(vt100::Cell::contents), Some("X"));
     let recorder = parser.callbacks();
     assert!(
         recorder.titles.is_empty(),

@@ -141,7 +141,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     let client = common::start(&remote_config("sky", address, dir.path())).await;
 
     let (stream, _) = listener.accept().await.unwrap();
-    let mut server = IndiPeer::over(stream).await;
+    let mut server = IndiPeer::over(stream);
     expect(&mut server, "getProperties", |m| {
         matches!(m, Message::GetProperties { version: Some(v), device: None, .. } if v == "1.7")
     })
@@ -249,7 +249,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     drop(server);
     wait_prop(&client, "sky", "offline", |d| !d.online).await;
     let (stream, _) = listener.accept().await.unwrap();
-    let mut server = IndiPeer::over(stream).await;
+    let mut server = IndiPeer::over(stream);
     expect(&mut server, "getProperties again", |m| {
         matches!(m, Message::GetProperties { .. })
     })
@@ -280,14 +280,14 @@ async fn garbage_from_the_server_resets_the_link() {
     let dir = tempfile::tempdir().unwrap();
     let client = common::start(&remote_config("sky", address, dir.path())).await;
     let (stream, _) = listener.accept().await.unwrap();
-    let mut server = IndiPeer::over(stream).await;
+    let mut server = IndiPeer::over(stream);
     server.send(DEFS).await;
     wait_prop(&client, "sky", "definitions", |d| d.online).await;
     server.send("</defNumberVector>").await;
     // The client gives up on that stream and connects again.
     server.wait_closed().await;
     let (stream, _) = listener.accept().await.unwrap();
-    let mut server = IndiPeer::over(stream).await;
+    let mut server = IndiPeer::over(stream);
     expect(&mut server, "getProperties on the new link", |m| {
         matches!(m, Message::GetProperties { .. })
     })

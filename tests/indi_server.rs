@@ -328,7 +328,7 @@ async fn a_client_that_reads_nothing_is_dropped_the_others_carry_on() {
             .await;
     }
     // The stalled one was cut off: once it reads, the stream ends.
-    let mut stalled = IndiPeer::over(stalled).await;
+    let mut stalled = IndiPeer::over(stalled);
     stalled.wait_closed().await;
     runtime.shutdown().await.unwrap();
 }

@@ -3,6 +3,7 @@
 //! model. Sample counts, the queue, cancel latency (also with a sample in
 //! flight), validation messages.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,7 +72,7 @@ async fn serve(
     let mut instrument = Instrument::new(ReadingModel::new(Signal::default(), 50.0, 3));
     loop {
         let line = tokio::select! {
-            _ = cut.cancelled() => return,
+            () = cut.cancelled() => return,
             line = lines.next_line() => match line {
                 Ok(Some(line)) => line,
                 _ => return,
@@ -179,7 +180,7 @@ fn spec(name: &str, interval: f64, duration: f64) -> TaskSpec {
         name: name.into(),
         device: "em1".into(),
         technique: "measure".into(),
-        params: Default::default(),
+        params: BTreeMap::default(),
         sampling_interval: Duration::from_secs_f64(interval),
         max_duration: Duration::from_secs_f64(duration),
     }

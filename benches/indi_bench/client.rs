@@ -1,6 +1,7 @@
 //! The measuring clients: the spec's counting client, a client that reads
 //! nothing, and a one-request-at-a-time round-trip client.
 
+use std::fmt::Write as _;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -22,7 +23,7 @@ fn receive_buffer(stream: &TcpStream, bytes: i32) {
             stream.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_RCVBUF,
-            (&bytes as *const i32).cast(),
+            (&raw const bytes).cast(),
             std::mem::size_of::<i32>() as libc::socklen_t,
         );
     }
@@ -147,7 +148,7 @@ pub fn ten_clients(server: &Running, window: Duration, stalled: bool) -> TenClie
     while !done.load(Ordering::Relaxed) {
         rss_peak_mb = rss_peak_mb.max(server.rss_mb());
         std::thread::sleep(Duration::from_millis(50));
-        if healthy.iter().all(|h| h.is_finished()) {
+        if healthy.iter().all(std::thread::JoinHandle::is_finished) {
             done.store(true, Ordering::Relaxed);
         }
     }
@@ -167,7 +168,7 @@ fn new_vector(path: &RoundTripPath, value: f64) -> Vec<u8> {
         path.device, path.vector, path.member
     );
     for (member, v) in path.others {
-        xml.push_str(&format!("<oneNumber name=\"{member}\">{v}</oneNumber>\n"));
+        let _ = writeln!(xml, "<oneNumber name=\"{member}\">{v}</oneNumber>");
     }
     xml.push_str("</newNumberVector>\n");
     xml.into_bytes()

@@ -3,6 +3,7 @@
 //! simulator. A fresh server per run, on its own port and unix socket name.
 
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -52,6 +53,7 @@ pub fn available() -> Result<(), String> {
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 pub enum Driver {
     Flood(Load),
     Telescope,
@@ -76,7 +78,7 @@ impl Running {
             Driver::Flood(load) => {
                 let rate = match load {
                     Load::Idle => 0,
-                    Load::Paced(rate) => rate as i64,
+                    Load::Paced(rate) => i64::from(rate),
                     Load::Flood => -1,
                 };
                 // indiserver starts drivers without arguments: a wrapper.
@@ -87,7 +89,6 @@ impl Running {
                     format!("#!/bin/sh\nexec python3 {script} --rate {rate}\n"),
                 )
                 .expect("wrapper");
-                use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
                     .expect("chmod");
                 wrapper.display().to_string()

@@ -164,7 +164,7 @@ async fn drive(mut device: EmbeddedDevice, load: Load, cancel: CancellationToken
     loop {
         let due = match load {
             Load::Idle => 0,
-            Load::Paced(rate) => (rate as f64 * start.elapsed().as_secs_f64()) as u64,
+            Load::Paced(rate) => (f64::from(rate) * start.elapsed().as_secs_f64()) as u64,
             Load::Flood => u64::MAX,
         };
         if sent < due {
@@ -184,7 +184,7 @@ async fn drive(mut device: EmbeddedDevice, load: Load, cancel: CancellationToken
             }
         };
         tokio::select! {
-            _ = cancel.cancelled() => return,
+            () = cancel.cancelled() => return,
             request = device.next_request() => {
                 let Some(request) = request else { return };
                 let answer = match request.command() {
@@ -201,7 +201,7 @@ async fn drive(mut device: EmbeddedDevice, load: Load, cancel: CancellationToken
                 };
                 request.answer(answer);
             }
-            _ = tick => {}
+            () = tick => {}
         }
     }
 }

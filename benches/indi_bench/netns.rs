@@ -17,8 +17,7 @@ pub fn enter() -> Option<Result<(), String>> {
         Command::new("ip")
             .args(args)
             .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
+            .is_ok_and(|o| o.status.success())
     };
     if !ip(&["netns", "add", &name]) {
         return Some(Err(

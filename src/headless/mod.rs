@@ -344,7 +344,7 @@ where
     let mut stdin_open = true;
     loop {
         tokio::select! {
-            _ = signals.recv() => break,
+            () = signals.recv() => break,
             ended = &mut until => return Ok(Some(ended)),
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {

@@ -154,10 +154,6 @@ impl Served {
             .filter_map(|f| {
                 let (min, max) = f.range?;
                 let unit = f.unit.as_deref().unwrap_or("");
-                #[expect(
-                    clippy::cast_precision_loss,
-                    reason = "fault values are small counts of ms, bytes, bits"
-                )]
                 let value = f.value.map_or(0.0, |v| v as f64);
                 Some(Member {
                     label: Some(format!("{} ({unit})", f.label)),

@@ -233,7 +233,10 @@ impl IndiServer {
             let index = self.sources.len();
             self.sources.push((name, Source::Device(i)));
             let mut watch = device.watch();
-            let mut link = self.hub.connection(&snapshot.link).map(|c| c.watch());
+            let mut link = self
+                .hub
+                .connection(&snapshot.link)
+                .map(labdeck_core::connection::ConnectionHandle::watch);
             let tx = tx.clone();
             tokio::spawn(async move {
                 loop {
@@ -283,14 +286,27 @@ impl IndiServer {
         };
         let fresh = match source {
             Source::Device(d) => {
-                let Some(device) = self.hub.devices().get(d).map(|d| d.snapshot()) else {
+                let Some(device) = self
+                    .hub
+                    .devices()
+                    .get(d)
+                    .map(labdeck_core::device::DeviceHandle::snapshot)
+                else {
                     return;
                 };
-                let link = self.hub.connection(&device.link).map(|c| c.snapshot());
+                let link = self
+                    .hub
+                    .connection(&device.link)
+                    .map(labdeck_core::connection::ConnectionHandle::snapshot);
                 Served::device(&device, link.as_ref())
             }
             Source::Simulator(s) => {
-                let Some(sim) = self.hub.simulators().get(s).map(|s| s.snapshot()) else {
+                let Some(sim) = self
+                    .hub
+                    .simulators()
+                    .get(s)
+                    .map(labdeck_core::sim::SimulatorHandle::snapshot)
+                else {
                     return;
                 };
                 Served::simulator(&sim)
@@ -488,38 +504,43 @@ impl IndiServer {
 
     fn message(&mut self, id: u64, message: Message) {
         match message {
-            Message::GetProperties { device, name, .. } => self.get_properties(id, device, name),
+            Message::GetProperties { device, name, .. } => {
+                self.get_properties(id, device.as_deref(), name.as_deref());
+            }
             Message::EnableBlob { device, name, mode } => {
                 if let Some(client) = self.clients.get_mut(&id) {
                     client.blobs.insert((device, name), mode);
                 }
             }
             Message::PingRequest { uid } => self.send(id, &Message::PingReply { uid }),
-            Message::Vector(Op::New, new) => self.new_vector(id, new),
+            Message::Vector(Op::New, new) => self.new_vector(id, &new),
             // Clients have no business sending def/set/message: ignored.
             _ => {}
         }
     }
 
-    fn get_properties(&mut self, id: u64, device: Option<String>, name: Option<String>) {
+    fn get_properties(&mut self, id: u64, device: Option<&str>, name: Option<&str>) {
         let Some(client) = self.clients.get_mut(&id) else {
             return;
         };
-        match (&device, &name) {
+        match (device, name) {
             (None, _) => client.interest.all = true,
             (Some(d), None) => {
-                client.interest.devices.insert(d.clone());
+                client.interest.devices.insert(d.to_string());
             }
             (Some(d), Some(n)) => {
-                client.interest.vectors.insert((d.clone(), n.clone()));
+                client
+                    .interest
+                    .vectors
+                    .insert((d.to_string(), n.to_string()));
             }
         }
         let defs: Vec<Message> = self
             .served
             .iter()
-            .filter(|(d, _)| device.as_ref().is_none_or(|want| want == *d))
+            .filter(|(d, _)| device.is_none_or(|want| want == d.as_str()))
             .flat_map(|(_, served)| served.vectors())
-            .filter(|v| name.as_ref().is_none_or(|want| *want == v.head.name))
+            .filter(|v| name.is_none_or(|want| want == v.head.name))
             .map(|v| Message::Vector(Op::Def, v.clone()))
             .collect();
         for def in defs {
@@ -527,15 +548,15 @@ impl IndiServer {
         }
     }
 
-    fn new_vector(&mut self, id: u64, new: Vector) {
+    fn new_vector(&mut self, id: u64, new: &Vector) {
         let (device, vector) = (new.head.device.clone(), new.head.name.clone());
         let planned = match self.served.get(&device) {
-            Some(served) => requests::plan(served, &device, &new),
+            Some(served) => requests::plan(served, &device, new),
             None => Err(format!("no device {device}")),
         };
         let requests = match planned {
             Ok(requests) => requests,
-            Err(why) => return self.refuse_new(id, &new, &why),
+            Err(why) => return self.refuse_new(id, new, &why),
         };
         // A device may take a while (an exchange with the instrument):
         // the requests run beside the actor.

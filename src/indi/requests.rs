@@ -110,11 +110,6 @@ pub fn plan(served: &Served, device: &str, new: &Vector) -> Result<Vec<Request>,
                 let value = parse_number(&m.value)
                     .filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v < 1e15)
                     .ok_or_else(|| format!("{}: {:?} is not a whole number", m.name, m.value))?;
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "checked whole, positive and small"
-                )]
                 let value = value as u64;
                 Ok(Request::Fault {
                     simulator: Some(device.to_string()),

@@ -71,11 +71,13 @@ impl Pane {
         }
     }
 
+    #[must_use]
     pub fn next(self) -> Self {
         let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Self::ALL[(i + 1) % Self::ALL.len()]
     }
 
+    #[must_use]
     pub fn prev(self) -> Self {
         let i = Self::ALL.iter().position(|p| *p == self).unwrap_or(0);
         Self::ALL[(i + Self::ALL.len() - 1) % Self::ALL.len()]

@@ -4,8 +4,8 @@
 use super::app::{App, Confirm, InputPurpose, Overlay, Pane, Status};
 use super::forms::{FormKey, TaskForm};
 use super::update::Effect;
-use crate::tui::keys::{KeyChord, KeyName};
-use labdeck_core::device::{TaskRef, Value};
+use crate::tui::keys::KeyChord;
+use labdeck_core::device::Value;
 use labdeck_core::hub::Request;
 
 impl App {
@@ -98,7 +98,7 @@ impl App {
             self.say(format!("{device}.{attr} is gone"), false);
             return vec![];
         };
-        match prop.def.accept(&device, Value::Text(text.clone())) {
+        match prop.def.accept(&device, &Value::Text(text.clone())) {
             Ok(value) => {
                 self.editing = None;
                 vec![Effect::Hub(Request::Set {
@@ -140,15 +140,5 @@ impl App {
             name: task.spec.name.clone(),
         }));
         vec![]
-    }
-
-    pub(super) fn confirm_cancel(&mut self, key: KeyChord, device: String, id: u64) -> Vec<Effect> {
-        match key.key {
-            KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Request::Cancel {
-                device,
-                task: Some(TaskRef::Id(id)),
-            })],
-            _ => vec![],
-        }
     }
 }

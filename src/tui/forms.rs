@@ -2,6 +2,8 @@
 //! against the device's snapshot before anything is sent, so a mistake is
 //! named on the spot.
 
+use std::fmt::Write as _;
+
 use crate::headless::command::parse_duration;
 use crate::tui::keys::{KeyChord, KeyName};
 use labdeck_core::device::DeviceSnapshot;
@@ -62,7 +64,7 @@ impl TaskForm {
             KeyName::Enter => return FormKey::Submit,
             KeyName::Tab | KeyName::Down => self.focus = (self.focus + 1) % FIELDS.len(),
             KeyName::BackTab | KeyName::Up => {
-                self.focus = (self.focus + FIELDS.len() - 1) % FIELDS.len()
+                self.focus = (self.focus + FIELDS.len() - 1) % FIELDS.len();
             }
             KeyName::Backspace => {
                 field.pop();
@@ -72,7 +74,9 @@ impl TaskForm {
             _ => {}
         }
         if name_follows && self.focus == 1 {
-            self.values[5] = self.values[1].clone();
+            // The name follows the technique while it was left alone.
+            let [_, technique, .., name] = &mut self.values;
+            name.clone_from(technique);
         }
         FormKey::Edited
     }
@@ -124,7 +128,7 @@ impl TaskForm {
             })?;
             if let Some(prop) = d.property(attr) {
                 prop.def
-                    .accept(&d.name, labdeck_core::device::Value::Text(value.into()))
+                    .accept(&d.name, &labdeck_core::device::Value::Text(value.into()))
                     .map_err(|e| format!("parameter '{key}': {}", e.detail()))?;
             }
         }
@@ -141,9 +145,7 @@ impl TaskForm {
             line.push(' ');
             line.push_str(pair);
         }
-        line.push_str(&format!(
-            " interval={interval} duration={duration} name={name}"
-        ));
+        let _ = write!(line, " interval={interval} duration={duration} name={name}");
         Ok(line)
     }
 }

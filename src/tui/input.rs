@@ -48,10 +48,10 @@ pub fn chord(key: KeyEvent) -> Option<KeyChord> {
 }
 
 /// A terminal event as a message, if it means anything to the console.
-pub fn message(event: Event) -> Option<Msg> {
+pub fn message(event: &Event) -> Option<Msg> {
     match event {
-        Event::Key(key) => chord(key).map(Msg::Key),
-        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Key(key) => chord(*key).map(Msg::Key),
+        Event::Resize(w, h) => Some(Msg::Resize(*w, *h)),
         Event::Mouse(m) => match m.kind {
             MouseEventKind::Down(_) => Some(Msg::Click {
                 x: m.column,

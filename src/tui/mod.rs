@@ -19,11 +19,13 @@ mod traffic;
 mod update;
 mod view;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use futures::StreamExt;
 use ratatui::crossterm::event::EventStream;
 use thiserror::Error;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
@@ -77,9 +79,21 @@ struct Watches {
 impl Watches {
     fn new(hub: &Hub) -> Self {
         Self {
-            connections: hub.connections().iter().map(|c| c.watch()).collect(),
-            devices: hub.devices().iter().map(|d| d.watch()).collect(),
-            simulators: hub.simulators().iter().map(|s| s.watch()).collect(),
+            connections: hub
+                .connections()
+                .iter()
+                .map(labdeck_core::connection::ConnectionHandle::watch)
+                .collect(),
+            devices: hub
+                .devices()
+                .iter()
+                .map(labdeck_core::device::DeviceHandle::watch)
+                .collect(),
+            simulators: hub
+                .simulators()
+                .iter()
+                .map(labdeck_core::sim::SimulatorHandle::watch)
+                .collect(),
         }
     }
 
@@ -145,7 +159,11 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
         .unwrap_or(2);
     let mut logs = LogView::new(app::LOG_LEVELS[app.log_level], &theme);
     // What was recorded before the console started.
-    let mut history: Vec<_> = hub.taps().iter().flat_map(|t| t.history()).collect();
+    let mut history: Vec<_> = hub
+        .taps()
+        .iter()
+        .flat_map(labdeck_core::link::TrafficTap::history)
+        .collect();
     history.sort_by_key(|c| c.t.mono);
     for chunk in &history {
         app.traffic.push(chunk);
@@ -173,7 +191,6 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut second = tokio::time::interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
@@ -181,7 +198,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
         let effects = tokio::select! {
             biased;
             event = input.next() => match event {
-                Some(Ok(event)) => match input::message(event) {
+                Some(Ok(event)) => match input::message(&event) {
                     Some(msg) => app.update(msg),
                     None => vec![],
                 },
@@ -276,13 +293,14 @@ fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
                 Some(tap) => {
                     let mut text = String::new();
                     for chunk in tap.history() {
-                        text.push_str(&format!(
-                            "{}  {} {}  {}\n",
+                        let _ = writeln!(
+                            text,
+                            "{}  {} {}  {}",
                             crate::format::date_time(&chunk.t),
                             chunk.dir.as_str(),
                             chunk.link,
                             chunk.hex()
-                        ));
+                        );
                     }
                     write_file(path, text).await
                 }

@@ -111,7 +111,7 @@ pub fn candidates(input: &str, v: &Vocabulary) -> Vec<String> {
     };
     let owned = |list: &[String]| list.to_vec();
     let options: Vec<String> = match words.as_slice() {
-        [] => VERBS.iter().map(|s| s.to_string()).collect(),
+        [] => VERBS.iter().map(std::string::ToString::to_string).collect(),
         ["connect" | "disconnect" | "teardown" | "retry"] => {
             let mut names = owned(&v.connections);
             names.extend(v.devices.iter().map(|(d, _, _)| d.clone()));

@@ -4,6 +4,7 @@
 //! move the cursor nor retitle the window.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// What a control character is shown as.
 pub const STAND_IN: char = '·';
@@ -51,7 +52,9 @@ pub fn named(bytes: &[u8]) -> String {
                 out.push('>');
             }
             (None, 0x20..=0x7e) => out.push(char::from(b)),
-            (None, _) => out.push_str(&format!("<{b:02x}>")),
+            (None, _) => {
+                let _ = write!(out, "<{b:02x}>");
+            }
         }
     }
     out

@@ -63,12 +63,12 @@ enum RawKeys {
 /// the console's.
 pub fn load(explicit: Option<&Path>) -> Result<(Config, ConsoleSettings), LoadError> {
     let (text, origin) = config::discover(explicit)?;
-    Ok(parse(&text, origin)?)
+    Ok(parse(&text, &origin)?)
 }
 
 /// Check a configuration text, the core's sections and the console's;
 /// every problem of both, in file order.
-pub fn parse(text: &str, origin: ConfigOrigin) -> Result<(Config, ConsoleSettings), ConfigErrors> {
+pub fn parse(text: &str, origin: &ConfigOrigin) -> Result<(Config, ConsoleSettings), ConfigErrors> {
     let core = config::parse(text, origin.clone());
     // A file the core cannot even read says so alone, as TOML errors do.
     if let Err(e) = &core
@@ -77,7 +77,7 @@ pub fn parse(text: &str, origin: ConfigOrigin) -> Result<(Config, ConsoleSetting
     {
         return Err(e.clone());
     }
-    let console = console(text, &origin);
+    let console = console(text, origin);
     match (core, console) {
         (Ok(core), Ok(console)) => Ok((core, console)),
         (Err(ConfigErrors(mut a)), Err(ConfigErrors(b))) => {

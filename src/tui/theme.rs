@@ -150,19 +150,17 @@ impl Theme {
     pub fn load(name: &str, no_color: bool) -> Result<Self, ThemeError> {
         let mut theme = Self::parse("default", BUILTIN[0].1, None)?;
         if name != "default" {
-            let (text, origin) = match BUILTIN.iter().find(|(n, _)| *n == name) {
-                Some((_, text)) => (text.to_string(), format!("themes/{name}.toml")),
-                None => {
-                    let path = user_theme_path(name)
-                        .filter(|p| p.is_file())
-                        .ok_or_else(|| ThemeError::Unknown(name.to_string()))?;
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|source| ThemeError::Read {
-                            path: path.display().to_string(),
-                            source,
-                        })?;
-                    (text, path.display().to_string())
-                }
+            let (text, origin) = if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+                (text.to_string(), format!("themes/{name}.toml"))
+            } else {
+                let path = user_theme_path(name)
+                    .filter(|p| p.is_file())
+                    .ok_or_else(|| ThemeError::Unknown(name.to_string()))?;
+                let text = std::fs::read_to_string(&path).map_err(|source| ThemeError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                (text, path.display().to_string())
             };
             let overlay = Self::parse(name, &text, Some(&origin))?;
             theme.name = overlay.name;

@@ -575,6 +575,7 @@ mod tests {
 
     #[test]
     fn pairs_on_two_links_are_judged_separately() {
+        use Direction::{Rx, Tx};
         let mut t = Traffic::new(100);
         for n in 0..3u8 {
             t.push(&chunk("em", Direction::Tx, b"READ?"));
@@ -588,7 +589,6 @@ mod tests {
             .filter(|e| &*e.link == "em")
             .map(|e| (e.dir, e.repeats))
             .collect();
-        use Direction::{Rx, Tx};
         assert_eq!(
             em,
             vec![(Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1)]

@@ -11,6 +11,7 @@ use crate::headless::command::Reply;
 use crate::tui::keys::{Action, KeyChord, KeyName};
 use labdeck_core::bus::Event;
 use labdeck_core::connection::ConnCommand;
+use labdeck_core::device::TaskRef;
 use labdeck_core::hub::Request;
 use labdeck_core::sim::FaultSetting;
 use labdeck_core::time::Timestamp;
@@ -149,16 +150,13 @@ impl App {
     }
 
     fn reply(&mut self, reply: Reply) {
-        let mut lines = reply.text.lines();
-        let first = lines.next().unwrap_or_default().to_string();
+        let Reply { ok, text, .. } = reply;
+        let first = text.lines().next().unwrap_or_default().to_string();
         // Longer answers (status, faults, help) open in a box.
-        if lines.next().is_some() {
-            self.message = Some(reply.text.clone());
+        if text.lines().nth(1).is_some() {
+            self.message = Some(text);
         }
-        self.status = Some(Status {
-            text: first,
-            ok: reply.ok,
-        });
+        self.status = Some(Status { text: first, ok });
         self.dirty = true;
     }
 
@@ -264,7 +262,7 @@ impl App {
                         self.overlay = Some(Overlay::Faults {
                             simulator,
                             selected: 0,
-                        })
+                        });
                     }
                     None => self.notice("no simulator behind the selected link", false),
                 }
@@ -350,15 +348,14 @@ impl App {
     }
 
     fn connection(&mut self, command: ConnCommand) -> Vec<Effect> {
-        match self.selected_connection() {
-            Some(c) => vec![Effect::Hub(Request::Connection {
+        if let Some(c) = self.selected_connection() {
+            vec![Effect::Hub(Request::Connection {
                 target: c.name.to_string(),
                 command,
-            })],
-            None => {
-                self.notice("no connection selected", false);
-                vec![]
-            }
+            })]
+        } else {
+            self.notice("no connection selected", false);
+            vec![]
         }
     }
 
@@ -510,7 +507,7 @@ impl App {
                     _ if esc => return vec![],
                     KeyName::Up | KeyName::Char('k') => selected = selected.saturating_sub(1),
                     KeyName::Down | KeyName::Char('j') => {
-                        selected = (selected + 1).min(faults.saturating_sub(1))
+                        selected = (selected + 1).min(faults.saturating_sub(1));
                     }
                     KeyName::Left | KeyName::Char('h') if sims > 0 => {
                         simulator = (simulator + sims - 1) % sims;
@@ -548,9 +545,13 @@ impl App {
                 KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Quit],
                 _ => vec![],
             },
-            Overlay::Confirm(Confirm::CancelTask { device, id, .. }) => {
-                self.confirm_cancel(key, device, id)
-            }
+            Overlay::Confirm(Confirm::CancelTask { device, id, .. }) => match key.key {
+                KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Request::Cancel {
+                    device,
+                    task: Some(TaskRef::Id(id)),
+                })],
+                _ => vec![],
+            },
             Overlay::TaskForm(form) => self.task_form_key(form, key),
             Overlay::Input { purpose, mut text } => {
                 if esc {
@@ -594,7 +595,7 @@ impl App {
 
     fn set_filter(&mut self, pane: Pane, text: String) {
         if pane == Pane::Traffic {
-            self.traffic.pattern = text.clone();
+            self.traffic.pattern.clone_from(&text);
         }
         if text.is_empty() {
             self.filters.remove(&pane);

@@ -21,10 +21,10 @@ pub struct IndiPeer {
 
 impl IndiPeer {
     pub async fn connect(address: SocketAddr) -> Self {
-        Self::over(TcpStream::connect(address).await.expect("connect")).await
+        Self::over(TcpStream::connect(address).await.expect("connect"))
     }
 
-    pub async fn over(stream: TcpStream) -> Self {
+    pub fn over(stream: TcpStream) -> Self {
         stream.set_nodelay(true).unwrap();
         Self {
             stream,
@@ -76,7 +76,7 @@ impl IndiPeer {
                 Ok(Some(m)) if check(&m) => return m,
                 Ok(Some(_)) => {}
                 Ok(None) => panic!("stream ended waiting for {what}; seen:\n{}", self.seen()),
-                Err(_) => panic!("timed out waiting for {what}; seen:\n{}", self.seen()),
+                Err(elapsed) => panic!("{elapsed} waiting for {what}; seen:\n{}", self.seen()),
             }
         }
     }
@@ -89,8 +89,8 @@ impl IndiPeer {
             match tokio::time::timeout(left, self.next_now()).await {
                 Ok(Some(_)) => {}
                 Ok(None) => return,
-                Err(_) => panic!(
-                    "the server kept the connection open; seen:\n{}",
+                Err(elapsed) => panic!(
+                    "{elapsed}: the server kept the connection open; seen:\n{}",
                     self.seen()
                 ),
             }

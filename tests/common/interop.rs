@@ -17,11 +17,9 @@ pub struct Tools {
 pub fn tools(what: &str, modules: &[&str], script: &str, install: &str) -> Option<Tools> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("LABDECK_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
+        .map_or_else(|| root.join(".venv/bin/python"), PathBuf::from);
     let interop = std::env::var_os("LABDECK_INTEROP")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/interop"));
+        .map_or_else(|| root.join("../shared/interop"), PathBuf::from);
     let imports = modules
         .iter()
         .map(|m| format!("import {m}"))
@@ -47,9 +45,10 @@ pub fn tools(what: &str, modules: &[&str], script: &str, install: &str) -> Optio
         None
     };
     if let Some(why) = missing {
-        if std::env::var_os("LABDECK_REQUIRE_INTEROP").is_some() {
-            panic!("{what} interop test required but {why}");
-        }
+        assert!(
+            std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none(),
+            "{what} interop test required but {why}"
+        );
         eprintln!("SKIPPED: {what} interop test: {why}; install with `{install}`");
         return None;
     }

@@ -67,9 +67,10 @@ pub async fn start_serving(text: &str) -> (Runtime, std::net::SocketAddr) {
 pub async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + LIMIT;
     while !check() {
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
-        }
+        assert!(
+            tokio::time::Instant::now() <= deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -84,8 +84,8 @@ impl Serve {
                         return line;
                     }
                 }
-                Err(_) => panic!(
-                    "no line with {needle:?}; output so far:\n{}",
+                Err(e) => panic!(
+                    "no line with {needle:?} ({e}); output so far:\n{}",
                     self.seen.join("\n")
                 ),
             }

@@ -31,6 +31,7 @@ impl Timestamp {
     }
 
     /// The timestamp of another monotonic instant, placed relative to this one.
+    #[must_use]
     pub fn at(&self, mono: Instant) -> Timestamp {
         let wall = match mono.checked_duration_since(self.mono) {
             Some(ahead) => self.wall + ahead,

@@ -224,7 +224,7 @@ mod tests {
         let r = parse_reading("+1.034782E-09NADC,+0000001.234secs,+00001RDNG#").unwrap();
         assert_eq!(
             (r.value, r.status, r.function),
-            (1.034782e-9, Some('N'), Some(Function::Current))
+            (1.034_782e-9, Some('N'), Some(Function::Current))
         );
         let r = parse_reading("+9.900000E+37OVDC").unwrap();
         assert!(r.is_overflow());
@@ -258,9 +258,9 @@ mod tests {
 
     #[test]
     fn nr3_numbers() {
-        assert_eq!(nr3(1.234567e-12), "+1.234567E-12");
+        assert_eq!(nr3(1.234_567e-12), "+1.234567E-12");
         assert_eq!(nr3(-2e-8), "-2.000000E-08");
-        assert_eq!(nr3(9.9999999), "+1.000000E+01");
+        assert_eq!(nr3(9.999_999_9), "+1.000000E+01");
         assert_eq!(nr3(1e300), "+1.000000E+300");
         assert_eq!(nr3(f64::NAN), "+0.000000E+00");
     }

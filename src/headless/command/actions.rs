@@ -121,10 +121,6 @@ fn action_done(device: &str, done: &ActionOutcome) -> String {
             status,
             round_trip_us,
         } => {
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "a round trip in microseconds is far below 2^52"
-            )]
             let ms = *round_trip_us as f64 / 1e3;
             format!("{device}: {status} in {ms:.3} ms")
         }

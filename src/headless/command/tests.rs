@@ -152,12 +152,12 @@ fn each_refusal_is_a_variant_with_its_sentence() {
     let frequency = PropertyDef::new("frequency", "Rotor frequency", "Rotor").unit("Hz");
     let text = |t: &str| Value::Text(t.into());
     let refusals = [
-        setpoint().accept("pump1", text("2500")).unwrap_err(),
-        setpoint().accept("pump1", text("500 Hz")).unwrap_err(),
-        setpoint().accept("pump1", text("fast")).unwrap_err(),
-        setpoint().accept("pump1", text(" ")).unwrap_err(),
-        frequency.accept("pump1", text("1")).unwrap_err(),
-        function.accept("em1", text("amps")).unwrap_err(),
+        setpoint().accept("pump1", &text("2500")).unwrap_err(),
+        setpoint().accept("pump1", &text("500 Hz")).unwrap_err(),
+        setpoint().accept("pump1", &text("fast")).unwrap_err(),
+        setpoint().accept("pump1", &text(" ")).unwrap_err(),
+        frequency.accept("pump1", &text("1")).unwrap_err(),
+        function.accept("em1", &text("amps")).unwrap_err(),
     ];
     assert!(matches!(
         refusals[0],

@@ -19,7 +19,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let active = list.iter().filter(|a| a.active).count();
     let block = block(
         ctx,
-        format!("Alarms ({active} active, {} new)", app.unacked()),
+        &format!("Alarms ({active} active, {} new)", app.unacked()),
         focused,
     );
     let inner = block.inner(area);

@@ -19,7 +19,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         "" => format!("Connections ({})", list.len()),
         f => format!("Connections ({}) /{}", list.len(), sanitize::text(f)),
     };
-    let block = block(ctx, title, focused);
+    let block = block(ctx, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {

@@ -77,27 +77,24 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             sanitize::text(&filter)
         )
     };
-    let block = block(ctx, title, focused);
-    match ctx.logs {
-        Some(logs) => {
-            let formatter = Sanitised {
-                styles: logs.styles,
-                filter,
-            };
-            TuiLoggerWidget::default()
-                .block(block)
-                .formatter(Box::new(formatter))
-                .state(&logs.state)
-                .render(area, frame.buffer_mut());
-        }
-        None => {
-            let inner = block.inner(area);
-            frame.render_widget(block, area);
-            frame.render_widget(
-                Paragraph::new("(log view not attached)").style(ctx.theme.style(Role::Dim)),
-                inner,
-            );
-        }
+    let block = block(ctx, &title, focused);
+    if let Some(logs) = ctx.logs {
+        let formatter = Sanitised {
+            styles: logs.styles,
+            filter,
+        };
+        TuiLoggerWidget::default()
+            .block(block)
+            .formatter(Box::new(formatter))
+            .state(&logs.state)
+            .render(area, frame.buffer_mut());
+    } else {
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(
+            Paragraph::new("(log view not attached)").style(ctx.theme.style(Role::Dim)),
+            inner,
+        );
     }
 }
 

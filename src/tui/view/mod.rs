@@ -142,7 +142,7 @@ pub fn view(app: &App, ctx: &ViewContext, frame: &mut Frame) {
 }
 
 /// A pane's frame: the title says which pane has the focus in words too.
-fn block<'a>(ctx: &ViewContext, title: String, focused: bool) -> Block<'a> {
+fn block<'a>(ctx: &ViewContext, title: &str, focused: bool) -> Block<'a> {
     let theme = ctx.theme;
     let (border, title_style) = if focused {
         (

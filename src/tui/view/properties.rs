@@ -32,7 +32,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     } else {
         format!("{title} /{}", sanitize::text(filter))
     };
-    let block = block(ctx, title, focused);
+    let block = block(ctx, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(device) = device else {
@@ -167,7 +167,11 @@ fn group_lines(group: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 fn outside_limits(p: &Property) -> bool {
-    let Some(v) = p.value.as_ref().and_then(|v| v.as_f64()) else {
+    let Some(v) = p
+        .value
+        .as_ref()
+        .and_then(labdeck_core::device::Value::as_f64)
+    else {
         return false;
     };
     p.def.min.is_some_and(|lo| v < lo) || p.def.max.is_some_and(|hi| v > hi)

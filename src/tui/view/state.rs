@@ -17,7 +17,7 @@ use crate::tui::theme::Role;
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;
     let Some(c) = app.selected_connection() else {
-        let block = block(ctx, "State machine".into(), focused);
+        let block = block(ctx, "State machine", focused);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         frame.render_widget(
@@ -28,7 +28,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     };
     let block = block(
         ctx,
-        format!("State machine: {}", sanitize::text(&c.name)),
+        &format!("State machine: {}", sanitize::text(&c.name)),
         focused,
     );
     let inner = block.inner(area);

@@ -41,7 +41,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     if !filter.is_empty() {
         title = format!("{title} /{}", sanitize::text(filter));
     }
-    let block = block(ctx, title, focused);
+    let block = block(ctx, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if list.is_empty() {

@@ -23,7 +23,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         "Traffic ({})",
         if traffic.decoded { "decoded" } else { "raw" }
     );
-    let block = block(ctx, title, focused);
+    let block = block(ctx, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -113,7 +113,7 @@ fn entry_lines<'a>(
                 .saturating_duration_since(p.last.mono)
                 .as_secs_f64()
         });
-        format!("{:>+12.3}", since)
+        format!("{since:>+12.3}")
     } else {
         clock(&e.last)
     };

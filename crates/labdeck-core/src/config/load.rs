@@ -55,5 +55,5 @@ pub fn parse(text: &str, origin: ConfigOrigin) -> Result<Config, ConfigErrors> {
             e.message().trim_end(),
         )])
     })?;
-    validate::validate(raw, text, origin)
+    validate::validate(&raw, text, origin)
 }

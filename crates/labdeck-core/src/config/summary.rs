@@ -126,8 +126,8 @@ impl Config {
                     spec.host,
                     spec.port,
                     spec.max_clients,
-                    spec.outbox.bytes as f64 / 1048576.0,
-                    spec.outbox.blob_bytes as f64 / 1048576.0,
+                    spec.outbox.bytes as f64 / 1_048_576.0,
+                    spec.outbox.blob_bytes as f64 / 1_048_576.0,
                 );
             }
             None => {

@@ -41,7 +41,7 @@ impl Checker<'_> {
     /// A number of seconds that must be positive (or zero when allowed).
     fn seconds(
         &mut self,
-        value: &Option<Spanned<f64>>,
+        value: Option<&Spanned<f64>>,
         key: &str,
         default: f64,
         zero_ok: bool,
@@ -52,7 +52,7 @@ impl Checker<'_> {
     /// A quantity that must be positive (or zero when allowed).
     fn positive(
         &mut self,
-        value: &Option<Spanned<f64>>,
+        value: Option<&Spanned<f64>>,
         key: &str,
         unit: &str,
         default: f64,
@@ -85,7 +85,7 @@ impl Checker<'_> {
                 "host must not be empty (127.0.0.1 for loopback)",
             );
         } else {
-            *into = host.get_ref().clone();
+            into.clone_from(host.get_ref());
         }
     }
 
@@ -115,16 +115,21 @@ impl Checker<'_> {
     fn retry(&mut self, raw: Option<&RawRetry>, defaults: RetryPolicy) -> RetryPolicy {
         let Some(raw) = raw else { return defaults };
         let mut policy = defaults;
-        policy.base = secs(self.seconds(&raw.base, "base", defaults.base.as_secs_f64(), false));
-        policy.cap = secs(self.seconds(&raw.cap, "cap", defaults.cap.as_secs_f64(), false));
+        policy.base = secs(self.seconds(
+            raw.base.as_ref(),
+            "base",
+            defaults.base.as_secs_f64(),
+            false,
+        ));
+        policy.cap = secs(self.seconds(raw.cap.as_ref(), "cap", defaults.cap.as_secs_f64(), false));
         policy.stable_after = secs(self.seconds(
-            &raw.stable_after,
+            raw.stable_after.as_ref(),
             "stable-after",
             defaults.stable_after.as_secs_f64(),
             true,
         ));
         policy.open_timeout = secs(self.seconds(
-            &raw.open_timeout,
+            raw.open_timeout.as_ref(),
             "open-timeout",
             defaults.open_timeout.as_secs_f64(),
             false,
@@ -202,7 +207,7 @@ fn known<V>(names: &HashMap<String, V>) -> String {
 }
 
 pub(super) fn validate(
-    raw: RawConfig,
+    raw: &RawConfig,
     text: &str,
     origin: ConfigOrigin,
 ) -> Result<Config, ConfigErrors> {
@@ -217,9 +222,9 @@ pub(super) fn validate(
         errors: Vec::new(),
     };
 
-    let logging = logging(&mut c, &raw);
-    let traffic = traffic(&mut c, &raw);
-    let tasks = tasks(&mut c, &raw);
+    let logging = logging(&mut c, raw);
+    let traffic = traffic(&mut c, raw);
+    let tasks = tasks(&mut c, raw);
     let retry_defaults = c.retry(raw.retry.as_ref(), RetryPolicy::default());
 
     c.names("simulator", &raw.simulator, |s| &s.name);
@@ -338,6 +343,8 @@ pub(super) fn validate(
     }
 }
 
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
 fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {
     let mut settings = LoggingSettings {
         level: "info".into(),
@@ -350,14 +357,13 @@ fn logging(c: &mut Checker, raw: &RawConfig) -> LoggingSettings {
         let text = level.get_ref();
         // A bare word must be a level; anything with directives must parse
         // as a tracing filter ("info,labdeck::connection=debug").
-        const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
         let valid = if text.contains(['=', ',']) {
             tracing_subscriber::EnvFilter::try_new(text).is_ok()
         } else {
             LEVELS.contains(&text.to_ascii_lowercase().as_str())
         };
         if valid {
-            settings.level = text.clone();
+            settings.level.clone_from(text);
         } else {
             c.error(
                 level.span(),

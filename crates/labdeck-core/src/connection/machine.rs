@@ -244,6 +244,8 @@ impl Machine {
 
     /// Feed one input.
     pub fn handle(&mut self, input: Input, now: Instant) -> Step {
+        use Input as I;
+        use State as S;
         let from = self.state.kind();
         let name = input.name();
         if from == StateKind::TornDown {
@@ -259,8 +261,6 @@ impl Machine {
                 format!("stale {name} (epoch {epoch})"),
             );
         }
-        use Input as I;
-        use State as S;
         match (self.state.clone(), input) {
             (_, I::Teardown) => {
                 let actions = match from {

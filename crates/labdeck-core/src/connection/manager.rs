@@ -289,7 +289,7 @@ impl ConnectionManager {
             let stable = self.machine.stable_due();
             tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => {
+                () = self.cancel.cancelled() => {
                     self.feed(Input::Teardown).await;
                     return Ok(());
                 }
@@ -311,12 +311,12 @@ impl ConnectionManager {
                 }
                 Some(opened) = self.opened.recv() => self.opened(opened).await,
                 Some(lost) = self.losses.recv() => self.lost(lost).await,
-                _ = sleep_until(retry.map_or_else(Instant::now, |(_, at)| at)), if retry.is_some() => {
+                () = sleep_until(retry.map_or_else(Instant::now, |(_, at)| at)), if retry.is_some() => {
                     if let Some((epoch, _)) = retry {
                         self.feed(Input::RetryDue { epoch }).await;
                     }
                 }
-                _ = sleep_until(stable.map_or_else(Instant::now, |(_, at)| at)), if stable.is_some() => {
+                () = sleep_until(stable.map_or_else(Instant::now, |(_, at)| at)), if stable.is_some() => {
                     if let Some((epoch, _)) = stable {
                         self.feed(Input::Stable { epoch }).await;
                     }
@@ -415,7 +415,7 @@ impl ConnectionManager {
                     return;
                 };
                 self.counters.successes += 1;
-                self.endpoint = transport.endpoint.clone();
+                self.endpoint.clone_from(&transport.endpoint);
                 let closed = self.cancel.child_token();
                 let (session, reader) = session::start(
                     transport.stream,

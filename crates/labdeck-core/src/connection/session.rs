@@ -147,7 +147,7 @@ async fn read_loop(
     let error = loop {
         buf.reserve(READ_SIZE);
         let read = tokio::select! {
-            _ = closed.cancelled() => return,
+            () = closed.cancelled() => return,
             read = reader.read_buf(&mut buf) => read,
         };
         match read {
@@ -155,7 +155,7 @@ async fn read_loop(
             Ok(_) => {
                 let chunk = tap.record(epoch, Direction::Rx, buf.split().freeze());
                 tokio::select! {
-                    _ = closed.cancelled() => return,
+                    () = closed.cancelled() => return,
                     // A consumer that went away leaves the tap as the only reader.
                     _ = consumer.send(chunk) => {}
                 }

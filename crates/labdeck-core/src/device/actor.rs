@@ -277,7 +277,7 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
         }
         _ if core.session.is_none() => Err(core.link_down()),
         DeviceCommand::Set { attr, value, force } => {
-            let value = check_write(core, &attr, value, force)?;
+            let value = check_write(core, &attr, &value, force)?;
             driver.set_attr(&attr, value).await
         }
         DeviceCommand::Power { on } => driver.power(on).await,
@@ -304,7 +304,7 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
 fn check_write(
     core: &DeviceCore,
     attr: &str,
-    value: super::Value,
+    value: &super::Value,
     force: bool,
 ) -> Result<super::Value, HubError> {
     let Some(prop) = core.sheet.get(attr) else {

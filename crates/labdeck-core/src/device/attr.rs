@@ -111,10 +111,10 @@ impl PropertyDef {
     /// `20n`, `800 Hz`, `12:30:00` for sexagesimal formats), one of the
     /// options, not below the minimum, not above the maximum. The typed
     /// value on success.
-    pub fn accept(&self, device: &str, value: Value) -> Result<Value, HubError> {
+    pub fn accept(&self, device: &str, value: &Value) -> Result<Value, HubError> {
         let attr = || self.name.to_string();
         let device = || device.to_string();
-        if matches!(&value, Value::Text(t) if t.trim().is_empty()) {
+        if matches!(value, Value::Text(t) if t.trim().is_empty()) {
             return Err(HubError::NoValue {
                 device: device(),
                 attr: attr(),
@@ -129,10 +129,10 @@ impl PropertyDef {
         let wrong = |expected: &str| HubError::WrongType {
             device: device(),
             attr: attr(),
-            value: shown(&value),
+            value: shown(value),
             expected: expected.to_string(),
         };
-        let typed = match (&self.kind, &value) {
+        let typed = match (&self.kind, value) {
             (AttrKind::Bool, Value::Bool(b)) => Value::Bool(*b),
             (AttrKind::Bool, Value::Text(t)) => {
                 Value::Bool(parse_bool(t).ok_or_else(|| wrong("on or off"))?)
@@ -140,18 +140,18 @@ impl PropertyDef {
             (AttrKind::Bool, Value::Number(_)) => return Err(wrong("on or off")),
             (AttrKind::Int, _) => {
                 let number = self
-                    .number(&value)
+                    .number(value)
                     .filter(|v| v.fract() == 0.0 && v.abs() < 9.0e15)
                     .ok_or_else(|| wrong("a whole number"))?;
                 Value::Number(number)
             }
             (AttrKind::Float, _) => {
-                Value::Number(self.number(&value).ok_or_else(|| wrong("a number"))?)
+                Value::Number(self.number(value).ok_or_else(|| wrong("a number"))?)
             }
             (AttrKind::Text, Value::Text(t)) => Value::Text(t.trim().to_string()),
             (AttrKind::Text, other) => Value::Text(shown(other)),
             (AttrKind::Enum(options), _) => {
-                let text = shown(&value);
+                let text = shown(value);
                 let found = options.iter().find(|o| o.eq_ignore_ascii_case(text.trim()));
                 Value::Text(
                     found
@@ -230,7 +230,7 @@ mod tests {
     }
 
     fn message(p: &PropertyDef, input: &str) -> String {
-        p.accept("pump1", Value::Text(input.into()))
+        p.accept("pump1", &Value::Text(input.into()))
             .unwrap_err()
             .to_string()
     }
@@ -263,18 +263,18 @@ mod tests {
             "pump1: value 500 Hz is below minimum 750 Hz"
         );
         assert_eq!(
-            p.accept("pump1", Value::Text("800 Hz".into())),
+            p.accept("pump1", &Value::Text("800 Hz".into())),
             Ok(Value::Number(800.0))
         );
         assert_eq!(
-            p.accept("pump1", Value::Number(900.0)),
+            p.accept("pump1", &Value::Number(900.0)),
             Ok(Value::Number(900.0))
         );
         let f = PropertyDef::new("function", "Function", "M")
             .kind(AttrKind::Enum(vec!["CURR".into(), "VOLT".into()]))
             .writable();
         assert_eq!(
-            f.accept("em1", Value::Text("volt".into())),
+            f.accept("em1", &Value::Text("volt".into())),
             Ok(Value::Text("VOLT".into()))
         );
         assert_eq!(
@@ -285,10 +285,10 @@ mod tests {
             .kind(AttrKind::Bool)
             .writable();
         assert_eq!(
-            on.accept("p", Value::Text("ON".into())),
+            on.accept("p", &Value::Text("ON".into())),
             Ok(Value::Bool(true))
         );
-        assert_eq!(on.accept("p", Value::Bool(false)), Ok(Value::Bool(false)));
+        assert_eq!(on.accept("p", &Value::Bool(false)), Ok(Value::Bool(false)));
         assert_eq!(
             message(&on, "maybe"),
             "pump1: value 'maybe' for attribute 'on' is not on or off"

@@ -40,9 +40,10 @@ impl Default for TaskSettings {
 
 /// `$XDG_DATA_HOME/labdeck/data`, else `./labdeck-data`.
 pub fn default_data_dir() -> PathBuf {
-    directories::ProjectDirs::from("", "", "labdeck")
-        .map(|d| d.data_dir().join("data"))
-        .unwrap_or_else(|| PathBuf::from("labdeck-data"))
+    directories::ProjectDirs::from("", "", "labdeck").map_or_else(
+        || PathBuf::from("labdeck-data"),
+        |d| d.data_dir().join("data"),
+    )
 }
 
 /// The task in progress.
@@ -160,13 +161,14 @@ impl TaskBook {
                     known: sheet.names().map(String::from).collect(),
                 });
             };
-            let value = prop.def.accept(device, value.clone()).map_err(|refusal| {
-                HubError::TaskParameter {
-                    device: device.into(),
-                    param: name.clone(),
-                    refusal: Box::new(refusal),
-                }
-            })?;
+            let value =
+                prop.def
+                    .accept(device, value)
+                    .map_err(|refusal| HubError::TaskParameter {
+                        device: device.into(),
+                        param: name.clone(),
+                        refusal: Box::new(refusal),
+                    })?;
             params.insert(name.clone(), value);
         }
         Ok(params)

@@ -94,25 +94,25 @@ impl DeviceCore {
 
     pub fn set(&mut self, name: &str, value: impl Into<Value>, state: PropState) {
         if let Some(change) = self.sheet.set(name, value.into(), state) {
-            self.changed(change);
+            self.changed(&change);
         }
     }
 
     pub fn set_state(&mut self, name: &str, state: PropState) {
         if let Some(change) = self.sheet.set_state(name, state) {
-            self.changed(change);
+            self.changed(&change);
         }
     }
 
     /// Apply sheet changes: the snapshot follows, listeners hear of them.
     pub fn apply(&mut self, changes: impl IntoIterator<Item = SheetChange>) {
         for change in changes {
-            self.changed(change);
+            self.changed(&change);
         }
     }
 
-    fn changed(&mut self, change: SheetChange) {
-        match &change {
+    fn changed(&mut self, change: &SheetChange) {
+        match change {
             // A value: the snapshot follows silently; the event tells.
             SheetChange::Value(i, update) => {
                 let (i, update) = (*i, update.clone());
@@ -140,7 +140,7 @@ impl DeviceCore {
                 self.state.send_modify(|s| s.properties = all);
             }
         }
-        self.report.change(&change);
+        self.report.change(change);
     }
 
     /// The link went down: every value is stale.

@@ -55,10 +55,6 @@ impl From<f64> for Value {
 }
 
 impl From<i64> for Value {
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "device counters and readings stay far below 2^53"
-    )]
     fn from(v: i64) -> Self {
         Self::Number(v as f64)
     }
@@ -82,10 +78,6 @@ impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Bool(v) => s.serialize_bool(*v),
-            #[expect(
-                clippy::cast_possible_truncation,
-                reason = "only whole numbers within ±2^53 take this path"
-            )]
             Self::Number(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(*v as i64),
             Self::Number(v) => s.serialize_f64(*v),
             Self::Text(t) => s.serialize_str(t),

@@ -77,7 +77,7 @@ fn number(v: f64) -> String {
     }
 }
 
-fn cell(value: &Option<Value>) -> String {
+fn cell(value: Option<&Value>) -> String {
     match value {
         None => String::new(),
         Some(Value::Number(v)) => number(*v),
@@ -172,7 +172,7 @@ impl Recorder {
         let mut line = format!("{uts:.6},{}", field(&self.meta.task));
         for value in values {
             line.push(',');
-            line.push_str(&cell(value));
+            line.push_str(&cell(value.as_ref()));
         }
         line.push('\n');
         self.csv.write_all(line.as_bytes())?;

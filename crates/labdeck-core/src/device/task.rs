@@ -175,13 +175,17 @@ impl Technique {
     }
 
     /// A parameter checked as `attr`.
+    #[must_use]
     pub fn param(mut self, name: &str, attr: &str) -> Self {
         self.params.push((name.into(), attr.into()));
         self
     }
 
+    /// Attributes the task drives itself: writes to them are refused while it runs.
+    #[must_use]
     pub fn controls(mut self, attrs: &[&str]) -> Self {
-        self.controls.extend(attrs.iter().map(|a| a.to_string()));
+        self.controls
+            .extend(attrs.iter().map(std::string::ToString::to_string));
         self
     }
 }

@@ -22,10 +22,6 @@ pub fn si_format(value: f64, decimals: u8, unit: &str) -> String {
     if value == 0.0 || !value.is_finite() {
         return format!("{value:.places$}{sep}{unit}");
     }
-    #[expect(
-        clippy::cast_possible_truncation,
-        reason = "the exponent of a finite f64 fits an i32"
-    )]
     let mut exponent = (value.abs().log10() / 3.0).floor() as i32 * 3;
     // Rounding can carry into the next prefix (999.96 → 1000.0 → 1.000 k).
     let rounded: f64 = format!("{:.places$}", value / 10f64.powi(exponent))

@@ -119,9 +119,17 @@ impl Hub {
     /// Everything as it is now.
     pub fn snapshot(&self) -> LabSnapshot {
         LabSnapshot {
-            connections: self.connections().iter().map(|c| c.snapshot()).collect(),
-            devices: self.devices().iter().map(|d| d.snapshot()).collect(),
-            simulators: self.simulators().iter().map(|s| s.snapshot()).collect(),
+            connections: self
+                .connections()
+                .iter()
+                .map(ConnectionHandle::snapshot)
+                .collect(),
+            devices: self.devices().iter().map(DeviceHandle::snapshot).collect(),
+            simulators: self
+                .simulators()
+                .iter()
+                .map(SimulatorHandle::snapshot)
+                .collect(),
             taps: self
                 .taps()
                 .iter()

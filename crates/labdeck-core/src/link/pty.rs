@@ -104,9 +104,11 @@ impl VirtualPort {
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             let mut guard = self.master.readable().await?;
-            match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from)) {
-                Ok(result) => return result,
-                Err(_would_block) => continue,
+            // Would block: wait for readiness again.
+            if let Ok(result) =
+                guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from))
+            {
+                return result;
             }
         }
     }
@@ -115,12 +117,11 @@ impl VirtualPort {
     pub async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let mut guard = self.master.writable().await?;
-            match guard
-                .try_io(|fd| nix::unistd::write(fd.get_ref(), bytes).map_err(io::Error::from))
+            // Would block: wait for readiness again.
+            if let Ok(written) =
+                guard.try_io(|fd| nix::unistd::write(fd.get_ref(), bytes).map_err(io::Error::from))
             {
-                Ok(Ok(n)) => bytes = &bytes[n..],
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
+                bytes = &bytes[written?..];
             }
         }
         Ok(())
@@ -142,14 +143,14 @@ impl VirtualPort {
             attrs.assume_init()
         };
         // SAFETY: `attrs` is an initialised termios.
-        let speed = unsafe { libc::cfgetospeed(&attrs) };
+        let speed = unsafe { libc::cfgetospeed(&raw const attrs) };
         if speed == libc::B38400 {
             return Ok(None);
         }
         // SAFETY: as above; tcsetattr only reads `attrs`.
         unsafe {
-            libc::cfsetspeed(&mut attrs, libc::B38400);
-            if libc::tcsetattr(fd, libc::TCSANOW, &attrs) != 0 {
+            libc::cfsetspeed(&raw mut attrs, libc::B38400);
+            if libc::tcsetattr(fd, libc::TCSANOW, &raw const attrs) != 0 {
                 return Err(io::Error::last_os_error());
             }
         }

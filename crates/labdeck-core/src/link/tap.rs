@@ -149,7 +149,10 @@ impl TrafficTap {
             bytes,
         };
         {
-            let mut ring = inner.ring.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ring = inner
+                .ring
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if ring.len() == inner.capacity {
                 ring.pop_front();
                 inner.evicted.fetch_add(1, Ordering::Relaxed);
@@ -162,7 +165,11 @@ impl TrafficTap {
 
     /// A copy of the recorded history, oldest first.
     pub fn history(&self) -> Vec<Chunk> {
-        let ring = self.inner.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let ring = self
+            .inner
+            .ring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         ring.iter().cloned().collect()
     }
 

@@ -56,7 +56,7 @@ impl Supervisor {
                 kind: Cow::Borrowed(kind),
                 state: ActorState::Running,
                 reason: None,
-            })
+            });
         });
         let status = self.status.clone();
         let bus = self.bus.clone();

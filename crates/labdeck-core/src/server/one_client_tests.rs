@@ -80,7 +80,7 @@ async fn an_overlong_line_drops_the_client_and_the_server_keeps_listening() {
     client.write_all(&[b'x'; 200]).await.unwrap();
     match s.next_event().await {
         ServerEvent::Disconnected(reason) => {
-            assert!(reason.contains("more than 64 bytes"), "{reason}")
+            assert!(reason.contains("more than 64 bytes"), "{reason}");
         }
         other => panic!("expected a drop, got {other:?}"),
     }

@@ -149,7 +149,10 @@ mod tests {
             Element::parse(&[b'<', b'a', 0xff, b'/', b'>']),
             Err(XmlError::Utf8)
         );
-        let many: String = (0..40).map(|i| format!(" a{i}='1'")).collect();
+        let many = (0..40)
+            .map(|i| format!(" a{i}='1'"))
+            .collect::<Vec<_>>()
+            .concat();
         assert!(matches!(
             Element::parse(format!("<x{many}/>").as_bytes()),
             Err(XmlError::TooManyAttributes(_))

@@ -140,12 +140,12 @@ fn sexagesimal(value: f64, fraction: usize) -> String {
             )
         }
         _ => {
-            let total = (v * 360000.0).round() as i64;
+            let total = (v * 360_000.0).round() as i64;
             (
-                total / 360000,
+                total / 360_000,
                 format!(
                     ":{:02}:{:02}.{:02}",
-                    total % 360000 / 6000,
+                    total % 360_000 / 6000,
                     total % 6000 / 100,
                     total % 100
                 ),
@@ -202,7 +202,7 @@ mod tests {
         assert_eq!(format_number(-12.51, "%9.6m"), "-12:30:36");
         assert_eq!(format_number(-12.51, "%10.8m"), "-12:30:36.0");
         assert_eq!(format_number(-12.51, "%12.9m"), "-12:30:36.00");
-        assert_eq!(format_number(2.6183857, "%010.6m").trim(), "2:37:06");
+        assert_eq!(format_number(2.618_385_7, "%010.6m").trim(), "2:37:06");
     }
 
     #[test]
@@ -213,7 +213,7 @@ mod tests {
         assert_eq!(format_number(1.5e-9, "%g"), "1.5e-09");
         assert_eq!(format_number(800.0, "%g"), "800");
         assert_eq!(format_number(0.1, "%g"), "0.1");
-        assert_eq!(format_number(1234567.0, "%g"), "1.23457e+06");
+        assert_eq!(format_number(1_234_567.0, "%g"), "1.23457e+06");
         assert_eq!(format_number(7.0, "%d"), "7");
         assert_eq!(format_number(2.5e-12, "%.3e"), "2.500e-12");
         assert_eq!(format_number(5.0, "nonsense"), "5");
@@ -223,7 +223,7 @@ mod tests {
     fn typed_input() {
         assert_eq!(parse_number("-12:30:36"), Some(-12.51));
         assert_eq!(parse_number("12 30"), Some(12.5));
-        assert!((parse_number("12;30;36.5").unwrap() - 12.510138888).abs() < 1e-6);
+        assert!((parse_number("12;30;36.5").unwrap() - 12.510_138_888).abs() < 1e-6);
         assert_eq!(parse_number("36.6"), Some(36.6));
         assert_eq!(parse_number("36,6"), Some(36.6));
         assert_eq!(parse_number("2:"), Some(2.0));

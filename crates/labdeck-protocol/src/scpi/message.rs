@@ -200,7 +200,7 @@ mod tests {
     fn path(absolute: bool, nodes: &[&str], query: bool) -> Header {
         Header::Path {
             absolute,
-            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            nodes: nodes.iter().map(std::string::ToString::to_string).collect(),
             query,
         }
     }

@@ -58,7 +58,7 @@ impl ParamFormat {
         match (self, value) {
             (Self::Real32, v) => (v.as_f64() as f32).to_bits(),
             (Self::U16, v) => u32::from(v.as_i64() as u16),
-            (Self::S16, v) => v.as_i64() as i16 as i32 as u32,
+            (Self::S16, v) => i32::from(v.as_i64() as i16) as u32,
             (Self::U32, v) => v.as_i64() as u32,
             (Self::S32, v) => v.as_i64() as i32 as u32,
         }

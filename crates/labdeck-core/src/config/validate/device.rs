@@ -12,8 +12,11 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
     let driver = match d.driver.get_ref().as_str() {
         "turbovac" => {
             for (value, key) in [
-                (d.fetch_timeout.as_ref().map(|v| v.span()), "fetch-timeout"),
-                (d.terminator.as_ref().map(|v| v.span()), "terminator"),
+                (
+                    d.fetch_timeout.as_ref().map(toml::Spanned::span),
+                    "fetch-timeout",
+                ),
+                (d.terminator.as_ref().map(toml::Spanned::span), "terminator"),
             ] {
                 if let Some(span) = value {
                     c.error(span, format!("{key} does not apply to the turbovac driver"));
@@ -21,13 +24,13 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
             }
             let defaults = PumpDriverConfig::default();
             let poll = c.seconds(
-                &d.poll_interval,
+                d.poll_interval.as_ref(),
                 "poll-interval",
                 defaults.poll_interval.as_secs_f64(),
                 false,
             );
             let timeout = c.seconds(
-                &d.reply_timeout,
+                d.reply_timeout.as_ref(),
                 "reply-timeout",
                 defaults.reply_timeout.as_secs_f64(),
                 false,
@@ -88,9 +91,24 @@ fn electrometer(c: &mut Checker, d: &RawDevice) -> ElectrometerDriverConfig {
         secs(c.seconds(v, key, default.as_secs_f64(), false))
     };
     let mut cfg = ElectrometerDriverConfig {
-        poll_interval: seconds(c, &d.poll_interval, "poll-interval", defaults.poll_interval),
-        reply_timeout: seconds(c, &d.reply_timeout, "reply-timeout", defaults.reply_timeout),
-        fetch_timeout: seconds(c, &d.fetch_timeout, "fetch-timeout", defaults.fetch_timeout),
+        poll_interval: seconds(
+            c,
+            d.poll_interval.as_ref(),
+            "poll-interval",
+            defaults.poll_interval,
+        ),
+        reply_timeout: seconds(
+            c,
+            d.reply_timeout.as_ref(),
+            "reply-timeout",
+            defaults.reply_timeout,
+        ),
+        fetch_timeout: seconds(
+            c,
+            d.fetch_timeout.as_ref(),
+            "fetch-timeout",
+            defaults.fetch_timeout,
+        ),
         alarm_after: alarm_after(c, d, defaults.alarm_after),
         terminator: defaults.terminator,
     };

@@ -34,8 +34,8 @@ pub(super) fn server(
         }
     }
     let mb = |c: &mut Checker, v: &Option<Spanned<f64>>, key: &str, default: usize| {
-        let default_mb = default as f64 / 1048576.0;
-        (c.positive(v, key, "MB", default_mb, false) * 1048576.0) as usize
+        let default_mb = default as f64 / 1_048_576.0;
+        (c.positive(v.as_ref(), key, "MB", default_mb, false) * 1_048_576.0) as usize
     };
     spec.outbox = OutboxLimits {
         bytes: mb(c, &raw.queue_mb, "queue-mb", spec.outbox.bytes),

@@ -20,12 +20,15 @@ pub(super) fn link(
     let retry = c.retry(l.retry.as_ref(), defaults);
     let kind = l.kind.get_ref().as_str();
     let serial_keys = [
-        (l.baud.as_ref().map(|v| v.span()), "baud"),
-        (l.data_bits.as_ref().map(|v| v.span()), "data-bits"),
-        (l.parity.as_ref().map(|v| v.span()), "parity"),
-        (l.stop_bits.as_ref().map(|v| v.span()), "stop-bits"),
-        (l.flow_control.as_ref().map(|v| v.span()), "flow-control"),
-        (l.exclusive.as_ref().map(|v| v.span()), "exclusive"),
+        (l.baud.as_ref().map(toml::Spanned::span), "baud"),
+        (l.data_bits.as_ref().map(toml::Spanned::span), "data-bits"),
+        (l.parity.as_ref().map(toml::Spanned::span), "parity"),
+        (l.stop_bits.as_ref().map(toml::Spanned::span), "stop-bits"),
+        (
+            l.flow_control.as_ref().map(toml::Spanned::span),
+            "flow-control",
+        ),
+        (l.exclusive.as_ref().map(toml::Spanned::span), "exclusive"),
     ];
     let misplaced = |c: &mut Checker, span: Option<Range<usize>>, key: &str| {
         if let Some(span) = span {
@@ -34,10 +37,14 @@ pub(super) fn link(
     };
     let transport = match kind {
         "serial" | "virtual" => {
-            misplaced(c, l.address.as_ref().map(|a| a.span()), "address");
+            misplaced(c, l.address.as_ref().map(toml::Spanned::span), "address");
             let settings = serial_settings(c, l, driver);
             if kind == "serial" {
-                misplaced(c, l.simulator.as_ref().map(|a| a.span()), "simulator");
+                misplaced(
+                    c,
+                    l.simulator.as_ref().map(toml::Spanned::span),
+                    "simulator",
+                );
                 let Some(path) = &l.path else {
                     c.error(
                         l.kind.span(),
@@ -53,7 +60,7 @@ pub(super) fn link(
                     settings,
                 }
             } else {
-                misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+                misplaced(c, l.path.as_ref().map(toml::Spanned::span), "path");
                 let Some(sim) = &l.simulator else {
                     c.error(
                         l.kind.span(),
@@ -72,7 +79,7 @@ pub(super) fn link(
             }
         }
         "tcp" => {
-            misplaced(c, l.path.as_ref().map(|a| a.span()), "path");
+            misplaced(c, l.path.as_ref().map(toml::Spanned::span), "path");
             for (span, key) in serial_keys {
                 misplaced(c, span, key);
             }

@@ -47,33 +47,33 @@ type Keys = Vec<(Option<Range<usize>>, &'static str)>;
 
 /// The keys of each type that were given, with their spans.
 fn keys(s: &RawSimulator) -> (Keys, Keys) {
-    fn at<T>(v: &Option<toml::Spanned<T>>) -> Option<Range<usize>> {
-        v.as_ref().map(|v| v.span())
+    fn at<T>(v: Option<&toml::Spanned<T>>) -> Option<Range<usize>> {
+        v.map(toml::Spanned::span)
     }
     let turbovac = vec![
-        (at(&s.profile), "profile"),
-        (at(&s.link), "link"),
-        (at(&s.ramp_rate), "ramp-rate"),
-        (at(&s.decel_rate), "decel-rate"),
-        (at(&s.auto_off), "auto-off"),
-        (at(&s.wire_timing), "wire-timing"),
-        (at(&s.flicker), "flicker"),
-        (at(&s.ambient), "ambient"),
+        (at(s.profile.as_ref()), "profile"),
+        (at(s.link.as_ref()), "link"),
+        (at(s.ramp_rate.as_ref()), "ramp-rate"),
+        (at(s.decel_rate.as_ref()), "decel-rate"),
+        (at(s.auto_off.as_ref()), "auto-off"),
+        (at(s.wire_timing.as_ref()), "wire-timing"),
+        (at(s.flicker.as_ref()), "flicker"),
+        (at(s.ambient.as_ref()), "ambient"),
     ];
     let electrometer = vec![
-        (at(&s.dialect), "dialect"),
-        (at(&s.brand), "brand"),
-        (at(&s.strict), "strict"),
-        (at(&s.host), "host"),
-        (at(&s.port), "port"),
-        (at(&s.terminator), "terminator"),
-        (at(&s.max_line), "max-line"),
-        (at(&s.write_timeout), "write-timeout"),
-        (at(&s.unstable), "unstable"),
-        (at(&s.speed), "speed"),
-        (at(&s.line_frequency), "line-frequency"),
-        (at(&s.current), "current"),
-        (at(&s.noise), "noise"),
+        (at(s.dialect.as_ref()), "dialect"),
+        (at(s.brand.as_ref()), "brand"),
+        (at(s.strict.as_ref()), "strict"),
+        (at(s.host.as_ref()), "host"),
+        (at(s.port.as_ref()), "port"),
+        (at(s.terminator.as_ref()), "terminator"),
+        (at(s.max_line.as_ref()), "max-line"),
+        (at(s.write_timeout.as_ref()), "write-timeout"),
+        (at(s.unstable.as_ref()), "unstable"),
+        (at(s.speed.as_ref()), "speed"),
+        (at(s.line_frequency.as_ref()), "line-frequency"),
+        (at(s.current.as_ref()), "current"),
+        (at(s.noise.as_ref()), "noise"),
     ];
     (turbovac, electrometer)
 }
@@ -90,9 +90,26 @@ fn turbovac(c: &mut Checker, s: &RawSimulator) -> TurbovacSimSpec {
         },
     };
     let mut pump = PumpConfig::for_profile(profile);
-    pump.ramp_rate = c.positive(&s.ramp_rate, "ramp-rate", "Hz/s", pump.ramp_rate, false);
-    pump.decel_rate = c.positive(&s.decel_rate, "decel-rate", "Hz/s", pump.ramp_rate, false);
-    pump.auto_off = secs(c.seconds(&s.auto_off, "auto-off", pump.auto_off.as_secs_f64(), false));
+    pump.ramp_rate = c.positive(
+        s.ramp_rate.as_ref(),
+        "ramp-rate",
+        "Hz/s",
+        pump.ramp_rate,
+        false,
+    );
+    pump.decel_rate = c.positive(
+        s.decel_rate.as_ref(),
+        "decel-rate",
+        "Hz/s",
+        pump.ramp_rate,
+        false,
+    );
+    pump.auto_off = secs(c.seconds(
+        s.auto_off.as_ref(),
+        "auto-off",
+        pump.auto_off.as_secs_f64(),
+        false,
+    ));
     pump.wire_timing = s.wire_timing.as_ref().is_some_and(|v| *v.get_ref());
     pump.flicker = s.flicker.as_ref().is_some_and(|v| *v.get_ref());
     if let Some(ambient) = &s.ambient {
@@ -145,8 +162,8 @@ fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
     };
     if spec.dialect == DialectSpec::Scpi {
         for (value, key) in [
-            (&s.brand.as_ref().map(|b| b.span()), "brand"),
-            (&s.strict.as_ref().map(|b| b.span()), "strict"),
+            (&s.brand.as_ref().map(toml::Spanned::span), "brand"),
+            (&s.strict.as_ref().map(toml::Spanned::span), "strict"),
         ] {
             if let Some(span) = value {
                 c.error(
@@ -180,21 +197,21 @@ fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
         }
     }
     spec.write_timeout = secs(c.seconds(
-        &s.write_timeout,
+        s.write_timeout.as_ref(),
         "write-timeout",
         spec.write_timeout.as_secs_f64(),
         false,
     ));
     spec.unstable = s.unstable.as_ref().is_some_and(|v| *v.get_ref());
     spec.speed = c.positive(
-        &s.speed,
+        s.speed.as_ref(),
         "speed",
         "(simulated seconds per second)",
         spec.speed,
         false,
     );
     spec.line_frequency = c.positive(
-        &s.line_frequency,
+        s.line_frequency.as_ref(),
         "line-frequency",
         "Hz",
         spec.line_frequency,

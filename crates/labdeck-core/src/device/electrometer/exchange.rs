@@ -111,7 +111,7 @@ impl LineExchanger {
                     Some(chunk) => self.framer.push(&chunk.bytes),
                     None => return Err(QueryError::Link(LinkError::Eof)),
                 },
-                _ = sleep_until(deadline) => return Err(QueryError::NoReply(timeout)),
+                () = sleep_until(deadline) => return Err(QueryError::NoReply(timeout)),
             }
         }
     }

@@ -337,9 +337,7 @@ impl ElectrometerDriver {
 
     fn publish_snapshot(&self) {
         let online = self.core.session.is_some() && self.failures == 0 && self.reading_ok;
-        let summary = if !online {
-            "offline".to_string()
-        } else {
+        let summary = if online {
             let reading = self.reading_text();
             match self.scan {
                 Scan::Running { points } => {
@@ -347,6 +345,8 @@ impl ElectrometerDriver {
                 }
                 _ => format!("{} {reading}", self.function.mnemonic()),
             }
+        } else {
+            "offline".to_string()
         };
         let mut alarms = Vec::new();
         if let Some((code, text)) = &self.error {

@@ -166,7 +166,12 @@ mod tests {
             .unwrap()
             .to_string_lossy()
             .to_string();
-        assert!(name.starts_with("CCD_Simulator.CCD1.CCD1-") && name.ends_with(".fits"));
+        assert!(
+            name.starts_with("CCD_Simulator.CCD1.CCD1-")
+                && std::path::Path::new(&name)
+                    .extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("fits"))
+        );
 
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(text.as_bytes()).unwrap();

@@ -10,6 +10,7 @@ mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -564,7 +565,7 @@ impl IndiClientDriver {
                 self.tree.vectors.len()
             );
             if self.blobs_saved > 0 {
-                s.push_str(&format!(", {} BLOB(s) saved", self.blobs_saved));
+                let _ = write!(s, ", {} BLOB(s) saved", self.blobs_saved);
             }
             s
         };

@@ -16,7 +16,7 @@ pub fn new_vector(current: &Vector, member: &str, value: &Value) -> Result<Vecto
             let Some(number) = value.as_f64() else {
                 return Err(format!("{member} takes a number"));
             };
-            replace(current, member, format_value(number))
+            replace(current, member, &format_value(number))
         }
         VectorKind::Text => {
             let text = match value {
@@ -24,7 +24,7 @@ pub fn new_vector(current: &Vector, member: &str, value: &Value) -> Result<Vecto
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => if *b { "On" } else { "Off" }.to_string(),
             };
-            replace(current, member, text)
+            replace(current, member, &text)
         }
         VectorKind::Switch => {
             let Value::Bool(on) = value else {
@@ -75,13 +75,13 @@ pub fn off_step(current: &Vector, member: &str, number: f64) -> Option<f64> {
     ((ratio - ratio.round()).abs() > 1e-9 * ratio.abs().max(1.0)).then_some(step)
 }
 
-fn replace(current: &Vector, member: &str, value: String) -> Vec<Member> {
+fn replace(current: &Vector, member: &str, value: &str) -> Vec<Member> {
     current
         .members
         .iter()
         .map(|m| {
             let text = if m.name == member {
-                value.clone()
+                value.to_string()
             } else {
                 m.value.clone()
             };

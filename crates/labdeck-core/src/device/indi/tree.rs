@@ -248,7 +248,7 @@ mod tests {
         assert_eq!((def.min, def.max), (Some(0.0), Some(24.0)));
         // Sexagesimal input is accepted for it.
         assert_eq!(
-            def.accept("sky", Value::Text("12:30:00".into())),
+            def.accept("sky", &Value::Text("12:30:00".into())),
             Ok(Value::Number(12.5))
         );
         tree.update(&vector("<setNumberVector device=\"Telescope Simulator\" name=\"EQUATORIAL_EOD_COORD\" state=\"Ok\"><oneNumber name=\"RA\">3.5</oneNumber></setNumberVector>"));

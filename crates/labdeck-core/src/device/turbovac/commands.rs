@@ -18,10 +18,6 @@ impl PumpDriver {
                 Ok(DeviceOutcome::Power { on })
             }
             (props::SETPOINT, Value::Number(hz)) => {
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    reason = "checked as a whole number within the pump's limits"
-                )]
                 let text = (hz.round() as i64).to_string();
                 match self.write_param(24, 0, &text).await {
                     Ok((_, v)) => {

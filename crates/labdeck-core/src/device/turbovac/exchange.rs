@@ -115,7 +115,7 @@ impl Exchanger {
                     Some(chunk) => self.framer.push(&chunk.bytes),
                     None => return Err(ExchangeError::Link(LinkError::Eof)),
                 },
-                _ = sleep_until(deadline) => {
+                () = sleep_until(deadline) => {
                     let pending = self.framer.pending();
                     return Err(if bad_bcc {
                         ExchangeError::BadBcc

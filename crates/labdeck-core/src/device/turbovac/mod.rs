@@ -438,9 +438,7 @@ impl PumpDriver {
 
     fn publish_snapshot(&self) {
         let online = self.core.session.is_some() && self.failures == 0 && self.status.is_some();
-        let summary = if !online {
-            "offline".to_string()
-        } else {
+        let summary = if online {
             let motion = self
                 .core
                 .sheet
@@ -457,6 +455,8 @@ impl PumpDriver {
                 Some(code) => format!("ERROR {code}, {motion} {frequency}"),
                 None => format!("{motion} {frequency}"),
             }
+        } else {
+            "offline".to_string()
         };
         let mut alarms = Vec::new();
         if let Some(code) = self.error {

@@ -107,9 +107,10 @@ impl Dialect {
                 }
             }
             Self::Lsst(device) => {
-                let text = match device.brand().latin1() {
-                    true => bytes.iter().map(|&b| char::from(b)).collect(),
-                    false => match std::str::from_utf8(bytes) {
+                let text = if device.brand().latin1() {
+                    bytes.iter().map(|&b| char::from(b)).collect()
+                } else {
+                    match std::str::from_utf8(bytes) {
                         Ok(text) => text.to_string(),
                         Err(e) => {
                             return Outcome {
@@ -117,7 +118,7 @@ impl Dialect {
                                 close: Some(format!("line is not valid UTF-8 ({e})")),
                             };
                         }
-                    },
+                    }
                 };
                 let outcome = device.handle_line(&text);
                 Outcome {

@@ -84,10 +84,10 @@ const INSTRUMENT: [FaultSpec; 3] = [
     },
 ];
 
-pub const SCPI_CATALOGUE: &[FaultSpec] = &concat(TRANSPORT, INSTRUMENT);
+pub const SCPI_CATALOGUE: &[FaultSpec] = &concat(&TRANSPORT, &INSTRUMENT);
 pub const LSST_CATALOGUE: &[FaultSpec] = &TRANSPORT;
 
-const fn concat(a: [FaultSpec; 6], b: [FaultSpec; 3]) -> [FaultSpec; 9] {
+const fn concat(a: &[FaultSpec; 6], b: &[FaultSpec; 3]) -> [FaultSpec; 9] {
     [a[0], a[1], a[2], a[3], a[4], a[5], b[0], b[1], b[2]]
 }
 

@@ -95,7 +95,7 @@ const KEYSIGHT_IDN: &str = "Keysight INSTRUMENTS INC.,MODEL 6517B,4096271,A13/70
 
 fn keithley_table() -> Vec<(String, Action)> {
     use Action::*;
-    let x = |p: &str| p.replace("X", X);
+    let x = |p: &str| p.replace('X', X);
     vec![
         (r"\*idn\?;".into(), Reply(KEITHLEY_IDN)),
         (r":sens:func\?;".into(), Mode),
@@ -161,7 +161,7 @@ fn control_software_extras() -> Vec<(String, Action)> {
 
 fn keysight_table() -> Vec<(String, Action)> {
     use Action::*;
-    let x = |p: &str| p.replace("X", X);
+    let x = |p: &str| p.replace('X', X);
     vec![
         (r"\*idn\?;".into(), Reply(KEYSIGHT_IDN)),
         (r":sens:func:on '(CURR|CHAR|VOLT|RES)';".into(), SetMode),

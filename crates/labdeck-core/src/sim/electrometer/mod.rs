@@ -202,9 +202,9 @@ impl ElectrometerSimulator {
             let due = self.pending.front().map(|p| p.due);
             let wake = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => Wake::Stop,
+                () = self.cancel.cancelled() => Wake::Stop,
                 request = self.requests.recv() => Wake::Request(request),
-                _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Due,
+                () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Due,
                 event = self.server.next_event() => Wake::Server(event),
                 _ = tick.tick() => Wake::Tick,
             };
@@ -450,8 +450,8 @@ impl ElectrometerSimulator {
                 || snapshot.faults != faults
                 || !matches!(&snapshot.detail, SimDetail::Electrometer(s) if **s == detail);
             if changed {
-                snapshot.endpoint = endpoint.clone();
-                snapshot.faults = faults.clone();
+                snapshot.endpoint.clone_from(&endpoint);
+                snapshot.faults.clone_from(&faults);
                 snapshot.detail = SimDetail::Electrometer(Box::new(detail.clone()));
             }
             changed

@@ -304,10 +304,10 @@ mod tests {
 
     #[test]
     fn numbers_print_like_the_instrument() {
-        assert_eq!(nr3(1.234567e-12), "+1.234567E-12");
+        assert_eq!(nr3(1.234_567e-12), "+1.234567E-12");
         assert_eq!(nr3(-2e-8), "-2.000000E-08");
         assert_eq!(nr3(OVERFLOW), "+9.900000E+37");
-        assert_eq!(nr3(9.9999999), "+1.000000E+01");
+        assert_eq!(nr3(9.999_999_9), "+1.000000E+01");
         assert_eq!(nr3(0.0), "+0.000000E+00");
     }
 
@@ -315,7 +315,7 @@ mod tests {
     fn reading_strings() {
         let r = Reading {
             function: Function::Current,
-            value: 1.234567e-12,
+            value: 1.234_567e-12,
             status: 'N',
             timestamp: 1.234,
             number: 1,

@@ -139,10 +139,10 @@ impl PumpSimulator {
                 let port = self.port.as_ref();
                 tokio::select! {
                     biased;
-                    _ = self.cancel.cancelled() => Wake::Stop,
+                    () = self.cancel.cancelled() => Wake::Stop,
                     request = self.requests.recv() => Wake::Request(request),
                     read = read_from(port, &mut buf) => Wake::Read(read),
-                    _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Due,
+                    () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Due,
                     _ = tick.tick() => Wake::Tick,
                 }
             };
@@ -372,8 +372,8 @@ impl PumpSimulator {
                 || snapshot.faults != faults
                 || !matches!(&snapshot.detail, SimDetail::Turbovac(s) if *s == self.last);
             if changed {
-                snapshot.endpoint = endpoint.clone();
-                snapshot.faults = faults.clone();
+                snapshot.endpoint.clone_from(&endpoint);
+                snapshot.faults.clone_from(&faults);
                 snapshot.detail = detail.clone();
             }
             changed

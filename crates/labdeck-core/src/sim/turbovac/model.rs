@@ -428,7 +428,7 @@ impl PumpModel {
             current
         };
         self.store(P_FREQUENCY, 0, self.frequency.max(0.0) as u32);
-        self.store(P_TEMPERATURE, 0, temperature as i16 as u16 as u32);
+        self.store(P_TEMPERATURE, 0, u32::from(temperature as i16 as u16));
         self.store(P_CURRENT, 0, current as u32);
         self.store(P_VOLTAGE, 0, voltage as u32);
         let warnings = self.warnings();

@@ -132,9 +132,10 @@ fn compare(v: &Vector, reply: &[u8]) -> Result<(), String> {
     let valid = |f: &[u8]| f.len() == 24 && f[0] == 2 && f[1] == 0x16 && bcc(&f[..23]) == f[23];
     match v.expect.as_str() {
         "none" => {
-            return match reply.is_empty() {
-                true => Ok(()),
-                false => Err(format!("expected no reply, got {} bytes", reply.len())),
+            return if reply.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("expected no reply, got {} bytes", reply.len()))
             };
         }
         "differs" => {
@@ -167,9 +168,10 @@ fn compare(v: &Vector, reply: &[u8]) -> Result<(), String> {
         return Err(format!("expected 24 bytes, got {}", reply.len()));
     }
     if v.expect == "exact" {
-        return match reply == want.as_slice() {
-            true => Ok(()),
-            false => Err(format!("want {want:02x?}\n got {reply:02x?}")),
+        return if reply == want.as_slice() {
+            Ok(())
+        } else {
+            Err(format!("want {want:02x?}\n got {reply:02x?}"))
         };
     }
     if !valid(reply) {

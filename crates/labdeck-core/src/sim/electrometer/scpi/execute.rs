@@ -7,8 +7,9 @@ use crate::sim::electrometer::model::{Elements, Function, nr3};
 
 type Answer = Result<Option<String>, ScpiError>;
 
-fn bool_text(b: bool) -> Option<String> {
-    Some(if b { "1" } else { "0" }.to_string())
+/// `1` or `0`, as an answer.
+fn bool_text(b: bool) -> String {
+    if b { "1" } else { "0" }.to_string()
 }
 
 /// A number within `[min, max]`, MIN/MAX/DEF resolved.
@@ -96,14 +97,14 @@ impl Instrument {
                 self.settings[f].auto_range = false;
                 Ok(None)
             }
-            (Cmd::RangeAuto, true) => Ok(bool_text(self.settings[f].auto_range)),
+            (Cmd::RangeAuto, true) => Ok(Some(bool_text(self.settings[f].auto_range))),
             (Cmd::RangeAuto, false) => Self::set_bool(params, &mut self.settings[f].auto_range),
             (Cmd::Nplc, true) => Ok(Some(nr3(self.settings[f].nplc))),
             (Cmd::Nplc, false) => {
                 self.settings[f].nplc = bounded(one(params)?, 0.01, 10.0, 1.0)?;
                 Ok(None)
             }
-            (Cmd::NplcAuto | Cmd::ApertureAuto, true) => Ok(bool_text(false)),
+            (Cmd::NplcAuto | Cmd::ApertureAuto, true) => Ok(Some(bool_text(false))),
             (Cmd::NplcAuto | Cmd::ApertureAuto, false) => one(params)?.boolean().map(|_| None),
             (Cmd::Aperture, true) => Ok(Some(nr3(self
                 .model
@@ -119,14 +120,14 @@ impl Instrument {
                 self.settings[f].digits = bounded(one(params)?, 4.0, 7.0, 6.0)? as u8;
                 Ok(None)
             }
-            (Cmd::MedianState, true) => Ok(bool_text(self.settings[f].median)),
+            (Cmd::MedianState, true) => Ok(Some(bool_text(self.settings[f].median))),
             (Cmd::MedianState, false) => Self::set_bool(params, &mut self.settings[f].median),
             (Cmd::MedianRank, true) => Ok(Some(self.settings[f].median_rank.to_string())),
             (Cmd::MedianRank, false) => {
                 self.settings[f].median_rank = bounded(one(params)?, 1.0, 5.0, 1.0)? as u32;
                 Ok(None)
             }
-            (Cmd::AverageState, true) => Ok(bool_text(self.settings[f].average)),
+            (Cmd::AverageState, true) => Ok(Some(bool_text(self.settings[f].average))),
             (Cmd::AverageState, false) => Self::set_bool(params, &mut self.settings[f].average),
             (Cmd::AverageCount, true) => Ok(Some(self.settings[f].average_count.to_string())),
             (Cmd::AverageCount, false) => {
@@ -171,12 +172,12 @@ impl Instrument {
                 }))
             }
             (Cmd::ErrorCount, _) => Ok(Some(self.errors.len().to_string())),
-            (Cmd::ZeroCheck, true) => Ok(bool_text(self.zero_check)),
+            (Cmd::ZeroCheck, true) => Ok(Some(bool_text(self.zero_check))),
             (Cmd::ZeroCheck, false) => Self::set_bool(params, &mut self.zero_check),
-            (Cmd::ZeroCorrect, true) => Ok(bool_text(self.zero_correct)),
+            (Cmd::ZeroCorrect, true) => Ok(Some(bool_text(self.zero_correct))),
             (Cmd::ZeroCorrect, false) => Self::set_bool(params, &mut self.zero_correct),
             (Cmd::ZeroAcquire, _) => Ok(None),
-            (Cmd::LineSync, true) => Ok(bool_text(self.line_sync)),
+            (Cmd::LineSync, true) => Ok(Some(bool_text(self.line_sync))),
             (Cmd::LineSync, false) => Self::set_bool(params, &mut self.line_sync),
             (Cmd::Preset, _) => {
                 self.reset(now);
@@ -292,8 +293,8 @@ impl Instrument {
                 self.trigger_delay = bounded(one(params)?, 0.0, 999_999.999, 0.0)?;
                 Ok(None)
             }
-            (Cmd::Initiate, _) => self.initiate(now).map(|_| None),
-            (Cmd::InitiateContinuous, true) => Ok(bool_text(self.continuous)),
+            (Cmd::Initiate, _) => self.initiate(now).map(|()| None),
+            (Cmd::InitiateContinuous, true) => Ok(Some(bool_text(self.continuous))),
             (Cmd::InitiateContinuous, false) => Self::set_bool(params, &mut self.continuous),
             (Cmd::Abort, _) => {
                 self.abort();
@@ -347,26 +348,26 @@ impl Instrument {
                 self.source.auto_range = false;
                 Ok(None)
             }
-            (Cmd::SourceRangeAuto, true) => Ok(bool_text(self.source.auto_range)),
+            (Cmd::SourceRangeAuto, true) => Ok(Some(bool_text(self.source.auto_range))),
             (Cmd::SourceRangeAuto, false) => Self::set_bool(params, &mut self.source.auto_range),
             (Cmd::SourceLimit, true) => Ok(Some(nr3(self.source.limit))),
             (Cmd::SourceLimit, false) => {
                 self.source.limit = bounded(one(params)?, 0.0, 1000.0, 1000.0)?;
                 Ok(None)
             }
-            (Cmd::SourceLimitState, true) => Ok(bool_text(self.source.limit_on)),
+            (Cmd::SourceLimitState, true) => Ok(Some(bool_text(self.source.limit_on))),
             (Cmd::SourceLimitState, false) => Self::set_bool(params, &mut self.source.limit_on),
-            (Cmd::SourceMeterConnect, true) => Ok(bool_text(self.source.meter_connect)),
+            (Cmd::SourceMeterConnect, true) => Ok(Some(bool_text(self.source.meter_connect))),
             (Cmd::SourceMeterConnect, false) => {
                 Self::set_bool(params, &mut self.source.meter_connect)
             }
-            (Cmd::CurrentLimitResistor, true) => Ok(bool_text(self.current_limit_resistor)),
+            (Cmd::CurrentLimitResistor, true) => Ok(Some(bool_text(self.current_limit_resistor))),
             (Cmd::CurrentLimitResistor, false) => {
                 Self::set_bool(params, &mut self.current_limit_resistor)
             }
-            (Cmd::Output, true) => Ok(bool_text(self.source.output)),
+            (Cmd::Output, true) => Ok(Some(bool_text(self.source.output))),
             (Cmd::Output, false) => Self::set_bool(params, &mut self.source.output),
-            (Cmd::Display, true) => Ok(bool_text(self.display)),
+            (Cmd::Display, true) => Ok(Some(bool_text(self.display))),
             (Cmd::Display, false) => Self::set_bool(params, &mut self.display),
         }
     }

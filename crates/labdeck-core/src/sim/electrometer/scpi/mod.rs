@@ -385,7 +385,7 @@ impl Instrument {
             Ok(value as u8)
         };
         match (name, query) {
-            ("IDN", true) => no_params().map(|_| Some(IDN.to_string())),
+            ("IDN", true) => no_params().map(|()| Some(IDN.to_string())),
             ("RST", false) => {
                 no_params()?;
                 self.reset(now);

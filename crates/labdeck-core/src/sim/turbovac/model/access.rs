@@ -32,7 +32,7 @@ impl PumpModel {
 
     /// Parameter access in the order of §7.1; returns the response code and PWE.
     pub(super) fn access(&mut self, query: &Telegram, now: Instant) -> (ResponseCode, u32) {
-        use param_error::*;
+        use param_error::{ACCESS, CANNOT_CHANGE, INDEX, MINMAX, SAVING};
         let ak = query.access_code();
         if matches!(ak, AccessCode::None | AccessCode::Unknown(_)) {
             return (ResponseCode::None, query.pwe);
@@ -76,7 +76,7 @@ impl PumpModel {
     }
 
     pub(super) fn unknown_parameter_error(&self, ak: AccessCode, index: u8) -> u32 {
-        use param_error::*;
+        use param_error::{ACCESS, INDEX, WRONG_NUM};
         // The realistic profile reproduces the real pump's answers for P9
         // (§8 item 6); the PNU is not in the table either way.
         if self.cfg.profile != Profile::Realistic {
