@@ -117,7 +117,7 @@ struct ServeArgs {
 
 #[derive(Debug, Args, Default, Clone, Copy)]
 struct OutputArgs {
-    /// Print events and replies as JSON lines.
+    /// Print events and replies as JSON lines (their forms: docs/wire.md).
     #[arg(long)]
     json: bool,
     /// Also print every TX/RX chunk.

@@ -275,7 +275,7 @@ actions! {
     Disconnect = "disconnect", Global, [KeyChord::char('d')], "disconnect the selected link";
     RetryNow = "retry", Global, [KeyChord::char('R')], "retry a recovering link now";
     Faults = "faults", Global, [KeyChord::char('f')], "fault menu of the selected simulator";
-    PumpToggle = "pump-toggle", Global, [KeyChord::char('o')], "switch the selected pump on/off";
+    PumpToggle = "pump-toggle", Global, [KeyChord::char('o')], "switch the selected device on/off";
     NewTask = "new-task", Global, [KeyChord::char('t')], "queue a task (form) on the selected device";
     Edit = "edit", Properties, [KeyChord::char('e'), key(K::Enter)], "edit the selected attribute";
     CancelTask = "cancel-task", Tasks, [KeyChord::char('x'), key(K::Delete)], "cancel the selected task (asks first)";

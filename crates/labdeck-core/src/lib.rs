@@ -3,9 +3,10 @@
 //! screen: front ends (the console, `serve`, the INDI server) are clients
 //! of the Hub, and everything that crosses it is typed and `serde`.
 //!
-//! Layers, bottom up; an import never points up:
-//! `time`, `alarm`, `publish`, `error` → `link` → `connection` → `sim`,
-//! `device` → `bus` → `runtime`, `hub`. Each layer reports through a
+//! Layers, bottom up; an import never points up (`tests/layering.rs`
+//! checks it): `time`, `publish`, `error` → `alarm` → `link` →
+//! `connection`, `server` → `sim`, `device` → `config` → `bus` → `hub` →
+//! `runtime`. Each layer reports through a
 //! [`publish::Publisher`] of its own event type; the bus at the top turns
 //! them all into [`bus::Event`]s.
 
