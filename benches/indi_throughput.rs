@@ -4,7 +4,8 @@
 //! labdeck's server against Debian's `indiserver`
 //! measured in the same run (`specs/indi.md` §11).
 //!
-//! `cargo bench --bench indi_throughput [-- quick]`
+//! `cargo bench --bench indi_throughput [-- quick] [one|ten|all-reading|round-trip …]`
+//! (`quick`: one run of each; section names: only those sections).
 //!
 //! `indiserver` always binds 0.0.0.0, so the whole benchmark re-runs itself
 //! inside a network namespace that has only loopback (needs root and
@@ -24,26 +25,39 @@
 
 mod indi_bench;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use indi_bench::{Load, Server, client, labdeck, netns, stats};
+use indi_bench::netns::{self, Namespace};
+use indi_bench::{Load, Server, client, labdeck, stats};
 
 const WINDOW: Duration = Duration::from_secs(5);
 /// Long enough for labdeck's 16 MB per-client limit to be reached by the
 /// client that reads nothing.
 const TEN_CLIENT_WINDOW: Duration = Duration::from_secs(10);
 
-fn main() {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args
         .iter()
         .position(|a| a == indi_bench::labdeck::SERVE_FLAG)
     {
-        return indi_bench::labdeck::serve(args.get(at + 1).map_or("0", String::as_str));
+        indi_bench::labdeck::serve(args.get(at + 1).map_or("0", String::as_str));
+        return ExitCode::SUCCESS;
     }
     let quick = args.iter().any(|a| a == "quick");
-    let Some(netns) = netns::enter() else {
-        return; // the run inside the namespace has reported
+    let named: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| SECTIONS.contains(a))
+        .collect();
+    let section = |name: &str| named.is_empty() || named.contains(&name);
+    let netns = match netns::enter() {
+        Namespace::Inside => Ok(()),
+        Namespace::Unavailable(why) => Err(why),
+        // The run inside has reported; its failure is ours.
+        Namespace::Finished(status) if status.success() => return ExitCode::SUCCESS,
+        Namespace::Finished(_) => return ExitCode::FAILURE,
     };
     let runs = if quick { 1 } else { 3 };
     let rt_count = if quick { 500 } else { 2000 };
@@ -57,6 +71,24 @@ fn main() {
         vec![Server::Labdeck]
     };
 
+    if section("one") {
+        one_client(&servers, runs);
+    }
+    if section("ten") {
+        ten_clients(&servers, runs);
+    }
+    if section("all-reading") {
+        all_reading(&servers, runs);
+    }
+    if section("round-trip") {
+        round_trip(indiserver.is_ok(), runs, rt_count);
+    }
+    ExitCode::SUCCESS
+}
+
+const SECTIONS: [&str; 4] = ["one", "ten", "all-reading", "round-trip"];
+
+fn one_client(servers: &[Server], runs: usize) {
     println!(
         "# setNumberVector to one client ({} s windows, {runs} runs)",
         WINDOW.as_secs()
@@ -66,7 +98,7 @@ fn main() {
         "server", "offered/s", "delivered/s (runs)", "B/msg"
     );
     for load in [Load::Paced(20_000), Load::Paced(80_000), Load::Flood] {
-        for server in &servers {
+        for server in servers {
             let mut rates = Vec::new();
             let mut size = 0.0;
             for _ in 0..runs {
@@ -85,7 +117,9 @@ fn main() {
             );
         }
     }
+}
 
+fn ten_clients(servers: &[Server], runs: usize) {
     println!(
         "\n# ten clients, one of them reading nothing ({} s windows, {runs} runs)",
         TEN_CLIENT_WINDOW.as_secs()
@@ -100,7 +134,7 @@ fn main() {
         Load::Paced(80_000),
         Load::Flood,
     ] {
-        for server in &servers {
+        for server in servers {
             for _ in 0..runs {
                 let running = server.start(load);
                 let outcome = client::ten_clients(&running, TEN_CLIENT_WINDOW, true);
@@ -116,7 +150,9 @@ fn main() {
             }
         }
     }
+}
 
+fn all_reading(servers: &[Server], runs: usize) {
     println!(
         "\n# for reference: ten clients, all reading ({} s windows, {runs} runs)",
         WINDOW.as_secs()
@@ -126,7 +162,7 @@ fn main() {
         "server", "offered/s", "per client/s (min..max)", "peak RSS (MB)"
     );
     for load in [Load::Paced(2_000), Load::Paced(20_000)] {
-        for server in &servers {
+        for server in servers {
             for _ in 0..runs {
                 let running = server.start(load);
                 let outcome = client::ten_clients(&running, WINDOW, false);
@@ -141,14 +177,16 @@ fn main() {
             }
         }
     }
+}
 
+fn round_trip(with_indiserver: bool, runs: usize, rt_count: usize) {
     println!("\n# new → set round trip, N = {rt_count} × {runs} runs (ms)");
     println!(
         "{:<40} {:>22} {:>8} {:>8} {:>8}",
         "path", "run medians", "median", "p99", "max"
     );
     let mut paths = vec![labdeck::ROUND_TRIP];
-    if indiserver.is_ok() {
+    if with_indiserver {
         paths.extend(indi_bench::indiserver::ROUND_TRIPS);
     }
     let mut samples = vec![Vec::new(); paths.len()];

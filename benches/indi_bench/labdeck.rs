@@ -134,6 +134,8 @@ pub fn serve(rate: &str) {
     // Until the benchmark closes our stdin.
     let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
     cancel.cancel();
+    // A moment for the tasks to see it and report.
+    runtime.block_on(tokio::time::sleep(Duration::from_millis(50)));
     runtime.shutdown_timeout(Duration::from_secs(1));
 }
 

@@ -343,7 +343,8 @@ impl IndiServer {
         let event = match event {
             Ok(event) => event,
             // Fell behind: everything as it is now.
-            Err(broadcast::error::RecvError::Lagged(_)) => {
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!("INDI server: {n} events behind; sending every vector as it is now");
                 for i in 0..self.sources.len() {
                     self.refresh(i, true);
                 }

@@ -159,6 +159,10 @@ async fn read_loop(
                     // A consumer that went away leaves the tap as the only reader.
                     _ = consumer.send(chunk) => {}
                 }
+                // The consumer takes the chunk before this task reads again:
+                // the next read (usually EAGAIN, a system call) is then off
+                // the round trip instead of in front of it.
+                tokio::task::yield_now().await;
             }
             Err(e) => break LinkError::from_io(&e),
         }

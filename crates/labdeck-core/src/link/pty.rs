@@ -108,6 +108,13 @@ impl VirtualPort {
             if let Ok(result) =
                 guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from))
             {
+                // A short read took everything there was: the next one would
+                // only say EAGAIN, a system call per telegram. Bytes that
+                // arrive later raise readiness again (tokio's TcpStream does
+                // the same).
+                if matches!(result, Ok(n) if n > 0 && n < buf.len()) {
+                    guard.clear_ready();
+                }
                 return result;
             }
         }

@@ -3,6 +3,7 @@
 
 mod snoop;
 mod supervise;
+mod thread;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use self::supervise::Supervisor;
+use self::thread::DeviceThread;
 use crate::bus::EventBus;
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager, LinkParts};
@@ -38,6 +40,8 @@ pub enum RuntimeError {
     MissingSimulator { link: String, simulator: String },
     #[error("shutdown did not finish within {0:?}")]
     ShutdownTimeout(Duration),
+    #[error("cannot start the device thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Everything running for one configuration.
@@ -46,6 +50,7 @@ pub struct Runtime {
     hub: Hub,
     supervisor: Supervisor,
     cancel: CancellationToken,
+    devices: DeviceThread,
 }
 
 impl Runtime {
@@ -58,170 +63,16 @@ impl Runtime {
     /// Start on a bus the caller made, so it can subscribe before the
     /// first event (a headless front end prints every one).
     pub async fn start_on(config: &Config, bus: EventBus) -> Result<Self, RuntimeError> {
-        let cancel = CancellationToken::new();
-        let supervisor = Supervisor::new(bus.clone(), cancel.clone());
-        let ring = config.traffic.ring;
-        let mut taps = Vec::new();
-
-        let mut simulators = Vec::new();
-        let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
-        let mut addresses: HashMap<&str, String> = HashMap::new();
-        for sim in &config.simulators {
-            let name: Arc<str> = sim.name.as_str().into();
-            let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
-            match &sim.kind {
-                SimulatorKind::Turbovac(spec) => {
-                    let (actor, handle, port) = PumpSimulator::create(
-                        name.clone(),
-                        spec.clone(),
-                        Arc::new(bus.clone()),
-                        tap.clone(),
-                        cancel.child_token(),
-                    )
-                    .map_err(|source| RuntimeError::Simulator {
-                        name: sim.name.clone(),
-                        source,
-                    })?;
-                    supervisor.spawn(name, "simulator", actor.run());
-                    simulators.push(handle);
-                    ports.insert(&sim.name, port);
-                }
-                SimulatorKind::Electrometer(spec) => {
-                    let (actor, handle) = ElectrometerSimulator::create(
-                        name.clone(),
-                        spec.clone(),
-                        Arc::new(bus.clone()),
-                        Some(tap.clone()),
-                        cancel.child_token(),
-                    )
-                    .await
-                    .map_err(|source| RuntimeError::Server {
-                        name: sim.name.clone(),
-                        source,
-                    })?;
-                    addresses.insert(&sim.name, actor.local_addr().to_string());
-                    supervisor.spawn(name, "simulator", actor.run());
-                    simulators.push(handle);
-                }
-            }
-            taps.push(tap);
-        }
-
-        let mut connections = Vec::new();
-        let mut sessions = HashMap::new();
-        for link in &config.links {
-            let name: Arc<str> = link.name.as_str().into();
-            let opener: Arc<dyn Opener> = match &link.transport {
-                TransportSpec::Serial { path, settings } => {
-                    Arc::new(SerialOpener::new(PortPath::Fixed(path.clone()), *settings))
-                }
-                TransportSpec::Virtual {
-                    simulator,
-                    settings,
-                } => {
-                    let current = ports.get(simulator.as_str()).cloned().ok_or_else(|| {
-                        RuntimeError::MissingSimulator {
-                            link: link.name.clone(),
-                            simulator: simulator.clone(),
-                        }
-                    })?;
-                    let path = PortPath::Virtual {
-                        simulator: simulator.clone(),
-                        current,
-                    };
-                    Arc::new(SerialOpener::new(path, *settings))
-                }
-                TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
-                TransportSpec::SimulatedTcp { simulator } => {
-                    let address = addresses.get(simulator.as_str()).ok_or_else(|| {
-                        RuntimeError::MissingSimulator {
-                            link: link.name.clone(),
-                            simulator: simulator.clone(),
-                        }
-                    })?;
-                    Arc::new(TcpOpener::new(address.clone()))
-                }
-            };
-            let session_tx = if config.devices.iter().any(|d| d.link == link.name) {
-                let (tx, rx) = mpsc::channel(4);
-                sessions.insert(link.name.as_str(), rx);
-                Some(tx)
-            } else {
-                None
-            };
-            let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
-            let simulator = match &link.transport {
-                TransportSpec::Virtual { simulator, .. }
-                | TransportSpec::SimulatedTcp { simulator } => Some(simulator.as_str().into()),
-                TransportSpec::Serial { .. } | TransportSpec::Tcp { .. } => None,
-            };
-            let (manager, handle) = ConnectionManager::new(LinkParts {
-                name: name.clone(),
-                opener,
-                policy: link.retry,
-                tap: tap.clone(),
-                out: Arc::new(bus.clone()),
-                sessions: session_tx,
-                simulator,
-                cancel: cancel.child_token(),
-            });
-            supervisor.spawn(name, "connection", manager.run());
-            taps.push(tap);
-            connections.push(handle);
-        }
-
-        let mut devices = Vec::new();
-        for device in &config.devices {
-            let name: Arc<str> = device.name.as_str().into();
-            let Some(session_rx) = sessions.remove(device.link.as_str()) else {
-                continue;
-            };
-            let parts = |sessions| DriverParts {
-                name: name.clone(),
-                link: device.link.as_str().into(),
-                sessions,
-                out: Arc::new(bus.clone()),
-                tasks: config.tasks.clone(),
-                cancel: cancel.child_token(),
-            };
-            match &device.driver {
-                DriverSpec::Turbovac(cfg) => {
-                    let (driver, handle) = PumpDriver::new(parts(session_rx), *cfg);
-                    supervisor.spawn(name, "driver", driver.run());
-                    devices.push(handle);
-                }
-                DriverSpec::Electrometer(cfg) => {
-                    let (driver, handle) = ElectrometerDriver::new(parts(session_rx), cfg.clone());
-                    supervisor.spawn(name, "driver", driver.run());
-                    devices.push(handle);
-                }
-                DriverSpec::Indi(cfg) => {
-                    let (driver, handle) = IndiClientDriver::new(parts(session_rx), cfg.clone());
-                    supervisor.spawn(name, "driver", driver.run());
-                    devices.push(handle);
-                }
-            }
-        }
-        spawn_snoops(config, &devices, &bus, &supervisor, &cancel);
-
-        for (link, handle) in config.links.iter().zip(&connections) {
-            if link.autoconnect {
-                let _ = handle.post(ConnCommand::Connect);
-            }
-        }
-
-        let hub = Hub::new(HubParts {
-            connections,
-            simulators,
-            devices,
-            taps,
-            bus,
-            actors: supervisor.status(),
-        });
+        let devices = DeviceThread::start().map_err(RuntimeError::Thread)?;
+        let config = config.clone();
+        let (hub, supervisor, cancel) = devices
+            .run(async move { build(&config, bus).await })
+            .await?;
         Ok(Self {
             hub,
             supervisor,
             cancel,
+            devices,
         })
     }
 
@@ -252,10 +103,179 @@ impl Runtime {
         self.cancel.cancel();
         let tracker = self.supervisor.tracker();
         tracker.close();
-        tokio::time::timeout(LIMIT, tracker.wait())
-            .await
-            .map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
+        let finished = tokio::time::timeout(LIMIT, tracker.wait()).await;
+        self.devices.stop().await;
+        finished.map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
     }
+}
+
+/// Build everything on the device thread (their I/O is registered
+/// there) and start it.
+async fn build(
+    config: &Config,
+    bus: EventBus,
+) -> Result<(Hub, Supervisor, CancellationToken), RuntimeError> {
+    let cancel = CancellationToken::new();
+    let supervisor = Supervisor::new(bus.clone(), cancel.clone());
+    let ring = config.traffic.ring;
+    let mut taps = Vec::new();
+
+    let mut simulators = Vec::new();
+    let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
+    let mut addresses: HashMap<&str, String> = HashMap::new();
+    for sim in &config.simulators {
+        let name: Arc<str> = sim.name.as_str().into();
+        let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
+        match &sim.kind {
+            SimulatorKind::Turbovac(spec) => {
+                let (actor, handle, port) = PumpSimulator::create(
+                    name.clone(),
+                    spec.clone(),
+                    Arc::new(bus.clone()),
+                    tap.clone(),
+                    cancel.child_token(),
+                )
+                .map_err(|source| RuntimeError::Simulator {
+                    name: sim.name.clone(),
+                    source,
+                })?;
+                supervisor.spawn(name, "simulator", actor.run());
+                simulators.push(handle);
+                ports.insert(&sim.name, port);
+            }
+            SimulatorKind::Electrometer(spec) => {
+                let (actor, handle) = ElectrometerSimulator::create(
+                    name.clone(),
+                    spec.clone(),
+                    Arc::new(bus.clone()),
+                    Some(tap.clone()),
+                    cancel.child_token(),
+                )
+                .await
+                .map_err(|source| RuntimeError::Server {
+                    name: sim.name.clone(),
+                    source,
+                })?;
+                addresses.insert(&sim.name, actor.local_addr().to_string());
+                supervisor.spawn(name, "simulator", actor.run());
+                simulators.push(handle);
+            }
+        }
+        taps.push(tap);
+    }
+
+    let mut connections = Vec::new();
+    let mut sessions = HashMap::new();
+    for link in &config.links {
+        let name: Arc<str> = link.name.as_str().into();
+        let opener: Arc<dyn Opener> = match &link.transport {
+            TransportSpec::Serial { path, settings } => {
+                Arc::new(SerialOpener::new(PortPath::Fixed(path.clone()), *settings))
+            }
+            TransportSpec::Virtual {
+                simulator,
+                settings,
+            } => {
+                let current = ports.get(simulator.as_str()).cloned().ok_or_else(|| {
+                    RuntimeError::MissingSimulator {
+                        link: link.name.clone(),
+                        simulator: simulator.clone(),
+                    }
+                })?;
+                let path = PortPath::Virtual {
+                    simulator: simulator.clone(),
+                    current,
+                };
+                Arc::new(SerialOpener::new(path, *settings))
+            }
+            TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
+            TransportSpec::SimulatedTcp { simulator } => {
+                let address = addresses.get(simulator.as_str()).ok_or_else(|| {
+                    RuntimeError::MissingSimulator {
+                        link: link.name.clone(),
+                        simulator: simulator.clone(),
+                    }
+                })?;
+                Arc::new(TcpOpener::new(address.clone()))
+            }
+        };
+        let session_tx = if config.devices.iter().any(|d| d.link == link.name) {
+            let (tx, rx) = mpsc::channel(4);
+            sessions.insert(link.name.as_str(), rx);
+            Some(tx)
+        } else {
+            None
+        };
+        let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
+        let simulator = match &link.transport {
+            TransportSpec::Virtual { simulator, .. }
+            | TransportSpec::SimulatedTcp { simulator } => Some(simulator.as_str().into()),
+            TransportSpec::Serial { .. } | TransportSpec::Tcp { .. } => None,
+        };
+        let (manager, handle) = ConnectionManager::new(LinkParts {
+            name: name.clone(),
+            opener,
+            policy: link.retry,
+            tap: tap.clone(),
+            out: Arc::new(bus.clone()),
+            sessions: session_tx,
+            simulator,
+            cancel: cancel.child_token(),
+        });
+        supervisor.spawn(name, "connection", manager.run());
+        taps.push(tap);
+        connections.push(handle);
+    }
+
+    let mut devices = Vec::new();
+    for device in &config.devices {
+        let name: Arc<str> = device.name.as_str().into();
+        let Some(session_rx) = sessions.remove(device.link.as_str()) else {
+            continue;
+        };
+        let parts = |sessions| DriverParts {
+            name: name.clone(),
+            link: device.link.as_str().into(),
+            sessions,
+            out: Arc::new(bus.clone()),
+            tasks: config.tasks.clone(),
+            cancel: cancel.child_token(),
+        };
+        match &device.driver {
+            DriverSpec::Turbovac(cfg) => {
+                let (driver, handle) = PumpDriver::new(parts(session_rx), *cfg);
+                supervisor.spawn(name, "driver", driver.run());
+                devices.push(handle);
+            }
+            DriverSpec::Electrometer(cfg) => {
+                let (driver, handle) = ElectrometerDriver::new(parts(session_rx), cfg.clone());
+                supervisor.spawn(name, "driver", driver.run());
+                devices.push(handle);
+            }
+            DriverSpec::Indi(cfg) => {
+                let (driver, handle) = IndiClientDriver::new(parts(session_rx), cfg.clone());
+                supervisor.spawn(name, "driver", driver.run());
+                devices.push(handle);
+            }
+        }
+    }
+    spawn_snoops(config, &devices, &bus, &supervisor, &cancel);
+
+    for (link, handle) in config.links.iter().zip(&connections) {
+        if link.autoconnect {
+            let _ = handle.post(ConnCommand::Connect);
+        }
+    }
+
+    let hub = Hub::new(HubParts {
+        connections,
+        simulators,
+        devices,
+        taps,
+        bus,
+        actors: supervisor.status(),
+    });
+    Ok((hub, supervisor, cancel))
 }
 
 /// One mirroring task per (device, remote) pair of `snoop` entries.

@@ -9,7 +9,7 @@ pub fn format_number(value: f64, format: &str) -> String {
     };
     let text = match spec.conversion {
         'm' => sexagesimal(value, spec.precision.unwrap_or(6)),
-        'f' | 'F' => format!("{value:.*}", spec.precision.unwrap_or(6)),
+        'f' | 'F' => fixed(value, spec.precision.unwrap_or(6)),
         'e' | 'E' => {
             let t = exponent(value, spec.precision.unwrap_or(6));
             if spec.conversion == 'E' {
@@ -22,7 +22,9 @@ pub fn format_number(value: f64, format: &str) -> String {
         'd' | 'i' => format!("{}", value.round() as i64),
         _ => plain(value),
     };
-    if spec.zero && !text.starts_with('-') && spec.conversion != 'm' {
+    if text.len() >= spec.width {
+        text
+    } else if spec.zero && !text.starts_with('-') && spec.conversion != 'm' {
         format!("{text:0>w$}", w = spec.width)
     } else if spec.zero && spec.conversion != 'm' {
         format!("-{:0>w$}", &text[1..], w = spec.width.saturating_sub(1))
@@ -61,6 +63,29 @@ impl Spec {
 
 fn plain(value: f64) -> String {
     value.to_string()
+}
+
+/// `%.Nf`. The exact decimal expansion is slow (Rust falls back to Dragon
+/// for many values, and a server formats every value it sends), so the
+/// shortest round-trip text is used when it already has at most `N`
+/// decimals: below 1e9 a double's spacing is under 0.5e-6, so the exact
+/// value lies so near that text that rounding it to `N ≤ 6` places gives
+/// the same digits.
+fn fixed(value: f64, precision: usize) -> String {
+    if precision <= 6 && value.abs() < 1e9 {
+        let mut text = value.to_string();
+        let decimals = text.find('.').map_or(0, |dot| text.len() - dot - 1);
+        if decimals <= precision {
+            if precision > 0 {
+                if decimals == 0 {
+                    text.push('.');
+                }
+                text.extend(std::iter::repeat_n('0', precision - decimals));
+            }
+            return text;
+        }
+    }
+    format!("{value:.precision$}")
 }
 
 fn exponent(value: f64, precision: usize) -> String {
@@ -194,6 +219,33 @@ pub fn parse_number(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        #[test]
+        fn fixed_is_the_exact_expansion_rounded(
+            value in proptest::prop_oneof![
+                proptest::num::f64::NORMAL,
+                (-2_000_000i64..2_000_000).prop_map(|n| n as f64 / 1000.0),
+                (-1e9f64..1e9),
+            ],
+            precision in 0usize..8,
+        ) {
+            proptest::prop_assert_eq!(fixed(value, precision), format!("{value:.precision$}"));
+        }
+    }
+
+    #[test]
+    fn fixed_pads_and_keeps_the_sign_of_zero() {
+        assert_eq!(format_number(12_345.0, "%.3f"), "12345.000");
+        assert_eq!(format_number(0.5, "%.0f"), format!("{:.0}", 0.5));
+        assert_eq!(format_number(-0.0, "%.2f"), "-0.00");
+        assert_eq!(
+            format_number(1.25, "%8.1f"),
+            format!("{:>8}", format!("{:.1}", 1.25))
+        );
+        assert_eq!(format_number(3.0, "%05.1f"), "003.0");
+    }
 
     #[test]
     fn sexagesimal_shapes_from_the_spec() {

@@ -146,6 +146,11 @@ impl Dialect {
         }
     }
 
+    /// An acquisition fills the buffer on the instrument's own timer.
+    pub fn acquiring(&self) -> bool {
+        matches!(self, Self::Scpi(instrument) if instrument.state().acquiring)
+    }
+
     pub fn instrument_mut(&mut self) -> Option<&mut Instrument> {
         match self {
             Self::Scpi(instrument) => Some(instrument),
