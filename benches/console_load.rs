@@ -2,15 +2,21 @@
 //! terminal per second and CPU of the whole process, with the demo running,
 //! measured through a real pty.
 //!
-//! `cargo bench --bench console_load [-- SECONDS]` (default 10 s per window).
+//! `cargo bench --bench console_load [-- SECONDS]` (default 30 s per window).
 //! Windows: idle with the pump off, the ramp after switching it on, and the
 //! steady state at speed (polled at 10 Hz). The baseline in the same run is
 //! what repainting the whole screen at the same frame rate would cost.
+//! Besides bytes and CPU of the whole process: the bursts of output read
+//! from the pty master per second (about the console's writes), and the
+//! CPU of each of its threads (the console on the main thread, devices
+//! and simulators on `labdeck-devices`, the INDI server and the other
+//! front-end actors on the tokio workers).
 
 // Benchmarks set socket buffers, CPU affinity and read clock ticks
 // through libc.
 #![allow(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::num::NonZeroU16;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +29,7 @@ struct Console {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     bytes: Arc<AtomicU64>,
+    bursts: Arc<AtomicU64>,
     screen: Arc<Mutex<vt100::Parser>>,
     pid: u32,
     _dir: tempfile::TempDir,
@@ -51,12 +58,13 @@ impl Console {
         let mut reader = pty.master.try_clone_reader().expect("reader");
         let writer = pty.master.take_writer().expect("writer");
         let bytes = Arc::new(AtomicU64::new(0));
+        let bursts = Arc::new(AtomicU64::new(0));
         let screen = Arc::new(Mutex::new(vt100::Parser::new(
             NonZeroU16::new(rows).expect("rows"),
             NonZeroU16::new(cols).expect("cols"),
             0,
         )));
-        let (count, sink) = (bytes.clone(), screen.clone());
+        let (count, reads, sink) = (bytes.clone(), bursts.clone(), screen.clone());
         std::thread::spawn(move || {
             let _master = pty.master;
             let mut buf = [0u8; 16384];
@@ -65,6 +73,7 @@ impl Console {
                     break;
                 }
                 count.fetch_add(n as u64, Ordering::Relaxed);
+                reads.fetch_add(1, Ordering::Relaxed);
                 sink.lock().expect("screen").process(&buf[..n]);
             }
         });
@@ -72,6 +81,7 @@ impl Console {
             child,
             writer,
             bytes,
+            bursts,
             screen,
             pid,
             _dir: dir,
@@ -79,16 +89,23 @@ impl Console {
     }
 
     fn wait_for(&self, needle: &str, limit: Duration) {
+        self.wait_until(needle, limit, |screen| screen.contains(needle));
+    }
+
+    /// Until the row of `link` says `connected` as a word of its own (not
+    /// `disconnected`, not `connecting`).
+    fn wait_connected(&self, link: &str, limit: Duration) {
+        self.wait_until(&format!("{link} connected"), limit, |screen| {
+            screen.lines().any(|row| {
+                row.contains(link) && row.split_whitespace().any(|word| word == "connected")
+            })
+        });
+    }
+
+    fn wait_until(&self, what: &str, limit: Duration, done: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + limit;
-        while !self
-            .screen
-            .lock()
-            .expect("screen")
-            .screen()
-            .contents()
-            .contains(needle)
-        {
-            assert!(Instant::now() < deadline, "never saw {needle:?}");
+        while !done(&self.screen.lock().expect("screen").screen().contents()) {
+            assert!(Instant::now() < deadline, "never saw {what:?}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -100,30 +117,88 @@ impl Console {
 
     /// utime + stime of the process, in seconds.
     fn cpu(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).expect("proc stat");
-        // Fields after the command name, which is in parentheses.
-        let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 =
-            fields[11].parse::<f64>().unwrap_or(0.0) + fields[12].parse::<f64>().unwrap_or(0.0);
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        ticks / hz
+        cpu_seconds(&format!("/proc/{}/stat", self.pid)).unwrap_or(0.0)
     }
 
-    /// Bytes per second and CPU share of one core over `secs`.
-    fn window(&self, secs: f64) -> (f64, f64) {
-        let (b0, c0, t0) = (
+    /// utime + stime of each thread, by thread name (threads of the same
+    /// name added up).
+    fn thread_cpu(&self) -> BTreeMap<String, f64> {
+        let mut by_name = BTreeMap::new();
+        let tasks = format!("/proc/{}/task", self.pid);
+        for task in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
+            let dir = task.path();
+            let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if let Some(secs) = cpu_seconds(&dir.join("stat").display().to_string()) {
+                *by_name.entry(name.trim().to_string()).or_insert(0.0) += secs;
+            }
+        }
+        by_name
+    }
+
+    fn window(&self, secs: f64) -> Window {
+        let (b0, r0, c0, threads0, t0) = (
             self.bytes.load(Ordering::Relaxed),
+            self.bursts.load(Ordering::Relaxed),
             self.cpu(),
+            self.thread_cpu(),
             Instant::now(),
         );
         std::thread::sleep(Duration::from_secs_f64(secs));
         let elapsed = t0.elapsed().as_secs_f64();
-        let bytes = (self.bytes.load(Ordering::Relaxed) - b0) as f64 / elapsed;
-        let cpu = (self.cpu() - c0) / elapsed * 100.0;
-        (bytes, cpu)
+        let share = |seconds: f64| seconds / elapsed * 100.0;
+        Window {
+            bytes: (self.bytes.load(Ordering::Relaxed) - b0) as f64 / elapsed,
+            bursts: (self.bursts.load(Ordering::Relaxed) - r0) as f64 / elapsed,
+            cpu: share(self.cpu() - c0),
+            threads: self
+                .thread_cpu()
+                .into_iter()
+                .map(|(name, secs)| {
+                    let before = threads0.get(&name).copied().unwrap_or(0.0);
+                    (name, share(secs - before))
+                })
+                .collect(),
+        }
     }
+}
+
+/// One measured window: bytes and bursts per second, CPU % of one core.
+struct Window {
+    bytes: f64,
+    bursts: f64,
+    cpu: f64,
+    threads: Vec<(String, f64)>,
+}
+
+impl Window {
+    fn print(&self, label: &str, repaint: f64) {
+        let threads: Vec<String> = self
+            .threads
+            .iter()
+            .filter(|(_, cpu)| *cpu >= 0.05)
+            .map(|(name, cpu)| format!("{name} {cpu:.2}"))
+            .collect();
+        println!(
+            "{label:<34} {:>10.0} {:>8.1} {:>12.0} {:>10.2}   {}",
+            self.bytes,
+            self.bursts,
+            repaint,
+            self.cpu,
+            threads.join(", ")
+        );
+    }
+}
+
+/// utime + stime from a `/proc/…/stat` file, in seconds.
+fn cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz)
 }
 
 impl Drop for Console {
@@ -138,38 +213,28 @@ fn main() {
     let secs: f64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(10.0);
+        .unwrap_or(30.0);
     println!(
-        "windows of {secs} s; demo config (pump polled at 10 Hz); bytes/s read from the pty master"
+        "windows of {secs} s; demo config (pump polled at 10 Hz); bytes/s and bursts/s read from the pty master"
     );
     println!(
-        "{:<34} {:>12} {:>12} {:>10}",
-        "window", "bytes/s", "full repaint", "CPU % core"
+        "{:<34} {:>10} {:>8} {:>12} {:>10}   CPU % of a core by thread",
+        "window", "bytes/s", "bursts/s", "full repaint", "CPU %"
     );
     for (rows, cols) in [(40u16, 120u16), (24, 80)] {
         let mut console = Console::start(rows, cols);
-        console.wait_for("connected", Duration::from_secs(20));
+        console.wait_connected("pump-port", Duration::from_secs(20));
         std::thread::sleep(Duration::from_secs(2));
         // A full repaint of every cell at the 10 Hz the data changes at:
         // what a naive redraw would cost (≈ 1 byte per cell plus styling).
         let repaint = f64::from(rows) * f64::from(cols) * 10.0;
-        let (bytes, cpu) = console.window(secs);
-        println!(
-            "{:<34} {:>12.0} {:>12.0} {:>10.2}",
-            format!("{cols}x{rows} idle, pump off"),
-            bytes,
-            repaint,
-            cpu
-        );
+        console
+            .window(secs)
+            .print(&format!("{cols}x{rows} idle, pump off"), repaint);
         console.press(b"o");
-        let (bytes, cpu) = console.window(secs);
-        println!(
-            "{:<34} {:>12.0} {:>12.0} {:>10.2}",
-            format!("{cols}x{rows} ramping up"),
-            bytes,
-            repaint,
-            cpu
-        );
+        console
+            .window(secs.min(10.0))
+            .print(&format!("{cols}x{rows} ramping up (≤ 10 s)"), repaint);
         if rows >= 30 {
             console.wait_for("at speed", Duration::from_secs(60));
         } else {
@@ -179,13 +244,8 @@ fn main() {
             console.press(b"1");
         }
         std::thread::sleep(Duration::from_secs(1));
-        let (bytes, cpu) = console.window(secs);
-        println!(
-            "{:<34} {:>12.0} {:>12.0} {:>10.2}",
-            format!("{cols}x{rows} steady, pump at speed"),
-            bytes,
-            repaint,
-            cpu
-        );
+        console
+            .window(secs)
+            .print(&format!("{cols}x{rows} steady, pump at speed"), repaint);
     }
 }

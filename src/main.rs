@@ -368,6 +368,7 @@ fn console(args: RunArgs) -> ExitCode {
         no_color: args.no_color || labdeck::tui::no_color_requested(),
         mouse: args.mouse || console.mouse,
         frame_rate: console.frame_rate,
+        data_rate: console.data_rate,
         log_level: config.logging.level.clone(),
         keymap: console.keymap,
         traffic_ring: config.traffic.ring,
@@ -391,7 +392,8 @@ fn console(args: RunArgs) -> ExitCode {
 /// Console logging: the log pane (tui-logger) and a log file; nothing on
 /// stderr, which would scribble over the screen.
 fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let _ = tui_logger::init_logger(tui_logger::LevelFilter::Trace);
+    // No init_logger: its thread wakes a hundred times a second to move
+    // records; the console moves them itself before it draws.
     tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
     let filter = || {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.logging.level))
@@ -433,8 +435,9 @@ fn check(path: Option<&Path>) -> ExitCode {
         Ok((config, console)) => {
             println!("{}", config.summary());
             println!(
-                "console: {} fps, theme {}, mouse {}",
+                "console: {} fps ({} for data), theme {}, mouse {}",
                 console.frame_rate,
+                console.data_rate,
                 console.theme,
                 if console.mouse { "on" } else { "off" }
             );

@@ -216,6 +216,16 @@ fetch-timeout = 0
 }
 
 #[test]
+fn the_data_rate_is_bounded_by_the_frame_rate() {
+    let origin = ConfigOrigin::File("lab.toml".into());
+    let (_, low) = labdeck::tui::settings::parse("[console]\nframe-rate = 2\n", &origin).unwrap();
+    assert_eq!((low.frame_rate, low.data_rate), (2, 2));
+    let error = errors("[console]\nframe-rate = 10\ndata-rate = 11\n");
+    assert!(error.contains("lab.toml:3:13"), "{error}");
+    assert!(error.contains("data-rate must be 1..=10"), "{error}");
+}
+
+#[test]
 fn values_out_of_range() {
     insta::assert_snapshot!(errors(
         r#"

@@ -171,18 +171,30 @@ impl IndiServer {
             self.refresh(i, false);
         }
         loop {
+            // With nobody to tell, the lab's changes are not followed (no
+            // wake-up per event); the first client gets everything afresh.
+            let followed = !self.clients.is_empty();
             let wake = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => Wake::Stop,
                 inbound = self.inbound.recv() => inbound.map_or(Wake::Stop, Wake::Client),
                 Some(done) = self.done.recv() => Wake::Done(done),
                 accepted = self.listener.accept() => Wake::Accept(accepted),
-                Some(i) = changed.recv() => Wake::Changed(i),
-                event = events.recv() => Wake::Event(event),
+                Some(i) = changed.recv(), if followed => Wake::Changed(i),
+                event = events.recv(), if followed => Wake::Event(event),
             };
             match wake {
                 Wake::Stop => break,
-                Wake::Accept(Ok((stream, peer))) => self.accept(stream, peer),
+                Wake::Accept(Ok((stream, peer))) => {
+                    if self.clients.is_empty() {
+                        events = events.resubscribe();
+                        while changed.try_recv().is_ok() {}
+                        for i in 0..self.sources.len() {
+                            self.refresh(i, false);
+                        }
+                    }
+                    self.accept(stream, peer);
+                }
                 Wake::Accept(Err(e)) => {
                     tracing::warn!("INDI server: accept failed: {e}");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;

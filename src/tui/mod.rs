@@ -1,8 +1,9 @@
 //! The console: a ratatui front end over the Hub. Elm-style: `update`
 //! turns messages into model changes and effects, `view` draws the model,
-//! and the loop here selects over terminal input (first), replies, Hub
-//! events and a frame timer, drawing at most `frame_rate` times a second
-//! and only when something changed.
+//! and the loop here selects over terminal input (first), replies and the
+//! lab's events and snapshots, drawing only when something changed: keys
+//! at once (at most `frame-rate` times a second), the lab's own changes in
+//! bursts (at most `data-rate` times a second; see [`pace`]).
 
 mod app;
 mod editing;
@@ -10,6 +11,7 @@ mod forms;
 mod input;
 pub mod keys;
 mod layout;
+mod pace;
 mod palette;
 mod sanitize;
 pub mod settings;
@@ -18,6 +20,7 @@ mod theme;
 mod traffic;
 mod update;
 mod view;
+mod watches;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -26,9 +29,10 @@ use futures::StreamExt;
 use ratatui::crossterm::event::EventStream;
 use thiserror::Error;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{mpsc, watch};
-use tokio::time::MissedTickBehavior;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
 
 pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
 pub use palette::Palette;
@@ -37,11 +41,11 @@ pub use theme::{BUILTIN_THEMES, Theme, ThemeError, no_color_requested};
 pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 
+use self::pace::Pacer;
+use self::watches::Watches;
 use crate::headless::command::{self, Reply};
-use labdeck_core::connection::ConnectionSnapshot;
-use labdeck_core::device::DeviceSnapshot;
+use labdeck_core::bus::Event;
 use labdeck_core::hub::Hub;
-use labdeck_core::sim::SimSnapshot;
 use labdeck_core::time::Timestamp;
 
 #[derive(Debug, Error)]
@@ -61,74 +65,13 @@ pub struct ConsoleOptions {
     pub no_color: bool,
     pub mouse: bool,
     pub frame_rate: u32,
+    pub data_rate: u32,
     pub log_level: String,
     pub keymap: keys::Keymap,
     /// Chunks of traffic kept per link for the traffic pane.
     pub traffic_ring: usize,
     /// A method file to queue at start.
     pub method: Option<std::path::PathBuf>,
-}
-
-/// The Hub's watches, read when they change.
-struct Watches {
-    connections: Vec<watch::Receiver<ConnectionSnapshot>>,
-    devices: Vec<watch::Receiver<DeviceSnapshot>>,
-    simulators: Vec<watch::Receiver<SimSnapshot>>,
-}
-
-impl Watches {
-    fn new(hub: &Hub) -> Self {
-        Self {
-            connections: hub
-                .connections()
-                .iter()
-                .map(labdeck_core::connection::ConnectionHandle::watch)
-                .collect(),
-            devices: hub
-                .devices()
-                .iter()
-                .map(labdeck_core::device::DeviceHandle::watch)
-                .collect(),
-            simulators: hub
-                .simulators()
-                .iter()
-                .map(labdeck_core::sim::SimulatorHandle::watch)
-                .collect(),
-        }
-    }
-
-    fn changed(&self) -> bool {
-        fn any<T>(watches: &[watch::Receiver<T>]) -> bool {
-            watches.iter().any(|w| w.has_changed().unwrap_or(false))
-        }
-        any(&self.connections) || any(&self.devices) || any(&self.simulators)
-    }
-
-    fn read(&mut self, hub: &Hub) -> Data {
-        Data {
-            actors: hub.actors(),
-            connections: self
-                .connections
-                .iter_mut()
-                .map(|w| w.borrow_and_update().clone())
-                .collect(),
-            devices: self
-                .devices
-                .iter_mut()
-                .map(|w| w.borrow_and_update().clone())
-                .collect(),
-            simulators: self
-                .simulators
-                .iter_mut()
-                .map(|w| w.borrow_and_update().clone())
-                .collect(),
-            taps: hub
-                .taps()
-                .iter()
-                .map(|t| (t.link().clone(), t.counters()))
-                .collect(),
-        }
-    }
 }
 
 /// The console needs a terminal on stdin and stdout.
@@ -185,16 +128,17 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     let mut input = EventStream::new();
     let mut events = hub.subscribe();
     let (reply_tx, mut replies) = mpsc::channel::<Reply>(64);
-    let mut frame = tokio::time::interval(Duration::from_secs_f64(
-        1.0 / f64::from(options.frame_rate.max(1)),
-    ));
-    frame.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut pacer = Pacer::new(options.frame_rate, options.data_rate);
+    pacer.want_draw(Instant::now().into_std());
     let mut second = tokio::time::interval(Duration::from_secs(1));
     second.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut term = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
 
     loop {
+        let listening = pacer.listening();
+        let data_opens = pacer.data_opens().map(Instant::from_std);
+        let draw_at = pacer.draw_at().map(Instant::from_std);
         let effects = tokio::select! {
             biased;
             event = input.next() => match event {
@@ -208,36 +152,30 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
             _ = term.recv() => break,
             _ = hangup.recv() => break,
             Some(reply) = replies.recv() => app.update(Msg::Reply(reply)),
-            event = events.recv() => {
-                let mut effects = Vec::new();
-                let mut next = event;
-                // Take the burst that is already queued, then draw once.
-                for _ in 0..1024 {
-                    match next {
-                        Ok(event) => effects.extend(app.update(Msg::Event(Box::new(event)))),
-                        Err(RecvError::Lagged(n)) => effects.extend(app.update(Msg::Lagged(n))),
-                        Err(RecvError::Closed) => break,
-                    }
-                    next = match events.try_recv() {
-                        Ok(event) => Ok(event),
-                        Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
-                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-                    };
-                }
-                effects
-            }
-            _ = second.tick() => app.update(Msg::Second(Timestamp::now())),
-            _ = frame.tick() => {
+            () = sleep_until(draw_at), if draw_at.is_some() => vec![],
+            event = events.recv(), if listening => {
+                let (effects, _) = take_events(Some(event), &mut events, &mut app);
                 if watches.changed() {
                     app.update(Msg::Sync(Box::new(watches.read(&hub))));
                 }
-                if app.dirty {
-                    let ctx = ViewContext { theme: &theme, glyphs, logs: Some(&logs) };
-                    terminal.draw(|f| view(&app, &ctx, f))?;
-                    app.dirty = false;
-                }
+                pacer.took_data(std::time::Instant::now());
+                effects
+            }
+            () = watches.any_changed(), if listening => {
+                app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                pacer.took_data(std::time::Instant::now());
                 vec![]
             }
+            () = sleep_until(data_opens), if data_opens.is_some() => {
+                let (effects, taken) = take_events(None, &mut events, &mut app);
+                let synced = watches.changed();
+                if synced {
+                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                }
+                pacer.reopened(std::time::Instant::now(), synced || taken > 0);
+                effects
+            }
+            _ = second.tick() => app.update(Msg::Second(Timestamp::now())),
         };
         for effect in effects {
             match effect {
@@ -274,8 +212,63 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
         if app.quit {
             break;
         }
+        let now = std::time::Instant::now();
+        if app.dirty {
+            pacer.want_draw(now);
+        }
+        if pacer.due(now) {
+            if app.dirty {
+                // The log pane shows what was logged up to this frame.
+                tui_logger::move_events();
+                let ctx = ViewContext {
+                    theme: &theme,
+                    glyphs,
+                    logs: Some(&logs),
+                };
+                terminal.draw(|f| view(&app, &ctx, f))?;
+                app.dirty = false;
+            }
+            pacer.drew(now);
+        }
     }
     Ok(())
+}
+
+/// Apply the events waiting on the bus (after `first`, if given), up to a
+/// bound so input is not starved by a flood; the effects and how many
+/// were taken.
+fn take_events(
+    first: Option<Result<Event, RecvError>>,
+    events: &mut broadcast::Receiver<Event>,
+    app: &mut App,
+) -> (Vec<Effect>, usize) {
+    let mut effects = Vec::new();
+    let mut next = first;
+    let mut taken = 0;
+    for _ in 0..4096 {
+        let event = match next.take() {
+            Some(event) => event,
+            None => match events.try_recv() {
+                Ok(event) => Ok(event),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            },
+        };
+        taken += 1;
+        match event {
+            Ok(event) => effects.extend(app.update(Msg::Event(Box::new(event)))),
+            Err(RecvError::Lagged(n)) => effects.extend(app.update(Msg::Lagged(n))),
+            Err(RecvError::Closed) => break,
+        }
+    }
+    (effects, taken)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Carry out an effect that talks to the Hub or the disk, off the UI loop.

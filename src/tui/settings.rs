@@ -1,5 +1,5 @@
 //! The console's sections of the configuration file: `[console]` (frame
-//! rate, theme, mouse) and `[keys]`. The core reads the rest of the file;
+//! and data rates, theme, mouse) and `[keys]`. The core reads the rest of the file;
 //! this reads the same text again for these two, with the same
 //! file:line:column errors, and [`load`] reports both sets of problems
 //! together, in file order.
@@ -17,7 +17,10 @@ use labdeck_core::config::{self, Config, ConfigError, ConfigErrors, ConfigOrigin
 /// How the console looks and which keys do what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleSettings {
+    /// Frames a second at most while the operator types.
     pub frame_rate: u32,
+    /// Frames a second at most for what the lab changes by itself.
+    pub data_rate: u32,
     pub theme: String,
     pub mouse: bool,
     pub keymap: Keymap,
@@ -27,6 +30,7 @@ impl Default for ConsoleSettings {
     fn default() -> Self {
         Self {
             frame_rate: 30,
+            data_rate: 5,
             theme: "default".into(),
             mouse: false,
             keymap: Keymap::default(),
@@ -47,6 +51,7 @@ struct RawFile {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawConsole {
     frame_rate: Option<Spanned<u32>>,
+    data_rate: Option<Spanned<u32>>,
     theme: Option<Spanned<String>>,
     mouse: Option<bool>,
 }
@@ -113,11 +118,27 @@ pub fn console(text: &str, origin: &ConfigOrigin) -> Result<ConsoleSettings, Con
         if let Some(rate) = &console.frame_rate {
             if (1..=240).contains(rate.get_ref()) {
                 settings.frame_rate = *rate.get_ref();
+                // The default data rate never exceeds a low frame rate.
+                settings.data_rate = settings.data_rate.min(settings.frame_rate);
             } else {
                 error(
                     rate.span(),
                     format!(
                         "frame-rate must be 1..=240 frames per second, found {}",
+                        rate.get_ref()
+                    ),
+                );
+            }
+        }
+        if let Some(rate) = &console.data_rate {
+            if (1..=settings.frame_rate).contains(rate.get_ref()) {
+                settings.data_rate = *rate.get_ref();
+            } else {
+                error(
+                    rate.span(),
+                    format!(
+                        "data-rate must be 1..={} (the frame-rate) redraws per second, found {}",
+                        settings.frame_rate,
                         rate.get_ref()
                     ),
                 );
