@@ -2,7 +2,12 @@
 //! in chunks split anywhere; each complete element is handed out whole.
 //! Text between elements is skipped, `<?xml …?>` and comments too; a
 //! DOCTYPE (entity definitions) is refused, as are elements over their
-//! size limit and nesting past the depth limit.
+//! size limit, tags (comments, declarations) over theirs, and nesting past
+//! the depth limit.
+//!
+//! The scan is incremental: every byte is looked at once however the
+//! stream is cut, and an unterminated tag is refused once it passes its
+//! limit, so a peer streaming an endless `<getProperties ` costs O(n).
 
 use thiserror::Error;
 
@@ -10,6 +15,8 @@ use thiserror::Error;
 pub enum FrameError {
     #[error("element <{name}> is larger than {limit} bytes")]
     TooLarge { name: String, limit: usize },
+    #[error("a tag, comment or declaration longer than {limit} bytes (never closed)")]
+    TagTooLong { limit: usize },
     #[error("elements nested deeper than {0}")]
     TooDeep(usize),
     #[error("a DOCTYPE is not accepted (no entity definitions)")]
@@ -27,6 +34,8 @@ pub struct Limits {
     pub blob_element: usize,
     /// Every other element.
     pub element: usize,
+    /// One tag with its attributes, one comment or declaration.
+    pub tag: usize,
     pub depth: usize,
 }
 
@@ -35,123 +44,98 @@ impl Default for Limits {
         Self {
             blob_element: 64 * 1024 * 1024,
             element: 1024 * 1024,
+            tag: 64 * 1024,
             depth: 8,
         }
     }
 }
 
+/// Above this capacity an idle buffer is given back to the allocator.
+const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// What the scan position is in. Offsets count from the start of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    Text,
+    /// A `<` at `at`, not yet classified.
+    Open {
+        at: usize,
+    },
+    /// A start or end tag; `quote` is the open attribute quote.
+    Tag {
+        at: usize,
+        quote: Option<u8>,
+        end_tag: bool,
+    },
+    /// A comment, processing instruction or CDATA section: skipped up to
+    /// `close`, which is searched from `from` on.
+    Until {
+        at: usize,
+        from: usize,
+        close: &'static [u8],
+    },
+}
+
+/// The top-level element being framed.
+#[derive(Debug, Clone)]
+struct Top {
+    start: usize,
+    limit: usize,
+    name: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ElementFramer {
     buf: Vec<u8>,
-    /// Everything before this is scanned (we are in text there).
+    /// Stream offset of `buf[0]`.
+    base: usize,
+    /// Everything before this is handed out or skipped.
+    done: usize,
+    /// Everything before this is scanned.
     pos: usize,
+    lex: Lex,
     depth: usize,
-    /// Where the current top-level element starts, and its size limit.
-    start: Option<(usize, usize, String)>,
+    top: Option<Top>,
     limits: Limits,
-}
-
-/// How a markup construct at the scan position ends.
-enum Construct {
-    /// Not complete yet: wait for more bytes.
-    Partial,
-    /// Skip it (comment, declaration, processing instruction).
-    Skip(usize),
-    Start {
-        end: usize,
-        name: String,
-    },
-    Empty {
-        end: usize,
-        name: String,
-    },
-    End {
-        end: usize,
-    },
-    Doctype,
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The tag at `at` (a `<`): where it ends, honouring quoted `>`.
-fn tag_end(buf: &[u8], at: usize) -> Option<usize> {
-    let mut quote: Option<u8> = None;
-    for (i, &b) in buf.iter().enumerate().skip(at + 1) {
-        match (quote, b) {
-            (Some(q), b) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => return Some(i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-fn construct(buf: &[u8], at: usize) -> Construct {
-    let rest = &buf[at..];
-    if rest.len() < 2 {
-        return Construct::Partial;
-    }
-    match rest[1] {
-        b'?' => find(rest, b"?>").map_or(Construct::Partial, |i| Construct::Skip(at + i + 2)),
-        b'!' => {
-            if rest.starts_with(b"<!--") {
-                find(&rest[4..], b"-->")
-                    .map_or(Construct::Partial, |i| Construct::Skip(at + 4 + i + 3))
-            } else if rest.starts_with(b"<![CDATA[") {
-                // Character data inside an element: it is text.
-                find(&rest[9..], b"]]>")
-                    .map_or(Construct::Partial, |i| Construct::Skip(at + 9 + i + 3))
-            } else if [&b"<!--"[..], b"<![CDATA["]
-                .iter()
-                .any(|p| p.starts_with(rest))
-            {
-                Construct::Partial
-            } else {
-                // <!DOCTYPE, <!ENTITY …: declarations are not accepted.
-                Construct::Doctype
-            }
-        }
-        b'/' => tag_end(buf, at).map_or(Construct::Partial, |end| Construct::End { end }),
-        _ => match tag_end(buf, at) {
-            None => Construct::Partial,
-            Some(end) => {
-                let name_end = buf[at + 1..end]
-                    .iter()
-                    .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
-                    .map_or(end, |i| at + 1 + i);
-                let name = String::from_utf8_lossy(&buf[at + 1..name_end]).into_owned();
-                if buf[end - 2] == b'/' {
-                    Construct::Empty { end, name }
-                } else {
-                    Construct::Start { end, name }
-                }
-            }
-        },
-    }
 }
 
 impl ElementFramer {
     pub fn new(limits: Limits) -> Self {
         Self {
             buf: Vec::new(),
+            base: 0,
+            done: 0,
             pos: 0,
+            lex: Lex::Text,
             depth: 0,
-            start: None,
+            top: None,
             limits,
         }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
+        // Forget what is handed out before growing (amortised: each byte
+        // is moved at most once per push that follows it).
+        self.buf.drain(..self.done - self.base);
+        self.base = self.done;
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_CAPACITY {
+            self.buf = Vec::new();
+        }
         self.buf.extend_from_slice(bytes);
     }
 
     /// Bytes held for an element not yet complete.
     pub fn pending(&self) -> usize {
-        self.buf.len()
+        self.end() - self.done
+    }
+
+    fn end(&self) -> usize {
+        self.base + self.buf.len()
+    }
+
+    /// The bytes at stream offsets `from..to`.
+    fn bytes(&self, from: usize, to: usize) -> &[u8] {
+        &self.buf[from - self.base..to - self.base]
     }
 
     fn limit_for(&self, name: &str) -> usize {
@@ -162,103 +146,225 @@ impl ElementFramer {
         }
     }
 
-    /// The next complete top-level element, an error (the stream cannot go
-    /// on), or `None` until more bytes arrive.
+    /// The next complete top-level element, an error, or `None` until more
+    /// bytes arrive. After `StrayText` and `StrayEnd` the stream goes on;
+    /// the other errors mean it cannot.
     pub fn next_element(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
+        if let Some(found) = self.scan() {
+            return Some(found);
+        }
+        self.over_limit().map(Err)
+    }
+
+    /// Whether what is held already breaks a limit.
+    fn over_limit(&self) -> Option<FrameError> {
+        if let Lex::Tag { at, .. } | Lex::Until { at, .. } | Lex::Open { at } = self.lex
+            && self.pos - at > self.limits.tag
+        {
+            return Some(FrameError::TagTooLong {
+                limit: self.limits.tag,
+            });
+        }
+        let top = self.top.as_ref()?;
+        (self.pos - top.start > top.limit).then(|| FrameError::TooLarge {
+            name: top.name.clone(),
+            limit: top.limit,
+        })
+    }
+
+    fn scan(&mut self) -> Option<Result<Vec<u8>, FrameError>> {
         loop {
-            if let Some((start, limit, name)) = &self.start
-                && self.buf.len() - start > *limit
-            {
-                return Some(Err(FrameError::TooLarge {
-                    name: name.clone(),
-                    limit: *limit,
-                }));
-            }
-            // Text up to the next markup.
-            let Some(lt) = self.buf[self.pos..].iter().position(|b| *b == b'<') else {
-                if self.depth == 0 {
-                    let text = String::from_utf8_lossy(&self.buf[self.pos..]).into_owned();
-                    if !text.trim().is_empty() {
-                        self.buf.clear();
-                        self.pos = 0;
-                        return Some(Err(FrameError::StrayText(
-                            text.trim().chars().take(40).collect(),
-                        )));
+            match self.lex {
+                Lex::Text => {
+                    if let Some(stray) = self.text() {
+                        return Some(Err(stray));
                     }
-                }
-                self.pos = self.buf.len();
-                return None;
-            };
-            let at = self.pos + lt;
-            if self.depth == 0 {
-                let text = &self.buf[self.pos..at];
-                if !text.iter().all(u8::is_ascii_whitespace) {
-                    let text = String::from_utf8_lossy(text)
-                        .trim()
-                        .chars()
-                        .take(40)
-                        .collect();
-                    self.buf.drain(..at);
-                    self.pos = 0;
-                    return Some(Err(FrameError::StrayText(text)));
-                }
-            }
-            match construct(&self.buf, at) {
-                Construct::Partial => {
-                    self.pos = at;
-                    return None;
-                }
-                Construct::Doctype => return Some(Err(FrameError::Doctype)),
-                Construct::Skip(end) => {
-                    if self.depth == 0 {
-                        self.buf.drain(..end);
-                        self.pos = 0;
-                    } else {
-                        self.pos = end;
+                    if self.pos == self.end() {
+                        return None;
                     }
-                }
-                Construct::Empty { end, name } => {
+                    // At a `<`.
                     if self.depth == 0 {
-                        let element = self.buf[at..end].to_vec();
-                        self.buf.drain(..end);
-                        self.pos = 0;
-                        if element.len() > self.limit_for(&name) {
-                            return Some(Err(FrameError::TooLarge {
-                                limit: self.limit_for(&name),
-                                name,
-                            }));
+                        self.top = Some(Top {
+                            start: self.pos,
+                            limit: self.limits.element,
+                            name: String::new(),
+                        });
+                    }
+                    self.lex = Lex::Open { at: self.pos };
+                }
+                Lex::Open { at } => {
+                    let head = self.bytes(at, self.end().min(at + 9));
+                    let &kind = head.get(1)?;
+                    self.lex = match kind {
+                        b'?' => Lex::Until {
+                            at,
+                            from: at + 2,
+                            close: b"?>",
+                        },
+                        b'!' if head.starts_with(b"<!--") => Lex::Until {
+                            at,
+                            from: at + 4,
+                            close: b"-->",
+                        },
+                        // Character data inside an element: it is text.
+                        b'!' if head.starts_with(b"<![CDATA[") => Lex::Until {
+                            at,
+                            from: at + 9,
+                            close: b"]]>",
+                        },
+                        b'!' if b"<!--".starts_with(head) || b"<![CDATA[".starts_with(head) => {
+                            return None;
                         }
-                        return Some(Ok(element));
-                    }
-                    self.pos = end;
+                        // <!DOCTYPE, <!ENTITY …: declarations are not accepted.
+                        b'!' => return Some(Err(FrameError::Doctype)),
+                        b'/' => Lex::Tag {
+                            at,
+                            quote: None,
+                            end_tag: true,
+                        },
+                        _ => Lex::Tag {
+                            at,
+                            quote: None,
+                            end_tag: false,
+                        },
+                    };
+                    self.pos = at + 1;
                 }
-                Construct::Start { end, name } => {
-                    if self.depth == 0 {
-                        let limit = self.limit_for(&name);
-                        self.start = Some((at, limit, name));
-                    }
-                    self.depth += 1;
-                    if self.depth > self.limits.depth {
-                        return Some(Err(FrameError::TooDeep(self.limits.depth)));
-                    }
+                Lex::Tag { at, quote, end_tag } => {
+                    let end = self.tag_end(at, quote, end_tag)?;
+                    self.lex = Lex::Text;
                     self.pos = end;
+                    let found = if end_tag {
+                        self.end_tag(end)
+                    } else {
+                        self.start_tag(at, end)
+                    };
+                    if found.is_some() {
+                        return found;
+                    }
                 }
-                Construct::End { end } => {
-                    if self.depth == 0 {
-                        return Some(Err(FrameError::StrayEnd));
-                    }
-                    self.depth -= 1;
+                Lex::Until { from, close, .. } => {
+                    let search = self.pos.saturating_sub(close.len() - 1).max(from);
+                    let hay = self.bytes(search, self.end());
+                    let Some(i) = hay.windows(close.len()).position(|w| w == close) else {
+                        self.pos = self.end().max(from);
+                        return None;
+                    };
+                    let end = search + i + close.len();
+                    self.lex = Lex::Text;
                     self.pos = end;
                     if self.depth == 0 {
-                        let (start, _, _) = self.start.take().unwrap_or((0, 0, String::new()));
-                        let element = self.buf[start..end].to_vec();
-                        self.buf.drain(..end);
-                        self.pos = 0;
-                        return Some(Ok(element));
+                        self.done = end;
+                        self.top = None;
                     }
                 }
             }
         }
+    }
+
+    /// Scan text up to the next `<`; text at the top level must be blank.
+    fn text(&mut self) -> Option<FrameError> {
+        let rest = self.bytes(self.pos, self.end());
+        let text_end = rest
+            .iter()
+            .position(|b| *b == b'<')
+            .map_or(self.end(), |i| self.pos + i);
+        let from = self.pos;
+        self.pos = text_end;
+        if self.depth > 0 {
+            return None;
+        }
+        self.done = text_end;
+        let text = self.bytes(from, text_end);
+        text.iter().any(|b| !b.is_ascii_whitespace()).then(|| {
+            FrameError::StrayText(
+                String::from_utf8_lossy(text)
+                    .trim()
+                    .chars()
+                    .take(40)
+                    .collect(),
+            )
+        })
+    }
+
+    /// Where the tag at `at` ends (after its `>`), honouring quoted `>`;
+    /// `None` (with the scan state saved) until it does.
+    fn tag_end(&mut self, at: usize, mut quote: Option<u8>, end_tag: bool) -> Option<usize> {
+        let from = self.pos;
+        let found = self
+            .bytes(from, self.end())
+            .iter()
+            .position(|&b| match quote {
+                Some(q) => {
+                    if b == q {
+                        quote = None;
+                    }
+                    false
+                }
+                None if b == b'"' || b == b'\'' => {
+                    quote = Some(b);
+                    false
+                }
+                None => b == b'>',
+            });
+        if let Some(i) = found {
+            return Some(from + i + 1);
+        }
+        self.pos = self.end();
+        self.lex = Lex::Tag { at, quote, end_tag };
+        None
+    }
+
+    fn end_tag(&mut self, end: usize) -> Option<Result<Vec<u8>, FrameError>> {
+        if self.depth == 0 {
+            self.done = end;
+            self.top = None;
+            return Some(Err(FrameError::StrayEnd));
+        }
+        self.depth -= 1;
+        if self.depth > 0 {
+            return None;
+        }
+        let top = self.top.take()?;
+        Some(self.hand_out(top, end))
+    }
+
+    fn start_tag(&mut self, at: usize, end: usize) -> Option<Result<Vec<u8>, FrameError>> {
+        let tag = self.bytes(at, end);
+        let empty = tag.len() > 2 && tag[tag.len() - 2] == b'/';
+        if self.depth == 0 {
+            let name_end = tag[1..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>')
+                .map_or(tag.len(), |i| i + 1);
+            let name = String::from_utf8_lossy(&tag[1..name_end]).into_owned();
+            let limit = self.limit_for(&name);
+            if let Some(top) = &mut self.top {
+                top.name = name;
+                top.limit = limit;
+            }
+        }
+        if empty {
+            if self.depth == 0 {
+                let top = self.top.take()?;
+                return Some(self.hand_out(top, end));
+            }
+            return None;
+        }
+        self.depth += 1;
+        (self.depth > self.limits.depth).then_some(Err(FrameError::TooDeep(self.limits.depth)))
+    }
+
+    /// The complete top-level element ending at `end`.
+    fn hand_out(&mut self, top: Top, end: usize) -> Result<Vec<u8>, FrameError> {
+        self.done = end;
+        if end - top.start > top.limit {
+            return Err(FrameError::TooLarge {
+                name: top.name,
+                limit: top.limit,
+            });
+        }
+        Ok(self.bytes(top.start, end).to_vec())
     }
 }
 
@@ -312,7 +418,7 @@ mod tests {
 
         #[test]
         fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let mut f = ElementFramer::new(Limits { element: 64, blob_element: 64, depth: 3 });
+            let mut f = ElementFramer::new(Limits { element: 64, blob_element: 64, tag: 48, depth: 3 });
             f.push(&bytes);
             for _ in 0..100 {
                 if f.next_element().is_none() { break; }
@@ -325,6 +431,7 @@ mod tests {
         let mut f = ElementFramer::new(Limits {
             element: 32,
             blob_element: 64,
+            tag: 32,
             depth: 3,
         });
         f.push(b"<defTextVector device='d'>");
@@ -346,5 +453,57 @@ mod tests {
             Some(Err(FrameError::StrayText(_)))
         ));
         assert_eq!(f.next_element(), Some(Ok(b"<x/>".to_vec())));
+    }
+
+    /// An unterminated tag, attribute or comment streamed without end is
+    /// refused once it passes the tag limit, and what comes in meanwhile
+    /// is scanned once (the scan position moves with the stream).
+    #[test]
+    fn unterminated_markup_is_refused_at_its_limit() {
+        for opening in [
+            "<getProperties ",
+            "<getProperties version='",
+            "<!--",
+            "<?xml ",
+        ] {
+            let mut f = ElementFramer::new(Limits::default());
+            f.push(opening.as_bytes());
+            let mut refused = None;
+            for round in 0..200 {
+                f.push(&[b'a'; 1024]);
+                if let Some(found) = f.next_element() {
+                    refused = Some((round, found));
+                    break;
+                }
+                assert_eq!(f.pos, f.end(), "{opening}: not scanned to the end");
+            }
+            let (round, found) = refused.unwrap_or_else(|| panic!("{opening}: never refused"));
+            assert_eq!(
+                found,
+                Err(FrameError::TagTooLong { limit: 64 * 1024 }),
+                "{opening}"
+            );
+            assert!(round <= 64, "{opening}: refused only after {round} KiB");
+        }
+    }
+
+    #[test]
+    fn blank_text_between_elements_is_not_kept() {
+        let mut f = ElementFramer::new(Limits::default());
+        for _ in 0..100 {
+            f.push(&[b' '; 1024]);
+            assert_eq!(f.next_element(), None);
+        }
+        assert_eq!(f.pending(), 0);
+        f.push(b"<a/>\n");
+        assert_eq!(f.next_element(), Some(Ok(b"<a/>".to_vec())));
+    }
+
+    #[test]
+    fn many_elements_in_one_push_all_come_out() {
+        let mut f = ElementFramer::new(Limits::default());
+        f.push("<pingRequest uid='1'/>".repeat(10_000).as_bytes());
+        assert_eq!(all(&mut f).len(), 10_000);
+        assert_eq!(f.pending(), 0);
     }
 }
