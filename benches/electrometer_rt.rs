@@ -110,7 +110,11 @@ fn floor(cpu: Option<usize>, terminator: u8, reply: Vec<u8>) -> SocketAddr {
 fn simulator(cpu: Option<usize>, spec: ElectrometerSimSpec) -> SocketAddr {
     serve(cpu, move || async move {
         let bus = EventBus::default();
-        let tap = TrafficTap::new("em".into(), 10_000, std::sync::Arc::new(bus.clone()));
+        let tap = TrafficTap::new(
+            "em".into(),
+            labdeck_core::link::RingLimits::chunks(10_000),
+            std::sync::Arc::new(bus.clone()),
+        );
         let (sim, handle) = ElectrometerSimulator::create(
             "em".into(),
             spec,

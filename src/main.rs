@@ -1,5 +1,6 @@
 //! labdeck's command line.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
-use labdeck_core::config::Config;
+use labdeck_core::config::{Config, MAX_DURATION, MIN_DURATION};
 use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
@@ -194,8 +195,8 @@ struct ElectrometerArgs {
     #[arg(long, default_value_t = 65_536, value_name = "BYTES")]
     max_line: usize,
     /// Drop a client that has not read its replies for this long.
-    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
-    write_timeout: f64,
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = parse_seconds)]
+    write_timeout: Duration,
     /// Simulated seconds per real second (buffer filling, drift).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
@@ -209,6 +210,19 @@ struct ElectrometerArgs {
     output: OutputArgs,
 }
 
+/// Seconds on the command line, within the range a configuration allows.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    let (min, max) = (MIN_DURATION.as_secs_f64(), MAX_DURATION.as_secs_f64());
+    if secs.is_finite() && (min..=max).contains(&secs) {
+        Ok(Duration::from_secs_f64(secs))
+    } else {
+        Err(format!("must be {min}..={max} seconds"))
+    }
+}
+
 impl ElectrometerArgs {
     fn spec(&self) -> Result<ElectrometerSimSpec, String> {
         let dialect = match self.dialect.as_str() {
@@ -220,9 +234,6 @@ impl ElectrometerArgs {
         };
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err("--speed must be more than zero".into());
-        }
-        if !(self.write_timeout.is_finite() && self.write_timeout > 0.0) {
-            return Err("--write-timeout must be more than zero".into());
         }
         if !(self.line_frequency.is_finite() && self.line_frequency > 0.0) {
             return Err("--line-frequency must be more than zero".into());
@@ -240,7 +251,7 @@ impl ElectrometerArgs {
             unstable: self.unstable,
             speed: self.speed,
             line_frequency: self.line_frequency,
-            write_timeout: Duration::from_secs_f64(self.write_timeout),
+            write_timeout: self.write_timeout,
             ..ElectrometerSimSpec::default()
         };
         if let Some(current) = self.current {
@@ -433,14 +444,18 @@ fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blockin
 fn check(path: Option<&Path>) -> ExitCode {
     match settings::load(path) {
         Ok((config, console)) => {
-            println!("{}", config.summary());
-            println!(
-                "console: {} fps ({} for data), theme {}, mouse {}",
-                console.frame_rate,
-                console.data_rate,
-                console.theme,
-                if console.mouse { "on" } else { "off" }
-            );
+            // A reader that stops early (`| head -1`) is not an error.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", config.summary()).and_then(|()| {
+                writeln!(
+                    out,
+                    "console: {} fps ({} for data), theme {}, mouse {}",
+                    console.frame_rate,
+                    console.data_rate,
+                    console.theme,
+                    if console.mouse { "on" } else { "off" }
+                )
+            });
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

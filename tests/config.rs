@@ -275,6 +275,95 @@ fn long_poll_interval_would_let_the_pump_switch_off() {
     );
 }
 
+/// `labdeck check` on a file: exit code and stderr.
+fn check_file(contents: &[u8]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.toml");
+    std::fs::write(&path, contents).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Durations no timer can be armed with, or that overflow a deadline,
+/// are errors with their place, never a panic or a fault at run time.
+#[test]
+fn durations_are_checked_where_they_are_read() {
+    let (code, stderr) = check_file(
+        br#"
+[[simulator]]
+name = "s"
+type = "turbovac"
+auto-off = 1e300
+
+[[simulator]]
+name = "e"
+type = "electrometer"
+write-timeout = 1e300
+
+[[link]]
+name = "l"
+type = "virtual"
+simulator = "s"
+[link.retry]
+cap = 1e308
+open-timeout = 1e30
+stable-after = 1e19
+
+[[device]]
+name = "p"
+driver = "turbovac"
+link = "l"
+poll-interval = 1e300
+reply-timeout = 1e19
+
+[[link]]
+name = "t"
+type = "tcp"
+simulator = "e"
+
+[[device]]
+name = "m"
+driver = "electrometer"
+link = "t"
+poll-interval = 1e-12
+"#,
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for expected in [
+        "lab.toml:5:12: auto-off must be 0.001..=86400 seconds, found 1e300",
+        "lab.toml:10:17: write-timeout must be 0.001..=86400 seconds",
+        "lab.toml:17:7: cap must be 0.001..=86400 seconds, found 1e308",
+        "lab.toml:18:16: open-timeout must be 0.001..=86400 seconds",
+        "lab.toml:19:16: stable-after must be 0..=86400 seconds, found 1e19",
+        "lab.toml:25:17: poll-interval must be 0.001..=86400 seconds",
+        "lab.toml:26:17: reply-timeout must be 0.001..=86400 seconds",
+        "lab.toml:37:17: poll-interval must be 0.001..=86400 seconds, found 1e-12",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_refused_with_its_place() {
+    let (code, stderr) = check_file(b"[console]\nframe-rate = 30\ntheme = \"d\xe9faut\"\n");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("lab.toml:3:11: not UTF-8: byte 0xe9 at offset 36"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn check_command_reports_line_and_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -129,3 +129,27 @@ fn the_lsst_dialect_drops_a_client_for_invalid_utf8_and_keeps_listening() {
         b"KEITHLEY INSTRUMENTS INC.,MODEL 6517B,4096271,A13/700X\r"
     );
 }
+
+/// Clients that close and reconnect at once are each served: the close
+/// of the previous one is seen before the next one is judged a second.
+#[test]
+fn back_to_back_clients_are_never_refused() {
+    let sim = EmProcess::start(&[]);
+    let mut refused = 0;
+    for _ in 0..500 {
+        let mut client = sim.connect();
+        client.write_all(b"*IDN?\n").unwrap();
+        let mut reply = Vec::new();
+        let mut byte = [0u8; 256];
+        while !reply.ends_with(b"\n") {
+            match client.read(&mut byte) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => reply.extend_from_slice(&byte[..n]),
+            }
+        }
+        if !reply.starts_with(b"KEITHLEY") {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 0, "{refused} of 500 back-to-back clients refused");
+}

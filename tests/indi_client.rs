@@ -52,8 +52,10 @@ async fn a_labdeck_server_seen_and_driven_through_the_client() {
     let dir = tempfile::tempdir().unwrap();
     let client = common::start(&remote_config("lab", address, dir.path())).await;
 
+    // The limits come with the pump's answer: the definition may be sent
+    // before them and again with them.
     wait_prop(&client, "lab", "the pump's vectors", |d| {
-        d.online && find(d, "pump.SETPOINT.SETPOINT").is_some()
+        d.online && find(d, "pump.SETPOINT.SETPOINT").is_some_and(|p| p.def.max.is_some())
     })
     .await;
     let snapshot = client.hub().device("lab").unwrap().snapshot();

@@ -5,29 +5,10 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::indi::{IndiPeer, is_vector};
-use labdeck_core::runtime::Runtime;
+use common::indi::{IndiPeer, client, is_vector, serve_pump as start};
 use labdeck_protocol::indi::{IndiState, Message, Op, VectorKind};
-
-async fn start(server: &str) -> (Runtime, SocketAddr) {
-    let extra = format!("\n[indi.server]\nport = 0\n{server}\n");
-    let (runtime, address) = common::start_serving(&common::pump_config("realistic", &extra)).await;
-    common::wait_device(runtime.hub(), "pump", "pump online", |d| d.online).await;
-    (runtime, address)
-}
-
-async fn client(address: SocketAddr) -> IndiPeer {
-    let mut peer = IndiPeer::connect(address).await;
-    peer.send("<getProperties version='1.7'/>").await;
-    peer.wait_for("the SETPOINT definition", |m| {
-        is_vector(m, Op::Def, "pump", "SETPOINT").is_some()
-    })
-    .await;
-    peer
-}
 
 #[tokio::test]
 async fn definitions_follow_what_the_client_asked_for() {

@@ -11,8 +11,8 @@ use labdeck_core::connection::{
     ConnCommand, ConnectionHandle, ConnectionManager, LinkParts, RetryPolicy, Session, StateKind,
 };
 use labdeck_core::link::{
-    ConnectError, Direction, Opener, PortPath, SerialOpener, SerialSettings, TrafficTap, Transport,
-    TransportKind,
+    ConnectError, Direction, Opener, PortPath, RingLimits, SerialOpener, SerialSettings,
+    TrafficTap, Transport, TransportKind,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
@@ -79,7 +79,11 @@ struct Rig {
 fn rig(script: Script, policy: RetryPolicy) -> Rig {
     let script = Arc::new(script);
     let bus = EventBus::new(1 << 16);
-    let tap = TrafficTap::new("link".into(), 100, Arc::new(bus.clone()));
+    let tap = TrafficTap::new(
+        "link".into(),
+        RingLimits::chunks(100),
+        Arc::new(bus.clone()),
+    );
     let (tx, sessions) = mpsc::channel(4);
     let (manager, handle) = ConnectionManager::new(LinkParts {
         name: "link".into(),
@@ -358,7 +362,7 @@ async fn a_tcp_link_connects_carries_bytes_and_recovers_when_refused() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let bus = EventBus::new(1024);
-    let tap = TrafficTap::new("tcp".into(), 100, Arc::new(bus.clone()));
+    let tap = TrafficTap::new("tcp".into(), RingLimits::chunks(100), Arc::new(bus.clone()));
     let (tx, mut sessions) = mpsc::channel(4);
     let policy = RetryPolicy {
         base: Duration::from_millis(20),

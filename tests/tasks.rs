@@ -18,7 +18,7 @@ use labdeck_core::device::{
     TaskSpec, TaskState, Value,
 };
 use labdeck_core::hub::HubError;
-use labdeck_core::link::{ConnectError, Opener, TrafficTap, Transport, TransportKind};
+use labdeck_core::link::{ConnectError, Opener, RingLimits, TrafficTap, Transport, TransportKind};
 use labdeck_core::sim::electrometer::model::{ReadingModel, Signal};
 use labdeck_core::sim::electrometer::scpi::Instrument;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -114,7 +114,11 @@ async fn rig() -> Rig {
         link_cut: cut.clone(),
     };
     let (tx, sessions) = tokio::sync::mpsc::channel(4);
-    let tap = TrafficTap::new("em-link".into(), 100, Arc::new(bus.clone()));
+    let tap = TrafficTap::new(
+        "em-link".into(),
+        RingLimits::chunks(100),
+        Arc::new(bus.clone()),
+    );
     let policy = RetryPolicy {
         base: Duration::from_millis(100),
         ..RetryPolicy::default()

@@ -121,9 +121,12 @@ pub fn serve(rate: &str) {
     let (device, handle) = EmbeddedDevice::new(snapshot(), std::sync::Arc::new(bus.clone()));
     let hub = Hub::with_devices(vec![handle], bus);
     let cancel = CancellationToken::new();
+    // Every client comes from loopback: the address limit is the client limit.
+    let defaults = IndiServerSpec::default();
     let spec = IndiServerSpec {
         port: 0,
-        ..IndiServerSpec::default()
+        max_per_address: defaults.max_clients,
+        ..defaults
     };
     let server = runtime
         .block_on(IndiServer::bind(hub, spec, cancel.clone()))

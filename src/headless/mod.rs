@@ -4,6 +4,7 @@
 //! one per line, answering each with a one-line reply.
 
 pub mod command;
+pub mod out;
 pub mod print;
 
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use self::command::Reply;
 use self::print::Definitions;
 use labdeck_core::bus::{Event, EventBus};
-use labdeck_core::config::Config;
+use labdeck_core::config::{Config, TrafficSettings};
 use labdeck_core::device::{TaskSnapshot, TaskState};
 use labdeck_core::hub::{Hub, Outcome, QueuedTask};
 use labdeck_core::link::TrafficTap;
@@ -45,6 +46,9 @@ pub enum HeadlessError {
     #[error("not every task completed: {0}")]
     Tasks(String),
 }
+
+/// How long what is still queued for stdout may take to go out at the end.
+const PARTING: Duration = Duration::from_secs(1);
 
 /// How events are printed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,6 +99,7 @@ pub async fn serve(
             runtime.shutdown().await?;
             stop.cancel();
             let _ = printer.await;
+            out::flush(PARTING);
             return Err(HeadlessError::Method(reply.text));
         }
     }
@@ -103,6 +108,7 @@ pub async fn serve(
     runtime.shutdown().await?;
     stop.cancel();
     let _ = printer.await;
+    out::flush(PARTING);
     match outcome? {
         Some(tasks) => judge(&tasks),
         None => Ok(()),
@@ -181,7 +187,11 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
     let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "turbovac".into();
-    let tap = TrafficTap::new(name.clone(), 10_000, Arc::new(bus.clone()));
+    let tap = TrafficTap::new(
+        name.clone(),
+        TrafficSettings::default().ring_limits(),
+        Arc::new(bus.clone()),
+    );
     let cancel = CancellationToken::new();
     let profile = options.spec.pump.profile;
     let (sim, handle, _) = PumpSimulator::create(
@@ -194,7 +204,7 @@ pub async fn sim_turbovac(options: SimOptions) -> Result<(), HeadlessError> {
     let path = sim.client_path().unwrap_or_default();
     // Subscribed before anyone can know the port: no event is missed.
     let events = bus.subscribe();
-    println!("{}", path.display());
+    out::line(path.display().to_string());
     eprintln!(
         "turbovac simulator ({} profile) on {}; commands on stdin ('faults' lists the faults), Ctrl-C to stop",
         profile.as_str(),
@@ -222,7 +232,11 @@ pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), Headle
     let signals = StopSignals::listen()?;
     let bus = EventBus::default();
     let name: Arc<str> = "electrometer".into();
-    let tap = TrafficTap::new(name.clone(), 10_000, Arc::new(bus.clone()));
+    let tap = TrafficTap::new(
+        name.clone(),
+        TrafficSettings::default().ring_limits(),
+        Arc::new(bus.clone()),
+    );
     let cancel = CancellationToken::new();
     let dialect = options.spec.dialect.describe();
     let (sim, handle) = ElectrometerSimulator::create(
@@ -236,7 +250,7 @@ pub async fn sim_electrometer(options: ElectrometerOptions) -> Result<(), Headle
     let address = sim.local_addr();
     // Subscribed before anyone can know the address: no event is missed.
     let events = bus.subscribe();
-    println!("{address}");
+    out::line(address.to_string());
     eprintln!(
         "electrometer simulator ({dialect} dialect) on {address}; commands on stdin ('faults' lists the faults), Ctrl-C to stop"
     );
@@ -297,6 +311,7 @@ async fn attend(
     }
     stop.cancel();
     let _ = printer.await;
+    out::flush(PARTING);
     result
 }
 
@@ -366,8 +381,8 @@ where
 
 fn print_reply(reply: &Reply, json: bool) {
     if json {
-        println!("{}", reply.to_json());
+        out::line(reply.to_json().to_string());
     } else {
-        println!("{reply}");
+        out::line(reply.to_string());
     }
 }

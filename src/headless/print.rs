@@ -14,7 +14,7 @@ use labdeck_core::bus::Event;
 use labdeck_core::device::{DeviceSnapshot, PropertyDef, TaskState};
 use labdeck_core::time::Timestamp;
 
-use super::OutputOptions;
+use super::{OutputOptions, out};
 use crate::format::{self, clock};
 
 /// The definitions of every device's properties, as last published.
@@ -93,9 +93,9 @@ pub async fn events(
                 }
                 Err(RecvError::Lagged(n)) => {
                     if output.json {
-                        println!("{}", serde_json::json!({ "event": "lagged", "dropped": n }));
+                        out::line(serde_json::json!({ "event": "lagged", "dropped": n }).to_string());
                     } else {
-                        println!("{} lagged   {n} events dropped (output too slow)", clock(&Timestamp::now()));
+                        out::line(format!("{} lagged   {n} events dropped (output too slow)", clock(&Timestamp::now())));
                     }
                 }
                 Err(RecvError::Closed) => break,
@@ -125,10 +125,10 @@ fn emit(event: &Event, defs: &Definitions, output: OutputOptions) {
     }
     if output.json {
         if let Ok(line) = serde_json::to_string(event) {
-            println!("{line}");
+            out::line(line);
         }
     } else if let Some(line) = render(event, defs) {
-        println!("{line}");
+        out::line(line);
     }
 }
 

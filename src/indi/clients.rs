@@ -1,16 +1,20 @@
 //! The server's clients: what each asked to hear about, its BLOB modes,
 //! its byte-bounded outbox, and the reader and writer tasks on its socket.
+//! A reader has a few turns in the server's inbox at a time ([`TURNS`]):
+//! a client that floods requests waits for its own to be served, and its
+//! socket fills, while the others are served in between.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use labdeck_core::config::OutboxLimits;
 use labdeck_protocol::indi::{BlobMode, Incoming, Limits, Message, MessageReader, Op, VectorKind};
@@ -43,6 +47,15 @@ impl Interest {
     }
 }
 
+/// Messages of one client waiting in the server's inbox at most.
+pub const TURNS: usize = 4;
+
+/// A message from a client with its turn, given back when it is dropped.
+pub struct Inbound {
+    pub from: FromClient,
+    _turn: OwnedSemaphorePermit,
+}
+
 /// What a client's reader hands the server.
 pub enum FromClient {
     Message(u64, Message),
@@ -54,6 +67,10 @@ pub enum FromClient {
 
 pub struct Client {
     pub peer: SocketAddr,
+    pub connected_at: Instant,
+    /// It has sent a complete element: it speaks INDI. Set by the reader
+    /// as soon as it frames one, before the server takes the message.
+    spoke: Arc<AtomicBool>,
     outbox: Arc<Outbox>,
     pub interest: Interest,
     /// `enableBLOB` per device (and vector); Never by default.
@@ -69,18 +86,25 @@ impl Client {
         peer: SocketAddr,
         id: u64,
         limits: OutboxLimits,
-        inbound: mpsc::Sender<FromClient>,
+        inbound: mpsc::Sender<Inbound>,
     ) -> Self {
         let (read, write) = stream.into_split();
         let outbox = Arc::new(Outbox::new(limits));
+        let spoke = Arc::new(AtomicBool::new(false));
         Self {
             peer,
+            connected_at: Instant::now(),
+            spoke: spoke.clone(),
             writer: tokio::spawn(write_loop(write, outbox.clone())),
-            reader: tokio::spawn(read_loop(read, id, inbound)),
+            reader: tokio::spawn(read_loop(read, id, inbound, spoke)),
             outbox,
             interest: Interest::default(),
             blobs: HashMap::new(),
         }
+    }
+
+    pub fn spoke(&self) -> bool {
+        self.spoke.load(Ordering::Relaxed)
     }
 
     pub fn blob_mode(&self, device: &str, vector: &str) -> BlobMode {
@@ -129,29 +153,45 @@ pub fn refuse(stream: TcpStream, text: String) {
     });
 }
 
-async fn read_loop(mut read: OwnedReadHalf, id: u64, tx: mpsc::Sender<FromClient>) {
+async fn read_loop(
+    mut read: OwnedReadHalf,
+    id: u64,
+    tx: mpsc::Sender<Inbound>,
+    spoke: Arc<AtomicBool>,
+) {
+    let turns = Arc::new(Semaphore::new(TURNS));
+    let send = async |from: FromClient| {
+        let Ok(turn) = turns.clone().acquire_owned().await else {
+            return false;
+        };
+        let inbound = Inbound { from, _turn: turn };
+        tx.send(inbound).await.is_ok()
+    };
     let mut reader = MessageReader::new(Limits::default());
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match read.read(&mut buf).await {
             // End of stream: the client is gone, now.
             Ok(0) | Err(_) => {
-                let _ = tx.send(FromClient::Closed(id)).await;
+                send(FromClient::Closed(id)).await;
                 return;
             }
             Ok(n) => n,
         };
         reader.push(&buf[..n]);
         while let Some(next) = reader.next_message() {
+            if next.is_ok() {
+                spoke.store(true, Ordering::Relaxed);
+            }
             let inbound = match next {
                 Ok(Incoming::Message(m)) => FromClient::Message(id, m),
                 Ok(Incoming::Ignored(e)) => FromClient::Ignored(id, e.to_string()),
                 Err(e) => {
-                    let _ = tx.send(FromClient::Broken(id, e.to_string())).await;
+                    send(FromClient::Broken(id, e.to_string())).await;
                     return;
                 }
             };
-            if tx.send(inbound).await.is_err() {
+            if !send(inbound).await {
                 return;
             }
         }
@@ -171,4 +211,44 @@ async fn write_loop(mut write: OwnedWriteHalf, outbox: Arc<Outbox>) {
         }
     }
     let _ = write.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// However much a client sends, it holds at most [`TURNS`] places in
+    /// the server's inbox; the next waits until one is served.
+    #[tokio::test]
+    async fn a_flooding_client_waits_for_its_turns() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let (tx, mut rx) = mpsc::channel(1024);
+        let (read, _write) = stream.into_split();
+        let reader = tokio::spawn(read_loop(read, 7, tx, Arc::default()));
+        peer.write_all("<pingRequest uid='x'/>".repeat(100).as_bytes())
+            .await
+            .unwrap();
+        let mut held = Vec::new();
+        while let Ok(Some(inbound)) =
+            tokio::time::timeout(Duration::from_millis(200), rx.recv()).await
+        {
+            held.push(inbound);
+        }
+        assert_eq!(held.len(), TURNS);
+        // One served: one more comes in.
+        held.pop();
+        let next = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await;
+        assert!(matches!(
+            next,
+            Ok(Some(Inbound {
+                from: FromClient::Message(7, _),
+                ..
+            }))
+        ));
+        reader.abort();
+    }
 }

@@ -8,8 +8,10 @@
 //! and send what differs. `enableBLOB` is kept per client; `pingRequest`
 //! is answered here.
 
+mod admission;
 mod catalog;
 mod clients;
+mod defs;
 mod outbox;
 mod requests;
 
@@ -27,7 +29,8 @@ pub use catalog::{Binding, Changed, Served, Shape, indi_name};
 pub use labdeck_core::config::{IndiServerSpec, OutboxLimits};
 pub use outbox::{Outbox, Pushed};
 
-use self::clients::{Client, FromClient, is_blob, refuse};
+use self::admission::sleep_until;
+use self::clients::{Client, FromClient, Inbound, is_blob};
 use labdeck_core::bus::Event;
 use labdeck_core::hub::{Hub, Request};
 use labdeck_core::runtime::Runtime;
@@ -109,8 +112,11 @@ pub struct IndiServer {
     /// Device, link and simulator names whose notices and alarms become
     /// messages of a served device.
     speakers: HashMap<String, String>,
-    inbound_tx: mpsc::Sender<FromClient>,
-    inbound: mpsc::Receiver<FromClient>,
+    /// `def*Vector`s as clients are sent them, by INDI device name;
+    /// built on the first `getProperties` after a change and shared.
+    defs: HashMap<String, defs::Defs>,
+    inbound_tx: mpsc::Sender<Inbound>,
+    inbound: mpsc::Receiver<Inbound>,
     done_tx: mpsc::Sender<Done>,
     done: mpsc::Receiver<Done>,
     cancel: CancellationToken,
@@ -120,7 +126,9 @@ pub struct IndiServer {
 enum Wake {
     Stop,
     Accept(std::io::Result<(TcpStream, SocketAddr)>),
-    Client(FromClient),
+    Client(Inbound),
+    /// A silent connection's time is up.
+    Deadline,
     Done(Done),
     Changed(usize),
     Event(Result<Event, broadcast::error::RecvError>),
@@ -148,6 +156,7 @@ impl IndiServer {
             clients: HashMap::new(),
             next_id: 1,
             served: BTreeMap::new(),
+            defs: HashMap::new(),
             sources: Vec::new(),
             speakers: HashMap::new(),
             inbound_tx,
@@ -174,6 +183,7 @@ impl IndiServer {
             // With nobody to tell, the lab's changes are not followed (no
             // wake-up per event); the first client gets everything afresh.
             let followed = !self.clients.is_empty();
+            let deadline = self.next_deadline();
             let wake = tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => Wake::Stop,
@@ -182,6 +192,7 @@ impl IndiServer {
                 accepted = self.listener.accept() => Wake::Accept(accepted),
                 Some(i) = changed.recv(), if followed => Wake::Changed(i),
                 event = events.recv(), if followed => Wake::Event(event),
+                () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
             };
             match wake {
                 Wake::Stop => break,
@@ -200,6 +211,7 @@ impl IndiServer {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
                 Wake::Client(inbound) => self.inbound(inbound),
+                Wake::Deadline => self.close_silent(),
                 Wake::Done(done) => self.done(done),
                 Wake::Changed(i) => self.refresh(i, true),
                 Wake::Event(first) => {
@@ -325,6 +337,9 @@ impl IndiServer {
             }
         };
         let (changed, gone) = self.served.entry(name.clone()).or_default().refresh(fresh);
+        if !changed.is_empty() || !gone.is_empty() {
+            self.defs.remove(&name);
+        }
         if !announce {
             return;
         }
@@ -372,6 +387,7 @@ impl IndiServer {
                 let Some(vector) = served.value(&update) else {
                     return;
                 };
+                self.defs.remove(&*device);
                 let message = Message::Vector(Op::Set, vector.clone());
                 let name = vector.head.name.clone();
                 self.broadcast(&device, &name, &message);
@@ -411,32 +427,6 @@ impl IndiServer {
         for id in ids {
             self.send(id, &message);
         }
-    }
-
-    fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
-        let _ = stream.set_nodelay(true);
-        if self.clients.len() >= self.spec.max_clients {
-            tracing::warn!(
-                "INDI server: refusing {peer}: {} clients already",
-                self.spec.max_clients
-            );
-            let text = Message::Message {
-                device: None,
-                timestamp: Some(timestamp_now()),
-                message: Some(format!(
-                    "labdeck: too many clients ({}); closing",
-                    self.spec.max_clients
-                )),
-            };
-            refuse(stream, text.to_xml());
-            return;
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        tracing::info!("INDI server: client {peer} connected");
-        let client = Client::start(stream, peer, id, self.spec.outbox, self.inbound_tx.clone());
-        self.clients.insert(id, client);
-        self.stats.clients = self.clients.len();
     }
 
     /// Forget a client; its slot is free at once.
@@ -495,7 +485,9 @@ impl IndiServer {
         }
     }
 
-    fn inbound(&mut self, inbound: FromClient) {
+    fn inbound(&mut self, inbound: Inbound) {
+        // The client's turn is given back when this returns.
+        let Inbound { from: inbound, .. } = inbound;
         let tell = |text: String| Message::Message {
             device: None,
             timestamp: Some(timestamp_now()),
@@ -529,35 +521,6 @@ impl IndiServer {
             Message::Vector(Op::New, new) => self.new_vector(id, &new),
             // Clients have no business sending def/set/message: ignored.
             _ => {}
-        }
-    }
-
-    fn get_properties(&mut self, id: u64, device: Option<&str>, name: Option<&str>) {
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        match (device, name) {
-            (None, _) => client.interest.all = true,
-            (Some(d), None) => {
-                client.interest.devices.insert(d.to_string());
-            }
-            (Some(d), Some(n)) => {
-                client
-                    .interest
-                    .vectors
-                    .insert((d.to_string(), n.to_string()));
-            }
-        }
-        let defs: Vec<Message> = self
-            .served
-            .iter()
-            .filter(|(d, _)| device.is_none_or(|want| want == d.as_str()))
-            .flat_map(|(_, served)| served.vectors())
-            .filter(|v| name.is_none_or(|want| want == v.head.name))
-            .map(|v| Message::Vector(Op::Def, v.clone()))
-            .collect();
-        for def in defs {
-            self.send(id, &def);
         }
     }
 

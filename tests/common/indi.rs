@@ -10,6 +10,27 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::LIMIT;
+use labdeck_core::runtime::Runtime;
+
+/// A runtime with the pump on a pty and the INDI server on a free port,
+/// `server` added to `[indi.server]`; once the pump is online.
+pub async fn serve_pump(server: &str) -> (Runtime, SocketAddr) {
+    let extra = format!("\n[indi.server]\nport = 0\n{server}\n");
+    let (runtime, address) = super::start_serving(&super::pump_config("realistic", &extra)).await;
+    super::wait_device(runtime.hub(), "pump", "pump online", |d| d.online).await;
+    (runtime, address)
+}
+
+/// A client that asked for everything and has the definitions.
+pub async fn client(address: SocketAddr) -> IndiPeer {
+    let mut peer = IndiPeer::connect(address).await;
+    peer.send("<getProperties version='1.7'/>").await;
+    peer.wait_for("the SETPOINT definition", |m| {
+        is_vector(m, Op::Def, "pump", "SETPOINT").is_some()
+    })
+    .await;
+    peer
+}
 
 pub struct IndiPeer {
     pub stream: TcpStream,

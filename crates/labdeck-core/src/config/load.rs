@@ -14,12 +14,15 @@ pub const DEMO: &str = include_str!("demo.toml");
 /// else `$XDG_CONFIG_HOME/labdeck/config.toml`, else the embedded demo.
 pub fn discover(explicit: Option<&Path>) -> Result<(String, ConfigOrigin), LoadError> {
     let read = |path: &Path| {
-        std::fs::read_to_string(path)
-            .map(|text| (text, ConfigOrigin::File(path.to_path_buf())))
-            .map_err(|source| LoadError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let origin = ConfigOrigin::File(path.to_path_buf());
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok((text, origin)),
+            Err(e) => Err(not_utf8(&origin, e.as_bytes()).into()),
+        }
     };
     if let Some(path) = explicit {
         return read(path);
@@ -35,6 +38,28 @@ pub fn discover(explicit: Option<&Path>) -> Result<(String, ConfigOrigin), LoadE
         }
     }
     Ok((DEMO.to_string(), ConfigOrigin::Demo))
+}
+
+/// Where a file stops being UTF-8, as line and column.
+pub fn not_utf8(origin: &ConfigOrigin, bytes: &[u8]) -> ConfigErrors {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    // The line as far as it can be shown, for the excerpt.
+    let line_end = bytes[valid..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |i| valid + i);
+    let text = String::from_utf8_lossy(&bytes[..line_end]);
+    let at = String::from_utf8_lossy(&bytes[..valid]).len();
+    let byte = bytes.get(valid).copied().unwrap_or_default();
+    ConfigErrors(vec![ConfigError::at(
+        &origin.to_string(),
+        &text,
+        at..at,
+        format!("not UTF-8: byte 0x{byte:02x} at offset {valid} (a configuration is UTF-8 text)"),
+    )])
 }
 
 /// Discover, read and validate.

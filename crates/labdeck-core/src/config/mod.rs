@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use error::{ConfigError, ConfigErrors, LoadError};
-pub use load::{DEMO, discover, load, parse};
+pub use load::{DEMO, discover, load, not_utf8, parse};
+pub use validate::{MAX_DURATION, MIN_DURATION};
 
 use crate::connection::RetryPolicy;
 use crate::device::TaskSettings;
@@ -64,8 +65,30 @@ pub struct LoggingSettings {
 pub struct TrafficSettings {
     /// Chunks kept per link for scrollback.
     pub ring: usize,
+    /// Bytes kept per link for scrollback (payload and a record per chunk).
+    pub ring_bytes: usize,
     /// Capacity of the event bus.
     pub events: usize,
+}
+
+impl Default for TrafficSettings {
+    fn default() -> Self {
+        Self {
+            ring: 10_000,
+            ring_bytes: 4 * 1024 * 1024,
+            events: 4096,
+        }
+    }
+}
+
+impl TrafficSettings {
+    /// The history each link's tap keeps.
+    pub fn ring_limits(&self) -> crate::link::RingLimits {
+        crate::link::RingLimits {
+            chunks: self.ring,
+            bytes: self.ring_bytes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +192,11 @@ pub struct IndiServerSpec {
     pub host: String,
     pub port: u16,
     pub max_clients: usize,
+    /// Connections one address may hold at once.
+    pub max_per_address: usize,
+    /// A connection that has not sent one complete element within this is
+    /// closed (and is the first to go when the slots are full).
+    pub handshake_timeout: Duration,
     pub outbox: OutboxLimits,
 }
 
@@ -178,6 +206,8 @@ impl Default for IndiServerSpec {
             host: "127.0.0.1".into(),
             port: 7624,
             max_clients: 10,
+            max_per_address: 8,
+            handshake_timeout: Duration::from_secs(10),
             outbox: OutboxLimits::default(),
         }
     }
@@ -199,8 +229,4 @@ impl Default for OutboxLimits {
             blob_bytes: 2 * 1024 * 1024,
         }
     }
-}
-
-pub(crate) fn secs(value: f64) -> Duration {
-    Duration::from_secs_f64(value)
 }

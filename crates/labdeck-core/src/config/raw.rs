@@ -44,6 +44,8 @@ pub struct RawIndiServer {
     pub host: Option<S<String>>,
     pub port: Option<S<i64>>,
     pub max_clients: Option<S<i64>>,
+    pub max_per_address: Option<S<i64>>,
+    pub handshake_timeout: Option<S<f64>>,
     pub queue_mb: Option<S<f64>>,
     pub blob_queue_mb: Option<S<f64>>,
 }
@@ -70,6 +72,7 @@ pub struct RawLogging {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RawTraffic {
     pub ring: Option<S<u64>>,
+    pub ring_bytes: Option<S<u64>>,
     pub events: Option<S<u64>>,
 }
 

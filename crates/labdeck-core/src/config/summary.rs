@@ -122,10 +122,12 @@ impl Config {
             Some(spec) => {
                 let _ = writeln!(
                     out,
-                    "INDI server: {}:{}, up to {} clients, queue {} MB (BLOBs skipped past {} MB)",
+                    "INDI server: {}:{}, up to {} clients ({} per address, {} s to say something), queue {} MB (BLOBs skipped past {} MB)",
                     spec.host,
                     spec.port,
                     spec.max_clients,
+                    spec.max_per_address,
+                    spec.handshake_timeout.as_secs_f64(),
                     spec.outbox.bytes as f64 / 1_048_576.0,
                     spec.outbox.blob_bytes as f64 / 1_048_576.0,
                 );
@@ -136,13 +138,14 @@ impl Config {
         }
         let _ = write!(
             out,
-            "logging: {}{}; traffic ring {} chunks per link",
+            "logging: {}{}; traffic ring {} chunks or {} KiB per link",
             self.logging.level,
             self.logging
                 .file
                 .as_ref()
                 .map_or_else(String::new, |f| format!(" to {}", f.display())),
             self.traffic.ring,
+            self.traffic.ring_bytes / 1024,
         );
         out
     }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::Spanned;
 
@@ -20,8 +21,22 @@ use super::error::{ConfigError, ConfigErrors};
 use super::raw::{RawConfig, RawDevice, RawRetry};
 use super::{
     Config, ConfigOrigin, DeviceSpec, LinkSpec, LoggingSettings, SimulatorSpec, TrafficSettings,
-    secs,
 };
+
+/// A number as a reader would write it: huge and tiny ones in exponent form.
+fn shown(value: f64) -> String {
+    if value != 0.0 && !(1e-3..1e6).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// The shortest non-zero duration a configuration may ask for.
+pub const MIN_DURATION: Duration = Duration::from_millis(1);
+/// The longest: one day. Longer timers are mistakes, and deadlines
+/// computed from them must not overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 use crate::connection::RetryPolicy;
 use crate::device::TaskSettings;
 
@@ -38,15 +53,38 @@ impl Checker<'_> {
             .push(ConfigError::at(&self.origin, self.text, span, message));
     }
 
-    /// A number of seconds that must be positive (or zero when allowed).
-    fn seconds(
+    /// A duration in seconds: at least [`MIN_DURATION`] (or zero when
+    /// allowed) and at most [`MAX_DURATION`], so every timer it sets can
+    /// be armed.
+    fn duration(
         &mut self,
         value: Option<&Spanned<f64>>,
         key: &str,
-        default: f64,
+        default: Duration,
         zero_ok: bool,
-    ) -> f64 {
-        self.positive(value, key, "seconds", default, zero_ok)
+    ) -> Duration {
+        let Some(v) = value else { return default };
+        let secs = *v.get_ref();
+        let (min, max) = (MIN_DURATION.as_secs_f64(), MAX_DURATION.as_secs_f64());
+        if zero_ok && secs == 0.0 {
+            return Duration::ZERO;
+        }
+        if secs.is_finite() && (min..=max).contains(&secs) {
+            return Duration::from_secs_f64(secs);
+        }
+        let lowest = if zero_ok {
+            "0".to_string()
+        } else {
+            min.to_string()
+        };
+        self.error(
+            v.span(),
+            format!(
+                "{key} must be {lowest}..={max} seconds, found {}",
+                shown(secs)
+            ),
+        );
+        default
     }
 
     /// A quantity that must be positive (or zero when allowed).
@@ -69,7 +107,10 @@ impl Checker<'_> {
             };
             self.error(
                 v.span(),
-                format!("{key} must be {wanted} {unit}, found {}", v.get_ref()),
+                format!(
+                    "{key} must be {wanted} {unit}, found {}",
+                    shown(*v.get_ref())
+                ),
             );
             return default;
         }
@@ -115,25 +156,20 @@ impl Checker<'_> {
     fn retry(&mut self, raw: Option<&RawRetry>, defaults: RetryPolicy) -> RetryPolicy {
         let Some(raw) = raw else { return defaults };
         let mut policy = defaults;
-        policy.base = secs(self.seconds(
-            raw.base.as_ref(),
-            "base",
-            defaults.base.as_secs_f64(),
-            false,
-        ));
-        policy.cap = secs(self.seconds(raw.cap.as_ref(), "cap", defaults.cap.as_secs_f64(), false));
-        policy.stable_after = secs(self.seconds(
+        policy.base = self.duration(raw.base.as_ref(), "base", defaults.base, false);
+        policy.cap = self.duration(raw.cap.as_ref(), "cap", defaults.cap, false);
+        policy.stable_after = self.duration(
             raw.stable_after.as_ref(),
             "stable-after",
-            defaults.stable_after.as_secs_f64(),
+            defaults.stable_after,
             true,
-        ));
-        policy.open_timeout = secs(self.seconds(
+        );
+        policy.open_timeout = self.duration(
             raw.open_timeout.as_ref(),
             "open-timeout",
-            defaults.open_timeout.as_secs_f64(),
+            defaults.open_timeout,
             false,
-        ));
+        );
         if let Some(factor) = &raw.factor {
             if factor.get_ref().is_finite() && *factor.get_ref() >= 1.0 {
                 policy.factor = *factor.get_ref();
@@ -405,15 +441,18 @@ fn tasks(c: &mut Checker, raw: &RawConfig) -> TaskSettings {
 }
 
 fn traffic(c: &mut Checker, raw: &RawConfig) -> TrafficSettings {
-    let mut settings = TrafficSettings {
-        ring: 10_000,
-        events: 4096,
-    };
+    let mut settings = TrafficSettings::default();
     let Some(traffic) = &raw.traffic else {
         return settings;
     };
     for (value, key, slot, range) in [
         (&traffic.ring, "ring", &mut settings.ring, 1..=10_000_000u64),
+        (
+            &traffic.ring_bytes,
+            "ring-bytes",
+            &mut settings.ring_bytes,
+            4096..=1 << 30,
+        ),
         (
             &traffic.events,
             "events",

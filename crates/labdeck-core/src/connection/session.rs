@@ -145,7 +145,6 @@ async fn read_loop(
 ) {
     let mut buf = BytesMut::with_capacity(READ_SIZE);
     let error = loop {
-        buf.reserve(READ_SIZE);
         let read = tokio::select! {
             () = closed.cancelled() => return,
             read = reader.read_buf(&mut buf) => read,
@@ -153,7 +152,10 @@ async fn read_loop(
         match read {
             Ok(0) => break LinkError::Eof,
             Ok(_) => {
-                let chunk = tap.record(epoch, Direction::Rx, buf.split().freeze());
+                // A chunk of its own size: a split of the read buffer would
+                // keep the whole buffer alive wherever the chunk is kept.
+                let chunk = tap.record(epoch, Direction::Rx, Bytes::copy_from_slice(&buf));
+                buf.clear();
                 tokio::select! {
                     () = closed.cancelled() => return,
                     // A consumer that went away leaves the tap as the only reader.

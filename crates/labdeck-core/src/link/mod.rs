@@ -4,6 +4,7 @@
 
 mod error;
 pub mod pty;
+mod ring;
 mod serial;
 mod tap;
 mod tcp;
@@ -14,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::{ConnectError, LinkError};
 pub use serial::{DataBits, FlowControl, Parity, PortPath, SerialOpener, SerialSettings, StopBits};
-pub use tap::{Chunk, Direction, TapCounters, TrafficTap, hex_string, parse_hex};
+pub use tap::{Chunk, Direction, RingLimits, TapCounters, TrafficTap, hex_string, parse_hex};
 pub use tcp::TcpOpener;
 
 /// Anything a link can carry bytes over.

@@ -1,7 +1,6 @@
 //! The traffic tap: every TX and RX chunk of a link, timestamped, in a
 //! bounded ring (for scrollback) and on the event bus (for live views).
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::ring::ChunkRing;
 use crate::publish::Publisher;
 use crate::time::Timestamp;
 
@@ -94,6 +94,24 @@ pub struct TapCounters {
     pub evicted: u64,
 }
 
+/// How much history a tap keeps: whichever limit is reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingLimits {
+    pub chunks: usize,
+    /// Payload plus a small record per chunk.
+    pub bytes: usize,
+}
+
+impl RingLimits {
+    /// At most `chunks` chunks, with no byte limit to speak of.
+    pub fn chunks(chunks: usize) -> Self {
+        Self {
+            chunks,
+            bytes: usize::MAX,
+        }
+    }
+}
+
 /// Records the traffic of one link. Cloning shares the recording.
 #[derive(Debug, Clone)]
 pub struct TrafficTap {
@@ -103,8 +121,7 @@ pub struct TrafficTap {
 #[derive(Debug)]
 struct TapInner {
     link: Arc<str>,
-    capacity: usize,
-    ring: Mutex<VecDeque<Chunk>>,
+    ring: Mutex<ChunkRing>,
     rx_bytes: AtomicU64,
     tx_bytes: AtomicU64,
     chunks: AtomicU64,
@@ -113,12 +130,12 @@ struct TapInner {
 }
 
 impl TrafficTap {
-    pub fn new(link: Arc<str>, capacity: usize, out: Publisher<Chunk>) -> Self {
+    /// A tap keeping at most `limits` of history.
+    pub fn new(link: Arc<str>, limits: RingLimits, out: Publisher<Chunk>) -> Self {
         Self {
             inner: Arc::new(TapInner {
                 link,
-                capacity: capacity.max(1),
-                ring: Mutex::new(VecDeque::new()),
+                ring: Mutex::new(ChunkRing::new(limits.chunks, limits.bytes)),
                 rx_bytes: AtomicU64::new(0),
                 tx_bytes: AtomicU64::new(0),
                 chunks: AtomicU64::new(0),
@@ -153,11 +170,8 @@ impl TrafficTap {
                 .ring
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if ring.len() == inner.capacity {
-                ring.pop_front();
-                inner.evicted.fetch_add(1, Ordering::Relaxed);
-            }
-            ring.push_back(chunk.clone());
+            let evicted = ring.push(&chunk);
+            inner.evicted.fetch_add(evicted, Ordering::Relaxed);
         }
         inner.out.publish(chunk.clone());
         chunk
@@ -170,7 +184,17 @@ impl TrafficTap {
             .ring
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ring.iter().cloned().collect()
+        ring.chunks(&self.inner.link)
+    }
+
+    /// What the ring holds now: chunks, and bytes counted against its limit.
+    pub fn kept(&self) -> (usize, usize) {
+        let ring = self
+            .inner
+            .ring
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (ring.len(), ring.used())
     }
 
     pub fn counters(&self) -> TapCounters {
@@ -203,7 +227,7 @@ mod tests {
     #[test]
     fn ring_is_bounded_and_counts() {
         let kept = Arc::new(Kept::default());
-        let tap = TrafficTap::new("l".into(), 2, kept.clone());
+        let tap = TrafficTap::new("l".into(), RingLimits::chunks(2), kept.clone());
         for n in 0..3u8 {
             tap.record(1, Direction::Tx, Bytes::from(vec![n; 3]));
         }

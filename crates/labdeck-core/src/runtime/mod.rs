@@ -117,7 +117,7 @@ async fn build(
 ) -> Result<(Hub, Supervisor, CancellationToken), RuntimeError> {
     let cancel = CancellationToken::new();
     let supervisor = Supervisor::new(bus.clone(), cancel.clone());
-    let ring = config.traffic.ring;
+    let ring = config.traffic.ring_limits();
     let mut taps = Vec::new();
 
     let mut simulators = Vec::new();

@@ -280,14 +280,14 @@ impl OneClientServer {
         let Some((stream, _)) = &self.client else {
             return true;
         };
-        let mut probe = [0u8; 1];
-        let gone = match stream.try_read(&mut probe) {
+        // Ask the socket itself, not the reactor's readiness: a client that
+        // closes and reconnects at once has its close queued before the new
+        // connection, but the reactor may not have reported it yet.
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let gone = match socket2::SockRef::from(stream).peek(&mut probe) {
             Ok(0) => true,
-            Ok(_) => {
-                self.buf.extend_from_slice(&probe);
-                self.record(Direction::Rx, &probe);
-                false
-            }
+            // Bytes waiting: it is still talking.
+            Ok(_) => false,
             Err(e) => e.kind() != io::ErrorKind::WouldBlock,
         };
         if gone {

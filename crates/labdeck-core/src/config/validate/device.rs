@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::Checker;
 use crate::config::raw::RawDevice;
-use crate::config::{DeviceSpec, DriverSpec, secs};
+use crate::config::{DeviceSpec, DriverSpec};
 use crate::device::electrometer::ElectrometerDriverConfig;
 use crate::device::turbovac::PumpDriverConfig;
 
@@ -23,21 +23,19 @@ pub(super) fn device(c: &mut Checker, d: &RawDevice) -> Option<DeviceSpec> {
                 }
             }
             let defaults = PumpDriverConfig::default();
-            let poll = c.seconds(
-                d.poll_interval.as_ref(),
-                "poll-interval",
-                defaults.poll_interval.as_secs_f64(),
-                false,
-            );
-            let timeout = c.seconds(
-                d.reply_timeout.as_ref(),
-                "reply-timeout",
-                defaults.reply_timeout.as_secs_f64(),
-                false,
-            );
             let cfg = PumpDriverConfig {
-                poll_interval: secs(poll.max(0.001)),
-                reply_timeout: secs(timeout),
+                poll_interval: c.duration(
+                    d.poll_interval.as_ref(),
+                    "poll-interval",
+                    defaults.poll_interval,
+                    false,
+                ),
+                reply_timeout: c.duration(
+                    d.reply_timeout.as_ref(),
+                    "reply-timeout",
+                    defaults.reply_timeout,
+                    false,
+                ),
                 alarm_after: alarm_after(c, d, defaults.alarm_after),
             };
             if cfg.poll_interval > Duration::from_secs(5)
@@ -87,9 +85,7 @@ fn alarm_after(c: &mut Checker, d: &RawDevice, default: u32) -> u32 {
 
 fn electrometer(c: &mut Checker, d: &RawDevice) -> ElectrometerDriverConfig {
     let defaults = ElectrometerDriverConfig::default();
-    let seconds = |c: &mut Checker, v, key, default: Duration| {
-        secs(c.seconds(v, key, default.as_secs_f64(), false))
-    };
+    let seconds = |c: &mut Checker, v, key, default: Duration| c.duration(v, key, default, false);
     let mut cfg = ElectrometerDriverConfig {
         poll_interval: seconds(
             c,

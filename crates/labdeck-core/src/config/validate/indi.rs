@@ -33,6 +33,21 @@ pub(super) fn server(
             ),
         }
     }
+    if let Some(n) = &raw.max_per_address {
+        match usize::try_from(*n.get_ref()) {
+            Ok(n) if (1..=1000).contains(&n) => spec.max_per_address = n,
+            _ => c.error(
+                n.span(),
+                format!("max-per-address must be 1..=1000, found {}", n.get_ref()),
+            ),
+        }
+    }
+    spec.handshake_timeout = c.duration(
+        raw.handshake_timeout.as_ref(),
+        "handshake-timeout",
+        spec.handshake_timeout,
+        false,
+    );
     let mb = |c: &mut Checker, v: &Option<Spanned<f64>>, key: &str, default: usize| {
         let default_mb = default as f64 / 1_048_576.0;
         (c.positive(v.as_ref(), key, "MB", default_mb, false) * 1_048_576.0) as usize

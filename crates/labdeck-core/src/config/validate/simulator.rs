@@ -5,7 +5,7 @@ use std::ops::Range;
 use super::Checker;
 use super::link::article;
 use crate::config::raw::RawSimulator;
-use crate::config::{SimulatorKind, SimulatorSpec, secs};
+use crate::config::{SimulatorKind, SimulatorSpec};
 use crate::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
 use crate::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 
@@ -104,12 +104,7 @@ fn turbovac(c: &mut Checker, s: &RawSimulator) -> TurbovacSimSpec {
         pump.ramp_rate,
         false,
     );
-    pump.auto_off = secs(c.seconds(
-        s.auto_off.as_ref(),
-        "auto-off",
-        pump.auto_off.as_secs_f64(),
-        false,
-    ));
+    pump.auto_off = c.duration(s.auto_off.as_ref(), "auto-off", pump.auto_off, false);
     pump.wire_timing = s.wire_timing.as_ref().is_some_and(|v| *v.get_ref());
     pump.flicker = s.flicker.as_ref().is_some_and(|v| *v.get_ref());
     if let Some(ambient) = &s.ambient {
@@ -196,12 +191,12 @@ fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {
             ),
         }
     }
-    spec.write_timeout = secs(c.seconds(
+    spec.write_timeout = c.duration(
         s.write_timeout.as_ref(),
         "write-timeout",
-        spec.write_timeout.as_secs_f64(),
+        spec.write_timeout,
         false,
-    ));
+    );
     spec.unstable = s.unstable.as_ref().is_some_and(|v| *v.get_ref());
     spec.speed = c.positive(
         s.speed.as_ref(),

@@ -1,0 +1,224 @@
+//! The lab under soak: the demo's simulators and drivers in this process
+//! with the INDI server and a spare one-client electrometer, a panic
+//! counter, a count of links lost, and a sampler of RSS and open fds.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use labdeck_core::bus::Event;
+use labdeck_core::config::{self, ConfigOrigin};
+use labdeck_core::connection::StateKind;
+use labdeck_core::runtime::Runtime;
+
+/// One reading of the process's resources.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub at: Duration,
+    pub rss_kb: u64,
+    pub fds: usize,
+    /// Every link's traffic ring has reached its limit.
+    pub rings_full: bool,
+}
+
+pub struct Lab {
+    pub rt: tokio::runtime::Runtime,
+    pub runtime: Runtime,
+    pub indi: SocketAddr,
+    /// A one-client electrometer no link uses, for back-to-back clients.
+    pub probe: SocketAddr,
+    pub panics: Arc<AtomicU64>,
+    /// Transitions of any link away from `connected`.
+    pub lost: Arc<AtomicU64>,
+    pub samples: Arc<Mutex<Vec<Sample>>>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+fn config_text(data_dir: &str, indi: u16, probe: u16) -> String {
+    format!(
+        r#"
+[tasks]
+data-dir = "{data_dir}"
+
+[[simulator]]
+name = "pump-sim"
+type = "turbovac"
+profile = "realistic"
+ramp-rate = 50.0
+decel-rate = 25.0
+
+[[simulator]]
+name = "em-sim"
+type = "electrometer"
+dialect = "scpi"
+current = 1.5e-9
+
+[[simulator]]
+name = "em-probe"
+type = "electrometer"
+dialect = "scpi"
+port = {probe}
+
+[[link]]
+name = "pump-port"
+type = "virtual"
+simulator = "pump-sim"
+[link.retry]
+cap = 2.0
+
+[[link]]
+name = "em-tcp"
+type = "tcp"
+simulator = "em-sim"
+[link.retry]
+cap = 2.0
+
+[[device]]
+name = "pump1"
+driver = "turbovac"
+link = "pump-port"
+poll-interval = 0.1
+reply-timeout = 0.5
+
+[[device]]
+name = "em1"
+driver = "electrometer"
+link = "em-tcp"
+poll-interval = 0.25
+reply-timeout = 0.5
+
+[indi.server]
+port = {indi}
+"#
+    )
+}
+
+impl Lab {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let text = config_text(&dir.path().display().to_string(), free_port(), free_port());
+        let config = config::parse(&text, ConfigOrigin::Demo).expect("the soak config is valid");
+        let panics = Arc::new(AtomicU64::new(0));
+        let counted = panics.clone();
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            default_hook(info);
+        }));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let runtime = rt
+            .block_on(Runtime::start(&config))
+            .expect("the lab starts");
+        let indi = rt
+            .block_on(labdeck::indi::start(&runtime, config.indi_server.as_ref()))
+            .expect("the INDI server listens");
+        let probe = rt.block_on(async {
+            loop {
+                let endpoint = runtime
+                    .hub()
+                    .simulator("em-probe")
+                    .and_then(|s| s.snapshot().endpoint);
+                if let Some(address) = endpoint.and_then(|e| e.parse().ok()) {
+                    break address;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        let lost = Arc::new(AtomicU64::new(0));
+        let mut events = runtime.hub().subscribe();
+        let counter = lost.clone();
+        rt.spawn(async move {
+            while let Ok(event) = events.recv().await {
+                if let Event::Transition { record, .. } = event
+                    && record.from == StateKind::Connected
+                {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (samples, stop) = (samples.clone(), stop.clone());
+            let taps = runtime.hub().taps().to_vec();
+            std::thread::spawn(move || sample_every(&samples, &stop, &taps))
+        };
+        Self {
+            rt,
+            runtime,
+            indi,
+            probe,
+            panics,
+            lost,
+            samples,
+            stop,
+            sampler: Some(sampler),
+            _dir: dir,
+        }
+    }
+
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+        let _ = self.rt.block_on(self.runtime.shutdown());
+    }
+}
+
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+
+fn sample_every(
+    samples: &Mutex<Vec<Sample>>,
+    stop: &AtomicBool,
+    taps: &[labdeck_core::link::TrafficTap],
+) {
+    let started = Instant::now();
+    let mut next = started;
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() >= next {
+            let sample = Sample {
+                at: started.elapsed(),
+                rss_kb: rss_kb(),
+                fds: std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count),
+                rings_full: taps.iter().all(|t| t.counters().evicted > 0),
+            };
+            println!(
+                "  [{:>5.0} s] RSS {:.1} MB, {} fds{}",
+                sample.at.as_secs_f64(),
+                sample.rss_kb as f64 / 1024.0,
+                sample.fds,
+                if sample.rings_full {
+                    ", traffic rings full"
+                } else {
+                    ""
+                }
+            );
+            samples.lock().expect("samples").push(sample);
+            next += SAMPLE_EVERY;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
