@@ -311,32 +311,57 @@ fn attacks(lab: &Lab, args: &Args) -> bool {
     ok && refused == 0
 }
 
-/// RSS and fds against their values once every traffic ring is full.
-fn resources(lab: &Lab) -> bool {
+/// RSS and fds once every busy traffic ring is full, through the fault
+/// phase (until `steady_until`), and the last reading (after the attacks)
+/// against that steady state.
+fn resources(lab: &Lab, steady_until: Duration) -> bool {
     let samples = lab.samples.lock().expect("samples").clone();
-    let Some(base) = samples.iter().find(|s| s.rings_full) else {
-        println!("resources: the traffic rings never filled; no steady state to compare");
+    let Some(base) = samples
+        .iter()
+        .find(|s| s.rings_full && s.at <= steady_until)
+    else {
+        println!(
+            "resources: the traffic rings did not fill during the fault phase; no steady state to compare"
+        );
         return true;
     };
-    let after: Vec<_> = samples.iter().filter(|s| s.at >= base.at).collect();
-    let (low, high) = after.iter().fold((u64::MAX, 0), |(lo, hi), s| {
+    let steady: Vec<_> = samples
+        .iter()
+        .filter(|s| s.at >= base.at && s.at <= steady_until)
+        .collect();
+    let (low, high) = steady.iter().fold((u64::MAX, 0), |(lo, hi), s| {
         (lo.min(s.rss_kb), hi.max(s.rss_kb))
     });
     let spread = |v: u64| (v as f64 / base.rss_kb as f64 - 1.0) * 100.0;
-    let fds: Vec<usize> = after.iter().map(|s| s.fds).collect();
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let fds: Vec<usize> = steady.iter().map(|s| s.fds).collect();
     println!(
-        "resources: after warm-up ({:.0} s, rings full) RSS {:.1} MB, then {:.1}..{:.1} MB ({:+.1} % .. {:+.1} %); fds {}..{}; panics {}",
+        "resources: steady state from {:.0} s (rings full) to {:.0} s: RSS {:.1} MB, then {:.1}..{:.1} MB ({:+.1} % .. {:+.1} %); fds {}..{}",
         base.at.as_secs_f64(),
-        base.rss_kb as f64 / 1024.0,
-        low as f64 / 1024.0,
-        high as f64 / 1024.0,
+        steady_until.as_secs_f64(),
+        mb(base.rss_kb),
+        mb(low),
+        mb(high),
         spread(low),
         spread(high),
         fds.iter().min().unwrap_or(&0),
         fds.iter().max().unwrap_or(&0),
-        lab.panics.load(Ordering::Relaxed),
     );
-    spread(low) >= -10.0 && spread(high) <= 10.0
+    let mut ok = spread(low) >= -10.0 && spread(high) <= 10.0;
+    let peak = samples.iter().map(|s| s.rss_kb).max().unwrap_or(0);
+    if let Some(last) = samples.last().filter(|s| s.at > steady_until) {
+        println!(
+            "resources: peak RSS {:.1} MB; at the end ({:.0} s, after the attacks) {:.1} MB ({:+.1} %), {} fds",
+            mb(peak),
+            last.at.as_secs_f64(),
+            mb(last.rss_kb),
+            spread(last.rss_kb),
+            last.fds
+        );
+        ok &= spread(last.rss_kb) <= 10.0;
+    }
+    println!("panics: {}", lab.panics.load(Ordering::Relaxed));
+    ok
 }
 
 fn main() -> ExitCode {
@@ -354,10 +379,14 @@ fn main() -> ExitCode {
     if args.faults {
         ok &= faults(&lab, &args);
     }
+    let steady_until = lab.started.elapsed();
     if args.attacks {
         ok &= attacks(&lab, &args);
+        // Time for what the attacks left behind to be let go, then a
+        // reading to compare with the steady state.
+        std::thread::sleep(Duration::from_secs(25));
     }
-    ok &= resources(&lab);
+    ok &= resources(&lab, steady_until);
     ok &= lab.panics.load(Ordering::Relaxed) == 0;
     lab.stop();
     println!(

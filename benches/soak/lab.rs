@@ -32,6 +32,8 @@ pub struct Lab {
     /// Transitions of any link away from `connected`.
     pub lost: Arc<AtomicU64>,
     pub samples: Arc<Mutex<Vec<Sample>>>,
+    /// When the samples' clock started.
+    pub started: Instant,
     stop: Arc<AtomicBool>,
     sampler: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -47,6 +49,11 @@ fn config_text(data_dir: &str, indi: u16, probe: u16) -> String {
         r#"
 [tasks]
 data-dir = "{data_dir}"
+
+# 2 000 chunks fill within two minutes of this traffic (the default 10 000
+# take about ten): the steady state comes early enough to watch.
+[traffic]
+ring = 2000
 
 [[simulator]]
 name = "pump-sim"
@@ -148,11 +155,12 @@ impl Lab {
             }
         });
         let samples = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let sampler = {
             let (samples, stop) = (samples.clone(), stop.clone());
             let taps = runtime.hub().taps().to_vec();
-            std::thread::spawn(move || sample_every(&samples, &stop, &taps))
+            std::thread::spawn(move || sample_every(&samples, &stop, &taps, started))
         };
         Self {
             rt,
@@ -162,6 +170,7 @@ impl Lab {
             panics,
             lost,
             samples,
+            started,
             stop,
             sampler: Some(sampler),
             _dir: dir,
@@ -183,8 +192,8 @@ fn sample_every(
     samples: &Mutex<Vec<Sample>>,
     stop: &AtomicBool,
     taps: &[labdeck_core::link::TrafficTap],
+    started: Instant,
 ) {
-    let started = Instant::now();
     let mut next = started;
     while !stop.load(Ordering::Relaxed) {
         if Instant::now() >= next {
@@ -192,7 +201,11 @@ fn sample_every(
                 at: started.elapsed(),
                 rss_kb: rss_kb(),
                 fds: std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count),
-                rings_full: taps.iter().all(|t| t.counters().evicted > 0),
+                rings_full: taps
+                    .iter()
+                    .map(labdeck_core::link::TrafficTap::counters)
+                    .filter(|c| c.chunks > 0)
+                    .all(|c| c.evicted > 0),
             };
             println!(
                 "  [{:>5.0} s] RSS {:.1} MB, {} fds{}",

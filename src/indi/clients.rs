@@ -198,17 +198,36 @@ async fn read_loop(
     }
 }
 
+/// Bytes joined into one write at most: small messages go out together,
+/// and a backlog of megabytes is never copied into one buffer.
+const JOIN: usize = 64 * 1024;
+
 async fn write_loop(mut write: OwnedWriteHalf, outbox: Arc<Outbox>) {
+    let mut joined = Vec::with_capacity(JOIN);
     while let Some(batch) = outbox.take().await {
-        let total: usize = batch.iter().map(Bytes::len).sum();
-        let mut joined = Vec::with_capacity(total);
-        for b in &batch {
-            joined.extend_from_slice(b);
+        for piece in &batch {
+            if joined.len() + piece.len() > JOIN && !joined.is_empty() {
+                if write.write_all(&joined).await.is_err() {
+                    outbox.close();
+                    return;
+                }
+                joined.clear();
+            }
+            if piece.len() >= JOIN {
+                // A BLOB: straight from its buffer.
+                if write.write_all(piece).await.is_err() {
+                    outbox.close();
+                    return;
+                }
+            } else {
+                joined.extend_from_slice(piece);
+            }
         }
-        if write.write_all(&joined).await.is_err() {
+        if !joined.is_empty() && write.write_all(&joined).await.is_err() {
             outbox.close();
             return;
         }
+        joined.clear();
     }
     let _ = write.shutdown().await;
 }

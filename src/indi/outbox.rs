@@ -91,7 +91,12 @@ impl Outbox {
                 let mut inner = self.lock();
                 if !inner.queue.is_empty() {
                     inner.bytes = 0;
-                    return Some(inner.queue.drain(..).collect());
+                    let batch = inner.queue.drain(..).collect();
+                    // A peak's queue is given back, not kept for ever.
+                    if inner.queue.capacity() > 4096 {
+                        inner.queue.shrink_to(256);
+                    }
+                    return Some(batch);
                 }
                 if inner.closed {
                     return None;
