@@ -33,6 +33,11 @@ pub fn format_number(value: f64, format: &str) -> String {
     }
 }
 
+/// Widest field a format may ask for.
+const MAX_WIDTH: usize = 64;
+/// Most digits after the point (f64 has 17 significant ones).
+const MAX_PRECISION: usize = 30;
+
 struct Spec {
     zero: bool,
     width: usize,
@@ -52,10 +57,12 @@ impl Spec {
             Some((w, p)) => (w, Some(p.parse().unwrap_or(0))),
             None => (body, None),
         };
+        // A format comes from the peer that defined the vector: widths and
+        // precisions past any sensible number are cut to one.
         Some(Self {
             zero,
-            width: width.parse().unwrap_or(0),
-            precision,
+            width: width.parse().unwrap_or(0).min(MAX_WIDTH),
+            precision: precision.map(|p: usize| p.min(MAX_PRECISION)),
             conversion,
         })
     }
@@ -245,6 +252,17 @@ mod tests {
             format!("{:>8}", format!("{:.1}", 1.25))
         );
         assert_eq!(format_number(3.0, "%05.1f"), "003.0");
+    }
+
+    /// Found by fuzzing: a peer's format with a width past what `format!`
+    /// takes panicked (`-0:0:1.5` with `%1222222222.8m`).
+    #[test]
+    fn absurd_widths_and_precisions_are_cut() {
+        let text = format_number(-1.0 / 2400.0, "%1222222222.8m");
+        assert_eq!(text.len(), MAX_WIDTH);
+        assert!(text.trim_start().starts_with("-0:00:01"), "{text:?}");
+        assert_eq!(format_number(1.0, "%.99999999f").len(), 2 + MAX_PRECISION);
+        assert_eq!(format_number(1.0, "%99999999999999999999999d").len(), 1);
     }
 
     #[test]
