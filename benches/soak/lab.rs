@@ -225,7 +225,7 @@ fn sample_every(
     }
 }
 
-fn rss_kb() -> u64 {
+pub fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -234,4 +234,14 @@ fn rss_kb() -> u64 {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Give freed heap memory back to the system (glibc keeps it otherwise),
+/// so RSS says what is still in use.
+#[allow(unsafe_code)] // one libc call with no arguments to uphold
+pub fn return_freed_memory() {
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
