@@ -59,11 +59,6 @@ pub fn line(text: impl Into<String>) {
     }
 }
 
-/// Lines dropped so far because stdout was not read.
-pub fn dropped() -> u64 {
-    out().dropped.load(Ordering::Relaxed)
-}
-
 /// Wait (at most `limit`) until what is queued is written.
 pub fn flush(limit: Duration) {
     let deadline = Instant::now() + limit;
