@@ -22,8 +22,11 @@ use labdeck_core::connection::StateKind;
 use labdeck_core::hub::{Hub, Request};
 use labdeck_core::sim::FaultSetting;
 
-use attacks::Attack;
+use attacks::{Attack, Kind};
 use lab::Lab;
+
+#[global_allocator]
+static ALLOCATOR: lab::CountingAllocator = lab::CountingAllocator;
 
 struct Args {
     toggles: usize,
@@ -238,9 +241,14 @@ impl Window {
 /// A good client's pings during `window`, with an attack running.
 fn watch(lab: &Lab, name: &str, window: Duration, attack: Option<Attack>) -> Window {
     let lost = lab.lost.load(Ordering::Relaxed);
+    lab::take_heap_peak();
     let (mut latencies, unanswered) = attacks::ping_latencies(lab.indi, window);
     latencies.sort();
-    let note = attack.map_or_else(String::new, |a| format!("peers dropped {}", a.stop()));
+    let peak = lab::take_heap_peak() as f64 / 1_048_576.0;
+    let note = match attack {
+        Some(a) => format!("heap peak {peak:.1} MB; peers dropped {}", a.stop()),
+        None => format!("heap peak {peak:.1} MB"),
+    };
     Window {
         name: name.to_string(),
         latencies,
@@ -263,10 +271,10 @@ fn attacks(lab: &Lab, args: &Args) -> bool {
             lab,
             "3 peers streaming an unterminated tag",
             window,
-            Some(Attack::unterminated(3, address)),
+            Some(Attack::start(Kind::Unterminated, 3, address)),
         ),
         {
-            let silent = Attack::silent(10, address);
+            let silent = Attack::start(Kind::Silent, 10, address);
             let fresh = std::thread::spawn(move || attacks::fresh_clients(address, window));
             let mut w = watch(lab, "10 silent connections", window, Some(silent));
             let (served, tried) = fresh.join().unwrap_or((0, 0));
@@ -277,7 +285,7 @@ fn attacks(lab: &Lab, args: &Args) -> bool {
             lab,
             "7 clients flooding getProperties",
             window,
-            Some(Attack::flood(7, address)),
+            Some(Attack::start(Kind::Flood, 7, address)),
         ),
     ];
     windows.push(watch(lab, "at rest, after", window, None));
@@ -372,6 +380,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .try_init();
+    let mut words = std::env::args().skip(1);
+    if words.next().as_deref() == Some("--attacker") {
+        return attacks::attacker_main(words);
+    }
     let args = Args::from_env();
     let lab = Lab::start();
     let mut ok = true;
@@ -381,12 +393,19 @@ fn main() -> ExitCode {
     let steady_until = lab.started.elapsed();
     if args.attacks {
         let before = lab::rss_kb();
+        let heap_before = lab::heap_in_use();
         ok &= attacks(&lab, &args);
         // Time for what the attacks left behind to be let go.
         std::thread::sleep(Duration::from_secs(25));
         let after = lab::rss_kb();
         lab::return_freed_memory();
         let trimmed = lab::rss_kb();
+        let heap_after = lab::heap_in_use();
+        println!(
+            "heap: {:.2} MB in use before the attacks, {:.2} MB after",
+            heap_before as f64 / 1_048_576.0,
+            heap_after as f64 / 1_048_576.0
+        );
         let change = |kb: u64| (kb as f64 / before as f64 - 1.0) * 100.0;
         println!(
             "memory: RSS {:.1} MB before the attacks, {:.1} MB 25 s after ({:+.1} %), {:.1} MB once freed memory is given back to the system ({:+.1} %)",

@@ -1,8 +1,10 @@
 //! Bad peers and the good client that watches them: blocking sockets on
-//! threads of their own, so the lab's runtime does nothing for them.
+//! threads of their own, so the lab's runtime does nothing for them; the
+//! bad peers in a process of their own, from another address.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -91,101 +93,157 @@ pub fn ping_latencies(address: SocketAddr, window: Duration) -> (Vec<Duration>, 
 /// How long a bad peer waits before it connects again.
 const RETRY: Duration = Duration::from_millis(100);
 
-/// Peers attacking while a window runs; `dropped` counts the times the
-/// server closed one of them.
+/// Where bad peers connect from: another host, as far as the server can
+/// tell, so the per-address limit holds them and not the good clients.
+const ATTACKER: [u8; 4] = [127, 0, 0, 2];
+
+/// A connection from [`ATTACKER`].
+fn attacker_connect(address: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&SocketAddr::from((ATTACKER, 0)).into())?;
+    socket.connect(&address.into())?;
+    Ok(socket.into())
+}
+
+/// The kinds of bad peer, by the name the child process is given.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// `<getProperties ` and then bytes without end.
+    Unterminated,
+    /// Connect and say nothing until closed.
+    Silent,
+    /// `getProperties` again and again, never reading.
+    Flood,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Unterminated => "unterminated",
+            Self::Silent => "silent",
+            Self::Flood => "flood",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Unterminated, Self::Silent, Self::Flood]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
+
+    /// One connection's life; whether the server closed it.
+    fn peer(self, address: SocketAddr, stop: &AtomicBool) -> bool {
+        let Ok(mut stream) = attacker_connect(address) else {
+            return false;
+        };
+        match self {
+            Self::Unterminated => {
+                let _ = stream.write_all(b"<getProperties ");
+                let filler = [b'a'; 4096];
+                while !stop.load(Ordering::Relaxed) {
+                    if stream.write_all(&filler).is_err() {
+                        return true;
+                    }
+                }
+            }
+            Self::Silent => {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+                let mut buf = [0u8; 4096];
+                while !stop.load(Ordering::Relaxed) {
+                    match stream.read(&mut buf) {
+                        Ok(0) => return true,
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(_) => return true,
+                    }
+                }
+            }
+            Self::Flood => {
+                let ask = "<getProperties version='1.7'/>".repeat(100);
+                while !stop.load(Ordering::Relaxed) {
+                    if stream.write_all(ask.as_bytes()).is_err() {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Bad peers in a child process of their own (this binary again, with
+/// `--attacker KIND PEERS ADDRESS`), so that nothing they allocate counts
+/// in the lab's memory. Closing the child's stdin stops them.
 pub struct Attack {
-    stop: Arc<AtomicBool>,
-    pub dropped: Arc<AtomicU64>,
-    threads: Vec<JoinHandle<()>>,
+    child: Child,
 }
 
 impl Attack {
-    fn start(peers: usize, address: SocketAddr, peer: fn(SocketAddr, &AtomicBool) -> bool) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let threads = (0..peers)
-            .map(|_| {
-                let (stop, dropped) = (stop.clone(), dropped.clone());
-                std::thread::spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        if peer(address, &stop) {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                        }
-                        // A script that is cut off tries again, not at once.
-                        std::thread::sleep(RETRY);
-                    }
-                })
-            })
-            .collect();
-        Self {
-            stop,
-            dropped,
-            threads,
-        }
-    }
-
-    /// `<getProperties ` and then bytes without end.
-    pub fn unterminated(peers: usize, address: SocketAddr) -> Self {
-        Self::start(peers, address, |address, stop| {
-            let Ok(mut stream) = TcpStream::connect(address) else {
-                return false;
-            };
-            let _ = stream.write_all(b"<getProperties ");
-            let filler = [b'a'; 4096];
-            while !stop.load(Ordering::Relaxed) {
-                if stream.write_all(&filler).is_err() {
-                    return true;
-                }
-            }
-            false
-        })
-    }
-
-    /// Connect and say nothing until closed.
-    pub fn silent(peers: usize, address: SocketAddr) -> Self {
-        Self::start(peers, address, |address, stop| {
-            let Ok(mut stream) = TcpStream::connect(address) else {
-                return false;
-            };
-            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
-            let mut buf = [0u8; 4096];
-            while !stop.load(Ordering::Relaxed) {
-                match stream.read(&mut buf) {
-                    Ok(0) => return true,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                    Err(_) => return true,
-                }
-            }
-            false
-        })
-    }
-
-    /// `getProperties` again and again, never reading.
-    pub fn flood(peers: usize, address: SocketAddr) -> Self {
-        Self::start(peers, address, |address, stop| {
-            let Ok(mut stream) = TcpStream::connect(address) else {
-                return false;
-            };
-            let ask = "<getProperties version='1.7'/>".repeat(100);
-            while !stop.load(Ordering::Relaxed) {
-                if stream.write_all(ask.as_bytes()).is_err() {
-                    return true;
-                }
-            }
-            false
-        })
+    pub fn start(kind: Kind, peers: usize, address: SocketAddr) -> Self {
+        let child = Command::new(std::env::current_exe().expect("this binary"))
+            .args([
+                "--attacker",
+                kind.name(),
+                &peers.to_string(),
+                &address.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the attackers' process");
+        Self { child }
     }
 
     /// Stop; how many times peers were dropped.
-    pub fn stop(self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads {
-            let _ = thread.join();
+    pub fn stop(mut self) -> u64 {
+        drop(self.child.stdin.take());
+        let mut told = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut told);
         }
-        self.dropped.load(Ordering::Relaxed)
+        let _ = self.child.wait();
+        told.trim().parse().unwrap_or(0)
     }
+}
+
+/// The child's side of [`Attack`]: `KIND PEERS ADDRESS` from the command
+/// line; runs until stdin closes, then prints how many times peers were
+/// dropped.
+pub fn attacker_main(mut words: impl Iterator<Item = String>) -> std::process::ExitCode {
+    let kind = words.next().as_deref().and_then(Kind::from_name);
+    let peers = words.next().and_then(|w| w.parse::<usize>().ok());
+    let address = words.next().and_then(|w| w.parse::<SocketAddr>().ok());
+    let (Some(kind), Some(peers), Some(address)) = (kind, peers, address) else {
+        eprintln!("usage: soak --attacker unterminated|silent|flood PEERS ADDRESS");
+        return std::process::ExitCode::FAILURE;
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let threads: Vec<JoinHandle<()>> = (0..peers)
+        .map(|_| {
+            let (stop, dropped) = (stop.clone(), dropped.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if kind.peer(address, &stop) {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // A script that is cut off tries again, not at once.
+                    std::thread::sleep(RETRY);
+                }
+            })
+        })
+        .collect();
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    println!("{}", dropped.load(Ordering::Relaxed));
+    std::process::ExitCode::SUCCESS
 }
 
 /// Fresh clients during an attack: one a second asks for everything and

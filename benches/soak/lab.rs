@@ -208,9 +208,10 @@ fn sample_every(
                     .all(|c| c.evicted > 0),
             };
             println!(
-                "  [{:>5.0} s] RSS {:.1} MB, {} fds{}",
+                "  [{:>5.0} s] RSS {:.1} MB, heap in use {:.1} MB, {} fds{}",
                 sample.at.as_secs_f64(),
                 sample.rss_kb as f64 / 1024.0,
+                heap_in_use() as f64 / 1_048_576.0,
                 sample.fds,
                 if sample.rings_full {
                     ", traffic rings full"
@@ -243,5 +244,67 @@ pub fn return_freed_memory() {
     // SAFETY: malloc_trim only walks the allocator's own free lists.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// The system allocator, counting the bytes in use: what the process
+/// holds, as against what the allocator keeps from the system (RSS).
+pub struct CountingAllocator;
+
+static HEAP_IN_USE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+static HEAP_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Bytes allocated and not yet freed.
+pub fn heap_in_use() -> usize {
+    HEAP_IN_USE.load(Ordering::Relaxed)
+}
+
+/// The most bytes in use since the last call.
+pub fn take_heap_peak() -> usize {
+    HEAP_PEAK.swap(heap_in_use(), Ordering::Relaxed)
+}
+
+fn allocated(bytes: usize) {
+    let now = HEAP_IN_USE.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    HEAP_PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+#[allow(unsafe_code)] // delegates to the system allocator unchanged
+// SAFETY: every call is passed through to `System` with the caller's
+// layout; the counter is only arithmetic beside it.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `alloc`'s contract.
+        let p = unsafe { std::alloc::System.alloc(layout) };
+        if !p.is_null() {
+            allocated(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: `p` came from this allocator with this layout.
+        unsafe { std::alloc::System.dealloc(p, layout) };
+        HEAP_IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { std::alloc::System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            allocated(layout.size());
+        }
+        p
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        // SAFETY: as for `dealloc` and `alloc`.
+        let q = unsafe { std::alloc::System.realloc(p, layout, new) };
+        if !q.is_null() {
+            allocated(new);
+            HEAP_IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        q
     }
 }

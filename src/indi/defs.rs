@@ -1,6 +1,6 @@
 //! Answering `getProperties`: the `def*Vector`s of a device serialized
 //! once after each change and shared by every client that asks, so a
-//! client that asks again and again costs a queue entry per vector, not a
+//! client that asks again and again costs a queue entry per device, not a
 //! catalogue's worth of XML. What is queued counts against the client's
 //! outbox like anything else: one that asks without reading is dropped.
 
@@ -11,8 +11,15 @@ use bytes::Bytes;
 use super::IndiServer;
 use labdeck_protocol::indi::{Message, Op};
 
-/// A device's definitions as sent: (vector name, XML).
-pub type Defs = Arc<[(String, Bytes)]>;
+/// A device's definitions as sent: each vector's (name, XML), and all of
+/// them back to back, the answer to a `getProperties` for the device.
+#[derive(Debug, Default)]
+pub struct DeviceDefs {
+    vectors: Vec<(String, Bytes)>,
+    all: Bytes,
+}
+
+pub type Defs = Arc<DeviceDefs>;
 
 impl IndiServer {
     pub(super) fn get_properties(&mut self, id: u64, device: Option<&str>, name: Option<&str>) {
@@ -39,11 +46,15 @@ impl IndiServer {
             .collect();
         for device in devices {
             let defs = self.defs_of(&device);
-            for (_, xml) in defs
-                .iter()
-                .filter(|(v, _)| name.is_none_or(|want| want == v))
-            {
-                self.push(id, xml.clone(), false);
+            match name {
+                // One queue entry for a whole catalogue.
+                None if !defs.all.is_empty() => self.push(id, defs.all.clone(), false),
+                None => {}
+                Some(name) => {
+                    for (_, xml) in defs.vectors.iter().filter(|(v, _)| v == name) {
+                        self.push(id, xml.clone(), false);
+                    }
+                }
             }
         }
     }
@@ -53,7 +64,7 @@ impl IndiServer {
         if let Some(defs) = self.defs.get(device) {
             return defs.clone();
         }
-        let defs: Defs = self
+        let vectors: Vec<(String, Bytes)> = self
             .served
             .get(device)
             .map(|served| {
@@ -67,6 +78,11 @@ impl IndiServer {
                     .collect()
             })
             .unwrap_or_default();
+        let all = Bytes::from(vectors.iter().fold(Vec::new(), |mut all, (_, xml)| {
+            all.extend_from_slice(xml);
+            all
+        }));
+        let defs: Defs = Arc::new(DeviceDefs { vectors, all });
         self.defs.insert(device.to_string(), defs.clone());
         defs
     }

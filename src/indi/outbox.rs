@@ -1,5 +1,7 @@
 //! A client's outgoing queue: bounded by bytes, counted in O(1) (a running
-//! total, never a walk of the queue). Over the BLOB threshold, BLOBs are
+//! total, never a walk of the queue). An entry costs its length and its
+//! place in the queue: a queue of shared, small messages is bounded in
+//! memory too. Over the BLOB threshold, BLOBs are
 //! skipped; over the limit, the client is cut off so the others keep
 //! their pace.
 
@@ -20,6 +22,9 @@ pub enum Pushed {
     Overflow,
     Closed,
 }
+
+/// What one entry costs beyond its bytes: the `Bytes` handle in the queue.
+const ENTRY: usize = std::mem::size_of::<Bytes>();
 
 #[derive(Debug, Default)]
 struct Inner {
@@ -55,10 +60,11 @@ impl Outbox {
         if inner.closed {
             return Pushed::Closed;
         }
-        if blob && inner.bytes + data.len() > self.limits.blob_bytes {
+        let cost = data.len() + ENTRY;
+        if blob && inner.bytes + cost > self.limits.blob_bytes {
             return Pushed::BlobSkipped;
         }
-        if inner.bytes + data.len() > self.limits.bytes {
+        if inner.bytes + cost > self.limits.bytes {
             inner.closed = true;
             inner.queue.clear();
             inner.bytes = 0;
@@ -66,14 +72,14 @@ impl Outbox {
             self.ready.notify_one();
             return Pushed::Overflow;
         }
-        inner.bytes += data.len();
+        inner.bytes += cost;
         inner.queue.push_back(data);
         drop(inner);
         self.ready.notify_one();
         Pushed::Queued
     }
 
-    /// Bytes waiting.
+    /// Bytes waiting, with each entry's cost.
     pub fn backlog(&self) -> usize {
         self.lock().bytes
     }
@@ -118,8 +124,8 @@ mod tests {
     #[tokio::test]
     async fn bounded_by_bytes_blobs_first() {
         let outbox = Outbox::new(OutboxLimits {
-            bytes: 100,
-            blob_bytes: 40,
+            bytes: 100 + 2 * ENTRY,
+            blob_bytes: 40 + ENTRY,
         });
         assert_eq!(outbox.push(Bytes::from(vec![0; 30]), false), Pushed::Queued);
         assert_eq!(
@@ -127,14 +133,26 @@ mod tests {
             Pushed::BlobSkipped
         );
         assert_eq!(outbox.push(Bytes::from(vec![0; 60]), false), Pushed::Queued);
-        assert_eq!(outbox.backlog(), 90);
+        assert_eq!(outbox.backlog(), 90 + 2 * ENTRY);
         assert_eq!(outbox.take().await.map(|b| b.len()), Some(2));
         assert_eq!(outbox.backlog(), 0);
         assert_eq!(
-            outbox.push(Bytes::from(vec![0; 101]), false),
+            outbox.push(Bytes::from(vec![0; 101 + ENTRY]), false),
             Pushed::Overflow
         );
         assert_eq!(outbox.push(Bytes::from(vec![0; 1]), false), Pushed::Closed);
         assert_eq!(outbox.take().await, None);
+    }
+
+    #[test]
+    fn empty_messages_are_not_free() {
+        let outbox = Outbox::new(OutboxLimits {
+            bytes: 10 * ENTRY,
+            blob_bytes: 0,
+        });
+        let queued = std::iter::repeat_with(|| outbox.push(Bytes::new(), false))
+            .take_while(|p| *p == Pushed::Queued)
+            .count();
+        assert_eq!(queued, 10);
     }
 }
