@@ -254,7 +254,7 @@ fn tasks_are_queued_watched_cancelled_and_recorded_from_the_console() {
     console.press(b"1\r");
     console.wait_for("completed measure");
     // The chart of the running ramp, then cancel it (asks first).
-    console.press(b"7");
+    console.press(b"5");
     console.wait_for("■ setpoint");
     console.press(b"g");
     console.press(b"x");

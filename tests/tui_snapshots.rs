@@ -139,7 +139,7 @@ fn overlays() {
 fn tasks_pane_with_its_chart_and_the_task_editors() {
     // The running ramp is selected: its chart is drawn.
     let mut app = model((120, 40));
-    key(&mut app, "7");
+    key(&mut app, "5");
     snapshot("tasks_pane", &app);
 
     // Cancel asks first.
@@ -290,4 +290,36 @@ fn hints_grey_out_where_they_do_not_apply() {
     app.focus = Pane::Properties;
     assert_ne!(style_of(&app, "on/off"), style_of(&app, "help"));
     assert_eq!(style_of(&app, "on/off"), style_of(&app, "edit"));
+}
+
+#[test]
+fn tab_bar_numbers_are_the_keys_that_open_them() {
+    let mut app = model((80, 24));
+    let terminal = draw(&app, &Theme::load("default", false).unwrap());
+    let buffer = terminal.backend().buffer();
+    let bar: String = (0..80)
+        .map(|x| buffer[(x, 1)].symbol().to_string())
+        .collect();
+    let tabs: Vec<(String, String)> = bar
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0].len() == 1 && w[0].chars().all(|c| c.is_ascii_digit()))
+        .map(|w| (w[0].to_string(), w[1].to_string()))
+        .collect();
+    assert_eq!(tabs.len(), Pane::ALL.len(), "tab bar: {bar}");
+    for (number, name) in tabs {
+        let pane = match name.as_str() {
+            "Links" => Pane::Connections,
+            "State" => Pane::StateMachine,
+            "Props" => Pane::Properties,
+            "Traffic" => Pane::Traffic,
+            "Tasks" => Pane::Tasks,
+            "Alarms" => Pane::Alarms,
+            "Logs" => Pane::Logs,
+            other => panic!("unknown tab {other} in {bar}"),
+        };
+        key(&mut app, &number);
+        assert_eq!(app.focus, pane, "tab {number} {name}");
+    }
 }

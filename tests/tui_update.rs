@@ -185,7 +185,7 @@ fn traffic_keys_pause_decode_and_capture() {
 fn alarms_are_acknowledged_from_their_pane() {
     let (mut app, _) = model();
     assert_eq!(app.unacked(), 1);
-    press(&mut app, "5");
+    press(&mut app, "6");
     press(&mut app, "a");
     assert_eq!(app.unacked(), 0);
 }
@@ -267,5 +267,15 @@ proptest! {
                 prop_assert!(app.cursor(pane) <= rows.saturating_sub(1), "{pane:?}: cursor {} of {rows}", app.cursor(pane));
             }
         }
+    }
+}
+
+#[test]
+fn every_tab_number_is_the_key_that_opens_it() {
+    let (mut app, _) = model();
+    for pane in Pane::ALL {
+        let key = app.keymap.keys(pane.action())[0].to_string();
+        press(&mut app, &key);
+        assert_eq!(app.focus, pane, "key {key}");
     }
 }

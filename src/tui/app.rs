@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::forms::TaskForm;
 use super::palette::Palette;
 use super::traffic::Traffic;
-use crate::tui::keys::{Keymap, Scope};
+use crate::tui::keys::{Action, Keymap, Scope};
 use labdeck_core::alarm::AlarmKind;
 use labdeck_core::connection::{ConnectionSnapshot, StateKind};
 use labdeck_core::device::{
@@ -56,6 +56,19 @@ impl Pane {
             Self::Tasks => "Tasks",
             Self::Alarms => "Alarms",
             Self::Logs => "Logs",
+        }
+    }
+
+    /// The action that focuses it.
+    pub fn action(self) -> Action {
+        match self {
+            Self::Connections => Action::PaneConnections,
+            Self::StateMachine => Action::PaneStateMachine,
+            Self::Properties => Action::PaneProperties,
+            Self::Traffic => Action::PaneTraffic,
+            Self::Tasks => Action::PaneTasks,
+            Self::Alarms => Action::PaneAlarms,
+            Self::Logs => Action::PaneLogs,
         }
     }
 

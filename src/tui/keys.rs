@@ -262,9 +262,9 @@ actions! {
     PaneStateMachine = "pane-state", Global, [KeyChord::char('2')], "go to the state machine";
     PaneProperties = "pane-properties", Global, [KeyChord::char('3')], "go to properties";
     PaneTraffic = "pane-traffic", Global, [KeyChord::char('4')], "go to raw traffic";
-    PaneAlarms = "pane-alarms", Global, [KeyChord::char('5')], "go to alarms";
-    PaneLogs = "pane-logs", Global, [KeyChord::char('6')], "go to logs";
-    PaneTasks = "pane-tasks", Global, [KeyChord::char('7')], "go to tasks";
+    PaneTasks = "pane-tasks", Global, [KeyChord::char('5')], "go to tasks";
+    PaneAlarms = "pane-alarms", Global, [KeyChord::char('6')], "go to alarms";
+    PaneLogs = "pane-logs", Global, [KeyChord::char('7')], "go to logs";
     Up = "up", Lists, [key(K::Up), KeyChord::char('k')], "move up";
     Down = "down", Lists, [key(K::Down), KeyChord::char('j')], "move down";
     PageUp = "page-up", Lists, [key(K::PageUp)], "page up";

@@ -58,10 +58,16 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
 pub fn tabs(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     let theme = ctx.theme;
     let mut parts = Vec::new();
-    for (i, pane) in Pane::ALL.iter().enumerate() {
-        let mut title = format!(" {} {} ", i + 1, short(*pane));
+    for pane in &Pane::ALL {
+        // The key that opens it, from the keymap: the two cannot disagree.
+        let key = app
+            .keymap
+            .keys(pane.action())
+            .first()
+            .map_or_else(String::new, |k| format!("{k} "));
+        let mut title = format!(" {key}{} ", short(*pane));
         if *pane == Pane::Alarms && app.unacked() > 0 {
-            title = format!(" {} {} ({}) ", i + 1, short(*pane), app.unacked());
+            title = format!(" {key}{} ({}) ", short(*pane), app.unacked());
         }
         let style = if *pane == app.focus {
             theme.style(Role::TabActive)
