@@ -82,7 +82,8 @@ fn healthy(hub: &Hub, simulator: &str) -> bool {
         .iter()
         .map(labdeck_core::device::DeviceHandle::snapshot)
         .find(|d| d.link == link.name);
-    link.state == StateKind::Connected && device.is_some_and(|d| d.online && d.alarms.is_empty())
+    link.state == StateKind::Connected
+        && device.is_some_and(|d| d.responding() && d.alarms.is_empty())
 }
 
 /// The simulator's link and device in words, for a failure.
@@ -106,7 +107,7 @@ fn condition(hub: &Hub, simulator: &str) -> String {
         link.last_error,
         device.map_or_else(
             || "none".into(),
-            |d| format!("online {}, alarms {:?}", d.online, d.alarms)
+            |d| format!("{}, alarms {:?}", d.liveness, d.alarms)
         )
     )
 }

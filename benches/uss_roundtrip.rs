@@ -118,7 +118,7 @@ async fn start_pump() -> (Runtime, DeviceHandle) {
     let runtime = Runtime::start(&config).await.expect("runtime");
     let device = runtime.hub().device("pump").expect("pump").clone();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !device.snapshot().online {
+    while !device.snapshot().responding() {
         assert!(Instant::now() < deadline, "pump never came online");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -97,7 +97,11 @@ impl Console {
     /// Wait until the screen shows `needle` (one needle at a time: a frame
     /// can be half drawn when sampled).
     fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + LIMIT;
+        self.wait_for_within(needle, LIMIT);
+    }
+
+    fn wait_for_within(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
         loop {
             if self.contents().contains(needle) {
                 return;
@@ -185,7 +189,7 @@ fn the_electrometer_is_live_and_its_faults_work_from_the_keyboard() {
     console.wait_for("em-tcp");
     // Second connection: the electrometer's link, device and simulator.
     console.press(b"1j");
-    console.wait_for("Properties: em1 (electrometer, online)");
+    console.wait_for("Properties: em1 (electrometer, responding)");
     console.wait_for("Reading status");
     console.press(b"f");
     console.wait_for("Faults of em-sim");
@@ -212,7 +216,7 @@ fn the_electrometer_is_live_and_its_faults_work_from_the_keyboard() {
     console.press(b" ");
     console.wait_for("[off] listener-down");
     console.press(b"\x1b");
-    console.wait_for("Properties: em1 (electrometer, online)");
+    console.wait_for("Properties: em1 (electrometer, responding)");
     // Overflow: the reading turns into a device alarm, and back.
     console.press(b"f");
     console.wait_for("Faults of em-sim");
@@ -236,7 +240,7 @@ fn the_electrometer_is_live_and_its_faults_work_from_the_keyboard() {
 #[test]
 fn tasks_are_queued_watched_cancelled_and_recorded_from_the_console() {
     let mut console = Console::start(40, 120);
-    console.wait_for("Properties: pump1 (turbovac, online)");
+    console.wait_for("Properties: pump1 (turbovac, responding)");
     // A pump ramp from the palette, an electrometer measurement from the form.
     console.press(b":task pump1 ramp setpoint=800 rate=100 interval=0.2 duration=60\r");
     console.wait_for("running   ramp");
@@ -353,4 +357,16 @@ fn the_linux_console_gets_ascii_glyphs() {
     console.wait_for("TX > pump-port");
     console.press(b"qy");
     assert!(console.wait_exit().success());
+}
+
+#[test]
+fn a_pump_that_stops_answering_is_not_shown_as_up() {
+    let mut console = Console::start(40, 120);
+    console.wait_for("devices 2/2 responding");
+    console.press(b":fault pump-sim no-reply on\r");
+    // Within 3 s, and never green meanwhile on its row.
+    console.wait_for_within("devices 1/2 responding", Duration::from_secs(3));
+    console.wait_for("◌ not responding");
+    console.press(b":fault pump-sim no-reply off\r");
+    console.wait_for("devices 2/2 responding");
 }

@@ -65,7 +65,7 @@ fn action(result: labdeck_core::hub::HubResult) -> ActionOutcome {
 
 async fn online(hub: &Hub) {
     wait_state(hub, "em-tcp", StateKind::Connected).await;
-    wait_device(hub, "em1", "em1 online", |d| d.online).await;
+    wait_device(hub, "em1", "em1 online", DeviceSnapshot::responding).await;
 }
 
 async fn fault(hub: &Hub, line: &str) {
@@ -203,7 +203,7 @@ async fn instrument_faults_are_device_alarms_until_cleared() {
     online(hub).await;
     fault(hub, "overflow on").await;
     wait_device(hub, "em1", "overflow alarm", |d| {
-        d.alarms.iter().any(|a| a == "reading overflow")
+        d.alarms.iter().any(|a| a.reason == "reading overflow")
             && state(d, "reading") == Some(PropState::Alert)
     })
     .await;
@@ -214,7 +214,7 @@ async fn instrument_faults_are_device_alarms_until_cleared() {
     wait_device(hub, "em1", "error alarm", |d| {
         d.alarms
             .iter()
-            .any(|a| a == "SCPI error -113: Undefined header")
+            .any(|a| a.reason == "SCPI error -113: Undefined header")
     })
     .await;
     assert!(run(hub, "do em1 clear").await.ok);
@@ -225,7 +225,7 @@ async fn instrument_faults_are_device_alarms_until_cleared() {
 
     fault(hub, "stuck on").await;
     wait_device(hub, "em1", "stuck alarm", |d| {
-        d.alarms.iter().any(|a| a.contains("unchanged"))
+        d.alarms.iter().any(|a| a.reason.contains("unchanged"))
     })
     .await;
     fault(hub, "stuck off").await;

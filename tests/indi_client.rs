@@ -55,7 +55,7 @@ async fn a_labdeck_server_seen_and_driven_through_the_client() {
     // The limits come with the pump's answer: the definition may be sent
     // before them and again with them.
     wait_prop(&client, "lab", "the pump's vectors", |d| {
-        d.online && find(d, "pump.SETPOINT.SETPOINT").is_some_and(|p| p.def.max.is_some())
+        d.responding() && find(d, "pump.SETPOINT.SETPOINT").is_some_and(|p| p.def.max.is_some())
     })
     .await;
     let snapshot = client.hub().device("lab").unwrap().snapshot();
@@ -193,7 +193,9 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     // No answer: after the clamped timeout (2 s for timeout="0") it is Alert.
     wait_prop(&client, "sky", "the timeout", |d| {
         find(d, "Scope.EQ.RA").is_some_and(|p| p.state == PropState::Alert)
-            && d.alarms.iter().any(|a| a.contains("Eq. Coordinates"))
+            && d.alarms
+                .iter()
+                .any(|a| a.reason.contains("Eq. Coordinates"))
     })
     .await;
     // A late answer still lands.
@@ -249,7 +251,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
 
     // The server goes away: offline, then reconnected and asked again.
     drop(server);
-    wait_prop(&client, "sky", "offline", |d| !d.online).await;
+    wait_prop(&client, "sky", "offline", |d| !d.responding()).await;
     let (stream, _) = listener.accept().await.unwrap();
     let mut server = IndiPeer::over(stream);
     expect(&mut server, "getProperties again", |m| {
@@ -269,7 +271,7 @@ async fn a_scripted_server_checks_what_the_client_sends() {
     })
     .await;
     wait_prop(&client, "sky", "online again", |d| {
-        d.online && find(d, "Scope.EQ.RA").is_some()
+        d.responding() && find(d, "Scope.EQ.RA").is_some()
     })
     .await;
     client.shutdown().await.unwrap();
@@ -284,7 +286,7 @@ async fn garbage_from_the_server_resets_the_link() {
     let (stream, _) = listener.accept().await.unwrap();
     let mut server = IndiPeer::over(stream);
     server.send(DEFS).await;
-    wait_prop(&client, "sky", "definitions", |d| d.online).await;
+    wait_prop(&client, "sky", "definitions", DeviceSnapshot::responding).await;
     server.send("</defNumberVector>").await;
     // The client gives up on that stream and connects again.
     server.wait_closed().await;

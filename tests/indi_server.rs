@@ -138,7 +138,10 @@ async fn the_connection_switch_drives_the_link() {
     .await;
     peer.send("<newSwitchVector device='pump' name='CONNECTION'><oneSwitch name='CONNECT'>On</oneSwitch></newSwitchVector>")
         .await;
-    common::wait_device(runtime.hub(), "pump", "pump back online", |d| d.online).await;
+    common::wait_device(runtime.hub(), "pump", "pump back online", |d| {
+        d.responding()
+    })
+    .await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -184,7 +187,10 @@ async fn a_simulator_is_a_device_whose_faults_clients_switch() {
     .await;
     peer.send("<newSwitchVector device='sim' name='FAULTS'><oneSwitch name='no-reply'>Off</oneSwitch></newSwitchVector>")
         .await;
-    common::wait_device(runtime.hub(), "pump", "pump back online", |d| d.online).await;
+    common::wait_device(runtime.hub(), "pump", "pump back online", |d| {
+        d.responding()
+    })
+    .await;
     // A value out of the fault's range is refused with the reason.
     peer.send("<newNumberVector device='sim' name='FAULT_VALUES'><oneNumber name='delay'>999999</oneNumber></newNumberVector>")
         .await;

@@ -26,7 +26,13 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     let endpoint = hub.connection("port").unwrap().snapshot().endpoint;
     assert!(endpoint.starts_with("/dev/pts/"), "{endpoint}");
 
@@ -62,7 +68,13 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
 async fn parameters_read_and_write_by_number_and_index() {
     let runtime = start(&pump_config("realistic", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert_eq!(
         parameter(request(hub, "read pump 24").await),
         (24, 0, ParamValue::Int(1000))
@@ -120,11 +132,17 @@ async fn parameters_read_and_write_by_number_and_index() {
 async fn link_fault_recovers(fault: &str, reason: &str) {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, &format!("fault sim {fault} on")).await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let snapshot = hub.connection("port").unwrap().snapshot();
-    let alarm = snapshot.alarm.clone().unwrap_or_default();
+    let alarm = snapshot.alarm.clone().map(|a| a.reason).unwrap_or_default();
     assert!(
         alarm.contains(reason),
         "alarm {alarm:?} should mention {reason:?}"
@@ -138,7 +156,13 @@ async fn link_fault_recovers(fault: &str, reason: &str) {
     );
     assert!(run(hub, &format!("fault sim {fault} off")).await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(hub, "pump", "pump online again", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online again",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     // And the alarm clears once the link stayed up.
     let conn = hub.connection("port").unwrap().clone();
     wait_until("alarm cleared", || conn.snapshot().alarm.is_none()).await;
@@ -164,12 +188,24 @@ async fn truncated_replies_raise_an_alarm_and_recover() {
 async fn a_delay_beyond_the_timeout_recovers() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, "fault sim delay 500").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     assert!(run(hub, "fault sim delay off").await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(hub, "pump", "pump online again", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online again",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -177,7 +213,13 @@ async fn a_delay_beyond_the_timeout_recovers() {
 async fn a_short_delay_and_garbage_are_tolerated() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, "fault sim delay 100").await.ok);
     wait_device(hub, "pump", "round trip above 100 ms", |d| {
         prop_f64(d, "round-trip").is_some_and(|ms| ms >= 100.0)
@@ -199,7 +241,13 @@ async fn a_short_delay_and_garbage_are_tolerated() {
 async fn hang_up_closes_the_port_and_it_comes_back() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, "fault sim hang-up on").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let sim = hub.simulator("sim").unwrap().clone();
@@ -214,7 +262,13 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
     assert!(run(hub, "fault sim hang-up off").await.ok);
     assert!(sim.snapshot().endpoint.is_some());
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(hub, "pump", "pump online again", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online again",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -222,15 +276,22 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
 async fn over_temperature_is_a_device_alarm_that_reset_clears() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, "pump pump on").await.ok);
     wait_device(hub, "pump", "spinning", |d| {
         prop_f64(d, "frequency").is_some_and(|f| f > 50.0)
     })
     .await;
+    let mut events = hub.subscribe();
     assert!(run(hub, "fault sim overtemp on").await.ok);
     wait_device(hub, "pump", "error 5 shown", |d| {
-        d.alarms.iter().any(|a| a.starts_with("error 5:"))
+        d.alarms.iter().any(|a| a.reason.starts_with("error 5:"))
     })
     .await;
     let snapshot = hub.device("pump").unwrap().snapshot();
@@ -254,6 +315,23 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
     assert!(run(hub, "fault sim overtemp off").await.ok);
     assert!(run(hub, "pump pump reset").await.ok);
     wait_device(hub, "pump", "error cleared", |d| d.alarms.is_empty()).await;
+    // Each condition was raised once and cleared once, whatever the
+    // number of polls that saw it.
+    let mut seen: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    while let Ok(event) = events.try_recv() {
+        if let labdeck_core::bus::Event::Alarm(a) = event
+            && &*a.source == "pump"
+        {
+            let count = seen.entry(a.condition.to_string()).or_default();
+            if a.active {
+                count.0 += 1;
+            } else {
+                count.1 += 1;
+            }
+        }
+    }
+    assert_eq!(seen.get("error-5"), Some(&(1, 1)), "{seen:?}");
+    assert!(seen.values().all(|&c| c == (1, 1)), "{seen:?}");
     runtime.shutdown().await.unwrap();
 }
 
@@ -261,10 +339,18 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
 async fn overload_and_warning_bits_show_as_warnings() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert!(run(hub, "fault sim warning 3").await.ok);
     wait_device(hub, "pump", "warning bit 3", |d| {
-        d.alarms.iter().any(|a| a.starts_with("warning bit 3:"))
+        d.alarms
+            .iter()
+            .any(|a| a.reason.starts_with("warning bit 3:"))
     })
     .await;
     assert!(run(hub, "fault sim warning off").await.ok);
@@ -277,7 +363,9 @@ async fn overload_and_warning_bits_show_as_warnings() {
     .await;
     assert!(run(hub, "fault sim overload on").await.ok);
     wait_device(hub, "pump", "overload warning", |d| {
-        d.alarms.iter().any(|a| a.starts_with("warning bit 11:"))
+        d.alarms
+            .iter()
+            .any(|a| a.reason.starts_with("warning bit 11:"))
     })
     .await;
     assert!(run(hub, "fault sim overload off").await.ok);
@@ -342,7 +430,7 @@ async fn disconnect_and_reconnect_by_device_name() {
         state(request(hub, "disconnect pump").await),
         StateKind::Disconnected
     );
-    wait_device(hub, "pump", "pump offline", |d| !d.online).await;
+    wait_device(hub, "pump", "pump offline", |d| !d.responding()).await;
     assert!(matches!(
         request(hub, "pump pump on").await,
         Err(HubError::LinkDown { .. })
@@ -351,7 +439,13 @@ async fn disconnect_and_reconnect_by_device_name() {
         state(request(hub, "connect port").await),
         StateKind::Connecting
     );
-    wait_device(hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     assert_eq!(
         state(request(hub, "teardown port").await),
         StateKind::TornDown

@@ -27,7 +27,13 @@ async fn shutdown_leaves_no_pty_fds_open() {
     let runtime = start(&config).await;
     let hub = runtime.hub().clone();
     wait_state(&hub, "port", StateKind::Connected).await;
-    wait_device(&hub, "pump", "pump online", |d| d.online).await;
+    wait_device(
+        &hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     let during = pty_fds();
     assert!(
         during.len() >= before.len() + 3,
@@ -42,7 +48,13 @@ async fn shutdown_leaves_no_pty_fds_open() {
     wait_state(&hub, "port", StateKind::Recovering).await;
     assert!(run(&hub, "fault sim hang-up off").await.ok);
     wait_state(&hub, "port", StateKind::Connected).await;
-    wait_device(&hub, "pump", "pump online again", |d| d.online).await;
+    wait_device(
+        &hub,
+        "pump",
+        "pump online again",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
 
     runtime.shutdown().await.expect("clean shutdown");
     drop(hub);

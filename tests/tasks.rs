@@ -166,7 +166,12 @@ async fn rig() -> Rig {
         dir: dir.path().to_path_buf(),
         _dir: dir,
     };
-    wait(&rig.device, "online", |d| d.online).await;
+    wait(
+        &rig.device,
+        "online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
     rig
 }
 

@@ -323,3 +323,17 @@ fn tab_bar_numbers_are_the_keys_that_open_them() {
         assert_eq!(app.focus, pane, "tab {number} {name}");
     }
 }
+
+#[test]
+fn a_silent_device_and_an_acknowledged_alarm() {
+    let mut app = model((120, 40));
+    let mut data = app.data.clone();
+    data.devices[0].liveness = labdeck_core::device::Liveness::NotResponding;
+    app.sync(data);
+    key(&mut app, "6");
+    key(&mut app, "A");
+    key(&mut app, "1");
+    snapshot("silent_device_120x40", &app);
+    app.size = (80, 24);
+    snapshot("silent_device_80x24", &app);
+}

@@ -279,3 +279,58 @@ fn every_tab_number_is_the_key_that_opens_it() {
         assert_eq!(app.focus, pane, "key {key}");
     }
 }
+
+#[test]
+fn one_alarm_per_condition_from_raise_to_clear() {
+    use labdeck_core::alarm::{Alarm, Condition};
+    let (mut app, data) = model();
+    let (active, unacked) = (app.active_alarms(), app.unacked());
+    let pump: std::sync::Arc<str> = "pump1".into();
+    let error = Condition::alarm("error-5", "error 5: converter");
+    let raised = Alarm::of_condition(&pump, &error, true);
+    let alarm =
+        |app: &mut App, a: &Alarm| app.update(Msg::Event(Box::new(Event::Alarm(a.clone()))));
+
+    // Raised by an event and seen in a snapshot: one alarm.
+    alarm(&mut app, &raised);
+    let mut before_clear = data.clone();
+    before_clear.devices[0].alarms = vec![raised.clone()];
+    app.sync(before_clear.clone());
+    assert_eq!(app.active_alarms(), active + 1);
+    assert_eq!(app.unacked(), unacked + 1);
+
+    // Acknowledged, still active: counted as active.
+    press(&mut app, "6");
+    press(&mut app, "A");
+    assert_eq!((app.active_alarms(), app.unacked()), (active + 1, 0));
+
+    // Cleared; a snapshot taken before the clear does not raise it again.
+    let cleared = Alarm {
+        active: false,
+        ..raised.clone()
+    };
+    alarm(&mut app, &cleared);
+    app.sync(before_clear);
+    assert_eq!((app.active_alarms(), app.unacked()), (active, 0));
+
+    // The condition comes back: a new alarm, and new to the operator.
+    let again = Alarm::of_condition(&pump, &error, true);
+    alarm(&mut app, &again);
+    assert_eq!((app.active_alarms(), app.unacked()), (active + 1, 1));
+    // Gone before anyone looked: not active, still unacknowledged.
+    alarm(
+        &mut app,
+        &Alarm {
+            active: false,
+            ..again
+        },
+    );
+    assert_eq!((app.active_alarms(), app.unacked()), (active, 1));
+    let listed: Vec<_> = app
+        .alarm_list()
+        .into_iter()
+        .filter(|a| &*a.condition == "error-5")
+        .map(|a| (a.active, a.acked))
+        .collect();
+    assert_eq!(listed, [(false, false), (false, true)]);
+}

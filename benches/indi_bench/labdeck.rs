@@ -153,7 +153,7 @@ fn snapshot() -> DeviceSnapshot {
         kind: DeviceKind::Embedded,
         link: "flood".into(),
         capabilities: std::sync::Arc::new(Capabilities::default()),
-        online: true,
+        liveness: labdeck_core::device::Liveness::Responding,
         summary: "benchmark load".into(),
         properties: vec![Property::new(def).with(Value::Number(0.0), PropState::Ok)],
         alarms: vec![],

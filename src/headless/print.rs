@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
+use labdeck_core::alarm::Severity;
 use labdeck_core::bus::Event;
 use labdeck_core::device::{DeviceSnapshot, PropertyDef, TaskState};
 use labdeck_core::time::Timestamp;
@@ -169,7 +170,11 @@ pub fn render(event: &Event, defs: &Definitions) -> Option<String> {
             chunk.hex()
         ),
         Event::Alarm(alarm) => {
-            let word = if alarm.active { "ALARM   " } else { "cleared " };
+            let word = match (alarm.active, alarm.severity) {
+                (true, Severity::Alarm) => "ALARM   ",
+                (true, Severity::Warning) => "WARNING ",
+                (false, _) => "cleared ",
+            };
             format!(
                 "{} {word} {} ({}): {}",
                 clock(&alarm.t),
@@ -178,6 +183,11 @@ pub fn render(event: &Event, defs: &Definitions) -> Option<String> {
                 alarm.reason
             )
         }
+        Event::Liveness {
+            t,
+            device,
+            liveness,
+        } => format!("{} device   {device}: {liveness}", clock(t)),
         Event::Fault {
             t,
             simulator,

@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use labdeck_core::connection::{ConnectionSnapshot, StateKind};
 use labdeck_core::device::{
-    AttrKind, DeviceSnapshot, PropState, Property, PropertyDef, TaskState, Value, ValueUpdate,
+    AttrKind, DeviceSnapshot, Liveness, PropState, Property, PropertyDef, TaskState, Value,
+    ValueUpdate,
 };
 use labdeck_core::sim::SimSnapshot;
 use labdeck_protocol::indi::{
@@ -292,12 +293,17 @@ fn state(s: PropState) -> IndiState {
     }
 }
 
+/// A link closed on request is Idle (libindi's convention); one given up
+/// on, its alarm still active, is Alert.
 fn link_state(c: Option<&ConnectionSnapshot>) -> IndiState {
-    match c.map(|c| c.state) {
-        Some(StateKind::Connected) => IndiState::Ok,
-        Some(StateKind::Connecting | StateKind::Recovering) => IndiState::Busy,
-        Some(StateKind::Disconnected | StateKind::TornDown) => IndiState::Alert,
-        _ => IndiState::Idle,
+    let Some(c) = c else {
+        return IndiState::Idle;
+    };
+    match c.state {
+        StateKind::Connected => IndiState::Ok,
+        StateKind::Connecting | StateKind::Recovering => IndiState::Busy,
+        StateKind::Disconnected if c.alarm.is_some() => IndiState::Alert,
+        StateKind::Disconnected | StateKind::TornDown | StateKind::Ready => IndiState::Idle,
     }
 }
 
@@ -469,16 +475,17 @@ fn status(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Vector {
     } else {
         IndiState::Alert
     };
-    let online = if d.online {
-        IndiState::Ok
-    } else {
-        IndiState::Idle
+    // A device that does not answer on an open link is Alert, never Ok.
+    let online = match d.liveness {
+        Liveness::Responding => IndiState::Ok,
+        Liveness::NotResponding => IndiState::Alert,
+        Liveness::LinkDown => IndiState::Idle,
     };
     let mut head = head(&d.name, STATUS, "Status", "Connection", online, Perm::Ro);
     // Not in the 1.7 DTD for lights, but harmless, and clients that show
     // a permission for every vector (indi_getprop's _PERM) print "ro".
     head.timeout = None;
-    head.message = d.alarms.first().cloned();
+    head.message = d.alarms.first().map(|a| a.reason.clone());
     Vector {
         kind: VectorKind::Light,
         head,

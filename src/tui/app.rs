@@ -10,7 +10,7 @@ use super::forms::TaskForm;
 use super::palette::Palette;
 use super::traffic::Traffic;
 use crate::tui::keys::{Action, Keymap, Scope};
-use labdeck_core::alarm::AlarmKind;
+use labdeck_core::alarm::{Alarm as CoreAlarm, AlarmKind, Severity};
 use labdeck_core::connection::{ConnectionSnapshot, StateKind};
 use labdeck_core::device::{
     DeviceSnapshot, Property, PropertyDef, TaskSnapshot, TaskState, Value, ValueUpdate,
@@ -108,16 +108,27 @@ pub struct Rates {
     pub tx: f64,
 }
 
-/// One alarm as the alarms pane lists it.
+/// One occurrence of a condition, as the alarms pane lists it: raised,
+/// maybe acknowledged, maybe cleared (acknowledged or not).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alarm {
     pub id: u64,
+    /// When it was raised.
     pub t: Timestamp,
     pub source: Arc<str>,
     pub kind: AlarmKind,
+    pub condition: Arc<str>,
+    pub severity: Severity,
     pub reason: String,
     pub active: bool,
     pub acked: bool,
+    pub cleared: Option<Timestamp>,
+}
+
+impl Alarm {
+    fn is(&self, alarm: &CoreAlarm) -> bool {
+        self.source == alarm.source && self.kind == alarm.kind && self.condition == alarm.condition
+    }
 }
 
 /// What may be asked before it happens.
@@ -273,16 +284,13 @@ impl App {
                 }
             }
         }
-        for c in &data.connections {
-            if let Some(reason) = &c.alarm {
-                let t = c.transitions.last().map_or(c.since, |t| t.t);
-                self.raise(t, c.name.clone(), AlarmKind::Link, reason.clone());
-            }
+        // Each active alarm as it was raised: one already listed (even if
+        // cleared since this snapshot was taken) is not raised again.
+        for alarm in data.connections.iter().filter_map(|c| c.alarm.as_ref()) {
+            self.raise(alarm);
         }
-        for d in &data.devices {
-            for reason in &d.alarms {
-                self.raise(self.now, d.name.clone(), AlarmKind::Device, reason.clone());
-            }
+        for alarm in data.devices.iter().flat_map(|d| &d.alarms) {
+            self.raise(alarm);
         }
         self.data = data;
         self.clamp_cursors();
@@ -357,48 +365,58 @@ impl App {
         }
     }
 
-    /// Add an active alarm unless the same one is already active.
-    pub fn raise(&mut self, t: Timestamp, source: Arc<str>, kind: AlarmKind, reason: String) {
-        if self
-            .alarms
-            .iter()
-            .any(|a| a.active && a.source == source && a.kind == kind && a.reason == reason)
-        {
+    /// An alarm raised: a condition already active is the same alarm (its
+    /// text may change); one listed with this raise time is an occurrence
+    /// already seen, maybe cleared since; anything else is new.
+    pub fn raise(&mut self, alarm: &CoreAlarm) {
+        if let Some(held) = self.alarms.iter_mut().find(|a| a.active && a.is(alarm)) {
+            held.reason.clone_from(&alarm.reason);
+            held.severity = alarm.severity;
+            return;
+        }
+        if self.alarms.iter().any(|a| a.is(alarm) && a.t == alarm.t) {
             return;
         }
         self.alarms.push(Alarm {
             id: self.next_alarm,
-            t,
-            source,
-            kind,
-            reason,
+            t: alarm.t,
+            source: alarm.source.clone(),
+            kind: alarm.kind,
+            condition: alarm.condition.clone(),
+            severity: alarm.severity,
+            reason: alarm.reason.clone(),
             active: true,
             acked: false,
+            cleared: None,
         });
         self.next_alarm += 1;
         if self.alarms.len() > ALARM_HISTORY
-            && let Some(i) = self.alarms.iter().position(|a| !a.active)
+            && let Some(i) = self.alarms.iter().position(|a| !a.active && a.acked)
         {
             self.alarms.remove(i);
         }
     }
 
-    /// Mark the active alarms of a source (and kind) as cleared.
-    pub fn clear_alarms(&mut self, source: &str, kind: AlarmKind) {
-        for alarm in &mut self.alarms {
-            if alarm.active && &*alarm.source == source && alarm.kind == kind {
-                alarm.active = false;
-            }
+    /// A condition cleared: its active alarm stays listed, cleared.
+    pub fn clear(&mut self, alarm: &CoreAlarm) {
+        for held in self.alarms.iter_mut().filter(|a| a.active && a.is(alarm)) {
+            held.active = false;
+            held.cleared = Some(alarm.t);
         }
     }
 
-    /// Active alarms nobody acknowledged yet.
+    /// Alarms whose condition holds.
+    pub fn active_alarms(&self) -> usize {
+        self.alarms.iter().filter(|a| a.active).count()
+    }
+
+    /// Alarms nobody acknowledged yet, active or cleared.
     pub fn unacked(&self) -> usize {
-        self.alarms.iter().filter(|a| a.active && !a.acked).count()
+        self.alarms.iter().filter(|a| !a.acked).count()
     }
 
     /// Alarms in display order: active unacknowledged, active acknowledged,
-    /// cleared; newest first within each, filtered.
+    /// cleared unacknowledged, cleared; newest first within each, filtered.
     pub fn alarm_list(&self) -> Vec<&Alarm> {
         let filter = self.filter(Pane::Alarms);
         let mut list: Vec<&Alarm> = self

@@ -131,9 +131,9 @@ impl App {
             }
             Event::Alarm(alarm) => {
                 if alarm.active {
-                    self.raise(alarm.t, alarm.source, alarm.kind, alarm.reason);
+                    self.raise(&alarm);
                 } else {
-                    self.clear_alarms(&alarm.source, alarm.kind);
+                    self.clear(&alarm);
                 }
                 self.dirty = true;
             }

@@ -31,17 +31,71 @@ impl AlarmKind {
     }
 }
 
-/// An alarm raised (`active`) or cleared.
+/// How bad a condition is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth knowing; the device still does its job (a pump warning).
+    Warning,
+    /// The device or link cannot do its job (a pump error, a lost link).
+    Alarm,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Alarm => "alarm",
+        }
+    }
+}
+
+/// A condition a device reports as holding now: its key names the
+/// condition (`error-5`, `warning-bit-3`), so the same one reported
+/// twice is one alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub key: Arc<str>,
+    pub severity: Severity,
+    pub text: String,
+}
+
+impl Condition {
+    pub fn alarm(key: impl Into<Arc<str>>, text: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            severity: Severity::Alarm,
+            text: text.into(),
+        }
+    }
+
+    pub fn warning(key: impl Into<Arc<str>>, text: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            severity: Severity::Warning,
+            text: text.into(),
+        }
+    }
+}
+
+/// An alarm raised (`active`) or cleared. One alarm per `source` and
+/// `condition`; `t` is when this happened (for an active alarm in a
+/// snapshot, when it was raised), so a front end can tell one occurrence
+/// from the next.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
     pub t: Timestamp,
     pub source: Arc<str>,
     pub kind: AlarmKind,
+    pub condition: Arc<str>,
+    pub severity: Severity,
     pub active: bool,
     pub reason: String,
 }
 
 impl Alarm {
+    /// The one condition of its kind a source has (a link's trouble, an
+    /// actor's end): the kind is the condition.
     pub fn new(
         source: &Arc<str>,
         kind: AlarmKind,
@@ -52,8 +106,23 @@ impl Alarm {
             t: Timestamp::now(),
             source: source.clone(),
             kind,
+            condition: Arc::from(kind.as_str()),
+            severity: Severity::Alarm,
             active,
             reason: reason.into(),
+        }
+    }
+
+    /// A device condition raised (or cleared, `active` false).
+    pub fn of_condition(source: &Arc<str>, condition: &Condition, active: bool) -> Self {
+        Self {
+            t: Timestamp::now(),
+            source: source.clone(),
+            kind: AlarmKind::Device,
+            condition: condition.key.clone(),
+            severity: condition.severity,
+            active,
+            reason: condition.text.clone(),
         }
     }
 }

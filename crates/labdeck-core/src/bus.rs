@@ -59,6 +59,13 @@ pub enum Event {
     Notice(Notice),
     /// A task changed state.
     Task(TaskChange),
+    /// A device started or stopped answering (its link's state is a
+    /// `Transition`).
+    Liveness {
+        t: Timestamp,
+        device: Arc<str>,
+        liveness: crate::device::Liveness,
+    },
     /// A runtime actor stopped.
     Actor {
         t: Timestamp,
@@ -111,6 +118,15 @@ impl From<DeviceEvent> for Event {
             DeviceEvent::Task(task) => Self::Task(task),
             DeviceEvent::Alarm(alarm) => Self::Alarm(alarm),
             DeviceEvent::Notice(notice) => Self::Notice(notice),
+            DeviceEvent::Liveness {
+                t,
+                device,
+                liveness,
+            } => Self::Liveness {
+                t,
+                device,
+                liveness,
+            },
         }
     }
 }

@@ -239,7 +239,15 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         retry_at: Some(at(base, 7.5)),
         since: at(base, 3.0),
         last_error: Some("open failed: 127.0.0.1:5025: connection refused".into()),
-        alarm: Some("end of file (peer closed the link)".into()),
+        alarm: Some(crate::alarm::Alarm {
+            t: at(base, 3.0),
+            ..crate::alarm::Alarm::new(
+                &Arc::from("scpi"),
+                crate::alarm::AlarmKind::Link,
+                true,
+                "end of file (peer closed the link)",
+            )
+        }),
         counters: Counters {
             attempts: 3,
             successes: 1,
@@ -263,7 +271,7 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         kind: DeviceKind::Turbovac,
         link: "pump-port".into(),
         capabilities: Arc::new(crate::device::turbovac::capabilities()),
-        online: true,
+        liveness: crate::device::Liveness::Responding,
         summary: "accelerating 420 Hz".into(),
         properties: pump_properties(420, t),
         alarms: vec![],

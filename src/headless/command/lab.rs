@@ -50,10 +50,12 @@ pub(super) fn status(status: &LabStatus) -> String {
         ));
     }
     for d in &status.devices {
-        lines.push(format!(
-            "device  {:<16} {:<12} {}",
-            d.name, d.kind, d.summary
-        ));
+        let state = if d.liveness.is_responding() {
+            format!("responding; {}", d.summary)
+        } else {
+            d.liveness.to_string()
+        };
+        lines.push(format!("device  {:<16} {:<12} {state}", d.name, d.kind));
     }
     for s in &status.simulators {
         let active: Vec<String> = s.active.iter().map(ToString::to_string).collect();

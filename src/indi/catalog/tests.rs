@@ -252,3 +252,28 @@ fn a_refresh_reports_what_changed() {
         .collect();
     assert_eq!(names, ["FREQUENCY"]);
 }
+
+#[test]
+fn link_and_answer_states_follow_libindi_conventions() {
+    let lab = lab();
+    let mut link = lab.connections[0].clone();
+    let state = |d: &DeviceSnapshot, link: &ConnectionSnapshot, vector: &str| {
+        Served::device(d, Some(link))
+            .vector(vector)
+            .and_then(|v| v.head.state)
+    };
+    let mut pump = pump();
+    assert_eq!(state(&pump, &link, STATUS), Some(IndiState::Ok));
+    // An open link to a device that does not answer is Alert, not Ok.
+    pump.liveness = labdeck_core::device::Liveness::NotResponding;
+    assert_eq!(state(&pump, &link, STATUS), Some(IndiState::Alert));
+    // A disconnect the operator asked for is Idle.
+    link.state = StateKind::Disconnected;
+    link.alarm = None;
+    pump.liveness = labdeck_core::device::Liveness::LinkDown;
+    assert_eq!(state(&pump, &link, CONNECTION), Some(IndiState::Idle));
+    assert_eq!(state(&pump, &link, STATUS), Some(IndiState::Idle));
+    // Given up on, its alarm still active: Alert.
+    link.alarm = lab.connections[1].alarm.clone();
+    assert_eq!(state(&pump, &link, CONNECTION), Some(IndiState::Alert));
+}

@@ -1,5 +1,5 @@
-//! Active alarms with time, source and reason; acknowledged and cleared
-//! ones stay listed, marked, below the active ones.
+//! Alarms with time, severity, source and reason: active ones first, then
+//! those cleared before anyone acknowledged them (`CLR`), then the rest.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -11,15 +11,18 @@ use crate::format::clock;
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
-use labdeck_core::alarm::AlarmKind;
+use labdeck_core::alarm::{AlarmKind, Severity};
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;
     let list = app.alarm_list();
-    let active = list.iter().filter(|a| a.active).count();
     let block = block(
         ctx,
-        &format!("Alarms ({active} active, {} new)", app.unacked()),
+        &format!(
+            "Alarms ({} active, {} new)",
+            app.active_alarms(),
+            app.unacked()
+        ),
         focused,
     );
     let inner = block.inner(area);
@@ -29,10 +32,16 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let mut lines = Vec::new();
     for i in window(list.len(), inner.height as usize, cursor) {
         let a = list[i];
+        // Cleared before anyone saw it: still news, and said so.
         let (word, role) = match (a.active, a.acked) {
             (true, false) => ("NEW", Role::Alarm),
             (true, true) => ("ack", Role::AlarmAcked),
-            (false, _) => ("clr", Role::AlarmCleared),
+            (false, false) => ("CLR", Role::AlarmAcked),
+            (false, true) => ("clr", Role::AlarmCleared),
+        };
+        let severity = match a.severity {
+            Severity::Alarm => "alarm",
+            Severity::Warning => "warn ",
         };
         let selected = focused && i == cursor;
         let base = if selected {
@@ -48,7 +57,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         let time = clock(&a.t);
         let time = time.split('.').next().unwrap_or_default().to_string();
         let text = format!(
-            " {time} {} ({kind}): {}",
+            " {time} {severity} {} ({kind}): {}",
             sanitize::text(&a.source),
             sanitize::text(&a.reason)
         );

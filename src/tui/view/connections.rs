@@ -1,5 +1,6 @@
 //! Connections: one row per link with state (word and glyph), endpoint,
-//! retries, last error and byte rates.
+//! retries, last error and byte rates. An open link whose device does not
+//! answer is "not responding", never green.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,6 +11,7 @@ use super::{ViewContext, block, fit, link_style, spans, window};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
+use labdeck_core::connection::StateKind;
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;
@@ -26,7 +28,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         return;
     }
     let width = inner.width as usize;
-    let (state_w, name_w, endpoint_w, retry_w) = (14, 12, 22, 11);
+    let (state_w, name_w, endpoint_w, retry_w) = (16, 12, 20, 11);
     let header = format!(
         " {:<state_w$} {:<name_w$} {:<endpoint_w$} {:<retry_w$} {:>11}  last error",
         "state", "link", "transport endpoint", "retry", "rx/tx B/s"
@@ -35,9 +37,11 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     let cursor = app.cursor(Pane::Connections);
     let now = app.now;
     // The last line spells out the selected link's error in full.
-    let detail = list
-        .get(cursor)
-        .and_then(|c| c.last_error.as_deref().or(c.alarm.as_deref()));
+    let detail = list.get(cursor).and_then(|c| {
+        c.last_error
+            .as_deref()
+            .or(c.alarm.as_ref().map(|a| a.reason.as_str()))
+    });
     let rows = inner
         .height
         .saturating_sub(1 + u16::from(detail.is_some() && inner.height > 3))
@@ -68,7 +72,23 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             (true, false) => ">",
             _ => " ",
         };
-        let state = format!("{} {}", ctx.glyphs.link(c.state), c.state.as_str());
+        let silent = c.state == StateKind::Connected
+            && app
+                .data
+                .devices
+                .iter()
+                .any(|d| d.link == c.name && !d.responding());
+        let (state, state_style) = if silent {
+            (
+                format!("{} not responding", ctx.glyphs.silent()),
+                theme.style(Role::LinkRecovering),
+            )
+        } else {
+            (
+                format!("{} {}", ctx.glyphs.link(c.state), c.state.as_str()),
+                link_style(theme, c.state),
+            )
+        };
         let rest = format!(
             " {} {} {} {:>5.0}/{:<5.0} {}",
             fit(&sanitize::text(&c.name), name_w),
@@ -83,7 +103,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         );
         lines.push(spans(vec![
             (marker.to_string(), base),
-            (fit(&state, state_w), link_style(theme, c.state).patch(base)),
+            (fit(&state, state_w), state_style.patch(base)),
             (fit(&rest, width.saturating_sub(state_w + 1)), base),
         ]));
     }

@@ -19,26 +19,32 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
         .iter()
         .filter(|c| c.state == StateKind::Connected)
         .count();
-    let alarms = app.unacked();
-    let style = if alarms > 0 {
+    let responding = app.data.devices.iter().filter(|d| d.responding()).count();
+    let (active, unacked) = (app.active_alarms(), app.unacked());
+    let style = if unacked > 0 {
         theme.style(Role::HeaderAlarm)
     } else {
         theme.style(Role::Header)
     };
     let clock_text = clock(&app.now);
     let time = clock_text.split('.').next().unwrap_or_default();
-    let alarm_text = match alarms {
-        0 => "no alarms".to_string(),
-        1 => "1 ALARM".to_string(),
-        n => format!("{n} ALARMS"),
+    // "no alarms" only when none is active.
+    let alarm_text = match (active, unacked) {
+        (0, 0) => "no alarms".to_string(),
+        (0, n) => format!("no alarms active, {n} cleared unseen"),
+        (1, 0) => "1 alarm (acknowledged)".to_string(),
+        (n, 0) => format!("{n} alarms (acknowledged)"),
+        (1, _) => "1 ALARM".to_string(),
+        (n, u) => format!("{n} ALARMS ({u} new)"),
     };
-    // Dropped from the right when the terminal is narrow.
+    // Dropped from the right when the terminal is narrow: what is true of
+    // the devices comes before the links under them.
     let parts = [
         " labdeck".to_string(),
         time.to_string(),
-        format!("links {connected}/{} up", app.data.connections.len()),
+        format!("devices {responding}/{} responding", app.data.devices.len()),
         alarm_text,
-        format!("{} devices", app.data.devices.len()),
+        format!("links {connected}/{} up", app.data.connections.len()),
         "? help  : command".to_string(),
     ];
     let sep = if ctx.glyphs.unicode { " │ " } else { " | " };

@@ -47,6 +47,11 @@ impl Glyphs {
         }
     }
 
+    /// A link that is open to a device that does not answer.
+    pub fn silent(self) -> &'static str {
+        if self.unicode { "◌" } else { "?" }
+    }
+
     pub fn link(self, state: StateKind) -> &'static str {
         match (state, self.unicode) {
             (StateKind::Connected, true) => "●",

@@ -22,7 +22,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             "Properties: {} ({}, {})",
             sanitize::text(&d.name),
             d.kind,
-            if d.online { "online" } else { "OFFLINE" }
+            d.liveness.as_str()
         ),
         None => "Properties".into(),
     };

@@ -82,7 +82,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     ));
     if let Some(alarm) = &c.alarm {
         lines.push(Line::styled(
-            fit(&format!("alarm: {}", sanitize::text(alarm)), width),
+            fit(&format!("alarm: {}", sanitize::text(&alarm.reason)), width),
             theme.style(Role::Alarm),
         ));
     }

@@ -97,7 +97,7 @@ pub struct ConnectionSnapshot {
     pub since: Timestamp,
     pub last_error: Option<String>,
     /// Active alarm: why the link went down, until it is stable again.
-    pub alarm: Option<String>,
+    pub alarm: Option<Alarm>,
     pub counters: Counters,
     /// The last transitions, oldest first.
     pub transitions: Vec<TransitionRecord>,
@@ -215,7 +215,7 @@ pub struct ConnectionManager {
     counters: Counters,
     since: Timestamp,
     endpoint: String,
-    alarm: Option<String>,
+    alarm: Option<Alarm>,
 }
 
 impl ConnectionManager {
@@ -448,24 +448,27 @@ impl ConnectionManager {
     }
 
     /// Raise or clear the connection's alarm, announcing changes.
-    fn set_alarm(&mut self, alarm: Option<String>) {
-        if self.alarm == alarm {
+    /// A new reason while raised is the same alarm, raised again.
+    fn set_alarm(&mut self, reason: Option<String>) {
+        if self.alarm.as_ref().map(|a| &a.reason) == reason.as_ref() {
             return;
         }
-        let change = match (&self.alarm, &alarm) {
-            (_, Some(reason)) => Some((true, reason.clone())),
-            (Some(old), None) => Some((false, old.clone())),
+        let change = match (self.alarm.take(), reason) {
+            (_, Some(reason)) => {
+                let raised = Alarm::new(&self.name, AlarmKind::Link, true, reason);
+                self.alarm = Some(raised.clone());
+                Some(raised)
+            }
+            (Some(old), None) => Some(Alarm {
+                t: Timestamp::now(),
+                active: false,
+                ..old
+            }),
             (None, None) => None,
         };
-        if let Some((active, reason)) = change {
-            self.out.publish(ConnectionEvent::Alarm(Alarm::new(
-                &self.name,
-                AlarmKind::Link,
-                active,
-                reason,
-            )));
+        if let Some(alarm) = change {
+            self.out.publish(ConnectionEvent::Alarm(alarm));
         }
-        self.alarm = alarm;
         self.publish();
     }
 

@@ -16,7 +16,8 @@ use super::property::{PropState, PropertySheet, SheetChange, Value};
 use super::record::Recorder;
 use super::report::{DeviceEvent, DeviceReporter};
 use super::task::{Column, TaskSpec, TaskState};
-use super::{Capabilities, DeviceHandle, DeviceKind, DeviceRequest, DeviceSnapshot};
+use super::{Capabilities, DeviceHandle, DeviceKind, DeviceRequest, DeviceSnapshot, Liveness};
+use crate::alarm::{Alarm, Condition};
 use crate::connection::Session;
 use crate::error::HubError;
 use crate::link::Chunk;
@@ -65,8 +66,8 @@ impl DeviceCore {
             kind,
             link: parts.link.clone(),
             capabilities: Arc::new(capabilities),
-            online: false,
-            summary: "offline".into(),
+            liveness: super::Liveness::LinkDown,
+            summary: "link down".into(),
             properties: sheet.all().to_vec(),
             alarms: Vec::new(),
             tasks: Vec::new(),
@@ -191,21 +192,32 @@ impl DeviceCore {
     }
 
     /// Device-level state: watchers are woken only when something changed.
-    pub fn publish(&self, online: bool, summary: String, alarms: Vec<String>) {
+    /// `conditions` are those that hold now: one that is new is raised,
+    /// one no longer there is cleared, one still there stays as it was
+    /// raised (its text may change).
+    pub fn publish(&self, liveness: Liveness, summary: String, conditions: &[Condition]) {
         let tasks = self.tasks.snapshots();
+        let mut news = Vec::new();
+        let mut answer_changed = false;
         self.state.send_if_modified(|s| {
-            let changed = s.online != online
-                || s.summary != summary
-                || s.alarms != alarms
-                || s.tasks != tasks;
+            let alarms = follow(&self.name, &s.alarms, conditions, &mut news);
+            answer_changed = s.liveness != liveness;
+            let changed =
+                answer_changed || s.summary != summary || s.alarms != alarms || s.tasks != tasks;
             if changed {
-                s.online = online;
+                s.liveness = liveness;
                 s.summary = summary;
                 s.alarms = alarms;
                 s.tasks = tasks;
             }
             changed
         });
+        if answer_changed {
+            self.report.liveness(liveness);
+        }
+        for alarm in news {
+            self.report.raised(alarm);
+        }
     }
 
     /// The task list changed (a sample, a state): watchers look again.
@@ -233,11 +245,49 @@ impl Drop for DeviceCore {
             let tasks = self.tasks.snapshots();
             self.state.send_modify(|s| {
                 s.tasks = tasks;
-                s.online = false;
+                s.liveness = Liveness::LinkDown;
                 s.summary = why.to_string();
             });
         }
     }
+}
+
+/// The active alarms after `conditions`: those still holding keep their
+/// raise time, new ones are raised now; `news` gets every raise and clear.
+fn follow(
+    source: &Arc<str>,
+    active: &[Alarm],
+    conditions: &[Condition],
+    news: &mut Vec<Alarm>,
+) -> Vec<Alarm> {
+    let mut next = Vec::with_capacity(conditions.len());
+    for condition in conditions {
+        if next.iter().any(|a: &Alarm| a.condition == condition.key) {
+            continue;
+        }
+        if let Some(held) = active.iter().find(|a| a.condition == condition.key) {
+            next.push(Alarm {
+                reason: condition.text.clone(),
+                severity: condition.severity,
+                ..held.clone()
+            });
+        } else {
+            let raised = Alarm::of_condition(source, condition, true);
+            news.push(raised.clone());
+            next.push(raised);
+        }
+    }
+    for gone in active
+        .iter()
+        .filter(|a| !conditions.iter().any(|c| c.key == a.condition))
+    {
+        news.push(Alarm {
+            t: crate::time::Timestamp::now(),
+            active: false,
+            ..gone.clone()
+        });
+    }
+    next
 }
 
 /// What a driver does; the device actor runs the loop around it. The
@@ -309,5 +359,60 @@ pub(crate) trait Driver {
         _recorder: Option<&mut Recorder>,
     ) -> Result<(), String> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(alarms: &[Alarm]) -> Vec<(&str, bool)> {
+        alarms.iter().map(|a| (&*a.condition, a.active)).collect()
+    }
+
+    #[test]
+    fn a_condition_is_one_alarm_from_raise_to_clear() {
+        let source: Arc<str> = "pump".into();
+        let error = Condition::alarm("error-5", "error 5: converter");
+        let warning = Condition::warning("warning-bit-3", "warning bit 3");
+        let mut news = Vec::new();
+
+        let active = follow(&source, &[], &[error.clone(), error.clone()], &mut news);
+        assert_eq!(
+            keys(&active),
+            [("error-5", true)],
+            "reported twice, one alarm"
+        );
+        assert_eq!(keys(&news), [("error-5", true)]);
+        let raised_at = active[0].t;
+
+        // Still there: not raised again, its time kept; a new one raised.
+        news.clear();
+        let active = follow(
+            &source,
+            &active,
+            &[warning.clone(), error.clone()],
+            &mut news,
+        );
+        assert_eq!(keys(&news), [("warning-bit-3", true)]);
+        let held = active.iter().find(|a| &*a.condition == "error-5").unwrap();
+        assert_eq!(held.t, raised_at);
+        assert_eq!(held.severity, crate::alarm::Severity::Alarm);
+
+        // Gone: cleared once, and only it.
+        news.clear();
+        let active = follow(&source, &active, &[warning], &mut news);
+        assert_eq!(keys(&active), [("warning-bit-3", true)]);
+        assert_eq!(keys(&news), [("error-5", false)]);
+        news.clear();
+        let active = follow(&source, &active, &[], &mut news);
+        assert!(active.is_empty());
+        assert_eq!(keys(&news), [("warning-bit-3", false)]);
+
+        // Back after clearing: a new occurrence.
+        news.clear();
+        let active = follow(&source, &active, &[error], &mut news);
+        assert_eq!(keys(&news), [("error-5", true)]);
+        assert!(active[0].t.mono >= raised_at.mono);
     }
 }

@@ -112,7 +112,7 @@ mod tests {
             kind: DeviceKind::Embedded,
             link: "none".into(),
             capabilities: Arc::new(Capabilities::default()),
-            online: true,
+            liveness: crate::device::Liveness::Responding,
             summary: String::new(),
             properties: vec![Property::new(PropertyDef::new("x", "X", "Main"))],
             alarms: vec![],

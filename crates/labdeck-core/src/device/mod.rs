@@ -7,6 +7,7 @@ mod core;
 pub mod electrometer;
 mod embedded;
 pub mod indi;
+mod liveness;
 mod outcome;
 mod property;
 mod record;
@@ -24,6 +25,7 @@ pub use attr::{AttrKind, Level, Thresholds, parse_bool, parse_number};
 pub use book::{TaskSettings, default_data_dir};
 pub use core::DriverParts;
 pub use embedded::{EmbeddedDevice, EmbeddedRequest};
+pub use liveness::Liveness;
 pub use outcome::{ActionOutcome, DeviceOutcome, FetchSummary, StatusReport};
 pub use property::{
     PropState, Property, PropertyDef, PropertySheet, SheetChange, Value, ValueUpdate,
@@ -111,18 +113,23 @@ pub struct DeviceSnapshot {
     pub kind: DeviceKind,
     pub link: Arc<str>,
     pub capabilities: Arc<Capabilities>,
-    /// The device answers over its link.
-    pub online: bool,
+    /// Whether the device answers over its link.
+    pub liveness: Liveness,
     /// One line for lists, e.g. "accelerating 420 Hz".
     pub summary: String,
     pub properties: Vec<Property>,
-    /// Active device alarms (errors, warnings).
-    pub alarms: Vec<String>,
+    /// Active device alarms (errors, warnings), each as it was raised.
+    pub alarms: Vec<crate::alarm::Alarm>,
     /// Finished (recent), running and queued tasks, in that order.
     pub tasks: Vec<TaskSnapshot>,
 }
 
 impl DeviceSnapshot {
+    /// Its last request was answered.
+    pub fn responding(&self) -> bool {
+        self.liveness.is_responding()
+    }
+
     pub fn running_task(&self) -> Option<&TaskSnapshot> {
         self.tasks.iter().find(|t| t.state == TaskState::Running)
     }

@@ -31,6 +31,12 @@ pub enum DeviceEvent {
     Task(TaskChange),
     Alarm(Alarm),
     Notice(Notice),
+    /// The device started or stopped answering.
+    Liveness {
+        t: Timestamp,
+        device: Arc<str>,
+        liveness: super::Liveness,
+    },
 }
 
 /// A task's new state, as published.
@@ -63,9 +69,20 @@ impl DeviceReporter {
     }
 
     pub fn alarm(&self, kind: AlarmKind, active: bool, reason: impl Into<String>) {
-        self.out.publish(DeviceEvent::Alarm(Alarm::new(
-            &self.name, kind, active, reason,
-        )));
+        self.raised(Alarm::new(&self.name, kind, active, reason));
+    }
+
+    /// An alarm raised or cleared, as it is.
+    pub fn raised(&self, alarm: Alarm) {
+        self.out.publish(DeviceEvent::Alarm(alarm));
+    }
+
+    pub fn liveness(&self, liveness: super::Liveness) {
+        self.out.publish(DeviceEvent::Liveness {
+            t: Timestamp::now(),
+            device: self.name.clone(),
+            liveness,
+        });
     }
 
     pub fn task(&self, task: &TaskSnapshot) {

@@ -357,7 +357,7 @@ impl Hub {
                     DeviceStatus {
                         name: s.name,
                         kind: s.kind,
-                        online: s.online,
+                        liveness: s.liveness,
                         summary: s.summary,
                     }
                 })

@@ -82,7 +82,7 @@ pub struct LinkStatus {
 pub struct DeviceStatus {
     pub name: Arc<str>,
     pub kind: crate::device::DeviceKind,
-    pub online: bool,
+    pub liveness: crate::device::Liveness,
     pub summary: String,
 }
 

@@ -81,9 +81,16 @@ fn events_survive_the_wire() {
             t,
             source: pump.clone(),
             kind: AlarmKind::Device,
+            condition: "error-5".into(),
+            severity: crate::alarm::Severity::Alarm,
             active: true,
             reason: "pump error 5".into(),
         }),
+        Event::Liveness {
+            t,
+            device: pump.clone(),
+            liveness: crate::device::Liveness::NotResponding,
+        },
         Event::Fault {
             t,
             simulator: "pump-sim".into(),

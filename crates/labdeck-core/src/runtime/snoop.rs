@@ -114,7 +114,7 @@ mod tests {
             kind: DeviceKind::Indi,
             link: Arc::from("sky"),
             capabilities: Arc::new(Capabilities::default()),
-            online: true,
+            liveness: crate::device::Liveness::Responding,
             summary: String::new(),
             properties: vec![
                 prop("Weather_Simulator.WEATHER_STATUS.WEATHER_RAIN"),

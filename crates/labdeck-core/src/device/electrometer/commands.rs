@@ -150,13 +150,7 @@ impl ElectrometerDriver {
     }
 
     fn clear_error(&mut self) {
-        if self.error.take().is_some() {
-            self.core.report.alarm(
-                crate::alarm::AlarmKind::Device,
-                false,
-                "SCPI errors cleared",
-            );
-        }
+        self.error = None;
         self.core
             .set(props::ERROR, Value::Text("none".into()), PropState::Ok);
         self.publish_snapshot();

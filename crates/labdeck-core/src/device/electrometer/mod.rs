@@ -21,9 +21,9 @@ use super::actor::drive;
 use super::core::{DeviceCore, Driver};
 use super::{
     ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
-    DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
+    DriverParts, Liveness, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
 };
-use crate::alarm::AlarmKind;
+use crate::alarm::Condition;
 use crate::error::HubError;
 use crate::link::Framing;
 use crate::protocol::keithley::Function;
@@ -66,22 +66,6 @@ enum Scan {
     Stopped { stored: usize },
 }
 
-/// A device condition shown as an alarm while it lasts.
-#[derive(Debug, Default)]
-struct Condition {
-    active: bool,
-}
-
-impl Condition {
-    /// Returns the new state when it changed.
-    fn update(&mut self, now: bool) -> Option<bool> {
-        (self.active != now).then(|| {
-            self.active = now;
-            now
-        })
-    }
-}
-
 pub struct ElectrometerDriver {
     core: DeviceCore,
     cfg: ElectrometerDriverConfig,
@@ -92,8 +76,10 @@ pub struct ElectrometerDriver {
     /// The latest SCPI error, kept until `clear`.
     error: Option<(i32, String)>,
     errors_seen: u64,
-    overflow: Condition,
-    stuck: Condition,
+    /// The last reading overflowed.
+    overflow: bool,
+    /// The reading has not changed for STUCK_AFTER polls.
+    stuck: bool,
     last_value: Option<f64>,
     same_polls: u32,
     reading_ok: bool,
@@ -209,8 +195,8 @@ impl ElectrometerDriver {
             buffer_count: 0,
             error: None,
             errors_seen: 0,
-            overflow: Condition::default(),
-            stuck: Condition::default(),
+            overflow: false,
+            stuck: false,
             last_value: None,
             same_polls: 0,
             reading_ok: false,
@@ -316,16 +302,6 @@ impl ElectrometerDriver {
             .set(props::TIMEOUTS, Value::from(self.failed as i64), state);
     }
 
-    /// Raise or clear a device alarm when a condition changes.
-    fn condition(&mut self, which: fn(&mut Self) -> &mut Condition, now: bool, what: &str) {
-        if let Some(active) = which(self).update(now) {
-            let verb = if active { "" } else { " cleared" };
-            self.core
-                .report
-                .alarm(AlarmKind::Device, active, format!("{what}{verb}"));
-        }
-    }
-
     /// The latest reading in the instrument's terms (`1.4994 nA`, `overflow`).
     fn reading_text(&self) -> String {
         match self.core.sheet.value(props::READING) {
@@ -336,8 +312,11 @@ impl ElectrometerDriver {
     }
 
     fn publish_snapshot(&self) {
-        let online = self.core.session.is_some() && self.failures == 0 && self.reading_ok;
-        let summary = if online {
+        let liveness = Liveness::of(
+            self.core.session.is_some(),
+            self.failures == 0 && self.reading_ok,
+        );
+        let summary = if liveness.is_responding() {
             let reading = self.reading_text();
             match self.scan {
                 Scan::Running { points } => {
@@ -346,18 +325,24 @@ impl ElectrometerDriver {
                 _ => format!("{} {reading}", self.function.mnemonic()),
             }
         } else {
-            "offline".to_string()
+            liveness.to_string()
         };
-        let mut alarms = Vec::new();
+        let mut conditions = Vec::new();
         if let Some((code, text)) = &self.error {
-            alarms.push(format!("SCPI error {code}: {text}"));
+            conditions.push(Condition::alarm(
+                format!("scpi-error-{code}"),
+                format!("SCPI error {code}: {text}"),
+            ));
         }
-        if self.overflow.active {
-            alarms.push("reading overflow".into());
+        if self.overflow {
+            conditions.push(Condition::warning("overflow", "reading overflow"));
         }
-        if self.stuck.active {
-            alarms.push(format!("reading unchanged for {STUCK_AFTER} polls"));
+        if self.stuck {
+            conditions.push(Condition::warning(
+                "stuck",
+                format!("reading unchanged for {STUCK_AFTER} polls"),
+            ));
         }
-        self.core.publish(online, summary, alarms);
+        self.core.publish(liveness, summary, &conditions);
     }
 }

@@ -157,17 +157,9 @@ impl ElectrometerDriver {
                 status_name(&reading),
             )
         };
-        self.condition(
-            |d| &mut d.overflow,
-            reading.is_overflow(),
-            "reading overflow",
-        );
+        self.overflow = reading.is_overflow();
         let stuck = self.detect_stuck(&reading);
-        self.condition(
-            |d| &mut d.stuck,
-            stuck,
-            &format!("reading unchanged for {STUCK_AFTER} polls"),
-        );
+        self.stuck = stuck;
         let state = if stuck { PropState::Busy } else { state };
         self.core.set(props::READING, value, state);
         self.core.set(
@@ -209,11 +201,6 @@ impl ElectrometerDriver {
                     props::ERRORS_SEEN,
                     Value::from(self.errors_seen as i64),
                     PropState::Alert,
-                );
-                self.core.report.alarm(
-                    crate::alarm::AlarmKind::Device,
-                    true,
-                    format!("SCPI error {code}: {message}"),
                 );
                 self.error = Some((code, message));
                 true

@@ -20,8 +20,9 @@ use super::actor::drive;
 use super::core::{DeviceCore, Driver};
 use super::{
     ActionOutcome, ActionSpec, AttrKind, Capabilities, DeviceHandle, DeviceKind, DeviceOutcome,
-    DriverParts, PropState, Property, PropertyDef, PropertySheet, Value,
+    DriverParts, Liveness, PropState, Property, PropertyDef, PropertySheet, Value,
 };
+use crate::alarm::Condition;
 use crate::error::HubError;
 use crate::link::{Chunk, Direction, Framing};
 use crate::protocol::indi::{
@@ -553,9 +554,10 @@ impl IndiClientDriver {
 
     fn publish_snapshot(&self) {
         let connected = self.core.session.is_some();
-        let online = connected && !self.tree.devices.is_empty();
+        // A server answers with its definitions.
+        let liveness = Liveness::of(connected, !self.tree.devices.is_empty());
         let summary = if !connected {
-            "offline".to_string()
+            liveness.to_string()
         } else if self.tree.devices.is_empty() {
             "connected, waiting for definitions".to_string()
         } else {
@@ -569,7 +571,7 @@ impl IndiClientDriver {
             }
             s
         };
-        let alarms = self
+        let conditions: Vec<Condition> = self
             .tree
             .vectors
             .values()
@@ -577,10 +579,13 @@ impl IndiClientDriver {
             .map(|rv| {
                 let head = &rv.vector.head;
                 let label = head.label.as_deref().unwrap_or(&head.name);
-                format!("{}: {label} is Alert", head.device)
+                Condition::alarm(
+                    format!("{}.{}", head.device, head.name),
+                    format!("{}: {label} is Alert", head.device),
+                )
             })
             .collect();
-        self.core.publish(online, summary, alarms);
+        self.core.publish(liveness, summary, &conditions);
     }
 }
 

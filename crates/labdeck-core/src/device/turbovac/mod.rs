@@ -21,9 +21,9 @@ use super::actor::drive;
 use super::core::{DeviceCore, Driver};
 use super::{
     ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
-    DriverParts, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
+    DriverParts, Liveness, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
 };
-use crate::alarm::AlarmKind;
+use crate::alarm::Condition;
 use crate::error::HubError;
 use crate::link::{DataBits, FlowControl, Framing, Parity, SerialSettings, StopBits};
 use crate::protocol::turbovac::{
@@ -349,20 +349,11 @@ impl PumpDriver {
         }
 
         if !zsw.has(StatusWord::ERROR) {
-            if self.error.take().is_some() {
-                self.core
-                    .report
-                    .alarm(AlarmKind::Device, false, "pump error cleared");
-            }
+            self.error = None;
             self.core
                 .set(props::ERROR, Value::Text("none".into()), PropState::Ok);
         }
         if !zsw.has(StatusWord::WARNING) {
-            if self.warnings_known {
-                self.core
-                    .report
-                    .alarm(AlarmKind::Device, false, "pump warnings cleared");
-            }
             self.warnings = 0;
             self.warnings_known = false;
             self.core
@@ -376,10 +367,7 @@ impl PumpDriver {
             self.error = Some(code);
             let text = format!("{code}: {}", error_name(code).unwrap_or("unknown error"));
             self.core
-                .set(props::ERROR, Value::Text(text.clone()), PropState::Alert);
-            self.core
-                .report
-                .alarm(AlarmKind::Device, true, format!("pump error {text}"));
+                .set(props::ERROR, Value::Text(text), PropState::Alert);
         }
     }
 
@@ -389,10 +377,7 @@ impl PumpDriver {
             self.warnings_known = true;
             let text = self.warning_text();
             self.core
-                .set(props::WARNINGS, Value::Text(text.clone()), PropState::Busy);
-            self.core
-                .report
-                .alarm(AlarmKind::Device, true, format!("pump warning: {text}"));
+                .set(props::WARNINGS, Value::Text(text), PropState::Busy);
         }
     }
 
@@ -437,8 +422,11 @@ impl PumpDriver {
     }
 
     fn publish_snapshot(&self) {
-        let online = self.core.session.is_some() && self.failures == 0 && self.status.is_some();
-        let summary = if online {
+        let liveness = Liveness::of(
+            self.core.session.is_some(),
+            self.failures == 0 && self.status.is_some(),
+        );
+        let summary = if liveness.is_responding() {
             let motion = self
                 .core
                 .sheet
@@ -456,22 +444,36 @@ impl PumpDriver {
                 None => format!("{motion} {frequency}"),
             }
         } else {
-            "offline".to_string()
+            liveness.to_string()
         };
-        let mut alarms = Vec::new();
+        self.core.publish(liveness, summary, &self.conditions());
+    }
+
+    /// The pump's error and warnings, each its own condition.
+    fn conditions(&self) -> Vec<Condition> {
+        let mut conditions = Vec::new();
         if let Some(code) = self.error {
-            alarms.push(format!(
-                "error {code}: {}",
-                error_name(code).unwrap_or("unknown error")
+            conditions.push(Condition::alarm(
+                format!("error-{code}"),
+                format!(
+                    "error {code}: {}",
+                    error_name(code).unwrap_or("unknown error")
+                ),
             ));
         }
         for (bit, name) in warnings_in(self.warnings) {
-            alarms.push(format!("warning bit {bit}: {name}"));
+            conditions.push(Condition::warning(
+                format!("warning-bit-{bit}"),
+                format!("warning bit {bit}: {name}"),
+            ));
         }
         if self.warnings_known && self.warnings == 0 {
-            alarms.push(format!("warning: {}", self.warning_text()));
+            conditions.push(Condition::warning(
+                "warning-status",
+                format!("warning: {}", self.warning_text()),
+            ));
         }
-        self.core.publish(online, summary, alarms);
+        conditions
     }
 }
 
