@@ -317,7 +317,8 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
     wait_device(hub, "pump", "error cleared", |d| d.alarms.is_empty()).await;
     // Each condition was raised once and cleared once, whatever the
     // number of polls that saw it.
-    let mut seen: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    let mut seen: std::collections::BTreeMap<String, (u32, u32)> =
+        std::collections::BTreeMap::default();
     while let Ok(event) = events.try_recv() {
         if let labdeck_core::bus::Event::Alarm(a) = event
             && &*a.source == "pump"

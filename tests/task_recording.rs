@@ -69,6 +69,99 @@ async fn a_hang_up_mid_task_fails_it_and_the_file_is_valid() {
     runtime.shutdown().await.unwrap();
 }
 
+/// The pump's task `id` once it has ended.
+async fn ended(hub: &labdeck_core::hub::Hub, id: u64) -> labdeck_core::device::TaskSnapshot {
+    wait_device(hub, "pump", "the task ended", |d| {
+        d.tasks.iter().any(|t| t.id == id && t.state.is_terminal())
+    })
+    .await;
+    let snapshot = hub.device("pump").unwrap().snapshot();
+    snapshot.tasks.into_iter().find(|t| t.id == id).unwrap()
+}
+
+fn task_id(reply: &labdeck::headless::command::Reply) -> u64 {
+    match &reply.result {
+        Some(Ok(labdeck_core::hub::Outcome::Device {
+            outcome: labdeck_core::device::DeviceOutcome::TaskQueued { id, .. },
+            ..
+        })) => *id,
+        _ => panic!("a queued task expected: {reply}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ramp_completes_only_at_its_setpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!("\n[tasks]\ndata-dir = \"{}\"\n", dir.path().display());
+    let runtime = start(&pump_config("realistic", &extra)).await;
+    let hub = runtime.hub();
+    wait_device(
+        hub,
+        "pump",
+        "pump online",
+        labdeck_core::device::DeviceSnapshot::responding,
+    )
+    .await;
+
+    // Reached: completed.
+    let reply = run(
+        hub,
+        "task pump ramp setpoint=900 rate=1000 interval=0.1 duration=1.5",
+    )
+    .await;
+    assert!(reply.ok, "{reply}");
+    let task = ended(hub, task_id(&reply)).await;
+    assert_eq!(task.state, TaskState::Completed, "{task:?}");
+
+    // Switching the pump off while the ramp controls it is refused...
+    let reply = run(
+        hub,
+        "task pump ramp setpoint=1100 rate=1000 interval=0.1 duration=1.5",
+    )
+    .await;
+    let id = task_id(&reply);
+    wait_device(hub, "pump", "the ramp running", |d| {
+        d.running_task().is_some_and(|t| t.id == id)
+    })
+    .await;
+    let refused = run(hub, "pump pump off").await;
+    assert!(
+        !refused.ok && refused.text.contains("controlled by the running task"),
+        "{refused}"
+    );
+    // ...unless forced, and then the ramp does not reach its setpoint.
+    assert!(run(hub, "pump --force pump off").await.ok);
+    let task = ended(hub, id).await;
+    assert_eq!(task.state, TaskState::Failed, "{task:?}");
+    assert!(
+        task.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not within")),
+        "{task:?}"
+    );
+
+    // A pump in error: the ramp fails with the error, not "completed".
+    assert!(run(hub, "fault sim overtemp on").await.ok);
+    wait_device(hub, "pump", "the error", |d| {
+        d.alarms.iter().any(|a| a.reason.starts_with("error 5"))
+    })
+    .await;
+    let reply = run(
+        hub,
+        "task pump ramp setpoint=1100 rate=100 interval=0.1 duration=1",
+    )
+    .await;
+    let task = ended(hub, task_id(&reply)).await;
+    assert_eq!(task.state, TaskState::Failed, "{task:?}");
+    assert!(
+        task.reason
+            .as_deref()
+            .is_some_and(|r| r.contains("in error 5")),
+        "{task:?}"
+    );
+    runtime.shutdown().await.unwrap();
+}
+
 fn serve(dir: &Path, method: &str) -> (std::process::Child, PathBuf) {
     let config = dir.join("lab.toml");
     std::fs::write(&config, pump_config("compat", "")).unwrap();

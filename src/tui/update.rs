@@ -282,6 +282,7 @@ impl App {
                 vec![Effect::Hub(Request::Power {
                     device: device.name.to_string(),
                     on: !on,
+                    force: false,
                 })]
             }
             Action::Acknowledge => {

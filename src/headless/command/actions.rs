@@ -23,6 +23,12 @@ pub(super) fn parse(words: &[&str], line: &str) -> Option<Result<Line, UsageErro
         ["pump", device, on @ ("on" | "off")] => Request::Power {
             device: (*device).to_string(),
             on: *on == "on",
+            force: false,
+        },
+        ["pump", "--force", device, on @ ("on" | "off")] => Request::Power {
+            device: (*device).to_string(),
+            on: *on == "on",
+            force: true,
         },
         ["pump", device, "reset"] => action(device, "reset", &[]),
         ["pump", ..] => return Some(Err(usage("pump"))),

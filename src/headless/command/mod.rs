@@ -39,8 +39,8 @@ pub const USAGE: &[(&str, &str)] = &[
         "switch a simulator fault",
     ),
     (
-        "pump DEVICE on|off|reset",
-        "switch the pump or reset its error",
+        "pump [--force] DEVICE on|off|reset",
+        "switch the pump (--force: also while a task controls it) or reset its error",
     ),
     ("connect NAME", "connect a link (or a device's link)"),
     ("disconnect NAME", "disconnect; stops recovery too"),

@@ -82,7 +82,16 @@ fn lines_become_typed_requests() {
         request("pump pump1 on"),
         Request::Power {
             device: "pump1".into(),
-            on: true
+            on: true,
+            force: false
+        }
+    );
+    assert_eq!(
+        request("pump --force pump1 off"),
+        Request::Power {
+            device: "pump1".into(),
+            on: false,
+            force: true
         }
     );
     let action = |device: &str, action: &str, args: &[&str]| Request::Action {
@@ -117,7 +126,10 @@ fn lines_become_typed_requests() {
 #[test]
 fn errors_say_how_to_use_it() {
     let error = |line: &str| parse(line).unwrap_err().to_string();
-    assert_eq!(error("pump p1 sideways"), "usage: pump DEVICE on|off|reset");
+    assert_eq!(
+        error("pump p1 sideways"),
+        "usage: pump [--force] DEVICE on|off|reset"
+    );
     assert_eq!(error("get pump1"), "usage: get DEVICE.ATTR");
     assert_eq!(
         error("frobnicate"),

@@ -128,7 +128,7 @@ fn rows(
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tail = match &t.reason {
-            Some(reason) if t.state != TaskState::Completed => format!("{file} — {reason}"),
+            Some(reason) => format!("{file} — {reason}"),
             _ => file,
         };
         let mut parts = vec![(

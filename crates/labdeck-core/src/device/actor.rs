@@ -12,7 +12,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::book::Step;
-use super::core::{DeviceCore, Driver};
+use super::core::{DeviceCore, Driver, Verdict};
 use super::outcome::{DeviceOutcome, StatusReport};
 use super::property::SheetChange;
 use super::record::Recorder;
@@ -119,7 +119,22 @@ async fn step<D: Driver>(
 ) {
     match driver.core().tasks.next_step(Instant::now()) {
         Step::Nothing => {}
-        Step::End => end_running(driver, TaskEvent::Finish, None).await,
+        Step::End => {
+            let verdict = driver
+                .core()
+                .tasks
+                .running
+                .as_ref()
+                .map(|r| r.snap.spec.clone())
+                .map_or(Verdict::Met, |spec| driver.verdict(&spec));
+            match verdict {
+                Verdict::Met => end_running(driver, TaskEvent::Finish, None).await,
+                Verdict::Flagged(note) => end_running(driver, TaskEvent::Finish, Some(note)).await,
+                Verdict::NotMet(reason) => {
+                    end_running(driver, TaskEvent::Fail, Some(reason)).await;
+                }
+            }
+        }
         Step::Sample(spec, elapsed) => {
             let running_name = spec.name.clone();
             let running_id = driver.core().tasks.running.as_ref().map(|r| r.snap.id);
@@ -280,7 +295,15 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
             let value = check_write(core, &attr, &value, force)?;
             driver.set_attr(&attr, value).await
         }
-        DeviceCommand::Power { on } => driver.power(on).await,
+        DeviceCommand::Power { on, force } => {
+            if !force
+                && let Some(attr) = core.power_attr()
+                && let Some(busy) = core.tasks.busy(&core.name, &attr)
+            {
+                return Err(busy);
+            }
+            driver.power(on).await
+        }
         DeviceCommand::Measure => {
             driver.poll().await;
             let properties = driver

@@ -191,6 +191,11 @@ impl DeviceCore {
         }
     }
 
+    /// The attribute that says whether it is on, when it can be switched.
+    pub fn power_attr(&self) -> Option<String> {
+        self.state.borrow().capabilities.power.clone()
+    }
+
     /// Device-level state: watchers are woken only when something changed.
     /// `conditions` are those that hold now: one that is new is raised,
     /// one no longer there is cleared, one still there stays as it was
@@ -250,6 +255,18 @@ impl Drop for DeviceCore {
             });
         }
     }
+}
+
+/// What a technique's samples came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its goal was met: the task completes.
+    Met,
+    /// Met, with something the operator must know (readings that
+    /// overflowed): the task completes and says it.
+    Flagged(String),
+    /// Not met: the task fails with the reason.
+    NotMet(String),
 }
 
 /// The active alarms after `conditions`: those still holding keep their
@@ -348,6 +365,13 @@ pub(crate) trait Driver {
         _elapsed: f64,
     ) -> Result<Vec<Option<Value>>, String> {
         Err("this device runs no techniques".into())
+    }
+
+    /// Whether the technique met its goal, asked once its samples are
+    /// taken (a ramp: the rotor at the setpoint). Only a met goal is
+    /// "completed".
+    fn verdict(&self, _task: &TaskSpec) -> Verdict {
+        Verdict::Met
     }
 
     /// The technique is over (completed, cancelled or failed): stop what

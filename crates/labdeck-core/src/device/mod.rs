@@ -161,8 +161,9 @@ pub enum DeviceCommand {
         value: Value,
         force: bool,
     },
-    /// Switch it on or off.
-    Power { on: bool },
+    /// Switch it on or off (refused while a task controls its power
+    /// attribute, unless forced).
+    Power { on: bool, force: bool },
     /// A driver action such as `reset`, `read 24`.
     Action { name: String, args: Vec<String> },
     /// The status report (attributes marked for it, running task).

@@ -198,12 +198,12 @@ impl Hub {
                     fault,
                 })
             }
-            Request::Power { device, on } => {
+            Request::Power { device, on, force } => {
                 let d = self.pick_device(&device)?;
                 if d.capabilities().power.is_none() {
                     return Err(HubError::NotSwitchable { device });
                 }
-                on_device(d, DeviceCommand::Power { on }).await
+                on_device(d, DeviceCommand::Power { on, force }).await
             }
             Request::Connection { target, command } => {
                 self.connection_command(&target, command).await

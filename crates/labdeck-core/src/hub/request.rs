@@ -23,8 +23,14 @@ pub enum Request {
         fault: String,
         setting: FaultSetting,
     },
-    /// Switch a device that can be switched on or off.
-    Power { device: String, on: bool },
+    /// Switch a device that can be switched on or off (refused while a
+    /// running task controls its power, unless forced).
+    Power {
+        device: String,
+        on: bool,
+        #[serde(default)]
+        force: bool,
+    },
     /// Drive a link's connection manager; a device name stands for its
     /// link.
     Connection {

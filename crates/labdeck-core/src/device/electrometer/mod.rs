@@ -18,7 +18,7 @@ pub use exchange::{Answer, QueryError};
 
 use self::exchange::LineExchanger;
 use super::actor::drive;
-use super::core::{DeviceCore, Driver};
+use super::core::{DeviceCore, Driver, Verdict};
 use super::{
     ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
     DriverParts, Liveness, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
@@ -82,6 +82,8 @@ pub struct ElectrometerDriver {
     stuck: bool,
     last_value: Option<f64>,
     same_polls: u32,
+    /// What the running task's readings were like.
+    task_readings: tasks::Readings,
     reading_ok: bool,
     failures: u32,
     queries: u64,
@@ -144,6 +146,10 @@ impl Driver for ElectrometerDriver {
         self.sample(task).await
     }
 
+    fn verdict(&self, _task: &TaskSpec) -> Verdict {
+        self.task_readings.verdict()
+    }
+
     async fn end_task(
         &mut self,
         task: &TaskSpec,
@@ -199,6 +205,7 @@ impl ElectrometerDriver {
             stuck: false,
             last_value: None,
             same_polls: 0,
+            task_readings: tasks::Readings::default(),
             reading_ok: false,
             failures: 0,
             queries: 0,

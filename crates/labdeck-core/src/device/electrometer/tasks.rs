@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{ElectrometerDriver, props};
+use super::{ElectrometerDriver, STUCK_AFTER, props};
+use crate::device::core::Verdict;
 use crate::device::{Column, Recorder, TaskSpec, Technique, Value};
 use crate::protocol::keithley::{Function, parse_reading};
 
@@ -35,6 +36,57 @@ pub fn techniques() -> Vec<Technique> {
     ]
 }
 
+/// A task's readings as they came: a measurement whose readings overflow
+/// or stay the same (a stuck input) is flagged, one that never read a
+/// value fails.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Readings {
+    taken: u32,
+    overflowed: u32,
+    /// Normal readings equal to the one before.
+    repeated: u32,
+    last: Option<f64>,
+}
+
+impl Readings {
+    fn record(&mut self, value: Option<f64>, overflow: bool) {
+        self.taken += 1;
+        self.overflowed += u32::from(overflow);
+        if value.is_some() && value == self.last {
+            self.repeated += 1;
+        }
+        self.last = value;
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        let normal = self.taken - self.overflowed;
+        if self.taken > 0 && normal == 0 {
+            return Verdict::NotMet(format!(
+                "no reading: all {} overflowed (range too low?)",
+                self.taken
+            ));
+        }
+        let mut flags = Vec::new();
+        if self.overflowed > 0 {
+            flags.push(format!(
+                "{} of {} readings overflowed",
+                self.overflowed, self.taken
+            ));
+        }
+        // A live input differs at 7 digits from one reading to the next.
+        if normal > STUCK_AFTER && self.repeated + 1 >= normal {
+            flags.push(format!(
+                "the reading never changed ({normal} readings): input stuck?"
+            ));
+        }
+        if flags.is_empty() {
+            Verdict::Met
+        } else {
+            Verdict::Flagged(format!("flagged: {}", flags.join("; ")))
+        }
+    }
+}
+
 impl ElectrometerDriver {
     /// The unit follows the function the task asks for, else the current one.
     pub(super) fn task_columns(&self, task: &TaskSpec) -> Vec<Column> {
@@ -60,6 +112,7 @@ impl ElectrometerDriver {
         task: &TaskSpec,
         params: &BTreeMap<String, Value>,
     ) -> Result<(), String> {
+        self.task_readings = Readings::default();
         // The function first: range and NPLC belong to it.
         for name in ["function", "range", "nplc"] {
             if let Some(value) = params.get(name) {
@@ -104,6 +157,8 @@ impl ElectrometerDriver {
         };
         // Overflow and zero check are not values: leave the cell empty.
         let value = (status == "normal").then_some(Value::Number(parsed.value));
+        self.task_readings
+            .record(value.as_ref().and_then(Value::as_f64), parsed.is_overflow());
         let mut row = Vec::new();
         if scanning {
             row.push(stored.map(Value::Number));
@@ -144,5 +199,29 @@ impl ElectrometerDriver {
         self.scan = super::Scan::Idle;
         self.poll_now().await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_that_overflow_or_stick_are_flagged() {
+        let run = |values: &[Option<f64>]| {
+            let mut r = Readings::default();
+            for v in values {
+                r.record(*v, v.is_none());
+            }
+            r.verdict()
+        };
+        assert_eq!(run(&[Some(1.0), Some(1.1), Some(1.2)]), Verdict::Met);
+        assert_eq!(
+            run(&[Some(1.0), None, Some(1.2)]),
+            Verdict::Flagged("flagged: 1 of 3 readings overflowed".into())
+        );
+        assert!(matches!(run(&[None, None]), Verdict::NotMet(_)));
+        let stuck = vec![Some(2.0); 20];
+        assert!(matches!(run(&stuck), Verdict::Flagged(f) if f.contains("never changed")));
     }
 }

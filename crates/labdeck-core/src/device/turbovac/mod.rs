@@ -18,7 +18,7 @@ pub use tasks::techniques;
 
 use self::exchange::Exchanger;
 use super::actor::drive;
-use super::core::{DeviceCore, Driver};
+use super::core::{DeviceCore, Driver, Verdict};
 use super::{
     ActionOutcome, ActionSpec, Capabilities, Column, DeviceHandle, DeviceKind, DeviceOutcome,
     DriverParts, Liveness, PropState, PropertySheet, Recorder, TaskSpec, TaskState, Value,
@@ -143,6 +143,10 @@ impl Driver for PumpDriver {
         _elapsed: f64,
     ) -> Result<Vec<Option<Value>>, String> {
         self.sample(task).await
+    }
+
+    fn verdict(&self, task: &TaskSpec) -> Verdict {
+        self.judge(task)
     }
 
     async fn end_task(

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::{PumpDriver, props};
+use crate::device::core::Verdict;
 use crate::device::{Column, TaskSpec, Technique, Value};
+use crate::protocol::turbovac::{StatusWord, error_name};
 
 /// The ramp rate a fresh driver uses, Hz/s.
 pub const DEFAULT_RAMP_RATE: f64 = 50.0;
@@ -63,7 +65,49 @@ impl Ramp {
     }
 }
 
+/// How close the rotor must come to a ramp's target: 2 % of it, and at
+/// least 5 Hz (the pump reports whole hertz and hunts a little).
+pub fn tolerance(target: f64) -> f64 {
+    (target.abs() * 0.02).max(5.0)
+}
+
 impl PumpDriver {
+    /// Why the pump cannot do what it is asked, when its status word says
+    /// it is in error.
+    fn in_error(&self) -> Option<String> {
+        let flagged = self.status.is_some_and(|z| z.has(StatusWord::ERROR));
+        match self.error {
+            Some(code) => Some(format!(
+                "the pump is in error {code}: {}",
+                error_name(code).unwrap_or("unknown error")
+            )),
+            None if flagged => Some("the pump is in error (its status word says so)".into()),
+            None => None,
+        }
+    }
+
+    /// A ramp is met when the rotor is at its target; a monitor when it
+    /// was recorded throughout (a failed sample already failed it).
+    pub(super) fn judge(&self, task: &TaskSpec) -> Verdict {
+        if let Some(why) = self.in_error() {
+            return Verdict::NotMet(why);
+        }
+        let Some(ramp) = self.ramp.filter(|_| task.technique == "ramp") else {
+            return Verdict::Met;
+        };
+        let frequency = self.number(props::FREQUENCY);
+        let within = tolerance(ramp.target);
+        match frequency {
+            Some(f) if (f - ramp.target).abs() <= within => Verdict::Met,
+            Some(f) => Verdict::NotMet(format!(
+                "the rotor is at {f} Hz, not within ±{within} Hz of the setpoint {} Hz after {} s",
+                ramp.target,
+                task.max_duration.as_secs_f64()
+            )),
+            None => Verdict::NotMet("the rotor frequency is unknown".into()),
+        }
+    }
+
     fn value(&self, name: &str) -> Option<Value> {
         self.core.sheet.value(name).cloned()
     }
@@ -132,6 +176,10 @@ impl PumpDriver {
         self.poll_status()
             .await
             .map_err(|e| format!("status poll: {e}"))?;
+        // A pump in error does nothing a technique asks of it.
+        if let Some(why) = self.in_error() {
+            return Err(why);
+        }
         let live = [
             self.value(props::FREQUENCY),
             self.value(props::TEMPERATURE),
