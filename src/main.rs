@@ -142,7 +142,8 @@ impl From<OutputArgs> for OutputOptions {
 #[derive(Debug, Subcommand)]
 enum SimCommand {
     /// Leybold TURBOVAC pump (USS telegrams) on a virtual serial port. Prints
-    /// the port path as the first line of stdout.
+    /// the path to open as the first line of stdout: the --link symlink
+    /// when given, else the pty.
     Turbovac {
         /// Also maintain a symlink to the port at this path.
         #[arg(long, value_name = "PATH")]

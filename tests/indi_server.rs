@@ -146,6 +146,35 @@ async fn the_connection_switch_drives_the_link() {
 }
 
 #[tokio::test]
+async fn a_switch_is_ok_only_with_the_values_asked_for() {
+    let (runtime, address) = start("").await;
+    let mut peer = client(address).await;
+    peer.send("<newSwitchVector device='pump' name='ON'><oneSwitch name='ON'>On</oneSwitch></newSwitchVector>")
+        .await;
+    // Busy while the pump has not reported it on; Ok only with ON=On.
+    loop {
+        let set = peer
+            .wait_for("a setSwitchVector ON", |m| {
+                is_vector(m, Op::Set, "pump", "ON").is_some()
+            })
+            .await;
+        let Message::Vector(_, v) = set else {
+            unreachable!()
+        };
+        let on = v.members.iter().find(|m| m.name == "ON").unwrap();
+        match v.head.state {
+            Some(IndiState::Ok) => {
+                assert_eq!(on.value, "On", "Ok with the old value: {v:?}");
+                break;
+            }
+            Some(IndiState::Busy) => {}
+            other => panic!("{other:?}: {v:?}"),
+        }
+    }
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_simulator_is_a_device_whose_faults_clients_switch() {
     let (runtime, address) = start("").await;
     let mut peer = IndiPeer::connect(address).await;

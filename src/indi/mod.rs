@@ -14,6 +14,7 @@ mod clients;
 mod defs;
 mod outbox;
 mod requests;
+mod writes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -31,10 +32,11 @@ pub use outbox::{Outbox, Pushed};
 
 use self::admission::sleep_until;
 use self::clients::{Client, FromClient, Inbound, is_blob};
+use self::writes::Done;
 use labdeck_core::bus::Event;
-use labdeck_core::hub::{Hub, Request};
+use labdeck_core::hub::Hub;
 use labdeck_core::runtime::Runtime;
-use labdeck_protocol::indi::{BlobMode, IndiState, Message, Op, Vector};
+use labdeck_protocol::indi::{BlobMode, Message, Op};
 
 #[derive(Debug, Error)]
 pub enum IndiServerError {
@@ -83,14 +85,6 @@ fn timestamp_now() -> String {
 enum Source {
     Device(usize),
     Simulator(usize),
-}
-
-/// A `new*` carried out (or refused).
-struct Done {
-    client: u64,
-    device: String,
-    vector: String,
-    refusal: Option<String>,
 }
 
 /// Counters for the console and tests.
@@ -523,98 +517,4 @@ impl IndiServer {
             _ => {}
         }
     }
-
-    fn new_vector(&mut self, id: u64, new: &Vector) {
-        let (device, vector) = (new.head.device.clone(), new.head.name.clone());
-        let planned = match self.served.get(&device) {
-            Some(served) => requests::plan(served, &device, new),
-            None => Err(format!("no device {device}")),
-        };
-        let requests = match planned {
-            Ok(requests) => requests,
-            Err(why) => return self.refuse_new(id, new, &why),
-        };
-        // A device may take a while (an exchange with the instrument):
-        // the requests run beside the actor.
-        let hub = self.hub.clone();
-        let tx = self.done_tx.clone();
-        tokio::spawn(async move {
-            let refusal = run_all(&hub, requests).await;
-            let _ = tx
-                .send(Done {
-                    client: id,
-                    device,
-                    vector,
-                    refusal,
-                })
-                .await;
-        });
-    }
-
-    /// A `new*` that cannot be carried out: Alert with the reason, or a
-    /// message when there is no such vector.
-    fn refuse_new(&mut self, id: u64, new: &Vector, why: &str) {
-        tracing::info!(
-            "INDI server: refused {}.{}: {why}",
-            new.head.device,
-            new.head.name
-        );
-        let known = self
-            .served
-            .get(&new.head.device)
-            .and_then(|s| s.vector(&new.head.name))
-            .cloned();
-        let message = match known {
-            Some(mut v) => {
-                v.head.state = Some(IndiState::Alert);
-                v.head.message = Some(why.to_string());
-                v.head.timestamp = Some(timestamp_now());
-                Message::Vector(Op::Set, v)
-            }
-            None => Message::Message {
-                device: Some(new.head.device.clone()),
-                timestamp: Some(timestamp_now()),
-                message: Some(why.to_string()),
-            },
-        };
-        self.send(id, &message);
-    }
-
-    /// Acknowledge a `new*`: Ok with the values as they are now (to every
-    /// interested client), or Alert with the refusal (to the requester).
-    fn done(&mut self, done: Done) {
-        if let Some(i) = self.source_of(&done.device) {
-            self.refresh(i, true);
-        }
-        let Some(mut v) = self
-            .served
-            .get(&done.device)
-            .and_then(|s| s.vector(&done.vector))
-            .cloned()
-        else {
-            return;
-        };
-        v.head.timestamp = Some(timestamp_now());
-        match done.refusal {
-            None => {
-                v.head.state = Some(IndiState::Ok);
-                self.broadcast(&done.device, &done.vector, &Message::Vector(Op::Set, v));
-            }
-            Some(why) => {
-                v.head.state = Some(IndiState::Alert);
-                v.head.message = Some(why);
-                self.send(done.client, &Message::Vector(Op::Set, v));
-            }
-        }
-    }
-}
-
-/// Carry out requests in order; the first refusal, in words.
-async fn run_all(hub: &Hub, requests: Vec<Request>) -> Option<String> {
-    for request in requests {
-        if let Err(refusal) = hub.request(request).await {
-            return Some(refusal.to_string());
-        }
-    }
-    None
 }
