@@ -27,12 +27,22 @@ use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 /// $XDG_CONFIG_HOME/labdeck/config.toml, else the embedded demo (a simulated
 /// TURBOVAC pump on a virtual serial port and a simulated Keithley 6517B
 /// electrometer on a loopback TCP port, both served to INDI clients on
-/// 127.0.0.1:7624). In the console, ? lists every key.
+/// 127.0.0.1:7624). In the console, ? lists every key. The options of
+/// `run` work without it: `labdeck --theme light`.
 #[derive(Debug, Parser)]
-#[command(name = "labdeck", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "labdeck",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -300,7 +310,7 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    match cli.command.unwrap_or(Command::Run(cli.run)) {
         Command::Check { config } => check(config.as_deref()),
         Command::Run(args) => console(args),
         Command::Serve(args) => {

@@ -62,3 +62,25 @@ fn ctrl_c_shuts_down_cleanly() {
     serve.expect("port: connected -> torn-down (teardown requested)");
     assert!(serve.wait().success());
 }
+
+#[test]
+fn the_console_options_work_without_run() {
+    // Not on a terminal, the console refuses to start; but it got as far
+    // as that: the options were taken, not refused as unknown.
+    for args in [&["--theme", "light"][..], &["run", "--theme", "light"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("needs a terminal"), "{args:?}: {stderr}");
+    }
+    // Console options do not mix with another subcommand.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .args(["--theme", "light", "check"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

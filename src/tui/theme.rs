@@ -253,6 +253,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_light_theme_is_readable_on_white() {
+        let theme = Theme::load("light", false).unwrap();
+        let readable = [
+            Color::Black,
+            Color::DarkGray,
+            Color::Red,
+            Color::Green,
+            Color::Blue,
+            Color::Magenta,
+        ];
+        for (role, name) in Role::ALL {
+            let style = theme.style(role);
+            // A role with a background of its own carries its contrast.
+            if style.bg.is_some() {
+                continue;
+            }
+            if let Some(fg) = style.fg {
+                assert!(readable.contains(&fg), "{name}: {fg:?} on white");
+            }
+        }
+    }
+
+    #[test]
     fn every_builtin_theme_loads_and_covers_every_role() {
         for (name, _) in BUILTIN {
             let theme = Theme::load(name, false).unwrap_or_else(|e| panic!("{name}: {e}"));
