@@ -74,6 +74,10 @@ struct RunArgs {
     /// Enable the mouse (click to focus a pane, wheel to scroll).
     #[arg(long)]
     mouse: bool,
+    /// Watch only: refuse every write, action, fault toggle and task (an
+    /// emergency stop is still carried out); Ctrl-R cannot turn it off.
+    #[arg(long)]
+    read_only: bool,
     /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
     #[arg(long)]
     no_color: bool,
@@ -395,6 +399,11 @@ fn console(args: RunArgs) -> ExitCode {
         keymap: console.keymap,
         traffic_ring: config.traffic.ring,
         method: args.method,
+        safety: labdeck::tui::Safety {
+            read_only: args.read_only || console.read_only,
+            locked: args.read_only,
+            confirm: console.confirm,
+        },
     };
     // Validate what can be checked before the screen is taken over.
     if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {

@@ -42,6 +42,10 @@ impl Console {
     }
 
     fn start_with(rows: u16, cols: u16, term: &str) -> Self {
+        Self::start_args(rows, cols, term, &[])
+    }
+
+    fn start_args(rows: u16, cols: u16, term: &str, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {
@@ -52,6 +56,7 @@ impl Console {
             })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_labdeck"));
+        cmd.args(args);
         cmd.cwd(dir.path());
         cmd.env("TERM", term);
         cmd.env("LANG", "C.UTF-8");
@@ -369,4 +374,21 @@ fn a_pump_that_stops_answering_is_not_shown_as_up() {
     console.wait_for("◌ not responding");
     console.press(b":fault pump-sim no-reply off\r");
     console.wait_for("devices 2/2 responding");
+}
+
+#[test]
+fn read_only_refuses_the_pump_switch_and_leaves_it_as_it_was() {
+    let mut console = Console::start_args(40, 120, "xterm-256color", &["--read-only"]);
+    console.wait_for("labdeck READ-ONLY");
+    console.wait_for("Properties: pump1 (turbovac, responding)");
+    console.press(b"o");
+    console.wait_for("read-only: 'power' refused (started with --read-only)");
+    // Monitoring goes on, the pump as it was.
+    console.press(b":status\r");
+    console.wait_for("pump1");
+    assert!(
+        console.contents().contains("Pump on          off"),
+        "{}",
+        console.contents()
+    );
 }

@@ -108,9 +108,11 @@ const LAYERS: &[(&str, u8)] = &[
     ("sim", 4),
     ("device", 4),
     ("config", 5),
-    ("bus", 6),
-    ("hub", 7),
-    ("runtime", 8),
+    ("request", 5),
+    ("audit", 6),
+    ("bus", 7),
+    ("hub", 8),
+    ("runtime", 9),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -16,6 +16,10 @@ fn serve_prints_events_and_answers_commands() {
     serve.expect("link     port: connecting -> connected (opened /dev/pts/");
     serve.send("pump pump on");
     serve.expect("ok: pump switched on");
+    // Into the audit trail, with who asked and how it ended.
+    serve.expect(
+        r#"audit    serve: {"request":"power","device":"pump","on":true,"force":false}: done"#,
+    );
     serve.expect("property pump.motion = accelerating [Ok]");
     serve.send("fault sim no-reply on");
     serve.expect("fault    sim: no-reply on");

@@ -334,3 +334,52 @@ fn one_alarm_per_condition_from_raise_to_clear() {
         .collect();
     assert_eq!(listed, [(false, false), (false, true)]);
 }
+
+#[test]
+fn switching_a_pump_is_asked_first_and_read_only_refuses_it() {
+    let (mut app, _) = model();
+    press(&mut app, "1");
+    // Asked first; "n" does nothing, "y" sends it.
+    assert!(press(&mut app, "o").is_empty());
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    assert!(press(&mut app, "n").is_empty());
+    press(&mut app, "o");
+    let effects = press(&mut app, "y");
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Hub(Request::Power { on: false, .. })]
+        ),
+        "{effects:?}"
+    );
+
+    // Read-only: refused with a message, from keys and the palette alike.
+    press(&mut app, "ctrl+r");
+    assert!(app.safety.read_only);
+    assert!(press(&mut app, "o").is_empty());
+    assert!(app.overlay.is_none(), "not asked: refused at once");
+    let status = app.status.as_ref().unwrap().text.clone();
+    assert!(status.starts_with("read-only: 'power' refused"), "{status}");
+    press(&mut app, ":");
+    type_text(&mut app, "fault pump-sim no-reply on");
+    assert!(press(&mut app, "enter").is_empty());
+    // An emergency stop still goes out (after its question).
+    press(&mut app, ":");
+    type_text(&mut app, "estop pump1");
+    press(&mut app, "enter");
+    let effects = press(&mut app, "y");
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Hub(Request::EmergencyStop { .. })]
+        ),
+        "{effects:?}"
+    );
+    // Off again with the key; locked (--read-only), it stays on.
+    press(&mut app, "ctrl+r");
+    assert!(!app.safety.read_only);
+    app.safety.read_only = true;
+    app.safety.locked = true;
+    press(&mut app, "ctrl+r");
+    assert!(app.safety.read_only);
+}

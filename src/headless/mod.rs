@@ -21,7 +21,7 @@ use self::print::Definitions;
 use labdeck_core::bus::{Event, EventBus};
 use labdeck_core::config::{Config, TrafficSettings};
 use labdeck_core::device::{TaskSnapshot, TaskState};
-use labdeck_core::hub::{Hub, Outcome, QueuedTask};
+use labdeck_core::hub::{Hub, Origin, Outcome, QueuedTask};
 use labdeck_core::link::TrafficTap;
 use labdeck_core::link::pty::PtyError;
 use labdeck_core::runtime::{Runtime, RuntimeError};
@@ -88,7 +88,10 @@ pub async fn serve(
     if let Some(path) = &method {
         let result = runtime
             .hub()
-            .request(labdeck_core::hub::Request::Load { path: path.clone() })
+            .request_as(
+                Origin::Serve,
+                labdeck_core::hub::Request::Load { path: path.clone() },
+            )
             .await;
         if let Ok(Outcome::MethodQueued { tasks, .. }) = &result {
             watched.clone_from(tasks);
@@ -364,7 +367,7 @@ where
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {
                     let quit = matches!(command::parse(&line), Ok(Some(command::Line::Quit)));
-                    if let Some(reply) = command::execute(hub, &line).await {
+                    if let Some(reply) = command::execute(hub, Origin::Serve, &line).await {
                         print_reply(&reply, output.json);
                     }
                     if quit {

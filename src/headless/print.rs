@@ -188,6 +188,7 @@ pub fn render(event: &Event, defs: &Definitions) -> Option<String> {
             device,
             liveness,
         } => format!("{} device   {device}: {liveness}", clock(t)),
+        Event::Audit(record) => format!("{} audit    {record}", clock(&record.t)),
         Event::Fault {
             t,
             simulator,

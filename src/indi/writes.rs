@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::{IndiServer, requests, timestamp_now};
-use labdeck_core::hub::{Hub, Request};
+use labdeck_core::hub::{Hub, Origin, Request};
 use labdeck_protocol::indi::{IndiState, Message, Op, Vector};
 
 /// How long a device has to report a change it accepted (a pump reads
@@ -44,10 +44,16 @@ impl IndiServer {
             .iter()
             .map(|m| (m.name.clone(), m.value.clone()))
             .collect();
+        let origin = Origin::Indi {
+            peer: self
+                .clients
+                .get(&id)
+                .map_or_else(String::new, |c| c.peer.to_string()),
+        };
         let hub = self.hub.clone();
         let tx = self.done_tx.clone();
         tokio::spawn(async move {
-            let refusal = run_all(&hub, requests).await;
+            let refusal = run_all(&hub, &origin, requests).await;
             let _ = tx
                 .send(Done {
                     client: id,
@@ -166,9 +172,9 @@ fn same_value(a: &str, b: &str) -> bool {
 }
 
 /// Carry out requests in order; the first refusal, in words.
-async fn run_all(hub: &Hub, requests: Vec<Request>) -> Option<String> {
+async fn run_all(hub: &Hub, origin: &Origin, requests: Vec<Request>) -> Option<String> {
     for request in requests {
-        if let Err(refusal) = hub.request(request).await {
+        if let Err(refusal) = hub.request_as(origin.clone(), request).await {
             return Some(refusal.to_string());
         }
     }

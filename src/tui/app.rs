@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::forms::TaskForm;
 use super::palette::Palette;
+use super::safety::Safety;
 use super::traffic::Traffic;
 use crate::tui::keys::{Action, Keymap, Scope};
 use labdeck_core::alarm::{Alarm as CoreAlarm, AlarmKind, Severity};
@@ -140,6 +141,12 @@ pub enum Confirm {
         id: u64,
         name: String,
     },
+    /// A request that moves hardware (a pump switched, a running
+    /// device's link closed, an emergency stop), said in words.
+    Request {
+        question: String,
+        request: labdeck_core::hub::Request,
+    },
 }
 
 /// What a text input line is for.
@@ -221,6 +228,7 @@ pub struct App {
     /// `(device, attribute)` being edited.
     pub editing: Option<(String, String)>,
     pub keymap: Keymap,
+    pub safety: Safety,
     pub size: (u16, u16),
     pub now: Timestamp,
     /// Index into [`LOG_LEVELS`] of the most verbose level shown.
@@ -259,6 +267,7 @@ impl App {
             palette_history: Vec::new(),
             editing: None,
             keymap,
+            safety: Safety::default(),
             size: (80, 24),
             now,
             log_level: 2,

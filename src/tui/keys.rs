@@ -258,6 +258,7 @@ actions! {
     NextPane = "next-pane", Global, [key(K::Tab)], "next pane";
     PrevPane = "prev-pane", Global, [key(K::BackTab)], "previous pane";
     Repaint = "repaint", Global, [KeyChord::ctrl('l')], "repaint the screen";
+    ReadOnly = "read-only", Global, [KeyChord::ctrl('r')], "read-only on/off: refuse every write";
     PaneConnections = "pane-connections", Global, [KeyChord::char('1')], "go to connections";
     PaneStateMachine = "pane-state", Global, [KeyChord::char('2')], "go to the state machine";
     PaneProperties = "pane-properties", Global, [KeyChord::char('3')], "go to properties";

@@ -13,6 +13,7 @@ pub mod keys;
 mod layout;
 mod pace;
 mod palette;
+mod safety;
 mod sanitize;
 pub mod settings;
 mod terminal;
@@ -36,6 +37,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
 pub use palette::Palette;
+pub use safety::Safety;
 pub use settings::ConsoleSettings;
 pub use theme::{BUILTIN_THEMES, Theme, ThemeError, no_color_requested};
 pub use update::{Effect, LogScroll, Msg};
@@ -45,7 +47,7 @@ use self::pace::Pacer;
 use self::watches::Watches;
 use crate::headless::command::{self, Reply};
 use labdeck_core::bus::Event;
-use labdeck_core::hub::Hub;
+use labdeck_core::hub::{Hub, Origin};
 use labdeck_core::time::Timestamp;
 
 #[derive(Debug, Error)]
@@ -72,6 +74,7 @@ pub struct ConsoleOptions {
     pub traffic_ring: usize,
     /// A method file to queue at start.
     pub method: Option<std::path::PathBuf>,
+    pub safety: safety::Safety,
 }
 
 /// The console needs a terminal on stdin and stdout.
@@ -93,6 +96,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     let themes = BUILTIN_THEMES.iter().map(ToString::to_string).collect();
     let setup = Setup::from_snapshot(&hub.snapshot(), themes, options.traffic_ring);
     let mut app = App::new(setup, options.keymap.clone(), &theme.name, Timestamp::now());
+    app.safety = options.safety;
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -113,8 +117,11 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     }
     if let Some(path) = &options.method {
         let reply = Reply::from_result(
-            hub.request(labdeck_core::hub::Request::Load { path: path.clone() })
-                .await,
+            hub.request_as(
+                Origin::Console,
+                labdeck_core::hub::Request::Load { path: path.clone() },
+            )
+            .await,
         );
         app.status = Some(app::Status {
             text: reply.text,
@@ -276,8 +283,10 @@ fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
     let hub = hub.clone();
     tokio::spawn(async move {
         let reply = match effect {
-            Effect::Hub(request) => Reply::from_result(hub.request(request).await),
-            Effect::HubLine(line) => match command::execute(&hub, &line).await {
+            Effect::Hub(request) => {
+                Reply::from_result(hub.request_as(Origin::Console, request).await)
+            }
+            Effect::HubLine(line) => match command::execute(&hub, Origin::Console, &line).await {
                 Some(reply) => reply,
                 None => return,
             },

@@ -1,5 +1,5 @@
 //! The console's sections of the configuration file: `[console]` (frame
-//! and data rates, theme, mouse) and `[keys]`. The core reads the rest of the file;
+//! and data rates, theme, mouse, read-only, confirmations) and `[keys]`. The core reads the rest of the file;
 //! this reads the same text again for these two, with the same
 //! file:line:column errors, and [`load`] reports both sets of problems
 //! together, in file order.
@@ -23,6 +23,11 @@ pub struct ConsoleSettings {
     pub data_rate: u32,
     pub theme: String,
     pub mouse: bool,
+    /// Start refusing every write, action and fault toggle.
+    pub read_only: bool,
+    /// Ask before switching a pump, disconnecting a running device's
+    /// link and an emergency stop.
+    pub confirm: bool,
     pub keymap: Keymap,
 }
 
@@ -33,6 +38,8 @@ impl Default for ConsoleSettings {
             data_rate: 5,
             theme: "default".into(),
             mouse: false,
+            read_only: false,
+            confirm: true,
             keymap: Keymap::default(),
         }
     }
@@ -54,6 +61,8 @@ struct RawConsole {
     data_rate: Option<Spanned<u32>>,
     theme: Option<Spanned<String>>,
     mouse: Option<bool>,
+    read_only: Option<bool>,
+    confirm: Option<bool>,
 }
 
 /// One key or several for an action.
@@ -164,6 +173,8 @@ pub fn console(text: &str, origin: &ConfigOrigin) -> Result<ConsoleSettings, Con
             }
         }
         settings.mouse = console.mouse.unwrap_or(false);
+        settings.read_only = console.read_only.unwrap_or(false);
+        settings.confirm = console.confirm.unwrap_or(true);
     }
     if errors.is_empty() {
         Ok(settings)

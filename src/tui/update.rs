@@ -78,7 +78,8 @@ impl App {
         match msg {
             Msg::Key(key) => {
                 self.dirty = true;
-                self.key(key)
+                let effects = self.key(key);
+                self.guard(effects)
             }
             Msg::Click { x, y } => {
                 self.click(x, y);
@@ -221,6 +222,7 @@ impl App {
             Action::NextPane => pane(self.focus.next())(self),
             Action::PrevPane => pane(self.focus.prev())(self),
             Action::Repaint => vec![Effect::Repaint],
+            Action::ReadOnly => self.toggle_read_only(),
             Action::PaneConnections => pane(Pane::Connections)(self),
             Action::PaneStateMachine => pane(Pane::StateMachine)(self),
             Action::PaneProperties => pane(Pane::Properties)(self),
@@ -254,7 +256,7 @@ impl App {
             Action::Top => self.moved(i64::MIN / 2),
             Action::Bottom => self.moved(i64::MAX / 2),
             Action::Connect => self.connection(ConnCommand::Connect),
-            Action::Disconnect => self.connection(ConnCommand::Disconnect),
+            Action::Disconnect => self.disconnect(),
             Action::RetryNow => self.connection(ConnCommand::RetryNow),
             Action::Faults => {
                 match self.selected_simulator() {
@@ -279,11 +281,13 @@ impl App {
                     return vec![];
                 }
                 let on = device.powered() == Some(true);
-                vec![Effect::Hub(Request::Power {
+                let question = format!("Switch {} {}?", device.name, if on { "off" } else { "on" });
+                let request = Request::Power {
                     device: device.name.to_string(),
                     on: !on,
                     force: false,
-                })]
+                };
+                self.confirmed(question, request)
             }
             Action::Acknowledge => {
                 let id = self
@@ -348,6 +352,31 @@ impl App {
         self.focus
     }
 
+    /// Disconnecting the link of a device that runs (switched on, or a
+    /// task running) is asked about first.
+    fn disconnect(&mut self) -> Vec<Effect> {
+        let Some(c) = self.selected_connection() else {
+            return self.connection(ConnCommand::Disconnect);
+        };
+        let running = self.data.devices.iter().find(|d| {
+            d.link == c.name && (d.powered() == Some(true) || d.running_task().is_some())
+        });
+        match running {
+            Some(d) => {
+                let question = format!(
+                    "Disconnect {}? {} is running; it keeps doing so unwatched.",
+                    c.name, d.name
+                );
+                let request = Request::Connection {
+                    target: c.name.to_string(),
+                    command: ConnCommand::Disconnect,
+                };
+                self.confirmed(question, request)
+            }
+            None => self.connection(ConnCommand::Disconnect),
+        }
+    }
+
     fn connection(&mut self, command: ConnCommand) -> Vec<Effect> {
         if let Some(c) = self.selected_connection() {
             vec![Effect::Hub(Request::Connection {
@@ -396,7 +425,7 @@ impl App {
         self.clamp_cursors();
     }
 
-    fn notice(&mut self, text: impl Into<String>, ok: bool) {
+    pub(super) fn notice(&mut self, text: impl Into<String>, ok: bool) {
         self.status = Some(Status {
             text: text.into(),
             ok,
@@ -546,6 +575,10 @@ impl App {
                 KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Quit],
                 _ => vec![],
             },
+            Overlay::Confirm(Confirm::Request { request, .. }) => match key.key {
+                KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(request)],
+                _ => vec![],
+            },
             Overlay::Confirm(Confirm::CancelTask { device, id, .. }) => match key.key {
                 KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Hub(Request::Cancel {
                     device,
@@ -631,6 +664,12 @@ impl App {
                 self.notice("usage: capture LINK FILE", false);
                 vec![]
             }
+            ["estop", device] => self.confirmed(
+                format!("Emergency stop {device}? Every task is cancelled, the device goes to its safe state."),
+                Request::EmergencyStop {
+                    device: (*device).to_string(),
+                },
+            ),
             _ => vec![Effect::HubLine(line)],
         }
     }

@@ -110,7 +110,9 @@ pub fn prop_f64(snapshot: &DeviceSnapshot, name: &str) -> Option<f64> {
 
 /// One line of the command language, as `serve` and the palette run it.
 pub async fn run(hub: &Hub, line: &str) -> Reply {
-    command::execute(hub, line).await.expect("a command")
+    command::execute(hub, labdeck_core::hub::Origin::Serve, line)
+        .await
+        .expect("a command")
 }
 
 /// One line of the command language; what the Hub answered, typed.

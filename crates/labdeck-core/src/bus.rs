@@ -59,6 +59,8 @@ pub enum Event {
     Notice(Notice),
     /// A task changed state.
     Task(TaskChange),
+    /// An operator action and how it ended.
+    Audit(crate::audit::AuditRecord),
     /// A device started or stopped answering (its link's state is a
     /// `Transition`).
     Liveness {

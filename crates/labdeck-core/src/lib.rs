@@ -13,6 +13,7 @@
 use labdeck_protocol as protocol;
 
 pub mod alarm;
+mod audit;
 pub mod bus;
 pub mod config;
 pub mod connection;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod hub;
 pub mod link;
 pub mod publish;
+mod request;
 pub mod runtime;
 pub mod server;
 pub mod sim;

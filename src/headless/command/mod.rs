@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use labdeck_core::hub::{Hub, HubError, HubResult, Outcome, Request};
+use labdeck_core::hub::{Hub, HubError, HubResult, Origin, Outcome, Request};
 
 pub use tasks::describe;
 
@@ -247,13 +247,16 @@ impl std::fmt::Display for Reply {
     }
 }
 
-/// Parse and carry out one line; `None` for blank lines and comments.
-pub async fn execute(hub: &Hub, line: &str) -> Option<Reply> {
+/// Parse and carry out one line from `origin` (for the audit trail);
+/// `None` for blank lines and comments.
+pub async fn execute(hub: &Hub, origin: Origin, line: &str) -> Option<Reply> {
     Some(match parse(line) {
         Ok(None) => return None,
         Ok(Some(Line::Help)) => Reply::ok(format!("commands:\n{}", help())),
         Ok(Some(Line::Quit)) => Reply::ok("quit"),
-        Ok(Some(Line::Request(request))) => Reply::from_result(hub.request(request).await),
+        Ok(Some(Line::Request(request))) => {
+            Reply::from_result(hub.request_as(origin, request).await)
+        }
         Err(e) => Reply::fail(e.to_string()),
     })
 }

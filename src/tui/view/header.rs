@@ -39,8 +39,13 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     };
     // Dropped from the right when the terminal is narrow: what is true of
     // the devices comes before the links under them.
+    let mode = if app.safety.read_only {
+        " labdeck READ-ONLY".to_string()
+    } else {
+        " labdeck".to_string()
+    };
     let parts = [
-        " labdeck".to_string(),
+        mode,
         time.to_string(),
         format!("devices {responding}/{} responding", app.data.devices.len()),
         alarm_text,

@@ -116,6 +116,9 @@ pub fn hints(app: &App) -> Vec<Hint> {
         Some(Overlay::Confirm(Confirm::Quit)) => {
             fixed(&[("y", "yes, quit"), ("any other key", "stay")])
         }
+        Some(Overlay::Confirm(Confirm::Request { .. })) => {
+            fixed(&[("y", "yes, do it"), ("any other key", "do nothing")])
+        }
         Some(Overlay::Confirm(Confirm::CancelTask { .. })) => {
             fixed(&[("y", "yes, cancel it"), ("any other key", "keep it")])
         }

@@ -65,6 +65,15 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             ];
             popup(ctx, frame, rect, "Quit", lines);
         }
+        Some(Overlay::Confirm(Confirm::Request { question, .. })) => {
+            let width = (question.chars().count() as u16 + 4).clamp(40, area.width);
+            let rect = centred(area, width, 5);
+            let lines = vec![
+                Line::from(sanitize::text(question)),
+                Line::styled("(y / n)", ctx.theme.style(Role::Value)),
+            ];
+            popup(ctx, frame, rect, "Confirm", lines);
+        }
         Some(Overlay::Confirm(Confirm::CancelTask { device, id, name })) => {
             let rect = centred(area, 60, 5);
             let lines = vec![

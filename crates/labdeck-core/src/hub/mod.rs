@@ -5,20 +5,20 @@
 
 mod method;
 mod outcome;
-mod request;
 mod tasks;
 
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
 
+pub use crate::audit::{AuditRecord, Origin};
 pub use crate::error::HubError;
+pub use crate::request::Request;
 pub use method::{load_method, parse_method};
 pub use outcome::{
     ActorState, ActorStatus, DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask,
     SimStatus,
 };
-pub use request::Request;
 
 use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
@@ -173,6 +173,20 @@ impl Hub {
 
     pub fn actors(&self) -> Vec<ActorStatus> {
         self.inner.actors.borrow().clone()
+    }
+
+    /// Carry out a request a front end made: one that changes the lab goes
+    /// into the audit trail (the log and an `audit` event) with its
+    /// outcome.
+    pub async fn request_as(&self, origin: Origin, request: Request) -> HubResult {
+        if !request.changes_the_lab() {
+            return self.request(request).await;
+        }
+        let result = self.request(request.clone()).await;
+        let record = AuditRecord::new(origin, request, result.as_ref().err().cloned());
+        tracing::info!(target: "labdeck::audit", "{record}");
+        self.inner.bus.send(Event::Audit(record));
+        result
     }
 
     /// Carry out a request. Unknown names are refused with the known ones.
