@@ -5,4 +5,5 @@
 pub mod format;
 pub mod headless;
 pub mod indi;
+pub mod memory;
 pub mod tui;

@@ -313,6 +313,8 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 }
 
 fn main() -> ExitCode {
+    labdeck::memory::limit_arenas();
+    labdeck::memory::give_back_freed_memory();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(cli.run)) {
         Command::Check { config } => check(config.as_deref()),

@@ -383,3 +383,27 @@ fn switching_a_pump_is_asked_first_and_read_only_refuses_it() {
     press(&mut app, "ctrl+r");
     assert!(app.safety.read_only);
 }
+
+#[test]
+fn status_messages_expire_and_stay_in_the_history() {
+    let (mut app, _) = model();
+    app.update(Msg::Key("ctrl+r".parse().unwrap()));
+    let said = app.current_status().map(|s| s.text.clone()).unwrap();
+    assert!(said.starts_with("read-only"), "{said}");
+    // Six seconds on, the line is clear; the history keeps it.
+    app.now = labdeck_core::time::Timestamp {
+        mono: app.now.mono + std::time::Duration::from_secs(7),
+        ..app.now
+    };
+    assert!(app.current_status().is_none());
+    press(&mut app, ":");
+    type_text(&mut app, "messages");
+    press(&mut app, "enter");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.contains("read-only")),
+        "{:?}",
+        app.message
+    );
+}

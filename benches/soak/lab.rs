@@ -201,11 +201,14 @@ fn sample_every(
                 at: started.elapsed(),
                 rss_kb: rss_kb(),
                 fds: std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count),
-                rings_full: taps
-                    .iter()
-                    .map(labdeck_core::link::TrafficTap::counters)
-                    .filter(|c| c.chunks > 0)
-                    .all(|c| c.evicted > 0),
+                rings_full: {
+                    let busy: Vec<_> = taps
+                        .iter()
+                        .map(labdeck_core::link::TrafficTap::counters)
+                        .filter(|c| c.chunks > 0)
+                        .collect();
+                    !busy.is_empty() && busy.iter().all(|c| c.evicted > 0)
+                },
             };
             println!(
                 "  [{:>5.0} s] RSS {:.1} MB, heap in use {:.1} MB, {} fds{}",
@@ -235,16 +238,6 @@ pub fn rss_kb() -> u64 {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// Give freed heap memory back to the system (glibc keeps it otherwise),
-/// so RSS says what is still in use.
-#[allow(unsafe_code)] // one libc call with no arguments to uphold
-pub fn return_freed_memory() {
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The system allocator, counting the bytes in use: what the process

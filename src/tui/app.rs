@@ -174,7 +174,14 @@ pub enum Overlay {
 pub struct Status {
     pub text: String,
     pub ok: bool,
+    /// When it was said: the status line shows it for [`STATUS_FOR`].
+    pub at: Timestamp,
 }
+
+/// How long a message stays on the status line; `:messages` lists the
+/// last [`MESSAGES_KEPT`].
+pub const STATUS_FOR: std::time::Duration = std::time::Duration::from_secs(6);
+pub const MESSAGES_KEPT: usize = 100;
 
 /// Facts the console needs that do not change while it runs.
 #[derive(Debug, Clone, Default)]
@@ -224,6 +231,8 @@ pub struct App {
     /// A multi-line reply shown in a box until a key is pressed.
     pub message: Option<String>,
     pub status: Option<Status>,
+    /// Every status message, oldest first, for `:messages`.
+    pub messages: VecDeque<Status>,
     pub palette_history: Vec<String>,
     /// `(device, attribute)` being edited.
     pub editing: Option<(String, String)>,
@@ -268,6 +277,7 @@ impl App {
             editing: None,
             keymap,
             safety: Safety::default(),
+            messages: VecDeque::new(),
             size: (80, 24),
             now,
             log_level: 2,
@@ -275,6 +285,28 @@ impl App {
             dirty: true,
             quit: false,
         }
+    }
+
+    /// Say something on the status line (and keep it in the history).
+    pub fn say(&mut self, text: impl Into<String>, ok: bool) {
+        let status = Status {
+            text: text.into(),
+            ok,
+            at: self.now,
+        };
+        if self.messages.len() == MESSAGES_KEPT {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(status.clone());
+        self.status = Some(status);
+        self.dirty = true;
+    }
+
+    /// The status message still on show at `now`.
+    pub fn current_status(&self) -> Option<&Status> {
+        self.status
+            .as_ref()
+            .filter(|s| self.now.mono.saturating_duration_since(s.at.mono) < STATUS_FOR)
     }
 
     /// Take new snapshots (at start, on device-level changes, after lag)

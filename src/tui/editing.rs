@@ -1,7 +1,7 @@
 //! The console's task and attribute editing: the task form, the attribute
 //! editor and the cancel confirmation. Part of `update`: pure, effects out.
 
-use super::app::{App, Confirm, InputPurpose, Overlay, Pane, Status};
+use super::app::{App, Confirm, InputPurpose, Overlay, Pane};
 use super::forms::{FormKey, TaskForm};
 use super::update::Effect;
 use crate::tui::keys::KeyChord;
@@ -9,13 +9,6 @@ use labdeck_core::device::Value;
 use labdeck_core::hub::Request;
 
 impl App {
-    fn say(&mut self, text: impl Into<String>, ok: bool) {
-        self.status = Some(Status {
-            text: text.into(),
-            ok,
-        });
-    }
-
     /// `t`: the form, prefilled for the selected device.
     pub(super) fn open_task_form(&mut self) -> Vec<Effect> {
         if self.data.devices.is_empty() {

@@ -123,10 +123,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
             )
             .await,
         );
-        app.status = Some(app::Status {
-            text: reply.text,
-            ok: reply.ok,
-        });
+        app.say(reply.text, reply.ok);
     }
     let mut watches = Watches::new(&hub);
     app.sync(watches.read(&hub));

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane, Status};
+use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane};
 use super::layout;
 use super::palette::{Palette, Vocabulary};
 use crate::headless::command::Reply;
@@ -157,8 +157,7 @@ impl App {
         if text.lines().nth(1).is_some() {
             self.message = Some(text);
         }
-        self.status = Some(Status { text: first, ok });
-        self.dirty = true;
+        self.say(first, ok);
     }
 
     /// Whether every pane is on screen (otherwise one tab at a time).
@@ -426,10 +425,7 @@ impl App {
     }
 
     pub(super) fn notice(&mut self, text: impl Into<String>, ok: bool) {
-        self.status = Some(Status {
-            text: text.into(),
-            ok,
-        });
+        self.say(text, ok);
     }
 
     fn click(&mut self, x: u16, y: u16) {
@@ -662,6 +658,23 @@ impl App {
             }],
             ["capture", ..] => {
                 self.notice("usage: capture LINK FILE", false);
+                vec![]
+            }
+            ["messages"] => {
+                let lines: Vec<String> = self
+                    .messages
+                    .iter()
+                    .map(|m| {
+                        let clock = crate::format::clock(&m.at);
+                        let word = if m.ok { "ok   " } else { "error" };
+                        format!("{clock} {word} {}", m.text)
+                    })
+                    .collect();
+                self.message = Some(if lines.is_empty() {
+                    "no messages yet".into()
+                } else {
+                    format!("messages (oldest first):\n{}", lines.join("\n"))
+                });
                 vec![]
             }
             ["estop", device] => self.confirmed(

@@ -180,7 +180,7 @@ fn short(action: Action) -> &'static str {
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     let theme = ctx.theme;
     let width = area.width as usize;
-    let status = app.status.as_ref().map(|s| {
+    let status = app.current_status().map(|s| {
         let style = if s.ok {
             theme.style(Role::Ok)
         } else {
