@@ -1,7 +1,9 @@
 //! The raw-traffic view's model: chunks from every link in arrival order,
-//! bounded; pause that keeps buffering; filters by link, direction and
-//! text/hex pattern; repeated request/reply pairs collapsed into counters;
-//! hex and decoded renderings; capture text.
+//! bounded, each kept as it came; pause that keeps buffering; filters by
+//! link, direction and text/hex pattern; repeats and repeated
+//! request/reply pairs collapsed into counters when the view is built (so
+//! rows stay in time order, `r` applies to what is already there, and a
+//! capture holds every frame); hex and decoded renderings; capture text.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -83,22 +85,12 @@ pub struct Entry {
     pub repeats: u32,
 }
 
-/// A TX entry merged speculatively as the start of a repeated pair.
-#[derive(Debug, Clone)]
-struct PendingPair {
-    link: Arc<str>,
-    first_seq: u64,
-    previous_last: Timestamp,
-    chunk: Chunk,
-}
-
 #[derive(Debug, Clone)]
 pub struct Traffic {
+    /// Every chunk as it came, oldest first (`repeats` 1).
     entries: VecDeque<Entry>,
     capacity: usize,
     next_seq: u64,
-    /// At most one speculative pair per link.
-    pending: Vec<PendingPair>,
     framing: HashMap<Arc<str>, Framing>,
     /// Sequence number of the newest entry shown when paused.
     pub paused_at: Option<u64>,
@@ -124,7 +116,6 @@ impl Traffic {
             entries: VecDeque::new(),
             capacity: capacity.max(16),
             next_seq: 0,
-            pending: Vec::new(),
             framing: HashMap::new(),
             paused_at: None,
             scroll: 0,
@@ -206,85 +197,6 @@ impl Traffic {
 
     /// Record a chunk.
     pub fn push(&mut self, chunk: &Chunk) {
-        if let Some(at) = self.pending.iter().position(|p| p.link == chunk.link) {
-            let pending = self.pending.swap_remove(at);
-            if self.completes_pair(&pending, chunk) {
-                return;
-            }
-            // Not a repeat after all: undo the speculative merge.
-            if let Some(first) = self.entries.iter_mut().find(|e| e.seq == pending.first_seq) {
-                first.repeats -= 1;
-                first.last = pending.previous_last;
-            }
-            self.append(&pending.chunk);
-        }
-        if self.collapse && self.try_collapse(chunk) {
-            return;
-        }
-        self.append(chunk);
-    }
-
-    fn link_tail(&self, link: &str, n: usize) -> Vec<usize> {
-        let mut found = Vec::with_capacity(n);
-        for (i, e) in self.entries.iter().enumerate().rev() {
-            if &*e.link == link {
-                found.push(i);
-                if found.len() == n {
-                    break;
-                }
-            }
-        }
-        found
-    }
-
-    /// Merge an immediate repeat, or start merging a repeated pair.
-    fn try_collapse(&mut self, chunk: &Chunk) -> bool {
-        let tail = self.link_tail(&chunk.link, 2);
-        let same = |e: &Entry| e.dir == chunk.dir && e.bytes == chunk.bytes;
-        if let Some(&last) = tail.first()
-            && same(&self.entries[last])
-        {
-            let e = &mut self.entries[last];
-            e.repeats += 1;
-            e.last = chunk.t;
-            return true;
-        }
-        if let [last, before] = tail[..]
-            && self.entries[last].dir != chunk.dir
-            && same(&self.entries[before])
-        {
-            let e = &mut self.entries[before];
-            self.pending.push(PendingPair {
-                link: chunk.link.clone(),
-                first_seq: e.seq,
-                previous_last: e.last,
-                chunk: chunk.clone(),
-            });
-            e.repeats += 1;
-            e.last = chunk.t;
-            return true;
-        }
-        false
-    }
-
-    fn completes_pair(&mut self, pending: &PendingPair, chunk: &Chunk) -> bool {
-        let tail = self.link_tail(&chunk.link, 1);
-        match tail.first() {
-            Some(&i)
-                if self.entries[i].dir == chunk.dir
-                    && self.entries[i].bytes == chunk.bytes
-                    && self.entries[i].seq > pending.first_seq =>
-            {
-                let e = &mut self.entries[i];
-                e.repeats += 1;
-                e.last = chunk.t;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn append(&mut self, chunk: &Chunk) {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
             self.evicted += 1;
@@ -301,47 +213,31 @@ impl Traffic {
         self.next_seq += 1;
     }
 
-    /// Entries passing the filters, oldest first, cut at the pause mark.
-    /// A pair merge that is still speculative is shown as it stands: the
-    /// first entry without the new repeat, the new chunk on its own line.
-    pub fn visible(&self) -> Vec<Cow<'_, Entry>> {
+    /// Chunks passing the filters, oldest first, cut at the pause mark.
+    fn admitted(&self) -> Vec<&Entry> {
         let pattern = Pattern::parse(&self.pattern);
-        let admit = |e: &Entry| {
-            self.paused_at.is_none_or(|at| e.seq <= at)
-                && self.dir.admits(e.dir)
-                && self.shows(&e.link)
-                && pattern.as_ref().is_none_or(|p| p.matches(&e.bytes))
-        };
-        let mut shown: Vec<Cow<'_, Entry>> = self
-            .entries
+        self.entries
             .iter()
-            .filter(|e| admit(e))
-            .map(
-                |e| match self.pending.iter().find(|p| p.first_seq == e.seq) {
-                    Some(p) => Cow::Owned(Entry {
-                        repeats: e.repeats - 1,
-                        last: p.previous_last,
-                        ..e.clone()
-                    }),
-                    None => Cow::Borrowed(e),
-                },
-            )
-            .collect();
-        for p in &self.pending {
-            let entry = Entry {
-                seq: self.next_seq,
-                link: p.chunk.link.clone(),
-                dir: p.chunk.dir,
-                t: p.chunk.t,
-                last: p.chunk.t,
-                bytes: p.chunk.bytes.clone(),
-                repeats: 1,
-            };
-            if admit(&entry) {
-                shown.push(Cow::Owned(entry));
-            }
+            .filter(|e| {
+                self.paused_at.is_none_or(|at| e.seq <= at)
+                    && self.dir.admits(e.dir)
+                    && self.shows(&e.link)
+                    && pattern.as_ref().is_none_or(|p| p.matches(&e.bytes))
+            })
+            .collect()
+    }
+
+    /// The rows to show, in the order of their last chunk: every chunk
+    /// passing the filters, or with collapsing on, a chunk that repeats
+    /// its link's last row (or a request/reply pair that repeats its
+    /// link's last two) counted into it, the row moving down to where its
+    /// newest repeat arrived.
+    pub fn visible(&self) -> Vec<Cow<'_, Entry>> {
+        let chunks = self.admitted();
+        if !self.collapse {
+            return chunks.into_iter().map(Cow::Borrowed).collect();
         }
-        shown
+        collapse(&chunks)
     }
 
     /// One text line per entry (two when a telegram pair shares a chunk).
@@ -360,26 +256,85 @@ impl Traffic {
         }
     }
 
-    /// The visible history as text: absolute timestamps, both directions as
-    /// filtered, one line per entry.
+    /// The history as text: every frame that passes the filters, never
+    /// collapsed, absolute timestamps, one line per chunk (two when a
+    /// telegram pair shares one).
     pub fn capture_text(&self, clock: impl Fn(&Timestamp) -> String) -> String {
         let mut out = String::new();
-        for e in self.visible() {
-            for (i, body) in self.render(&e).into_iter().enumerate() {
+        for e in self.admitted() {
+            for (i, body) in self.render(e).into_iter().enumerate() {
                 let time = if i == 0 {
                     clock(&e.t)
                 } else {
                     " ".repeat(clock(&e.t).len())
                 };
-                let _ = write!(out, "{time}  {} {}  {body}", e.dir.as_str(), e.link);
-                if e.repeats > 1 && i == 0 {
-                    let _ = write!(out, "  ×{} (last {})", e.repeats, clock(&e.last));
-                }
-                out.push('\n');
+                let _ = writeln!(out, "{time}  {} {}  {body}", e.dir.as_str(), e.link);
             }
         }
         out
     }
+}
+
+/// Group repeats, newest last. Per link, the rows its last two chunks
+/// went into: a chunk like the last row is one more of it; a chunk like
+/// the row before, followed (next on its link) by one like the last row,
+/// repeats the pair. A row that grows moves to the end, so rows stay in
+/// the order of their newest chunk.
+fn collapse<'a>(chunks: &[&'a Entry]) -> Vec<Cow<'a, Entry>> {
+    // The next chunk of the same link, for a pair's second half.
+    let mut next_on_link = vec![None; chunks.len()];
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in chunks.iter().enumerate().rev() {
+        next_on_link[i] = seen.insert(&e.link, i);
+    }
+    let mut rows: Vec<Option<Cow<'a, Entry>>> = Vec::with_capacity(chunks.len());
+    // Per link: its last row and the one before; and the row the link's
+    // next chunk completes (the reply of a repeated pair).
+    let mut tails: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
+    let mut expect: HashMap<&str, usize> = HashMap::new();
+    let like = |row: &Option<Cow<'a, Entry>>, e: &Entry| {
+        row.as_ref()
+            .is_some_and(|r| r.dir == e.dir && r.bytes == e.bytes)
+    };
+    for (i, e) in chunks.iter().enumerate() {
+        let link: &str = &e.link;
+        let tail = tails.get(link).copied();
+        let next = if let Some(reply) = expect.remove(link) {
+            let first = tail.map(|t| t.0);
+            (grow(&mut rows, reply, e.t), first)
+        } else {
+            match tail {
+                Some((last, before)) if like(&rows[last], e) => {
+                    (grow(&mut rows, last, e.t), before)
+                }
+                Some((last, Some(before)))
+                    if like(&rows[before], e)
+                        && next_on_link[i].is_some_and(|j| like(&rows[last], chunks[j])) =>
+                {
+                    expect.insert(link, last);
+                    (grow(&mut rows, before, e.t), Some(last))
+                }
+                _ => {
+                    rows.push(Some(Cow::Borrowed(*e)));
+                    (rows.len() - 1, tail.map(|t| t.0))
+                }
+            }
+        };
+        tails.insert(link, next);
+    }
+    rows.into_iter().flatten().collect()
+}
+
+/// Move row `i` to the end with one more repeat, the last at `t`; its new
+/// index.
+fn grow(rows: &mut Vec<Option<Cow<'_, Entry>>>, i: usize, t: Timestamp) -> usize {
+    if let Some(mut row) = rows[i].take() {
+        let r = row.to_mut();
+        r.repeats += 1;
+        r.last = t;
+        rows.push(Some(row));
+    }
+    rows.len() - 1
 }
 
 /// A text or hex pattern for the traffic filter: `02 16` or `0216` as hex
@@ -516,7 +471,7 @@ mod tests {
     }
 
     fn shape(t: &Traffic) -> Vec<(Direction, Vec<u8>, u32)> {
-        t.entries
+        t.visible()
             .iter()
             .map(|e| (e.dir, e.bytes.to_vec(), e.repeats))
             .collect()
@@ -551,9 +506,60 @@ mod tests {
                 (Direction::Rx, b"b".to_vec(), 1),
             ]
         );
+        // Uncollapsed, every chunk is its own row again.
         t.collapse = false;
-        t.push(&chunk("p", Direction::Rx, b"b"));
-        assert_eq!(t.len(), 5);
+        assert_eq!(t.visible().len(), 12);
+    }
+
+    #[test]
+    fn a_collapsed_link_stays_in_view_among_a_busier_one() {
+        let mut t = Traffic::new(1000);
+        for i in 0..50u8 {
+            t.push(&chunk("pump", Direction::Tx, b"q"));
+            t.push(&chunk("pump", Direction::Rx, b"a"));
+            // The other link's replies all differ: none collapses.
+            t.push(&chunk("em", Direction::Tx, b"READ?"));
+            t.push(&chunk("em", Direction::Rx, &[i]));
+        }
+        let rows = t.visible();
+        // The pump's pair is near the bottom, not 98 rows up.
+        let pump: Vec<usize> = rows
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| &*e.link == "pump")
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(pump.len(), 2);
+        assert!(pump[0] >= rows.len() - 4, "{pump:?} of {}", rows.len());
+        assert_eq!(rows[pump[0]].repeats, 50);
+    }
+
+    proptest::proptest! {
+        /// Whatever the interleaving: rows in the order of their newest
+        /// chunk, every chunk counted once, every frame in a capture.
+        #[test]
+        fn collapsing_keeps_time_order_and_every_frame(
+            script in proptest::collection::vec((0..3usize, 0..2usize, 0..3u8), 0..200)
+        ) {
+            let links = ["a", "b", "c"];
+            let mut t = Traffic::new(10_000);
+            let base = Timestamp::now();
+            for (n, (link, dir, byte)) in script.iter().enumerate() {
+                let dir = if *dir == 0 { Direction::Tx } else { Direction::Rx };
+                let mut c = chunk(links[*link], dir, &[*byte]);
+                c.t = Timestamp {
+                    mono: base.mono + std::time::Duration::from_millis(n as u64),
+                    ..base
+                };
+                t.push(&c);
+            }
+            let rows = t.visible();
+            proptest::prop_assert!(rows.windows(2).all(|w| w[0].last.mono <= w[1].last.mono));
+            let counted: u32 = rows.iter().map(|e| e.repeats).sum();
+            proptest::prop_assert_eq!(counted as usize, script.len());
+            let captured = t.capture_text(|_| "t".into()).lines().count();
+            proptest::prop_assert_eq!(captured, script.len());
+        }
     }
 
     #[test]
@@ -565,7 +571,7 @@ mod tests {
             t.push(&chunk("p", Direction::Rx, b"a"));
         }
         let p: Vec<u32> = t
-            .entries
+            .visible()
             .iter()
             .filter(|e| &*e.link == "p")
             .map(|e| e.repeats)
@@ -584,7 +590,7 @@ mod tests {
             t.push(&chunk("pump", Direction::Rx, b"a"));
         }
         let em: Vec<(Direction, u32)> = t
-            .entries
+            .visible()
             .iter()
             .filter(|e| &*e.link == "em")
             .map(|e| (e.dir, e.repeats))
@@ -594,7 +600,7 @@ mod tests {
             vec![(Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1)]
         );
         let pump: Vec<u32> = t
-            .entries
+            .visible()
             .iter()
             .filter(|e| &*e.link == "pump")
             .map(|e| e.repeats)

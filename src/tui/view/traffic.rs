@@ -91,7 +91,15 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     }
     rendered.reverse();
     if visible.is_empty() {
-        rendered.push(Line::styled("  no traffic yet", theme.style(Role::Dim)));
+        // Say why the pane is empty: nothing came, or the filters hide it.
+        let why = if traffic.is_empty() {
+            "  no traffic yet"
+        } else if traffic.paused() {
+            "  nothing passes the filters up to the pause (p resumes)"
+        } else {
+            "  no traffic passes the filters (x direction, l link, / pattern)"
+        };
+        rendered.push(Line::styled(why, theme.style(Role::Dim)));
     }
     lines.extend(rendered);
     frame.render_widget(Paragraph::new(lines), inner);
