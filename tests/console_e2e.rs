@@ -45,7 +45,16 @@ impl Console {
         Self::start_args(rows, cols, term, &[])
     }
 
+    /// The demo with `args`; its INDI server on a free port, so consoles
+    /// started side by side do not compete for 7624 (the loser would
+    /// rightly raise an alarm).
     fn start_args(rows: u16, cols: u16, term: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--indi-port", "0"];
+        all.extend_from_slice(args);
+        Self::spawn(rows, cols, term, &all)
+    }
+
+    fn spawn(rows: u16, cols: u16, term: &str, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let pty = native_pty_system()
             .openpty(PtySize {

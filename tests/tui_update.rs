@@ -407,3 +407,31 @@ fn status_messages_expire_and_stay_in_the_history() {
         app.message
     );
 }
+
+#[test]
+fn more_log_levels_stop_at_what_is_recorded() {
+    let (mut app, _) = model();
+    press(&mut app, "7");
+    assert!(press(&mut app, "+").is_empty());
+    assert_eq!(app.log_level, app.log_recorded);
+    let said = app.current_status().unwrap().text.clone();
+    assert!(said.starts_with("nothing below info is recorded"), "{said}");
+    assert!(!press(&mut app, "-").is_empty());
+    assert!(app.log_level < app.log_recorded);
+}
+
+#[test]
+fn an_actor_that_faulted_before_the_console_started_is_an_alarm() {
+    let (mut app, mut data) = model();
+    let before = app.active_alarms();
+    data.actors.push(labdeck_core::hub::ActorStatus {
+        name: "indi-server".into(),
+        kind: "server".into(),
+        state: labdeck_core::hub::ActorState::Faulted,
+        reason: Some("cannot listen on 127.0.0.1:7624: address in use".into()),
+    });
+    app.sync(data.clone());
+    app.sync(data);
+    assert_eq!(app.active_alarms(), before + 1);
+    assert!(app.alarm_list()[0].reason.contains("address in use"));
+}

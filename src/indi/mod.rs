@@ -68,8 +68,11 @@ pub async fn start(runtime: &Runtime, spec: Option<&IndiServerSpec>) -> Option<S
             address
         }
         Err(e) => {
-            tracing::error!("{e}");
+            // A faulted actor: an alarm every front end sees, not only a
+            // log line.
             hub.notice(&source, format!("{e}; running without it"));
+            let why = format!("{e}; running without it");
+            runtime.supervise(source, "server", move |_| async move { Err::<(), _>(why) });
             None
         }
     }

@@ -242,6 +242,9 @@ pub struct App {
     pub now: Timestamp,
     /// Index into [`LOG_LEVELS`] of the most verbose level shown.
     pub log_level: usize,
+    /// Index into [`LOG_LEVELS`] of the most verbose level recorded at
+    /// all (`[logging] level`): `+` stops there.
+    pub log_recorded: usize,
     pub theme: String,
     pub dirty: bool,
     pub quit: bool,
@@ -281,6 +284,7 @@ impl App {
             size: (80, 24),
             now,
             log_level: 2,
+            log_recorded: 2,
             theme: theme.to_string(),
             dirty: true,
             quit: false,
@@ -332,6 +336,23 @@ impl App {
         }
         for alarm in data.devices.iter().flat_map(|d| &d.alarms) {
             self.raise(alarm);
+        }
+        // An actor that faulted before the console started (the INDI port
+        // busy, say) is an alarm too; it stays until labdeck restarts.
+        for actor in data
+            .actors
+            .iter()
+            .filter(|a| a.state == labdeck_core::hub::ActorState::Faulted)
+        {
+            let reason = format!(
+                "{} faulted: {}",
+                actor.kind,
+                actor.reason.as_deref().unwrap_or("no reason given")
+            );
+            self.raise(&CoreAlarm {
+                t: self.now,
+                ..CoreAlarm::new(&actor.name, AlarmKind::Actor, true, reason)
+            });
         }
         self.data = data;
         self.clamp_cursors();

@@ -104,6 +104,12 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
         .iter()
         .position(|l| *l == options.log_level)
         .unwrap_or(2);
+    // RUST_LOG may record more than the configuration says.
+    app.log_recorded = if std::env::var_os("RUST_LOG").is_some() {
+        app::LOG_LEVELS.len() - 1
+    } else {
+        app.log_level
+    };
     let mut logs = LogView::new(app::LOG_LEVELS[app.log_level], &theme);
     // What was recorded before the console started.
     let mut history: Vec<_> = hub

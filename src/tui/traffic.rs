@@ -16,7 +16,7 @@ use super::sanitize;
 use labdeck_core::link::{Chunk, Direction, Framing};
 use labdeck_core::time::Timestamp;
 use labdeck_protocol::turbovac::{
-    AccessCode, ResponseCode, TELEGRAM_LEN, Telegram, param_error_name,
+    AccessCode, ResponseCode, TELEGRAM_LEN, Telegram, TelegramError, param_error_name,
 };
 
 /// Which taps the view shows.
@@ -377,6 +377,17 @@ pub fn uss_lines(bytes: &[u8], dir: Direction) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
+        // A whole telegram but for its checksum is named as such.
+        if rest.len() >= TELEGRAM_LEN
+            && let Err(e @ TelegramError::Bcc { .. }) = Telegram::decode(&rest[..TELEGRAM_LEN])
+        {
+            lines.push(format!(
+                "checksum error ({e}): {}",
+                labdeck_core::link::hex_string(&rest[..TELEGRAM_LEN])
+            ));
+            rest = &rest[TELEGRAM_LEN..];
+            continue;
+        }
         let start = (0..rest.len()).find(|&i| {
             rest.len() - i >= TELEGRAM_LEN && Telegram::decode(&rest[i..i + TELEGRAM_LEN]).is_ok()
         });
@@ -509,6 +520,15 @@ mod tests {
         // Uncollapsed, every chunk is its own row again.
         t.collapse = false;
         assert_eq!(t.visible().len(), 12);
+    }
+
+    #[test]
+    fn a_bad_checksum_is_named() {
+        let mut bytes = Telegram::query(ControlWord::POLL.0, AccessCode::None, 0, 0, 0).encode();
+        bytes[23] ^= 0xff;
+        let lines = uss_lines(&bytes, Direction::Tx);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("checksum error (BCC is"), "{lines:?}");
     }
 
     #[test]

@@ -336,8 +336,18 @@ impl App {
             }
             Action::LogMore | Action::LogLess => {
                 let more = action == Action::LogMore;
+                if more && self.log_level >= self.log_recorded {
+                    self.notice(
+                        format!(
+                            "nothing below {} is recorded; set [logging] level = \"debug\" (or RUST_LOG) for more",
+                            LOG_LEVELS[self.log_recorded]
+                        ),
+                        false,
+                    );
+                    return vec![];
+                }
                 self.log_level = if more {
-                    (self.log_level + 1).min(LOG_LEVELS.len() - 1)
+                    (self.log_level + 1).min(self.log_recorded)
                 } else {
                     self.log_level.saturating_sub(1)
                 };
