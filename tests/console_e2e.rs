@@ -400,4 +400,8 @@ fn read_only_refuses_the_pump_switch_and_leaves_it_as_it_was() {
         "{}",
         console.contents()
     );
+    // The palette line is kept for the next session.
+    let history = console.dir.path().join("labdeck/history");
+    let kept = std::fs::read_to_string(&history).unwrap_or_default();
+    assert_eq!(kept, "status\n", "{}", history.display());
 }

@@ -129,11 +129,20 @@ fn palette_runs_hub_commands_and_handles_its_own() {
     type_text(&mut app, "pump pump1 on");
     assert_eq!(
         press(&mut app, "enter"),
-        vec![Effect::HubLine("pump pump1 on".into())]
+        vec![
+            Effect::HubLine("pump pump1 on".into()),
+            Effect::Remember("pump pump1 on".into())
+        ]
     );
     press(&mut app, ":");
     type_text(&mut app, "theme mono");
-    assert_eq!(press(&mut app, "enter"), vec![Effect::Theme("mono".into())]);
+    assert_eq!(
+        press(&mut app, "enter"),
+        vec![
+            Effect::Theme("mono".into()),
+            Effect::Remember("theme mono".into())
+        ]
+    );
     // History brings the last line back.
     press(&mut app, ":");
     press(&mut app, "up");
@@ -362,7 +371,10 @@ fn switching_a_pump_is_asked_first_and_read_only_refuses_it() {
     assert!(status.starts_with("read-only: 'power' refused"), "{status}");
     press(&mut app, ":");
     type_text(&mut app, "fault pump-sim no-reply on");
-    assert!(press(&mut app, "enter").is_empty());
+    assert_eq!(
+        press(&mut app, "enter"),
+        vec![Effect::Remember("fault pump-sim no-reply on".into())]
+    );
     // An emergency stop still goes out (after its question).
     press(&mut app, ":");
     type_text(&mut app, "estop pump1");

@@ -6,8 +6,10 @@
 //! bursts (at most `data-rate` times a second; see [`pace`]).
 
 mod app;
+mod commands;
 mod editing;
 mod forms;
+mod history;
 mod input;
 pub mod keys;
 mod layout;
@@ -97,6 +99,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     let setup = Setup::from_snapshot(&hub.snapshot(), themes, options.traffic_ring);
     let mut app = App::new(setup, options.keymap.clone(), &theme.name, Timestamp::now());
     app.safety = options.safety;
+    app.palette_history = history::load();
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }
@@ -190,6 +193,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok(()),
+                Effect::Remember(line) => history::append(&line),
                 Effect::Repaint => {
                     terminal.clear()?;
                     app.dirty = true;

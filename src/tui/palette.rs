@@ -1,6 +1,8 @@
 //! The `:` command palette: a line editor with completion over the
 //! command language and the names the runtime knows, plus history.
 
+use super::keys::{KeyChord, KeyName};
+
 /// Names the palette completes.
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
@@ -9,6 +11,9 @@ pub struct Vocabulary {
     pub devices: Vec<(String, bool, Vec<String>)>,
     /// Simulators with their fault ids.
     pub simulators: Vec<(String, Vec<String>)>,
+    /// `DEVICE.ATTR` of every attribute that can be written (what `set`
+    /// offers).
+    pub writable: Vec<String>,
     /// Traffic taps (links and simulators).
     pub taps: Vec<String>,
     pub themes: Vec<String>,
@@ -37,6 +42,8 @@ pub const VERBS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Palette {
     pub input: String,
+    /// Where the next character goes: a byte offset on a char boundary.
+    pub cursor: usize,
     /// Completions of the word being typed, after Tab.
     pub candidates: Vec<String>,
     /// Which candidate Tab put in.
@@ -47,13 +54,81 @@ pub struct Palette {
 
 impl Palette {
     pub fn type_char(&mut self, c: char) {
-        self.input.push(c);
+        self.input.insert(self.cursor, c);
+        self.cursor += c.len_utf8();
+        self.reset_completion();
+    }
+
+    /// The line editor's keys: ←/→, Home/End (Ctrl-A/E), Backspace,
+    /// Delete, Ctrl-U/K (to the start/end), Ctrl-W (the word before),
+    /// Alt-B/F and Ctrl-←/→ (a word back/on).
+    pub fn edit(&mut self, key: KeyChord) {
+        let (before, after) = (self.prev_char(), self.next_char());
+        match (key.key, key.ctrl, key.alt) {
+            (KeyName::Left, true, _) | (KeyName::Char('b'), _, true) => {
+                self.cursor = self.word_start();
+            }
+            (KeyName::Right, true, _) | (KeyName::Char('f'), _, true) => {
+                self.cursor = self.word_end();
+            }
+            (KeyName::Left, ..) => self.cursor = before,
+            (KeyName::Right, ..) => self.cursor = after,
+            (KeyName::Home, ..) | (KeyName::Char('a'), true, _) => self.cursor = 0,
+            (KeyName::End, ..) | (KeyName::Char('e'), true, _) => self.cursor = self.input.len(),
+            (KeyName::Backspace, ..) | (KeyName::Char('h'), true, _) => {
+                self.input.replace_range(before..self.cursor, "");
+                self.cursor = before;
+            }
+            (KeyName::Delete, ..) | (KeyName::Char('d'), true, _) => {
+                self.input.replace_range(self.cursor..after, "");
+            }
+            (KeyName::Char('u'), true, _) => {
+                self.input.replace_range(..self.cursor, "");
+                self.cursor = 0;
+            }
+            (KeyName::Char('k'), true, _) => self.input.truncate(self.cursor),
+            (KeyName::Char('w'), true, _) => {
+                let start = self.word_start();
+                self.input.replace_range(start..self.cursor, "");
+                self.cursor = start;
+            }
+            _ => return,
+        }
         self.reset_completion();
     }
 
     pub fn backspace(&mut self) {
-        self.input.pop();
-        self.reset_completion();
+        self.edit(KeyChord::plain(KeyName::Backspace));
+    }
+
+    fn prev_char(&self) -> usize {
+        self.input[..self.cursor]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(i, _)| i)
+    }
+
+    fn next_char(&self) -> usize {
+        self.input[self.cursor..]
+            .chars()
+            .next()
+            .map_or(self.cursor, |c| self.cursor + c.len_utf8())
+    }
+
+    /// The start of the word before the cursor (spaces first skipped).
+    fn word_start(&self) -> usize {
+        let head = self.input[..self.cursor].trim_end();
+        head.rfind(char::is_whitespace).map_or(0, |i| i + 1)
+    }
+
+    /// The end of the word at or after the cursor.
+    fn word_end(&self) -> usize {
+        let tail = &self.input[self.cursor..];
+        let skipped = tail.len() - tail.trim_start().len();
+        let word = tail[skipped..]
+            .find(char::is_whitespace)
+            .unwrap_or(tail.len() - skipped);
+        self.cursor + skipped + word
     }
 
     fn reset_completion(&mut self) {
@@ -64,6 +139,8 @@ impl Palette {
 
     /// Tab: complete the word being typed; again: the next candidate.
     pub fn complete(&mut self, vocabulary: &Vocabulary) {
+        // Completion works on the end of the line.
+        self.cursor = self.input.len();
         if self.choice.is_none() {
             self.candidates = candidates(&self.input, vocabulary);
             if self.candidates.is_empty() {
@@ -80,6 +157,7 @@ impl Palette {
             self.input.push(' ');
             self.reset_completion();
         }
+        self.cursor = self.input.len();
     }
 
     /// ↑ / ↓ through earlier lines (newest first).
@@ -96,6 +174,7 @@ impl Palette {
         };
         self.browsing = next;
         self.input = next.map_or_else(String::new, |i| history[i].clone());
+        self.cursor = self.input.len();
         self.candidates.clear();
         self.choice = None;
     }
@@ -131,7 +210,8 @@ pub fn candidates(input: &str, v: &Vocabulary) -> Vec<String> {
             .map(|(d, _, _)| d.clone())
             .collect(),
         ["pump", _] => ["on", "off", "reset"].map(String::from).to_vec(),
-        ["set" | "get"] => v
+        ["set"] => owned(&v.writable),
+        ["get"] => v
             .devices
             .iter()
             .flat_map(|(d, _, attrs)| attrs.iter().map(move |a| format!("{d}.{a}")))
@@ -154,7 +234,12 @@ mod tests {
     fn vocabulary() -> Vocabulary {
         Vocabulary {
             connections: vec!["pump-port".into()],
-            devices: vec![("pump1".into(), true, vec!["on".into(), "setpoint".into()])],
+            devices: vec![(
+                "pump1".into(),
+                true,
+                vec!["on".into(), "setpoint".into(), "frequency".into()],
+            )],
+            writable: vec!["pump1.on".into(), "pump1.setpoint".into()],
             simulators: vec![("pump-sim".into(), vec!["no-reply".into(), "hang-up".into()])],
             taps: vec!["pump-port".into(), "pump-sim".into()],
             themes: vec!["default".into(), "mono".into()],
@@ -190,6 +275,42 @@ mod tests {
         p.type_char(' ');
         p.complete(&v);
         assert_eq!(p.input, "fault pump-sim hang-up on");
+    }
+
+    #[test]
+    fn set_offers_only_what_can_be_written() {
+        let v = vocabulary();
+        assert_eq!(candidates("set pump1.", &v), ["pump1.on", "pump1.setpoint"]);
+        assert!(candidates("get pump1.", &v).contains(&"pump1.frequency".to_string()));
+    }
+
+    #[test]
+    fn the_line_edits_like_a_shell() {
+        let mut p = Palette::default();
+        let key = |k: &str| k.parse::<KeyChord>().unwrap();
+        for c in "set pump1.setpoint 900".chars() {
+            p.type_char(c);
+        }
+        p.edit(key("ctrl+w"));
+        assert_eq!((p.input.as_str(), p.cursor), ("set pump1.setpoint ", 19));
+        p.edit(key("home"));
+        p.edit(key("delete"));
+        p.type_char('S');
+        assert_eq!(p.input, "Set pump1.setpoint ");
+        p.edit(key("alt+f"));
+        assert_eq!(p.cursor, 3);
+        p.edit(key("right"));
+        p.edit(key("alt+f"));
+        assert_eq!(p.cursor, 18);
+        p.edit(key("alt+b"));
+        assert_eq!(p.cursor, 4);
+        p.edit(key("left"));
+        p.edit(key("ctrl+k"));
+        assert_eq!(p.input, "Set");
+        p.edit(key("end"));
+        p.edit(key("backspace"));
+        p.edit(key("ctrl+u"));
+        assert_eq!((p.input.as_str(), p.cursor), ("", 0));
     }
 
     #[test]

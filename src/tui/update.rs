@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use super::app::{App, Confirm, Data, InputPurpose, LOG_LEVELS, Overlay, Pane};
 use super::layout;
-use super::palette::{Palette, Vocabulary};
+use super::palette::Palette;
 use crate::headless::command::Reply;
 use crate::tui::keys::{Action, KeyChord, KeyName};
 use labdeck_core::bus::Event;
@@ -53,6 +53,8 @@ pub enum Effect {
     Hub(Request),
     /// A palette line for the Hub's command language.
     HubLine(String),
+    /// A palette line for the history kept across sessions.
+    Remember(String),
     /// Write text to a file (traffic capture).
     Write {
         path: PathBuf,
@@ -181,7 +183,7 @@ impl App {
         self.action(action)
     }
 
-    fn action(&mut self, action: Action) -> Vec<Effect> {
+    pub(super) fn action(&mut self, action: Action) -> Vec<Effect> {
         let pane = |p: Pane| {
             move |app: &mut App| {
                 app.focus = p;
@@ -446,39 +448,6 @@ impl App {
         self.dirty = true;
     }
 
-    pub fn vocabulary(&self) -> Vocabulary {
-        Vocabulary {
-            connections: self
-                .data
-                .connections
-                .iter()
-                .map(|c| c.name.to_string())
-                .collect(),
-            devices: self
-                .data
-                .devices
-                .iter()
-                .map(|d| {
-                    let attrs = d.properties.iter().map(|p| p.name().to_string()).collect();
-                    (d.name.to_string(), d.capabilities.power.is_some(), attrs)
-                })
-                .collect(),
-            simulators: self
-                .data
-                .simulators
-                .iter()
-                .map(|s| {
-                    (
-                        s.name.to_string(),
-                        s.faults.iter().map(|f| f.id.to_string()).collect(),
-                    )
-                })
-                .collect(),
-            taps: self.data.taps.iter().map(|(l, _)| l.to_string()).collect(),
-            themes: self.setup.themes.clone(),
-        }
-    }
-
     fn overlay_key(&mut self, overlay: Overlay, key: KeyChord) -> Vec<Effect> {
         let esc = key == KeyChord::plain(KeyName::Esc);
         let enter = key == KeyChord::plain(KeyName::Enter);
@@ -517,14 +486,13 @@ impl App {
                 if enter {
                     return self.run_palette(palette.input.trim().to_string());
                 }
-                match key.key {
-                    KeyName::Tab => palette.complete(&self.vocabulary()),
-                    KeyName::Backspace => palette.backspace(),
-                    KeyName::Up => palette.browse(&self.palette_history, true),
-                    KeyName::Down => palette.browse(&self.palette_history, false),
-                    KeyName::Space => palette.type_char(' '),
-                    KeyName::Char(c) if !key.ctrl => palette.type_char(c),
-                    _ => {}
+                match (key.key, key.ctrl, key.alt) {
+                    (KeyName::Tab, ..) => palette.complete(&self.vocabulary()),
+                    (KeyName::Up, ..) => palette.browse(&self.palette_history, true),
+                    (KeyName::Down, ..) => palette.browse(&self.palette_history, false),
+                    (KeyName::Space, ..) => palette.type_char(' '),
+                    (KeyName::Char(c), false, false) => palette.type_char(c),
+                    _ => palette.edit(key),
                 }
                 self.overlay = Some(Overlay::Palette(palette));
                 vec![]
@@ -643,57 +611,5 @@ impl App {
             self.filters.insert(pane, text);
         }
         self.clamp_cursors();
-    }
-
-    fn run_palette(&mut self, line: String) -> Vec<Effect> {
-        if line.is_empty() {
-            return vec![];
-        }
-        self.palette_history.retain(|l| *l != line);
-        self.palette_history.push(line.clone());
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["quit" | "exit"] => self.action(Action::Quit),
-            ["theme", name] => vec![Effect::Theme(name.to_string())],
-            ["theme", ..] => {
-                self.notice(
-                    format!("usage: theme NAME ({})", self.setup.themes.join(", ")),
-                    false,
-                );
-                vec![]
-            }
-            ["capture", link, path] => vec![Effect::CaptureLink {
-                link: link.to_string(),
-                path: PathBuf::from(path),
-            }],
-            ["capture", ..] => {
-                self.notice("usage: capture LINK FILE", false);
-                vec![]
-            }
-            ["messages"] => {
-                let lines: Vec<String> = self
-                    .messages
-                    .iter()
-                    .map(|m| {
-                        let clock = crate::format::clock(&m.at);
-                        let word = if m.ok { "ok   " } else { "error" };
-                        format!("{clock} {word} {}", m.text)
-                    })
-                    .collect();
-                self.message = Some(if lines.is_empty() {
-                    "no messages yet".into()
-                } else {
-                    format!("messages (oldest first):\n{}", lines.join("\n"))
-                });
-                vec![]
-            }
-            ["estop", device] => self.confirmed(
-                format!("Emergency stop {device}? Every task is cancelled, the device goes to its safe state."),
-                Request::EmergencyStop {
-                    device: (*device).to_string(),
-                },
-            ),
-            _ => vec![Effect::HubLine(line)],
-        }
     }
 }

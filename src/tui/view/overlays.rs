@@ -35,12 +35,20 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             } else {
                 p.candidates.clone()
             };
+            // The cursor is the character under it, reversed (a block at
+            // the end of the line).
+            let (before, rest) = p.input.split_at(p.cursor.min(p.input.len()));
+            let mut chars = rest.chars();
+            let under = chars.next().map_or_else(|| " ".to_string(), String::from);
+            let input = ctx.theme.style(Role::Input);
             let mut lines = vec![spans(vec![
                 (":".into(), ctx.theme.style(Role::HintKey)),
+                (sanitize::text(before).into_owned(), input),
                 (
-                    format!("{}█", sanitize::text(&p.input)),
-                    ctx.theme.style(Role::Input),
+                    sanitize::text(&under).into_owned(),
+                    input.add_modifier(ratatui::style::Modifier::REVERSED),
                 ),
+                (sanitize::text(chars.as_str()).into_owned(), input),
             ])];
             let list = shown.iter().take(5).enumerate().map(|(i, c)| {
                 let style = if Some(i) == p.choice {
