@@ -64,6 +64,8 @@ fn snapshot(name: &str, app: &App) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d\d:\d\d:\d\d\.\d\d\d", "hh:mm:ss.mmm");
     settings.add_filter(r"\d\d:\d\d:\d\d", "hh:mm:ss");
+    // A clock half covered by a popup.
+    settings.add_filter(r"\d\d:\d\d:\d", "hh:mm:s");
     settings.bind(|| insta::assert_snapshot!(name, terminal.backend()));
 }
 
@@ -336,4 +338,22 @@ fn a_silent_device_and_an_acknowledged_alarm() {
     snapshot("silent_device_120x40", &app);
     app.size = (80, 24);
     snapshot("silent_device_80x24", &app);
+}
+
+#[test]
+fn a_long_reply_scrolls_whole() {
+    let mut app = model((80, 24));
+    app.message = Some(
+        (1..=60)
+            .map(|i| format!("line {i}: a reply longer than the screen"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    for _ in 0..5 {
+        key(&mut app, "down");
+    }
+    assert!(app.message.is_some(), "arrows scroll, they do not close");
+    snapshot("reply_scrolled_80x24", &app);
+    key(&mut app, "x");
+    assert!(app.message.is_none());
 }

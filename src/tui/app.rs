@@ -230,6 +230,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// A multi-line reply shown in a box until a key is pressed.
     pub message: Option<String>,
+    /// Lines of [`App::message`] scrolled past.
+    pub message_scroll: usize,
     pub status: Option<Status>,
     /// Every status message, oldest first, for `:messages`.
     pub messages: VecDeque<Status>,
@@ -281,6 +283,7 @@ impl App {
             keymap,
             safety: Safety::default(),
             messages: VecDeque::new(),
+            message_scroll: 0,
             size: (80, 24),
             now,
             log_level: 2,

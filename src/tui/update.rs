@@ -158,6 +158,7 @@ impl App {
         // Longer answers (status, faults, help) open in a box.
         if text.lines().nth(1).is_some() {
             self.message = Some(text);
+            self.message_scroll = 0;
         }
         self.say(first, ok);
     }
@@ -171,9 +172,29 @@ impl App {
         if let Some(overlay) = self.overlay.take() {
             return self.overlay_key(overlay, key);
         }
-        if self.message.is_some() {
-            self.message = None;
-            if key == KeyChord::plain(KeyName::Esc) || key == KeyChord::plain(KeyName::Enter) {
+        if let Some(message) = &self.message {
+            // Arrows and pages scroll a long reply; any other key closes it.
+            let last = message.lines().count().saturating_sub(1);
+            let page = self.page();
+            let scroll = &mut self.message_scroll;
+            match key.key {
+                KeyName::Up => *scroll = scroll.saturating_sub(1),
+                KeyName::Down => *scroll = (*scroll + 1).min(last),
+                KeyName::PageUp => *scroll = scroll.saturating_sub(page),
+                KeyName::PageDown => *scroll = (*scroll + page).min(last),
+                KeyName::Home => *scroll = 0,
+                KeyName::End => *scroll = last,
+                _ => {
+                    self.message = None;
+                    self.message_scroll = 0;
+                    if key == KeyChord::plain(KeyName::Esc)
+                        || key == KeyChord::plain(KeyName::Enter)
+                    {
+                        return vec![];
+                    }
+                }
+            }
+            if self.message.is_some() {
                 return vec![];
             }
         }

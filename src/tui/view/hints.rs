@@ -93,7 +93,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
             .collect()
     };
     if app.message.is_some() {
-        return fixed(&[("any key", "close")]);
+        return fixed(&[("↑↓ PgUp/PgDn", "scroll"), ("any other key", "close")]);
     }
     match &app.overlay {
         Some(Overlay::Help { .. }) => fixed(&[

@@ -17,7 +17,7 @@ use crate::tui::theme::Role;
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     if let Some(message) = &app.message {
-        message_box(ctx, frame, area, message);
+        message_box(ctx, frame, area, message, app.message_scroll);
         return;
     }
     match &app.overlay {
@@ -242,14 +242,40 @@ fn popup(ctx: &ViewContext, frame: &mut Frame, rect: Rect, title: &str, lines: V
     );
 }
 
-fn message_box(ctx: &ViewContext, frame: &mut Frame, area: Rect, message: &str) {
+/// A multi-line reply, whole: lines wrap at words, and a reply taller than
+/// the screen scrolls.
+fn message_box(ctx: &ViewContext, frame: &mut Frame, area: Rect, message: &str, scroll: usize) {
     let lines: Vec<Line> = message
         .lines()
         .map(|l| Line::from(sanitize::text(l).into_owned()))
         .collect();
     let width = lines.iter().map(Line::width).max().unwrap_or(10) as u16 + 4;
     let rect = centred(area, width.max(30), lines.len() as u16 + 2);
-    popup(ctx, frame, rect, "Reply (any key closes)", lines);
+    let rows = rect.height.saturating_sub(2) as usize;
+    let total = lines.len();
+    let scroll = scroll.min(total.saturating_sub(rows));
+    let title = if total > rows {
+        format!(
+            " Reply {}–{}/{total} · ↑↓ PgUp PgDn · Esc ",
+            scroll + 1,
+            (scroll + rows).min(total)
+        )
+    } else {
+        " Reply (any key closes) ".to_string()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(ctx.theme.style(Role::BorderFocus))
+        .title(title)
+        .style(ctx.theme.style(Role::Overlay));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        rect,
+    );
 }
 
 /// Help lines: `keys  what  (where)`, grouped by scope.
