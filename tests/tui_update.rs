@@ -447,3 +447,15 @@ fn an_actor_that_faulted_before_the_console_started_is_an_alarm() {
     assert_eq!(app.active_alarms(), before + 1);
     assert!(app.alarm_list()[0].reason.contains("address in use"));
 }
+
+#[test]
+fn a_scrolled_back_log_says_so_until_live_again() {
+    let (mut app, _) = model();
+    press(&mut app, "7");
+    press(&mut app, "up");
+    assert!(app.log_scrolled);
+    press(&mut app, "down");
+    assert!(app.log_scrolled, "still paged");
+    press(&mut app, "end");
+    assert!(!app.log_scrolled);
+}

@@ -247,6 +247,8 @@ pub struct App {
     /// Index into [`LOG_LEVELS`] of the most verbose level recorded at
     /// all (`[logging] level`): `+` stops there.
     pub log_recorded: usize,
+    /// The log pane is scrolled back from the newest line.
+    pub log_scrolled: bool,
     pub theme: String,
     pub dirty: bool,
     pub quit: bool,
@@ -288,6 +290,7 @@ impl App {
             now,
             log_level: 2,
             log_recorded: 2,
+            log_scrolled: false,
             theme: theme.to_string(),
             dirty: true,
             quit: false,

@@ -257,12 +257,16 @@ impl App {
             Action::CancelTask => self.ask_cancel_task(),
             // The log pane scrolls through the logger's own page mode.
             Action::Up | Action::PageUp | Action::Top if self.focus == Pane::Logs => {
+                self.log_scrolled = true;
                 vec![Effect::LogScroll(LogScroll::Back)]
             }
             Action::Down | Action::PageDown if self.focus == Pane::Logs => {
                 vec![Effect::LogScroll(LogScroll::Forward)]
             }
-            Action::Bottom if self.focus == Pane::Logs => vec![Effect::LogScroll(LogScroll::Live)],
+            Action::Bottom if self.focus == Pane::Logs => {
+                self.log_scrolled = false;
+                vec![Effect::LogScroll(LogScroll::Live)]
+            }
             // In the traffic pane the bottom is live again.
             Action::Bottom if self.focus == Pane::Traffic => {
                 self.traffic.scroll = 0;

@@ -77,6 +77,12 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
             sanitize::text(&filter)
         )
     };
+    // Scrolled back, new lines do not show: say so.
+    let title = if app.log_scrolled {
+        format!("{title} · SCROLLED BACK (End: live)")
+    } else {
+        title
+    };
     let block = block(ctx, &title, focused);
     if let Some(logs) = ctx.logs {
         let formatter = Sanitised {
