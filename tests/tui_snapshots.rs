@@ -357,3 +357,24 @@ fn a_long_reply_scrolls_whole() {
     key(&mut app, "x");
     assert!(app.message.is_none());
 }
+
+#[test]
+fn details_show_every_field_of_a_row() {
+    let mut app = model((80, 24));
+    key(&mut app, "5");
+    key(&mut app, "i");
+    let text = app.message.clone().unwrap();
+    assert!(text.starts_with("task #"), "{text}");
+    assert!(text.contains("  file        "), "{text}");
+    snapshot("details_task_80x24", &app);
+    key(&mut app, "esc");
+    key(&mut app, "1");
+    key(&mut app, "i");
+    let text = app.message.clone().unwrap();
+    assert!(text.starts_with("link pump-port"), "{text}");
+    assert!(text.contains("device      pump1"), "{text}");
+    key(&mut app, "esc");
+    key(&mut app, "6");
+    key(&mut app, "i");
+    assert!(app.message.as_deref().unwrap().starts_with("alarm on scpi"));
+}

@@ -275,6 +275,7 @@ actions! {
     Connect = "connect", Global, [KeyChord::char('c')], "connect the selected link";
     Disconnect = "disconnect", Global, [KeyChord::char('d')], "disconnect the selected link";
     RetryNow = "retry", Global, [KeyChord::char('R')], "retry a recovering link now";
+    Details = "details", Lists, [KeyChord::char('i')], "every field of the selected row";
     Faults = "faults", Global, [KeyChord::char('f')], "fault menu of the selected simulator";
     PumpToggle = "pump-toggle", Global, [KeyChord::char('o')], "switch the selected device on/off";
     NewTask = "new-task", Global, [KeyChord::char('t')], "queue a task (form) on the selected device";

@@ -7,6 +7,7 @@
 
 mod app;
 mod commands;
+mod details;
 mod editing;
 mod forms;
 mod history;

@@ -245,6 +245,7 @@ impl App {
             Action::PrevPane => pane(self.focus.prev())(self),
             Action::Repaint => vec![Effect::Repaint],
             Action::ReadOnly => self.toggle_read_only(),
+            Action::Details => self.show_details(),
             Action::PaneConnections => pane(Pane::Connections)(self),
             Action::PaneStateMachine => pane(Pane::StateMachine)(self),
             Action::PaneProperties => pane(Pane::Properties)(self),
