@@ -65,7 +65,7 @@ fn action(result: labdeck_core::hub::HubResult) -> ActionOutcome {
 
 async fn online(hub: &Hub) {
     wait_state(hub, "em-tcp", StateKind::Connected).await;
-    wait_device(hub, "em1", "em1 online", DeviceSnapshot::responding).await;
+    wait_responding(hub, "em1", "em1 online").await;
 }
 
 async fn fault(hub: &Hub, line: &str) {

@@ -26,13 +26,7 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     let endpoint = hub.connection("port").unwrap().snapshot().endpoint;
     assert!(endpoint.starts_with("/dev/pts/"), "{endpoint}");
 
@@ -68,13 +62,7 @@ async fn driver_reaches_connected_and_the_pump_ramps_when_switched_on() {
 async fn parameters_read_and_write_by_number_and_index() {
     let runtime = start(&pump_config("realistic", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert_eq!(
         parameter(request(hub, "read pump 24").await),
         (24, 0, ParamValue::Int(1000))
@@ -132,13 +120,7 @@ async fn parameters_read_and_write_by_number_and_index() {
 async fn link_fault_recovers(fault: &str, reason: &str) {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, &format!("fault sim {fault} on")).await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let snapshot = hub.connection("port").unwrap().snapshot();
@@ -156,13 +138,7 @@ async fn link_fault_recovers(fault: &str, reason: &str) {
     );
     assert!(run(hub, &format!("fault sim {fault} off")).await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(
-        hub,
-        "pump",
-        "pump online again",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online again").await;
     // And the alarm clears once the link stayed up.
     let conn = hub.connection("port").unwrap().clone();
     wait_until("alarm cleared", || conn.snapshot().alarm.is_none()).await;
@@ -188,24 +164,12 @@ async fn truncated_replies_raise_an_alarm_and_recover() {
 async fn a_delay_beyond_the_timeout_recovers() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, "fault sim delay 500").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     assert!(run(hub, "fault sim delay off").await.ok);
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(
-        hub,
-        "pump",
-        "pump online again",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online again").await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -213,13 +177,7 @@ async fn a_delay_beyond_the_timeout_recovers() {
 async fn a_short_delay_and_garbage_are_tolerated() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, "fault sim delay 100").await.ok);
     wait_device(hub, "pump", "round trip above 100 ms", |d| {
         prop_f64(d, "round-trip").is_some_and(|ms| ms >= 100.0)
@@ -241,13 +199,7 @@ async fn a_short_delay_and_garbage_are_tolerated() {
 async fn hang_up_closes_the_port_and_it_comes_back() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, "fault sim hang-up on").await.ok);
     wait_state(hub, "port", StateKind::Recovering).await;
     let sim = hub.simulator("sim").unwrap().clone();
@@ -262,13 +214,7 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
     assert!(run(hub, "fault sim hang-up off").await.ok);
     assert!(sim.snapshot().endpoint.is_some());
     wait_state(hub, "port", StateKind::Connected).await;
-    wait_device(
-        hub,
-        "pump",
-        "pump online again",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online again").await;
     runtime.shutdown().await.unwrap();
 }
 
@@ -276,13 +222,7 @@ async fn hang_up_closes_the_port_and_it_comes_back() {
 async fn over_temperature_is_a_device_alarm_that_reset_clears() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, "pump pump on").await.ok);
     wait_device(hub, "pump", "spinning", |d| {
         prop_f64(d, "frequency").is_some_and(|f| f > 50.0)
@@ -340,13 +280,7 @@ async fn over_temperature_is_a_device_alarm_that_reset_clears() {
 async fn overload_and_warning_bits_show_as_warnings() {
     let runtime = start(&pump_config("compat", "")).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert!(run(hub, "fault sim warning 3").await.ok);
     wait_device(hub, "pump", "warning bit 3", |d| {
         d.alarms
@@ -440,13 +374,7 @@ async fn disconnect_and_reconnect_by_device_name() {
         state(request(hub, "connect port").await),
         StateKind::Connecting
     );
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     assert_eq!(
         state(request(hub, "teardown port").await),
         StateKind::TornDown

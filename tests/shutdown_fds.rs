@@ -27,13 +27,7 @@ async fn shutdown_leaves_no_pty_fds_open() {
     let runtime = start(&config).await;
     let hub = runtime.hub().clone();
     wait_state(&hub, "port", StateKind::Connected).await;
-    wait_device(
-        &hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(&hub, "pump", "pump online").await;
     let during = pty_fds();
     assert!(
         during.len() >= before.len() + 3,
@@ -48,13 +42,7 @@ async fn shutdown_leaves_no_pty_fds_open() {
     wait_state(&hub, "port", StateKind::Recovering).await;
     assert!(run(&hub, "fault sim hang-up off").await.ok);
     wait_state(&hub, "port", StateKind::Connected).await;
-    wait_device(
-        &hub,
-        "pump",
-        "pump online again",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(&hub, "pump", "pump online again").await;
 
     runtime.shutdown().await.expect("clean shutdown");
     drop(hub);

@@ -36,13 +36,7 @@ async fn a_hang_up_mid_task_fails_it_and_the_file_is_valid() {
     let extra = format!("\n[tasks]\ndata-dir = \"{}\"\n", dir.path().display());
     let runtime = start(&pump_config("compat", &extra)).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
     let reply = run(hub, "task pump monitor interval=0.1 duration=60 name=watch").await;
     assert!(reply.ok, "{reply}");
     wait_device(hub, "pump", "a few samples", |d| {
@@ -95,13 +89,7 @@ async fn a_ramp_completes_only_at_its_setpoint() {
     let extra = format!("\n[tasks]\ndata-dir = \"{}\"\n", dir.path().display());
     let runtime = start(&pump_config("realistic", &extra)).await;
     let hub = runtime.hub();
-    wait_device(
-        hub,
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    wait_responding(hub, "pump", "pump online").await;
 
     // Reached: completed.
     let reply = run(

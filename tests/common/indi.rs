@@ -17,13 +17,7 @@ use labdeck_core::runtime::Runtime;
 pub async fn serve_pump(server: &str) -> (Runtime, SocketAddr) {
     let extra = format!("\n[indi.server]\nport = 0\n{server}\n");
     let (runtime, address) = super::start_serving(&super::pump_config("realistic", &extra)).await;
-    super::wait_device(
-        runtime.hub(),
-        "pump",
-        "pump online",
-        labdeck_core::device::DeviceSnapshot::responding,
-    )
-    .await;
+    super::wait_responding(runtime.hub(), "pump", "pump online").await;
     (runtime, address)
 }
 

@@ -93,6 +93,11 @@ pub async fn wait_device(
     wait_until(what, || check(&handle.snapshot())).await;
 }
 
+/// Until `device` answers its requests.
+pub async fn wait_responding(hub: &Hub, device: &str, what: &str) {
+    wait_device(hub, device, what, DeviceSnapshot::responding).await;
+}
+
 /// A property's value as plain text (`on`, `800`, words), if it has one.
 pub fn prop(snapshot: &DeviceSnapshot, name: &str) -> Option<String> {
     snapshot
