@@ -76,7 +76,10 @@ impl Request {
             | Self::Properties { .. }
             | Self::Tasks { .. }
             | Self::DeviceStatus { .. }
-            | Self::Measure { .. } => false,
+            | Self::Measure { .. }
+            | Self::Macros
+            // Writes a file, not to the lab.
+            | Self::Record { .. } => false,
             // Actions that only read.
             Self::Action { action, .. } => !matches!(action.as_str(), "read" | "poll"),
             Self::Fault { .. }
@@ -87,7 +90,9 @@ impl Request {
             | Self::Cancel { .. }
             | Self::Load { .. }
             | Self::Safe { .. }
-            | Self::EmergencyStop { .. } => true,
+            | Self::EmergencyStop { .. }
+            | Self::Send { .. }
+            | Self::Macro { .. } => true,
         }
     }
 

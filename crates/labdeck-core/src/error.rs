@@ -152,6 +152,14 @@ pub enum HubError {
     },
     #[error("cannot write {}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    #[error("nothing drives link {link:?}: bytes are sent through its device")]
+    NoDeviceOnLink { link: String },
+    #[error("unknown macro {name:?}; macros: {}", list(known))]
+    UnknownMacro { name: String, known: Vec<String> },
+    #[error("macro {name:?} is not periodic: it sends once when run")]
+    NotPeriodic { name: String },
+    #[error("traffic is not being recorded")]
+    NotRecording,
     /// An actor that stopped (or never started).
     #[error("{actor} is not running")]
     Gone { actor: String },

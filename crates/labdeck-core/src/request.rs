@@ -79,4 +79,44 @@ pub enum Request {
     Safe { device: String },
     /// Cancel every task of a device, then the safe state.
     EmergencyStop { device: String },
+    /// Bytes as they are on a link (or a device's link), between the
+    /// driver's own exchanges; the answer is gathered for up to `wait_ms`.
+    Send {
+        target: String,
+        /// Space-separated hex on the wire.
+        #[serde(
+            serialize_with = "crate::link::serde_hex::serialize",
+            deserialize_with = "crate::link::serde_hex::deserialize"
+        )]
+        bytes: Vec<u8>,
+        #[serde(default)]
+        wait_ms: Option<u64>,
+    },
+    /// Run a configured macro once, or start or stop a periodic one.
+    Macro { name: String, command: MacroCommand },
+    /// The configured macros and which periodic ones run.
+    Macros,
+    /// Log every frame of every link to a file from now on, or stop.
+    Record { command: RecordCommand },
+}
+
+/// What to do with a macro.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MacroCommand {
+    /// Send once (a periodic macro: start it).
+    Run,
+    /// Stop a periodic macro.
+    Stop,
+}
+
+/// The continuous traffic log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "kebab-case")]
+pub enum RecordCommand {
+    /// Append to `path`, or to a new file named with the date and time.
+    Start {
+        path: Option<PathBuf>,
+    },
+    Stop,
 }

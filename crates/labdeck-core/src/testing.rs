@@ -337,6 +337,8 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         simulators,
         taps,
         actors: Vec::new(),
+        recording: None,
+        macros: Vec::new(),
     }
 }
 

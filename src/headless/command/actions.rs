@@ -53,6 +53,12 @@ pub(super) fn parse(words: &[&str], line: &str) -> Option<Result<Line, UsageErro
 /// What a device did, in words.
 pub(super) fn device(device: &str, outcome: &DeviceOutcome) -> String {
     match outcome {
+        DeviceOutcome::Sent {
+            sent,
+            reply,
+            round_trip_ms,
+            following,
+        } => super::send::sent(device, sent, reply.as_deref(), *round_trip_ms, *following),
         DeviceOutcome::Set { property } => format!(
             "{device}.{} = {}",
             property.def.name,

@@ -7,6 +7,7 @@ mod actions;
 mod lab;
 mod links;
 mod props;
+mod send;
 mod tasks;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 use labdeck_core::hub::{Hub, HubError, HubResult, Origin, Outcome, Request};
 
+pub use send::unescape;
 pub use tasks::describe;
 
 /// One line of the language.
@@ -96,6 +98,19 @@ pub const USAGE: &[(&str, &str)] = &[
         "estop DEVICE",
         "emergency stop: cancel all its tasks, safe state",
     ),
+    (
+        "send LINK hex BYTES… | send LINK text [--eol=cr|lf|crlf] TEXT",
+        "send bytes as they are (text takes \\n \\r \\xNN escapes); the answer is shown",
+    ),
+    (
+        "macro NAME [stop]",
+        "run a [[macro]] (start a periodic one), or stop it",
+    ),
+    ("macros", "the configured macros"),
+    (
+        "record [FILE] | record stop",
+        "log every frame of every link to FILE (or a new dated file) from now on",
+    ),
     ("help", "this list"),
     ("quit", "stop"),
 ];
@@ -134,6 +149,7 @@ pub fn parse(line: &str) -> Result<Option<Line>, UsageError> {
             .or_else(|| props::parse(&words, line))
             .or_else(|| actions::parse(&words, line))
             .or_else(|| tasks::parse(&words, line))
+            .or_else(|| send::parse(&words, line))
             .unwrap_or_else(|| {
                 Err(UsageError(format!(
                     "unknown command {:?} (try 'help')",
@@ -275,6 +291,9 @@ pub fn render(outcome: &Outcome) -> String {
             format!("{}: {} task(s) queued", path.display(), tasks.len())
         }
         Outcome::Device { device, outcome } => actions::device(device, outcome),
+        Outcome::Macro { name, outcome } => send::macro_outcome(name, outcome),
+        Outcome::Macros { macros } => send::macros(macros),
+        Outcome::Recording(status) => send::recording(status),
     }
 }
 

@@ -52,6 +52,21 @@ pub struct Config {
     pub devices: Vec<DeviceSpec>,
     /// The INDI server, when on.
     pub indi_server: Option<IndiServerSpec>,
+    pub macros: Vec<MacroSpec>,
+}
+
+/// A named send (`[[macro]]`), once or periodic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacroSpec {
+    pub name: String,
+    /// A link, or a device standing for its link.
+    pub target: String,
+    pub bytes: Vec<u8>,
+    /// As written, for lists: `text "*IDN?" + lf`, `hex 02 16 …`.
+    pub shown: String,
+    pub every: Option<Duration>,
+    /// A periodic macro that starts with labdeck.
+    pub start: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

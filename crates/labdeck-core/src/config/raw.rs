@@ -27,6 +27,21 @@ pub struct RawConfig {
     #[serde(rename = "keys")]
     pub _keys: Option<serde::de::IgnoredAny>,
     pub indi: Option<RawIndi>,
+    #[serde(default, rename = "macro")]
+    pub macros: Vec<S<RawMacro>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawMacro {
+    pub name: S<String>,
+    pub link: S<String>,
+    pub text: Option<S<String>>,
+    pub hex: Option<S<String>>,
+    pub eol: Option<S<String>>,
+    /// Seconds, or text with a unit (`"500ms"`).
+    pub every: Option<S<toml::Value>>,
+    pub start: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ use toml::Spanned;
 mod device;
 mod indi;
 mod link;
+mod macros;
 mod simulator;
 
 use device::device;
@@ -361,6 +362,14 @@ pub(super) fn validate(
         devices.push(device);
     }
     let indi_server = indi::server(&mut c, raw.indi.as_ref().and_then(|i| i.server.as_ref()));
+    // A macro names a link, or a device standing for its link.
+    let targets: HashMap<String, usize> = links
+        .iter()
+        .map(|l| l.name.clone())
+        .chain(devices.iter().map(|d| d.name.clone()))
+        .map(|name| (name, 0))
+        .collect();
+    let macros = macros::macros(&mut c, &raw.macros, &targets);
 
     c.errors.sort_by_key(|e| (e.line, e.column));
     if c.errors.is_empty() {
@@ -373,6 +382,7 @@ pub(super) fn validate(
             links,
             devices,
             indi_server,
+            macros,
         })
     } else {
         Err(ConfigErrors(c.errors))

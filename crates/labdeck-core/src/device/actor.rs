@@ -316,6 +316,14 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
                 .collect();
             Ok(DeviceOutcome::Measured { properties })
         }
+        DeviceCommand::Send { bytes, wait } => {
+            let following = driver.streaming();
+            let core = driver.core();
+            let Some(session) = core.session.as_mut() else {
+                return Err(core.link_down());
+            };
+            super::raw::send(&name, session, &bytes, wait, following).await
+        }
         DeviceCommand::Action { name: action, args } => driver
             .action(&action, &args)
             .await

@@ -10,6 +10,7 @@ pub mod indi;
 mod liveness;
 mod outcome;
 mod property;
+mod raw;
 mod record;
 mod report;
 pub mod task;
@@ -183,6 +184,12 @@ pub enum DeviceCommand {
     Mirror {
         prefix: String,
         properties: Vec<Property>,
+    },
+    /// Write bytes as they are on the link; gather the answer for up to
+    /// `wait`.
+    Send {
+        bytes: Vec<u8>,
+        wait: std::time::Duration,
     },
 }
 

@@ -59,6 +59,15 @@ pub enum DeviceOutcome {
         safe: String,
     },
     Mirrored,
+    /// Bytes sent by hand, and what answered (hex), unless the driver
+    /// follows the link's stream and reads the answer itself.
+    Sent {
+        sent: String,
+        reply: Option<String>,
+        /// Until the first answering bytes.
+        round_trip_ms: Option<f64>,
+        following: bool,
+    },
 }
 
 /// The status report: the attributes marked for it and the running task.

@@ -5,20 +5,25 @@
 
 mod method;
 mod outcome;
+mod record;
+mod send;
 mod tasks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
 pub use crate::audit::{AuditRecord, Origin};
 pub use crate::error::HubError;
-pub use crate::request::Request;
+pub use crate::request::{MacroCommand, RecordCommand, Request};
 pub use method::{load_method, parse_method};
 pub use outcome::{
     ActorState, ActorStatus, DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask,
     SimStatus,
 };
+pub use record::{RecordingStatus, default_log_name, log_line};
+pub use send::{DEFAULT_WAIT, MacroInfo, MacroOutcome};
 
 use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
@@ -42,6 +47,8 @@ struct Inner {
     taps: Vec<TrafficTap>,
     bus: EventBus,
     actors: watch::Receiver<Vec<ActorStatus>>,
+    macros: send::Macros,
+    recording: record::Recording,
 }
 
 /// What a Hub is made of.
@@ -52,6 +59,7 @@ pub(crate) struct HubParts {
     pub taps: Vec<TrafficTap>,
     pub bus: EventBus,
     pub actors: watch::Receiver<Vec<ActorStatus>>,
+    pub macros: Vec<crate::config::MacroSpec>,
 }
 
 impl Hub {
@@ -63,6 +71,7 @@ impl Hub {
             taps,
             bus,
             actors,
+            macros,
         } = parts;
         Self {
             inner: Arc::new(Inner {
@@ -72,6 +81,8 @@ impl Hub {
                 taps,
                 bus,
                 actors,
+                macros: send::Macros::new(macros),
+                recording: record::Recording::default(),
             }),
         }
     }
@@ -85,6 +96,7 @@ impl Hub {
             taps: vec![tap],
             bus,
             actors: watch::channel(Vec::new()).1,
+            macros: Vec::new(),
         })
     }
 
@@ -98,6 +110,7 @@ impl Hub {
             taps: Vec::new(),
             bus,
             actors: watch::channel(Vec::new()).1,
+            macros: Vec::new(),
         })
     }
 
@@ -136,6 +149,8 @@ impl Hub {
                 .map(|t| (t.link().clone(), t.counters()))
                 .collect(),
             actors: self.actors(),
+            recording: self.recording(),
+            macros: self.macros(),
         }
     }
 
@@ -294,6 +309,19 @@ impl Hub {
             Request::EmergencyStop { device } => {
                 on_device(self.pick_device(&device)?, DeviceCommand::EmergencyStop).await
             }
+            Request::Send {
+                target,
+                bytes,
+                wait_ms,
+            } => {
+                self.send_bytes(&target, bytes, wait_ms.map(Duration::from_millis))
+                    .await
+            }
+            Request::Macro { name, command } => self.macro_command(&name, command).await,
+            Request::Macros => Ok(Outcome::Macros {
+                macros: self.macros(),
+            }),
+            Request::Record { command } => self.record(command).await,
         }
     }
 

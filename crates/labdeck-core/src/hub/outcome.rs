@@ -52,6 +52,16 @@ pub enum Outcome {
         #[serde(rename = "result")]
         outcome: DeviceOutcome,
     },
+    Macro {
+        name: String,
+        #[serde(rename = "result")]
+        outcome: super::MacroOutcome,
+    },
+    Macros {
+        macros: Vec<super::MacroInfo>,
+    },
+    /// The continuous traffic log.
+    Recording(super::RecordingStatus),
 }
 
 /// A task a method queued.
@@ -106,6 +116,11 @@ pub struct LabSnapshot {
     /// Byte and chunk counters of every traffic tap, by link.
     pub taps: Vec<(Arc<str>, TapCounters)>,
     pub actors: Vec<ActorStatus>,
+    /// The continuous traffic log, when one is written.
+    #[serde(default)]
+    pub recording: Option<super::RecordingStatus>,
+    #[serde(default)]
+    pub macros: Vec<super::MacroInfo>,
 }
 
 /// Whether a supervised actor runs.

@@ -3,6 +3,7 @@
 //! every chunk that crosses a link.
 
 mod error;
+mod payload;
 pub mod pty;
 mod ring;
 mod serial;
@@ -14,8 +15,11 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::{ConnectError, LinkError};
+pub use payload::{LineEnding, text_payload};
 pub use serial::{DataBits, FlowControl, Parity, PortPath, SerialOpener, SerialSettings, StopBits};
-pub use tap::{Chunk, Direction, RingLimits, TapCounters, TrafficTap, hex_string, parse_hex};
+pub use tap::{
+    Chunk, Direction, RingLimits, TapCounters, TrafficTap, hex_string, parse_hex, serde_hex,
+};
 pub use tcp::TcpOpener;
 
 /// Anything a link can carry bytes over.

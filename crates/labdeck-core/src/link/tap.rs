@@ -78,10 +78,23 @@ fn hex_bytes<S: Serializer>(bytes: &Bytes, s: S) -> Result<S::Ok, S::Error> {
 }
 
 fn bytes_from_hex<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-    let text = String::deserialize(d)?;
-    parse_hex(&text)
-        .map(Bytes::from)
-        .ok_or_else(|| serde::de::Error::custom(format!("not hex bytes: {text:?}")))
+    serde_hex::deserialize(d).map(Bytes::from)
+}
+
+/// Bytes as space-separated hex on the wire.
+pub mod serde_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ptr_arg)] // serde's `serialize_with` passes `&Vec<u8>`
+    pub fn serialize<S: Serializer>(bytes: &Vec<u8>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::hex_string(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not hex bytes: {text:?}")))
+    }
 }
 
 /// Byte and chunk counters of a tap.

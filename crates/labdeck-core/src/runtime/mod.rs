@@ -274,7 +274,9 @@ async fn build(
         taps,
         bus,
         actors: supervisor.status(),
+        macros: config.macros.clone(),
     });
+    hub.start_macros();
     Ok((hub, supervisor, cancel))
 }
 
