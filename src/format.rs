@@ -56,9 +56,51 @@ pub fn date_time(t: &Timestamp) -> String {
         .to_string()
 }
 
+/// `YYYY-MM-DD HH:MM:SS.uuuuuu` in local time, for one frame.
+pub fn date_time_micros(t: &Timestamp) -> String {
+    chrono::DateTime::<chrono::Local>::from(t.wall)
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
+}
+
+/// `text` in lines of at most `width` characters, broken after a space
+/// where there is one in the line, else inside the word.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|c| *c == ' ')
+            .filter(|&i| i > 0)
+            .map_or(width, |i| i + 1);
+        lines.push(
+            rest[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        rest.drain(..cut);
+    }
+    lines.push(rest.into_iter().collect());
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wraps_between_words() {
+        assert_eq!(
+            wrap_words("KEITHLEY INSTRUMENTS INC.,MODEL 6517B", 16),
+            ["KEITHLEY", "INSTRUMENTS", "INC.,MODEL 6517B"]
+        );
+        assert_eq!(wrap_words("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(wrap_words("", 5), [""]);
+    }
     use labdeck_core::device::AttrKind;
 
     #[test]

@@ -62,6 +62,10 @@ fn draw(app: &App, theme: &Theme) -> Terminal<TestBackend> {
 fn snapshot(name: &str, app: &App) {
     let terminal = draw(app, &Theme::load("default", false).unwrap());
     let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}",
+        "yyyy-mm-dd hh:mm:ss.uuuuuu",
+    );
     settings.add_filter(r"\d\d:\d\d:\d\d\.\d\d\d", "hh:mm:ss.mmm");
     settings.add_filter(r"\d\d:\d\d:\d\d", "hh:mm:ss");
     // A clock half covered by a popup.
@@ -377,4 +381,58 @@ fn details_show_every_field_of_a_row() {
     key(&mut app, "6");
     key(&mut app, "i");
     assert!(app.message.as_deref().unwrap().starts_with("alarm on scpi"));
+}
+
+#[test]
+fn the_traffic_pane_opens_a_whole_frame_searches_and_wraps() {
+    for size in [(80, 24), (120, 40)] {
+        let mut app = model(size);
+        key(&mut app, "4");
+        // Enter on a pump reply: every byte, its request, the checksum.
+        for _ in 0..2 {
+            key(&mut app, "k");
+        }
+        key(&mut app, "enter");
+        let text = app.message.clone().expect("a frame view");
+        assert!(text.starts_with("frame ") && text.contains("RX"), "{text}");
+        assert!(text.contains("BCC") && text.contains("reply to"), "{text}");
+        snapshot(&format!("frame_view_{}x{}", size.0, size.1), &app);
+        key(&mut app, "esc");
+        // A search highlights, n goes to the hits; clock and delta both.
+        key(&mut app, "s");
+        for c in "7018".chars() {
+            key(&mut app, &c.to_string());
+        }
+        key(&mut app, "enter");
+        key(&mut app, "T");
+        key(&mut app, "T");
+        key(&mut app, "z");
+        snapshot(&format!("traffic_search_wrap_{}x{}", size.0, size.1), &app);
+    }
+    // g goes to the oldest row and the pane stays full below it.
+    let mut app = model((120, 40));
+    key(&mut app, "4");
+    key(&mut app, "p");
+    key(&mut app, "g");
+    let screen = format!(
+        "{:?}",
+        draw(&app, &Theme::load("default", false).unwrap()).backend()
+    );
+    let rows = screen.matches("pump-port").count();
+    assert!(rows > 4, "the pane is full below the oldest row: {screen}");
+}
+
+#[test]
+fn the_palette_lists_every_candidate() {
+    let mut app = model((80, 24));
+    key(&mut app, ":");
+    key(&mut app, "tab");
+    let shown = format!(
+        "{:?}",
+        draw(&app, &Theme::load("default", false).unwrap()).backend()
+    );
+    for verb in ["connect", "estop", "quit", "send", "record"] {
+        assert!(shown.contains(verb), "{verb} listed: {shown}");
+    }
+    snapshot("palette_every_verb_80x24", &app);
 }

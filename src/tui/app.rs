@@ -153,6 +153,8 @@ pub enum Confirm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputPurpose {
     Filter(Pane),
+    /// Text or hex the traffic pane highlights.
+    Search,
     CapturePath,
     /// A new value for the attribute in [`App::editing`].
     EditAttr,

@@ -52,6 +52,7 @@ impl App {
                 .collect(),
             taps: self.data.taps.iter().map(|(l, _)| l.to_string()).collect(),
             themes: self.setup.themes.clone(),
+            macros: self.data.macros.iter().map(|m| m.name.clone()).collect(),
         }
     }
 

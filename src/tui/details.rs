@@ -14,7 +14,8 @@ impl App {
             Pane::Properties => self.property_details(),
             Pane::Tasks => self.task_details(),
             Pane::Alarms => self.alarm_details(),
-            Pane::Traffic | Pane::Logs => None,
+            Pane::Traffic => self.frame_details(),
+            Pane::Logs => None,
         };
         match text {
             Some(text) => self.message = Some(text),

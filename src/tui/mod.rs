@@ -22,6 +22,7 @@ pub mod settings;
 mod terminal;
 mod theme;
 mod traffic;
+mod traffic_actions;
 mod update;
 mod view;
 mod watches;

@@ -17,6 +17,8 @@ pub struct Vocabulary {
     /// Traffic taps (links and simulators).
     pub taps: Vec<String>,
     pub themes: Vec<String>,
+    /// `[[macro]]` names.
+    pub macros: Vec<String>,
 }
 
 /// Verbs and what they complete, in the order they are offered.
@@ -32,9 +34,24 @@ pub const VERBS: &[&str] = &[
     "get",
     "read",
     "write",
+    "send",
+    "macro",
+    "macros",
     "capture",
+    "record",
+    "task",
+    "tasks",
+    "cancel",
+    "load",
+    "props",
+    "measure",
+    "safe",
+    "estop",
+    "scpi",
+    "do",
     "theme",
     "status",
+    "messages",
     "help",
     "quit",
 ];
@@ -216,7 +233,18 @@ pub fn candidates(input: &str, v: &Vocabulary) -> Vec<String> {
             .iter()
             .flat_map(|(d, _, attrs)| attrs.iter().map(move |a| format!("{d}.{a}")))
             .collect(),
-        ["read" | "write"] => v.devices.iter().map(|(d, _, _)| d.clone()).collect(),
+        [
+            "read" | "write" | "task" | "tasks" | "cancel" | "props" | "measure" | "safe" | "estop"
+            | "scpi" | "do" | "status",
+        ] => v.devices.iter().map(|(d, _, _)| d.clone()).collect(),
+        ["send"] => owned(&v.connections),
+        ["send", _] => ["hex", "text"].map(String::from).to_vec(),
+        ["send", _, "text"] => ["--eol=lf", "--eol=crlf", "--eol=cr"]
+            .map(String::from)
+            .to_vec(),
+        ["macro"] => owned(&v.macros),
+        ["macro", _] => vec!["stop".into()],
+        ["record"] => vec!["stop".into()],
         ["capture"] => owned(&v.taps),
         ["theme"] => owned(&v.themes),
         _ => Vec::new(),
@@ -243,6 +271,7 @@ mod tests {
             simulators: vec![("pump-sim".into(), vec!["no-reply".into(), "hang-up".into()])],
             taps: vec!["pump-port".into(), "pump-sim".into()],
             themes: vec!["default".into(), "mono".into()],
+            macros: vec!["idn".into()],
         }
     }
 
@@ -256,6 +285,9 @@ mod tests {
         assert_eq!(candidates("set pump1.s", &v), ["pump1.setpoint"]);
         assert_eq!(candidates("connect ", &v), ["pump-port", "pump1"]);
         assert_eq!(candidates("theme m", &v), ["mono"]);
+        assert_eq!(candidates("send ", &v), ["pump-port"]);
+        assert_eq!(candidates("send pump-port ", &v), ["hex", "text"]);
+        assert_eq!(candidates("macro ", &v), ["idn"]);
         assert!(candidates("frobnicate ", &v).is_empty());
     }
 

@@ -25,6 +25,8 @@ pub enum Role {
     HintKey,
     Hint,
     Selection,
+    /// A search hit.
+    Match,
     Dim,
     Label,
     Value,
@@ -53,7 +55,7 @@ pub enum Role {
 }
 
 impl Role {
-    const ALL: [(Role, &'static str); 37] = [
+    const ALL: [(Role, &'static str); 38] = [
         (Role::Base, "base"),
         (Role::Border, "border"),
         (Role::BorderFocus, "border-focus"),
@@ -66,6 +68,7 @@ impl Role {
         (Role::HintKey, "hint-key"),
         (Role::Hint, "hint"),
         (Role::Selection, "selection"),
+        (Role::Match, "match"),
         (Role::Dim, "dim"),
         (Role::Label, "label"),
         (Role::Value, "value"),

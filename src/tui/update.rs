@@ -330,38 +330,19 @@ impl App {
                 self.alarms.iter_mut().for_each(|a| a.acked = true);
                 vec![]
             }
-            Action::Pause => {
-                self.traffic.toggle_pause();
-                vec![]
-            }
-            Action::Decode => {
-                self.traffic.decoded = !self.traffic.decoded;
-                vec![]
-            }
-            Action::TimeMode => {
-                self.traffic.delta = !self.traffic.delta;
-                vec![]
-            }
-            Action::Direction => {
-                self.traffic.dir = self.traffic.dir.next();
-                vec![]
-            }
-            Action::LinkFilter => {
-                self.cycle_traffic_link();
-                vec![]
-            }
-            Action::Collapse => {
-                self.traffic.collapse = !self.traffic.collapse;
-                vec![]
-            }
-            Action::Capture => {
-                let stamp = crate::format::clock(&self.now).replace([':', '.'], "");
-                self.overlay = Some(Overlay::Input {
-                    purpose: InputPurpose::CapturePath,
-                    text: format!("labdeck-capture-{stamp}.txt"),
-                });
-                vec![]
-            }
+            Action::Pause
+            | Action::Decode
+            | Action::TimeMode
+            | Action::Wrap
+            | Action::Direction
+            | Action::LinkFilter
+            | Action::Collapse
+            | Action::Search
+            | Action::SearchOlder
+            | Action::SearchNewer
+            | Action::Capture
+            | Action::Record
+            | Action::Send => self.traffic_action(action),
             Action::LogMore | Action::LogLess => {
                 let more = action == Action::LogMore;
                 if more && self.log_level >= self.log_recorded {
@@ -424,12 +405,6 @@ impl App {
             self.notice("no connection selected", false);
             vec![]
         }
-    }
-
-    fn cycle_traffic_link(&mut self) {
-        let taps: Vec<std::sync::Arc<str>> =
-            self.data.taps.iter().map(|(l, _)| l.clone()).collect();
-        self.traffic.cycle_link(&taps);
     }
 
     fn page(&self) -> usize {
@@ -589,8 +564,10 @@ impl App {
             Overlay::TaskForm(form) => self.task_form_key(form, key),
             Overlay::Input { purpose, mut text } => {
                 if esc {
-                    if let InputPurpose::Filter(pane) = purpose {
-                        self.set_filter(pane, String::new());
+                    match purpose {
+                        InputPurpose::Filter(pane) => self.set_filter(pane, String::new()),
+                        InputPurpose::Search => self.traffic.search.clear(),
+                        _ => {}
                     }
                     self.editing = None;
                     return vec![];
@@ -599,6 +576,13 @@ impl App {
                     return match purpose {
                         InputPurpose::Filter(pane) => {
                             self.set_filter(pane, text);
+                            vec![]
+                        }
+                        InputPurpose::Search => {
+                            self.traffic.search = text;
+                            if !self.traffic.search.trim().is_empty() {
+                                self.next_hit(None);
+                            }
                             vec![]
                         }
                         InputPurpose::EditAttr => self.submit_edit(text),
@@ -617,9 +601,11 @@ impl App {
                     KeyName::Char(c) if !key.ctrl => text.push(c),
                     _ => {}
                 }
-                if let InputPurpose::Filter(pane) = purpose {
-                    // Filters apply as you type.
-                    self.set_filter(pane, text.clone());
+                match purpose {
+                    // Filters and the search apply as you type.
+                    InputPurpose::Filter(pane) => self.set_filter(pane, text.clone()),
+                    InputPurpose::Search => self.traffic.search.clone_from(&text),
+                    _ => {}
                 }
                 self.overlay = Some(Overlay::Input { purpose, text });
                 vec![]

@@ -79,6 +79,8 @@ impl Watches {
                 .iter()
                 .map(|t| (t.link().clone(), t.counters()))
                 .collect(),
+            recording: hub.recording(),
+            macros: hub.macros(),
         }
     }
 }

@@ -17,20 +17,28 @@ fn pane_actions(pane: Pane) -> &'static [Action] {
     match pane {
         Pane::Traffic => &[
             Action::Pause,
+            Action::Details,
+            Action::Search,
             Action::Decode,
             Action::TimeMode,
             Action::Direction,
             Action::LinkFilter,
             Action::Collapse,
+            Action::Wrap,
             Action::Capture,
+            Action::Record,
+            Action::Send,
         ],
-        Pane::Alarms => &[Action::Acknowledge, Action::AcknowledgeAll],
+        Pane::Alarms => &[Action::Acknowledge, Action::AcknowledgeAll, Action::Details],
         Pane::Logs => &[Action::LogMore, Action::LogLess],
-        Pane::Connections | Pane::StateMachine => {
-            &[Action::Connect, Action::Disconnect, Action::RetryNow]
-        }
+        Pane::Connections | Pane::StateMachine => &[
+            Action::Connect,
+            Action::Disconnect,
+            Action::RetryNow,
+            Action::Details,
+        ],
         Pane::Properties => &[Action::Edit, Action::NewTask, Action::PumpToggle],
-        Pane::Tasks => &[Action::NewTask, Action::CancelTask],
+        Pane::Tasks => &[Action::NewTask, Action::CancelTask, Action::Details],
     }
 }
 
@@ -73,6 +81,13 @@ fn available(app: &App, action: Action) -> bool {
         Action::RetryNow => app
             .selected_connection()
             .is_some_and(|c| c.state == labdeck_core::connection::StateKind::Recovering),
+        Action::Details if app.focus == Pane::Traffic => !app.traffic.visible().is_empty(),
+        Action::SearchOlder | Action::SearchNewer => !app.traffic.search.trim().is_empty(),
+        Action::Send => app
+            .data
+            .connections
+            .iter()
+            .any(|c| c.state == labdeck_core::connection::StateKind::Connected),
         Action::Acknowledge | Action::AcknowledgeAll => {
             app.alarms.iter().any(|a| a.active && !a.acked)
         }

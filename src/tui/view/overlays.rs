@@ -11,7 +11,7 @@ use super::{ViewContext, centred, fit, spans};
 use crate::tui::app::{App, Confirm, InputPurpose, Overlay};
 use crate::tui::forms::{FIELDS, TaskForm};
 use crate::tui::keys::{Action, Scope};
-use crate::tui::palette::candidates;
+use crate::tui::palette::{Palette, candidates};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 
@@ -23,44 +23,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     match &app.overlay {
         None => {}
         Some(Overlay::Help { filter, scroll }) => help(app, ctx, frame, area, filter, *scroll),
-        Some(Overlay::Palette(p)) => {
-            let rect = Rect::new(
-                area.x,
-                area.bottom().saturating_sub(8),
-                area.width,
-                7.min(area.height),
-            );
-            let shown = if p.candidates.is_empty() {
-                candidates(&p.input, &app.vocabulary())
-            } else {
-                p.candidates.clone()
-            };
-            // The cursor is the character under it, reversed (a block at
-            // the end of the line).
-            let (before, rest) = p.input.split_at(p.cursor.min(p.input.len()));
-            let mut chars = rest.chars();
-            let under = chars.next().map_or_else(|| " ".to_string(), String::from);
-            let input = ctx.theme.style(Role::Input);
-            let mut lines = vec![spans(vec![
-                (":".into(), ctx.theme.style(Role::HintKey)),
-                (sanitize::text(before).into_owned(), input),
-                (
-                    sanitize::text(&under).into_owned(),
-                    input.add_modifier(ratatui::style::Modifier::REVERSED),
-                ),
-                (sanitize::text(chars.as_str()).into_owned(), input),
-            ])];
-            let list = shown.iter().take(5).enumerate().map(|(i, c)| {
-                let style = if Some(i) == p.choice {
-                    ctx.theme.style(Role::Selection)
-                } else {
-                    ctx.theme.style(Role::Dim)
-                };
-                (format!(" {} ", sanitize::text(c)), style)
-            });
-            lines.push(spans(list.collect()));
-            popup(ctx, frame, rect, "Command (Tab completes)", lines);
-        }
+        Some(Overlay::Palette(p)) => palette(app, ctx, frame, area, p),
         Some(Overlay::Faults {
             simulator,
             selected,
@@ -107,6 +70,9 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             );
             let title = match purpose {
                 InputPurpose::Filter(pane) => format!("Filter {}", pane.title()),
+                InputPurpose::Search => {
+                    "Search the traffic: text or hex (Enter: go to the newest hit, n/N next)".into()
+                }
                 InputPurpose::CapturePath => "Write the visible traffic to".into(),
                 InputPurpose::EditAttr => edit_title(app),
             };
@@ -117,6 +83,81 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             popup(ctx, frame, rect, &title, vec![line]);
         }
     }
+}
+
+/// Rows of completion candidates the palette shows at most.
+const CANDIDATE_ROWS: usize = 6;
+
+/// The palette: the line with its cursor, and every completion of the
+/// word being typed in columns, scrolled to the one Tab chose.
+fn palette(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, p: &Palette) {
+    let shown = if p.candidates.is_empty() {
+        candidates(&p.input, &app.vocabulary())
+    } else {
+        p.candidates.clone()
+    };
+    let inner_width = area.width.saturating_sub(2) as usize;
+    let column = shown
+        .iter()
+        .map(|c| c.chars().count() + 2)
+        .max()
+        .unwrap_or(1)
+        .min(inner_width.max(1));
+    let columns = (inner_width / column).max(1);
+    let rows = shown.len().div_ceil(columns);
+    let visible = rows.min(CANDIDATE_ROWS);
+    // Row of the chosen candidate, kept in view.
+    let first = p
+        .choice
+        .map_or(0, |c| (c / columns + 1).saturating_sub(visible));
+    let height = (visible as u16 + 3).min(area.height);
+    let rect = Rect::new(
+        area.x,
+        area.bottom().saturating_sub(height + 1),
+        area.width,
+        height,
+    );
+    // The cursor is the character under it, reversed (a block at the end
+    // of the line).
+    let (before, rest) = p.input.split_at(p.cursor.min(p.input.len()));
+    let mut chars = rest.chars();
+    let under = chars.next().map_or_else(|| " ".to_string(), String::from);
+    let input = ctx.theme.style(Role::Input);
+    let mut lines = vec![spans(vec![
+        (":".into(), ctx.theme.style(Role::HintKey)),
+        (sanitize::text(before).into_owned(), input),
+        (
+            sanitize::text(&under).into_owned(),
+            input.add_modifier(ratatui::style::Modifier::REVERSED),
+        ),
+        (sanitize::text(chars.as_str()).into_owned(), input),
+    ])];
+    for row in first..first + visible {
+        let cells = (0..columns)
+            .filter_map(|col| {
+                let i = row * columns + col;
+                let c = shown.get(i)?;
+                let style = if Some(i) == p.choice {
+                    ctx.theme.style(Role::Selection)
+                } else {
+                    ctx.theme.style(Role::Dim)
+                };
+                let text = fit(&sanitize::text(c), column - 2);
+                Some((format!(" {text:<width$} ", width = column - 2), style))
+            })
+            .collect();
+        lines.push(spans(cells));
+    }
+    let title = match (shown.len(), rows > visible) {
+        (0, _) => "Command (Tab completes)".to_string(),
+        (n, false) => format!("Command (Tab completes: {n})"),
+        (n, true) => format!(
+            "Command (Tab completes: {n}, rows {}-{} of {rows})",
+            first + 1,
+            first + visible
+        ),
+    };
+    popup(ctx, frame, rect, &title, lines);
 }
 
 /// `Edit pump1.setpoint (int, 750..1200 Hz)`.
