@@ -426,7 +426,7 @@ fn a_telegram_sent_from_the_palette_shows_its_tx_and_the_reply() {
     // The newest hit is the reply (it echoes the parameter); n goes to
     // the request before it.
     console.press(b"4");
-    console.wait_for("pump-port 02 16 00 11 38");
+    console.wait_for("RX ◀ pump-port 02 16 00 11 38");
     console.press(b"s1138\r");
     console.wait_for("frame(s) match");
     console.press(b"\r");
