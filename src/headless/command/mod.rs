@@ -10,8 +10,6 @@ mod props;
 mod send;
 mod tasks;
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use labdeck_core::hub::{Hub, HubError, HubResult, Origin, Outcome, Request};
@@ -160,24 +158,7 @@ pub fn parse(line: &str) -> Result<Option<Line>, UsageError> {
     parsed.map(Some)
 }
 
-/// `0.5`, `500ms`, `2s`, `1.5min`, `1h` as a duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.trim().parse().ok()?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "min" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    let secs = number * scale;
-    (secs.is_finite() && secs > 0.0 && secs < 1e9).then(|| Duration::from_secs_f64(secs))
-}
+pub use labdeck_core::time::parse_duration;
 
 /// The help text.
 pub fn help() -> String {

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use std::path::PathBuf;
 
 use labdeck_core::connection::{ConnCommand, StateKind};

@@ -81,7 +81,8 @@ fn available(app: &App, action: Action) -> bool {
         Action::RetryNow => app
             .selected_connection()
             .is_some_and(|c| c.state == labdeck_core::connection::StateKind::Recovering),
-        Action::Details if app.focus == Pane::Traffic => !app.traffic.visible().is_empty(),
+        // The view collapses the rows already; recorded traffic is enough here.
+        Action::Details if app.focus == Pane::Traffic => !app.traffic.is_empty(),
         Action::SearchOlder | Action::SearchNewer => !app.traffic.search.trim().is_empty(),
         Action::Send => app
             .data

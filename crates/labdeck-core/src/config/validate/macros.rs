@@ -10,6 +10,7 @@ use super::{Checker, MAX_DURATION, MIN_DURATION, known};
 use crate::config::MacroSpec;
 use crate::config::raw::RawMacro;
 use crate::link::{LineEnding, hex_string, parse_hex, text_payload};
+use crate::time::parse_duration;
 
 pub(super) fn macros(
     c: &mut Checker,
@@ -93,7 +94,7 @@ fn one(
         let seconds = match every.get_ref() {
             toml::Value::Float(f) => Some(*f),
             toml::Value::Integer(i) => Some(*i as f64),
-            toml::Value::String(s) => seconds(s),
+            toml::Value::String(s) => parse_duration(s).map(|d| d.as_secs_f64()),
             _ => None,
         };
         let range = MIN_DURATION.as_secs_f64()..=MAX_DURATION.as_secs_f64();
@@ -122,22 +123,4 @@ fn one(
         every,
         start: m.start.unwrap_or(false),
     })
-}
-
-/// `500ms`, `2s`, `1.5min`, `1h`, `0.5` as seconds.
-fn seconds(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.trim().parse().ok()?;
-    let scale = match unit.trim() {
-        "" | "s" => 1.0,
-        "ms" => 1e-3,
-        "min" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    Some(number * scale)
 }
