@@ -231,7 +231,10 @@ fn main() {
         console
             .window(secs)
             .print(&format!("{cols}x{rows} idle, pump off"), repaint);
+        // Starting the pump asks first.
         console.press(b"o");
+        console.wait_for("Switch pump1 on?", Duration::from_secs(5));
+        console.press(b"y");
         console
             .window(secs.min(10.0))
             .print(&format!("{cols}x{rows} ramping up (≤ 10 s)"), repaint);

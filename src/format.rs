@@ -66,7 +66,14 @@ pub fn date_time_micros(t: &Timestamp) -> String {
 /// `text` in lines of at most `width` characters, broken after a space
 /// where there is one in the line, else inside the word.
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
+    wrap_hanging(text, width, width)
+}
+
+/// As [`wrap_words`], the first line `first` characters wide and the
+/// others `rest` (a hanging indent leaves room on the lines after the
+/// first).
+pub fn wrap_hanging(text: &str, first: usize, rest_width: usize) -> Vec<String> {
+    let mut width = first.max(1);
     let mut lines = Vec::new();
     let mut rest: Vec<char> = text.chars().collect();
     while rest.len() > width {
@@ -83,6 +90,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
                 .to_string(),
         );
         rest.drain(..cut);
+        width = rest_width.max(1);
     }
     lines.push(rest.into_iter().collect());
     lines
@@ -100,6 +108,10 @@ mod tests {
         );
         assert_eq!(wrap_words("abcdefgh", 3), ["abc", "def", "gh"]);
         assert_eq!(wrap_words("", 5), [""]);
+        assert_eq!(
+            wrap_hanging("13:01:02 INFO pump: link lost after 3 s", 16, 14),
+            ["13:01:02 INFO", "pump: link", "lost after 3 s"]
+        );
     }
     use labdeck_core::device::AttrKind;
 

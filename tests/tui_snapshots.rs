@@ -436,3 +436,51 @@ fn the_palette_lists_every_candidate() {
     }
     snapshot("palette_every_verb_80x24", &app);
 }
+
+/// The screen as lines of text.
+fn screen_text(app: &App) -> Vec<String> {
+    let terminal = draw(app, &Theme::load("default", false).unwrap());
+    let buffer = terminal.backend().buffer();
+    let (w, h) = app.size;
+    (0..h)
+        .map(|y| (0..w).map(|x| buffer[(x, y)].symbol()).collect())
+        .collect()
+}
+
+#[test]
+fn columns_that_matter_come_first_and_nothing_is_cut_mid_value() {
+    for size in [(80, 24), (100, 30), (120, 40), (200, 60)] {
+        for pane in [Pane::Connections, Pane::Properties, Pane::Tasks] {
+            let mut app = model(size);
+            app.focus = pane;
+            let screen = screen_text(&app).join("\n");
+            // Limits are whole or not shown; headers are never cut.
+            if screen.contains("750..") {
+                assert!(screen.contains("750..1200"), "{size:?}:\n{screen}");
+            }
+            let headers = screen.split(['│', '┃', '\n']).filter(|s| {
+                s.starts_with("group ") || s.starts_with(" state ") || s.starts_with("state     id")
+            });
+            for header in headers {
+                assert!(!header.contains('…'), "{size:?}: cut header {header}");
+            }
+        }
+    }
+    let screen = screen_text(&model((120, 40)));
+    let header = |first: &str| {
+        screen
+            .iter()
+            .find(|l| l.contains(first))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let connections = header(" state        link");
+    assert!(
+        connections.contains("retry") && connections.contains("last error"),
+        "{connections}"
+    );
+    let tasks = header("state     id device name");
+    assert!(tasks.contains("samples"), "{tasks}");
+    // The failing link's error is on its row, not only in the details.
+    assert!(screen.iter().any(|l| l.contains("#3 in 2.5s open failed")));
+}

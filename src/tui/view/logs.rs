@@ -104,6 +104,8 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     }
 }
 
+const INDENT: &str = "  ";
+
 /// `HH:MM:SS LEVEL target: message`, wrapped, control characters
 /// replaced; events not matching the pane's filter are left out.
 struct Sanitised {
@@ -134,18 +136,51 @@ impl LogFormatter for Sanitised {
         if !self.filter.is_empty() && !text.to_lowercase().contains(&self.filter) {
             return Vec::new();
         }
-        let chars: Vec<char> = text.chars().collect();
-        let width = width.max(10);
-        chars
-            .chunks(width)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let indent = if i == 0 { "" } else { "  " };
-                Line::from(Span::styled(
-                    format!("{indent}{}", chunk.iter().collect::<String>()),
-                    style,
-                ))
-            })
+        wrapped(&text, width)
+            .into_iter()
+            .map(|line| Line::from(Span::styled(line, style)))
             .collect()
+    }
+}
+
+/// A log line in lines of `width`: between words where it can, the lines
+/// after the first indented.
+fn wrapped(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    crate::format::wrap_hanging(text, width, width - INDENT.len())
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            if i == 0 {
+                line
+            } else {
+                format!("{INDENT}{line}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_break_between_words_within_the_width() {
+        let text = "13:01:02 WARN  pump: link lost: no reply in 500 ms (attempt 3)";
+        let lines = wrapped(text, 24);
+        assert_eq!(
+            lines,
+            [
+                "13:01:02 WARN  pump:",
+                "  link lost: no reply in",
+                "  500 ms (attempt 3)"
+            ]
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 24));
+        // A word longer than the line is cut, not lost.
+        assert_eq!(
+            wrapped(&"x".repeat(25), 12).concat().matches('x').count(),
+            25
+        );
     }
 }

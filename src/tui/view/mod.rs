@@ -2,6 +2,7 @@
 //! pane; shared helpers here.
 
 mod alarms;
+mod columns;
 mod connections;
 mod header;
 mod hints;

@@ -1,18 +1,100 @@
 //! Properties of the selected device, grouped: value with unit, state as a
 //! word and colour, limits, writability and a sparkline of recent values.
 
+use std::sync::Arc;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use super::{ViewContext, block, fit, prop_state_style, spans, window};
+use super::columns::{Cell, Column, Cut, Widths};
+use super::{ViewContext, block, prop_state_style, window};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::Role;
 use labdeck_core::device::{Level, Property};
 
 const SPARK_WIDTH: usize = 24;
+
+/// Group, name and value always; then state, writability, the trend and
+/// the limits (also in the editor's title). Caps of group and name are set
+/// by the pane's width.
+const COLUMNS: [Column; 7] = [
+    Column::new("group", 0, 7).shrink(5),
+    Column::new("name", 0, 16).shrink(10),
+    Column::new("value", 0, 20).shrink(10),
+    Column::new("state", 1, 6),
+    Column::new("limits", 4, 16),
+    Column::new("w", 2, 1),
+    Column::new("trend", 3, SPARK_WIDTH)
+        .shrink(6)
+        .cut(Cut::Start),
+];
+
+/// The cells of row `i` of `list`; `first` is the first row on screen
+/// (where a group's name starts again).
+fn row_cells(
+    app: &App,
+    ctx: &ViewContext,
+    device: &Arc<str>,
+    list: &[&Property],
+    i: usize,
+    first: usize,
+) -> Vec<Cell> {
+    let theme = ctx.theme;
+    let p = list[i];
+    let dim = theme.style(Role::Dim);
+    // A long group ("CCD Simulator · Image Settings") continues on the
+    // rows below its first; a group of one row shows its whole name.
+    let group_start = (first..=i)
+        .rev()
+        .take_while(|&j| list[j].def.group == p.def.group)
+        .last()
+        .unwrap_or(i);
+    let group_row = i - group_start;
+    let alone = group_row == 0
+        && list
+            .get(i + 1)
+            .is_none_or(|next| next.def.group != p.def.group);
+    let group = match group_lines(&p.def.group).nth(group_row) {
+        Some(_) if alone => p.def.group.clone(),
+        Some(line) => line,
+        None => String::new(),
+    };
+    // Beyond the write limits or an alarm threshold: `!`; beyond a warning
+    // threshold: `^`. Marked in words too, not by colour alone.
+    let (value_style, mark) = match (outside_limits(p), p.level()) {
+        (true, _) | (_, Level::Alarm) => (theme.style(Role::OutOfLimits), " !"),
+        (false, Level::Warning) => (theme.style(Role::StateBusy), " ^"),
+        (false, Level::Normal) => (theme.style(Role::Value), ""),
+    };
+    let value = format!("{}{mark}", sanitize::text(&crate::format::property(p)));
+    let limits = match (p.def.min, p.def.max) {
+        (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
+        (Some(lo), None) => format!(">={lo}"),
+        (None, Some(hi)) => format!("<={hi}"),
+        (None, None) => String::new(),
+    };
+    let trend = app
+        .history
+        .get(&(device.clone(), p.name().to_string()))
+        .filter(|h| h.len() > 1)
+        .map(|h| ctx.glyphs.sparkline(h.iter().copied(), SPARK_WIDTH))
+        .unwrap_or_default();
+    vec![
+        Cell::new(sanitize::text(&group), dim),
+        Cell::new(sanitize::text(&p.def.label), theme.style(Role::Base)),
+        Cell::new(value, value_style),
+        Cell::new(p.state.as_str(), prop_state_style(theme, p.state)),
+        Cell::new(limits, dim),
+        Cell::new(
+            if p.def.writable { "w" } else { "" },
+            theme.style(Role::Base),
+        ),
+        Cell::new(trend, theme.style(Role::Sparkline)),
+    ]
+}
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;
@@ -44,107 +126,26 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
     };
     let width = inner.width as usize;
     let list = app.property_list();
-    // Fixed columns first; the sparkline takes what is left. Group and
-    // name widen for long ones (INDI: "CCD Simulator · Image Settings").
-    let longest = |f: fn(&Property) -> usize| list.iter().map(|p| f(p)).max().unwrap_or(0);
-    let group_w = longest(|p| {
-        group_lines(&p.def.group)
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(0)
-    })
-    .clamp(7, (width / 4).max(7));
-    let label_w = longest(|p| p.def.label.chars().count()).clamp(16, (width / 4).max(16));
-    let (value_w, state_w, limits_w) = (14, 6, 10);
-    let trend_w = width.saturating_sub(group_w + label_w + value_w + state_w + limits_w + 7);
-    let header = format!(
-        "{:<group_w$} {:<label_w$} {:<value_w$} {:<state_w$} {:<limits_w$} w trend",
-        "group", "name", "value", "state", "limits"
-    );
-    let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
     let cursor = app.cursor(Pane::Properties);
-    let rows = window(list.len(), inner.height.saturating_sub(1) as usize, cursor);
-    let first = rows.start;
-    let mut group = "";
-    let mut group_row = 0;
-    for i in rows {
-        let p = list[i];
-        let selected = focused && i == cursor;
-        let base = if selected {
+    let shown = window(list.len(), inner.height.saturating_sub(1) as usize, cursor);
+    let cells: Vec<Vec<Cell>> = shown
+        .clone()
+        .map(|i| row_cells(app, ctx, &device.name, &list, i, shown.start))
+        .collect();
+    // Groups and names widen for long ones (INDI: "CCD Simulator · Image
+    // Settings"), the group up to a quarter of the pane, the name a third.
+    let mut columns = COLUMNS;
+    columns[0].cap = (width / 4).max(7);
+    columns[1].cap = (width / 3).max(16);
+    let widths = Widths::fit(&columns, cells.iter().map(Vec::as_slice), width);
+    let mut lines = vec![widths.header(&columns, theme.style(Role::Label))];
+    for (i, row) in shown.zip(&cells) {
+        let base = if focused && i == cursor {
             theme.style(Role::Selection)
         } else {
             theme.style(Role::Base)
         };
-        // A long group ("CCD Simulator · Image Settings") continues on
-        // the rows below its first.
-        if p.def.group != group || i == first {
-            group = &p.def.group;
-            group_row = 0;
-        } else {
-            group_row += 1;
-        }
-        let alone = group_row == 0
-            && list
-                .get(i + 1)
-                .is_none_or(|next| next.def.group != p.def.group);
-        let group_mark = match group_lines(&p.def.group).nth(group_row) {
-            // A group of one row shows what fits of its whole name.
-            Some(_) if alone => fit(&sanitize::text(&p.def.group), group_w),
-            Some(line) => fit(&sanitize::text(&line), group_w),
-            None => " ".repeat(group_w),
-        };
-        let out_of_limits = outside_limits(p);
-        // Beyond the write limits or an alarm threshold: `!`; beyond a
-        // warning threshold: `^`. Marked in words too, not by colour alone.
-        let (value_style, mark) = match (out_of_limits, p.level()) {
-            (true, _) | (_, Level::Alarm) => (theme.style(Role::OutOfLimits), " !"),
-            (false, Level::Warning) => (theme.style(Role::StateBusy), " ^"),
-            (false, Level::Normal) => (theme.style(Role::Value), ""),
-        };
-        let value = format!("{}{mark}", sanitize::text(&crate::format::property(p)));
-        let limits = match (p.def.min, p.def.max) {
-            (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
-            (Some(lo), None) => format!(">={lo}"),
-            (None, Some(hi)) => format!("<={hi}"),
-            (None, None) => String::new(),
-        };
-        let trend = app
-            .history
-            .get(&(device.name.clone(), p.name().to_string()))
-            .filter(|h| h.len() > 1 && trend_w > 0)
-            .map(|h| {
-                ctx.glyphs
-                    .sparkline(h.iter().copied(), trend_w.min(SPARK_WIDTH))
-            })
-            .unwrap_or_default();
-        lines.push(spans(vec![
-            (format!("{group_mark} "), theme.style(Role::Dim).patch(base)),
-            (
-                format!("{} ", fit(&sanitize::text(&p.def.label), label_w)),
-                base,
-            ),
-            (
-                format!("{} ", fit(&value, value_w)),
-                value_style.patch(base),
-            ),
-            (
-                format!("{:<state_w$} ", p.state.as_str()),
-                prop_state_style(theme, p.state).patch(base),
-            ),
-            (
-                format!("{} ", fit(&limits, limits_w)),
-                theme.style(Role::Dim).patch(base),
-            ),
-            (
-                if p.def.writable {
-                    "w ".into()
-                } else {
-                    "  ".into()
-                },
-                base,
-            ),
-            (trend, theme.style(Role::Sparkline).patch(base)),
-        ]));
+        lines.push(widths.line(&columns, row, base));
     }
     if list.is_empty() {
         lines.push(Line::styled(

@@ -10,13 +10,30 @@ use ratatui::symbols::Marker;
 use ratatui::text::Line;
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
 
+use super::columns::{Cell, Column, Widths};
 use super::{ViewContext, block, fit, spans, window};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::{Role, Theme};
 use labdeck_core::device::{TaskSnapshot, TaskState, si_format};
 
-const GAUGE: usize = 10;
+const GAUGE: usize = 8;
+
+/// State, name and progress always; then device, samples, the reason of a
+/// failure, the id, the technique and the file.
+const COLUMNS: [Column; 10] = [
+    Column::new("state", 0, 9),
+    Column::new("id", 2, 6),
+    Column::new("device", 1, 12).shrink(5),
+    Column::new("name", 0, 20).shrink(8),
+    Column::new("technique", 3, 14).shrink(6),
+    Column::new("progress", 0, GAUGE),
+    Column::new("", 0, 4).right(),
+    Column::new("samples", 1, 11).right(),
+    Column::new("reason", 1, 24).shrink(16).optional(),
+    // Cut at the end: the name starts with the date and time.
+    Column::new("file", 4, 24).shrink(12),
+];
 
 fn state_style(theme: &Theme, state: TaskState) -> Style {
     theme.style(match state {
@@ -92,82 +109,24 @@ fn rows(
     focused: bool,
 ) {
     let theme = ctx.theme;
-    let width = area.width as usize;
-    // Narrow panes keep what matters: state, name, progress, samples.
-    let wide = width >= 80;
-    let header = if wide {
-        format!(
-            "{:<10}{:<9}{:<5}{:<12}{:<14}{:<17}{:<10}file",
-            "state", "device", "id", "name", "technique", "progress", "samples"
-        )
-    } else {
-        format!("{:<10}{:<12}{:<17}samples", "state", "name", "progress")
-    };
-    let mut lines = vec![spans(vec![(fit(&header, width), theme.style(Role::Label))])];
-    let (full, empty) = if ctx.glyphs.unicode {
-        ('█', '░')
-    } else {
-        ('#', '.')
-    };
-    for i in window(list.len(), area.height.saturating_sub(1) as usize, cursor) {
-        let t = list[i];
+    let shown = window(list.len(), area.height.saturating_sub(1) as usize, cursor);
+    let cells: Vec<Vec<Cell>> = list[shown.clone()]
+        .iter()
+        .map(|t| row_cells(app, ctx, t))
+        .collect();
+    let widths = Widths::fit(
+        &COLUMNS,
+        cells.iter().map(Vec::as_slice),
+        area.width as usize,
+    );
+    let mut lines = vec![widths.header(&COLUMNS, theme.style(Role::Label))];
+    for (i, row) in shown.zip(&cells) {
         let base = if focused && i == cursor {
             theme.style(Role::Selection)
         } else {
             theme.style(Role::Base)
         };
-        let progress = t.progress(app.now);
-        let filled = ((progress * GAUGE as f64).round() as usize).min(GAUGE);
-        let gauge: String = std::iter::repeat_n(full, filled)
-            .chain(std::iter::repeat_n(empty, GAUGE - filled))
-            .collect();
-        let file = t
-            .file
-            .as_ref()
-            .and_then(|f| f.file_name())
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tail = match &t.reason {
-            Some(reason) => format!("{file} — {reason}"),
-            _ => file,
-        };
-        let mut parts = vec![(
-            format!("{:<10}", t.state.as_str()),
-            state_style(theme, t.state).patch(base),
-        )];
-        if wide {
-            parts.push((
-                format!("{} ", fit(&sanitize::text(&t.spec.device), 8)),
-                base,
-            ));
-            parts.push((
-                format!("{:<5}", format!("#{}", t.id)),
-                theme.style(Role::Dim).patch(base),
-            ));
-        }
-        parts.push((format!("{} ", fit(&sanitize::text(&t.spec.name), 11)), base));
-        if wide {
-            parts.push((
-                format!("{} ", fit(&sanitize::text(&t.spec.technique), 13)),
-                base,
-            ));
-        }
-        parts.push((
-            format!("{gauge} "),
-            theme.style(Role::Sparkline).patch(base),
-        ));
-        parts.push((format!("{:>4.0}%  ", progress * 100.0), base));
-        parts.push((
-            format!("{:<10}", format!("{}/{}", t.samples, t.expected)),
-            base,
-        ));
-        if wide {
-            parts.push((
-                fit(&sanitize::text(&tail), width.saturating_sub(77)),
-                theme.style(Role::Dim).patch(base),
-            ));
-        }
-        lines.push(spans(parts));
+        lines.push(widths.line(&COLUMNS, row, base));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -264,4 +223,39 @@ fn chart(ctx: &ViewContext, frame: &mut Frame, area: Rect, task: &TaskSnapshot) 
                 .labels(vec![Line::from("min"), Line::from("max")]),
         );
     frame.render_widget(chart, area);
+}
+
+fn row_cells(app: &App, ctx: &ViewContext, t: &TaskSnapshot) -> Vec<Cell> {
+    let theme = ctx.theme;
+    let (full, empty) = if ctx.glyphs.unicode {
+        ('█', '░')
+    } else {
+        ('#', '.')
+    };
+    let progress = t.progress(app.now);
+    let filled = ((progress * GAUGE as f64).round() as usize).min(GAUGE);
+    let gauge: String = std::iter::repeat_n(full, filled)
+        .chain(std::iter::repeat_n(empty, GAUGE - filled))
+        .collect();
+    let (base, dim) = (theme.style(Role::Base), theme.style(Role::Dim));
+    vec![
+        Cell::new(t.state.as_str(), state_style(theme, t.state)),
+        Cell::new(format!("#{}", t.id), dim),
+        Cell::new(sanitize::text(&t.spec.device), base),
+        Cell::new(sanitize::text(&t.spec.name), base),
+        Cell::new(sanitize::text(&t.spec.technique), base),
+        Cell::new(gauge, theme.style(Role::Sparkline)),
+        Cell::new(format!("{:.0}%", progress * 100.0), base),
+        Cell::new(format!("{}/{}", t.samples, t.expected), base),
+        Cell::new(sanitize::text(t.reason.as_deref().unwrap_or("")), dim),
+        Cell::new(file_name(t), dim),
+    ]
+}
+
+fn file_name(t: &TaskSnapshot) -> String {
+    t.file
+        .as_ref()
+        .and_then(|f| f.file_name())
+        .map(|f| sanitize::text(&f.to_string_lossy()).into_owned())
+        .unwrap_or_default()
 }
