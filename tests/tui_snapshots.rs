@@ -384,6 +384,33 @@ fn details_show_every_field_of_a_row() {
 }
 
 #[test]
+fn details_at_120x40_show_what_the_columns_cut() {
+    let mut app = model((120, 40));
+    key(&mut app, "1");
+    key(&mut app, "down");
+    key(&mut app, "enter");
+    let text = app.message.clone().unwrap();
+    assert!(text.starts_with("link scpi"), "{text}");
+    snapshot("details_connection_120x40", &app);
+    key(&mut app, "esc");
+    // The pump's link again, then its status word, cut in its column and
+    // whole in the popup.
+    key(&mut app, "up");
+    key(&mut app, "3");
+    while app
+        .property_list()
+        .get(app.cursor(Pane::Properties))
+        .is_some_and(|p| p.def.label != "Status word")
+    {
+        key(&mut app, "down");
+    }
+    key(&mut app, "enter");
+    let text = app.message.clone().unwrap();
+    assert!(text.contains("PROCESS|TURNING|PARAM"), "{text}");
+    snapshot("details_property_120x40", &app);
+}
+
+#[test]
 fn the_traffic_pane_opens_a_whole_frame_searches_and_wraps() {
     for size in [(80, 24), (120, 40)] {
         let mut app = model(size);

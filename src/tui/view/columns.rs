@@ -147,10 +147,23 @@ impl Widths {
                 break;
             }
         }
-        // What is left widens cut cells, the most important first.
-        let mut spare = width.saturating_sub(used(&widths));
+        // A column dropped for room comes back if it fits after all (a
+        // later cut may have made room), the most important first.
         let mut order: Vec<usize> = (0..columns.len()).collect();
         order.sort_by_key(|&i| (columns[i].priority, i));
+        for &i in &order {
+            let fits_in = |w: usize| used(&widths) + GAP + w <= width;
+            let natural = widest[i].min(columns[i].cap);
+            if widths[i].is_none() && (!columns[i].optional || filled[i]) {
+                if fits_in(natural) {
+                    widths[i] = Some(natural);
+                } else if let Some(min) = columns[i].min.filter(|m| fits_in(*m)) {
+                    widths[i] = Some(min);
+                }
+            }
+        }
+        // What is left widens cut cells, the most important first.
+        let mut spare = width.saturating_sub(used(&widths));
         for i in order {
             if let Some(w) = widths[i].as_mut() {
                 let more = widest[i].saturating_sub(*w).min(spare);
@@ -285,6 +298,26 @@ mod tests {
         assert_eq!(
             text(&w.line(&columns, &rows[0], Style::default())),
             "spin-up"
+        );
+    }
+
+    #[test]
+    fn a_column_dropped_for_room_comes_back_if_it_fits_after_all() {
+        let columns = [
+            Column::new("name", 0, 10),
+            Column::new("reason", 1, 20).shrink(12),
+            Column::new("id", 2, 3),
+        ];
+        let rows = [row(&["spin-up", "the pump is in error 5", "#12"])];
+        // The id goes first, then the reason (too wide even cut); the id
+        // fits again once the reason is gone.
+        let w = Widths::fit(&columns, rows.iter().map(Vec::as_slice), 18);
+        assert!(w.shown(0) && !w.shown(1) && w.shown(2));
+        // With two more columns the reason fits cut, and the id stays out.
+        let w = Widths::fit(&columns, rows.iter().map(Vec::as_slice), 20);
+        assert_eq!(
+            text(&w.line(&columns, &rows[0], Style::default())),
+            "spin-up the pump is…"
         );
     }
 

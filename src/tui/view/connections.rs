@@ -18,12 +18,11 @@ use labdeck_core::connection::{ConnectionSnapshot, StateKind};
 use labdeck_core::time::Timestamp;
 
 /// State and link always; then retries, the error (spelled out in full
-/// on the last line for the selected link), rates, the endpoint and the
-/// transport.
-const COLUMNS: [Column; 7] = [
+/// on the last line for the selected link), rates and the endpoint (the
+/// transport is in the details).
+const COLUMNS: [Column; 6] = [
     Column::new("state", 0, 16),
     Column::new("link", 0, 16).shrink(8),
-    Column::new("via", 5, 8),
     Column::new("endpoint", 4, 40).shrink(12).cut(Cut::Middle),
     Column::new("retry", 1, 14),
     Column::new("rx/tx B/s", 3, 13).right(),
@@ -144,7 +143,6 @@ fn row_cells(app: &App, ctx: &ViewContext, c: &ConnectionSnapshot, now: Timestam
     vec![
         state,
         Cell::new(sanitize::text(&c.name), base),
-        Cell::new(c.transport.to_string(), base),
         Cell::new(sanitize::text(&c.endpoint), base),
         Cell::new(retry, base),
         Cell::new(format!("{:.0}/{:.0}", rates.rx, rates.tx), base),

@@ -30,7 +30,7 @@ const COLUMNS: [Column; 10] = [
     Column::new("progress", 0, GAUGE),
     Column::new("", 0, 4).right(),
     Column::new("samples", 1, 11).right(),
-    Column::new("reason", 1, 24).shrink(16).optional(),
+    Column::new("reason", 1, 24).shrink(10).optional(),
     // Cut at the end: the name starts with the date and time.
     Column::new("file", 4, 24).shrink(12),
 ];
