@@ -2,6 +2,7 @@
 //! headless `serve` and `sim` commands with the text command language
 //! (`headless`), and the INDI server (`indi`).
 
+pub mod daemon;
 pub mod format;
 pub mod headless;
 pub mod indi;

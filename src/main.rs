@@ -55,6 +55,21 @@ enum Command {
     /// Run one device simulator alone, for other programs to talk to.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Send one line of the command language to a running daemon
+    /// (`labdeck serve --listen`) and print its reply; exits 1 if the
+    /// daemon refused it. `labdeck ctl clients` lists who is attached.
+    Ctl {
+        #[command(flatten)]
+        daemon: DaemonArgs,
+        /// The command line, as typed at `serve`'s stdin or the palette.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Whether a daemon serves a configuration, and who is attached.
+    Status {
+        #[command(flatten)]
+        daemon: DaemonArgs,
+    },
     /// Validate a configuration and print a one-screen summary.
     Check {
         /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
@@ -112,6 +127,29 @@ impl IndiArgs {
     }
 }
 
+/// Which daemon to talk to.
+#[derive(Debug, Args, Default, Clone)]
+struct DaemonArgs {
+    /// The daemon's control socket (default: the one of --config's
+    /// configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
+    #[arg(long, value_name = "SOCKET")]
+    socket: Option<PathBuf>,
+    /// The configuration whose daemon to find (as for `serve`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl DaemonArgs {
+    fn path(&self) -> Result<PathBuf, String> {
+        if let Some(socket) = &self.socket {
+            return Ok(socket.clone());
+        }
+        let (_, origin) =
+            labdeck_core::config::discover(self.config.as_deref()).map_err(|e| e.to_string())?;
+        Ok(labdeck::daemon::default_path(&origin))
+    }
+}
+
 #[derive(Debug, Args, Default)]
 struct ServeArgs {
     /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
@@ -124,6 +162,14 @@ struct ServeArgs {
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep serving as the lab's daemon on a control socket that consoles
+    /// attach to (`labdeck attach`) and `labdeck ctl` talks to; default
+    /// $XDG_RUNTIME_DIR/labdeck/<config>.sock, mode 0600 in a 0700
+    /// directory. A stale socket is taken over; one a live daemon answers
+    /// on is refused.
+    #[arg(long, value_name = "SOCKET", num_args = 0..=1)]
+    #[allow(clippy::option_option)]
+    listen: Option<Option<PathBuf>>,
     #[command(flatten)]
     indi: IndiArgs,
     #[command(flatten)]
@@ -328,8 +374,46 @@ fn main() -> ExitCode {
                 config.tasks.data_dir = dir;
             }
             args.indi.apply(&mut config);
+            let listen = args
+                .listen
+                .map(|path| path.unwrap_or_else(|| labdeck::daemon::default_path(&config.origin)));
             let _guard = init_logging(&config);
-            run(headless::serve(config, args.output.into(), args.method))
+            run(headless::serve(
+                config,
+                args.output.into(),
+                args.method,
+                listen,
+            ))
+        }
+        Command::Ctl { daemon, command } => {
+            let path = match daemon.path() {
+                Ok(path) => path,
+                Err(e) => return fail(&e),
+            };
+            let line = command.join(" ");
+            let mut refused = false;
+            let code = run(async {
+                let (ok, text) = labdeck::daemon::ctl(&path, &line)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{text}");
+                refused = !ok;
+                Ok::<(), String>(())
+            });
+            if refused { ExitCode::from(1) } else { code }
+        }
+        Command::Status { daemon } => {
+            let path = match daemon.path() {
+                Ok(path) => path,
+                Err(e) => return fail(&e),
+            };
+            run(async {
+                let text = labdeck::daemon::status(&path)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{text}");
+                Ok::<(), String>(())
+            })
         }
         Command::Sim(SimCommand::Turbovac {
             link,

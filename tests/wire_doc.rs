@@ -1,6 +1,7 @@
 //! Every JSON example in docs/wire.md is what the types read and write:
 //! it parses as its type and serialises back to the same JSON.
 
+use labdeck::daemon::wire::{FromDaemon, ToDaemon};
 use labdeck_core::bus::Event;
 use labdeck_core::error::HubError;
 use labdeck_core::hub::{Outcome, Request};
@@ -73,6 +74,8 @@ fn every_example_in_the_wire_doc_is_what_the_types_read_and_write() {
                 "error" => same_after_round_trip::<HubError>(&json),
                 "event" => same_after_round_trip::<Event>(&json),
                 "reply" => reply(&json),
+                "to-daemon" => same_after_round_trip::<ToDaemon>(&json),
+                "from-daemon" => same_after_round_trip::<FromDaemon>(&json),
                 other => Err(format!("unknown kind {other:?}")),
             });
         if let Err(why) = checked {

@@ -45,6 +45,8 @@ pub enum HeadlessError {
     Method(String),
     #[error("not every task completed: {0}")]
     Tasks(String),
+    #[error("control socket: {0}")]
+    Socket(#[from] crate::daemon::SocketError),
 }
 
 /// How long what is still queued for stdout may take to go out at the end.
@@ -67,8 +69,14 @@ pub async fn serve(
     config: Config,
     output: OutputOptions,
     method: Option<PathBuf>,
+    listen: Option<PathBuf>,
 ) -> Result<(), HeadlessError> {
     let signals = StopSignals::listen()?;
+    // Bound before anything starts: a second daemon is refused at once.
+    let listener = listen
+        .as_deref()
+        .map(crate::daemon::Listener::bind)
+        .transpose()?;
     let bus = EventBus::new(config.traffic.events);
     // Subscribed before anything starts: the first transitions are printed too.
     let events = bus.subscribe();
@@ -82,6 +90,19 @@ pub async fn serve(
         config.simulators.len()
     );
     let stop = CancellationToken::new();
+    let daemon = listener.map(|listener| {
+        eprintln!(
+            "control socket {0} (labdeck attach {0}; labdeck ctl --socket {0} COMMAND)",
+            listener.path.display()
+        );
+        tokio::spawn(crate::daemon::serve(
+            listener,
+            runtime.hub().clone(),
+            config.origin.to_string(),
+            std::sync::Arc::default(),
+            stop.clone(),
+        ))
+    });
     let defs = Definitions::from_snapshots(&runtime.hub().snapshot().devices);
     let printer = tokio::spawn(print::events(events, defs, output, stop.clone()));
     let mut watched = Vec::new();
@@ -111,6 +132,10 @@ pub async fn serve(
     runtime.shutdown().await?;
     stop.cancel();
     let _ = printer.await;
+    if let Some(daemon) = daemon {
+        // Its socket file goes with it.
+        let _ = daemon.await;
+    }
     out::flush(PARTING);
     match outcome? {
         Some(tasks) => judge(&tasks),

@@ -21,6 +21,9 @@ pub enum Origin {
     Indi { peer: String },
     /// A program that embeds the Hub.
     Embedded,
+    /// A client of `labdeck serve --listen`: an attached console or `ctl`,
+    /// by who it is (kind, user, pid, terminal).
+    Attached { client: String },
 }
 
 impl fmt::Display for Origin {
@@ -30,6 +33,7 @@ impl fmt::Display for Origin {
             Self::Serve => f.write_str("serve"),
             Self::Indi { peer } => write!(f, "INDI client {peer}"),
             Self::Embedded => f.write_str("embedded"),
+            Self::Attached { client } => write!(f, "attached {client}"),
         }
     }
 }

@@ -1,0 +1,220 @@
+//! A client of a daemon's control socket: says hello, then sends requests
+//! and lines with ids and hands their replies back, and everything else
+//! the daemon sends (events, state, control) to whoever follows it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use thiserror::Error;
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, oneshot};
+
+use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
+use labdeck_core::hub::LabSnapshot;
+use labdeck_core::link::Chunk;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("no labdeck daemon at {path}: {source} (start one with labdeck serve --listen)")]
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the daemon refused: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    #[error("the daemon answered hello with something else")]
+    NoWelcome,
+    #[error("the daemon closed the connection")]
+    Gone,
+}
+
+/// What the daemon said when it let us in.
+#[derive(Debug, Clone)]
+pub struct Welcome {
+    pub client: u64,
+    pub lab: String,
+    pub pid: u32,
+    pub snapshot: LabSnapshot,
+    pub history: Vec<Chunk>,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<FromDaemon>>>>;
+
+/// A connection to a daemon; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    out: mpsc::UnboundedSender<ToDaemon>,
+    pending: Pending,
+    next: Arc<AtomicU64>,
+    pub path: PathBuf,
+}
+
+/// Who this process is, as the daemon will name it.
+pub fn this_peer(kind: &str) -> Peer {
+    use std::io::IsTerminal;
+    let tty = std::io::stdin()
+        .is_terminal()
+        .then(|| std::fs::read_link("/proc/self/fd/0").ok())
+        .flatten()
+        .map(|p| p.display().to_string());
+    Peer {
+        kind: kind.into(),
+        user: std::env::var("USER").unwrap_or_default(),
+        pid: std::process::id(),
+        tty,
+    }
+}
+
+/// Connect to the daemon at `path` and say hello. Frames that are not
+/// replies come out of the receiver (nothing, unless `events`).
+pub async fn connect(
+    path: &Path,
+    peer: Peer,
+    control: bool,
+    events: bool,
+) -> Result<(Client, Welcome, mpsc::UnboundedReceiver<FromDaemon>), ClientError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ClientError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let (read, write) = stream.into_split();
+    let mut reader: Reader<_, FromDaemon> = Reader::new(read);
+    let mut writer = Writer::new(write);
+    writer
+        .send(&ToDaemon::Hello {
+            version: VERSION,
+            peer,
+            control,
+            events,
+        })
+        .await?;
+    let welcome = match reader.next().await? {
+        FromDaemon::Welcome {
+            client,
+            lab,
+            pid,
+            snapshot,
+            history,
+            ..
+        } => Welcome {
+            client,
+            lab,
+            pid,
+            snapshot: *snapshot,
+            history,
+        },
+        FromDaemon::Refused { reason } => return Err(ClientError::Refused(reason)),
+        _ => return Err(ClientError::NoWelcome),
+    };
+    let (out, mut to_send) = mpsc::unbounded_channel::<ToDaemon>();
+    tokio::spawn(async move {
+        while let Some(frame) = to_send.recv().await {
+            if writer.send_bytes(encode(&frame)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let pending: Pending = Arc::default();
+    let (incoming, frames) = mpsc::unbounded_channel();
+    let replies = pending.clone();
+    tokio::spawn(async move {
+        loop {
+            let frame = match reader.next().await {
+                Ok(frame) => frame,
+                Err(e) => {
+                    if !matches!(e, WireError::Closed) {
+                        let _ = incoming.send(FromDaemon::Refused {
+                            reason: e.to_string(),
+                        });
+                    }
+                    break;
+                }
+            };
+            let id = match &frame {
+                FromDaemon::Reply { id, .. } | FromDaemon::History { id, .. } => Some(*id),
+                _ => None,
+            };
+            let waiting = id.and_then(|id| {
+                replies
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id)
+            });
+            match waiting {
+                Some(waiting) => {
+                    let _ = waiting.send(frame);
+                }
+                // Nobody may follow the stream (`ctl`); replies still come.
+                None => {
+                    let _ = incoming.send(frame);
+                }
+            }
+        }
+        // Whoever waits for a reply learns the daemon is gone.
+        replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    });
+    let client = Client {
+        out,
+        pending,
+        next: Arc::default(),
+        path: path.to_path_buf(),
+    };
+    Ok((client, welcome, frames))
+}
+
+impl Client {
+    async fn ask(&self, frame: impl FnOnce(u64) -> ToDaemon) -> Result<FromDaemon, ClientError> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, tx);
+        self.out.send(frame(id)).map_err(|_| ClientError::Gone)?;
+        rx.await.map_err(|_| ClientError::Gone)
+    }
+
+    /// Run a line of the command language in the daemon: (ok, text).
+    pub async fn line(&self, line: &str) -> Result<(bool, String), ClientError> {
+        let line = line.to_string();
+        match self.ask(|id| ToDaemon::Line { id, line }).await? {
+            FromDaemon::Reply { ok, text, .. } => Ok((ok, text)),
+            _ => Err(ClientError::NoWelcome),
+        }
+    }
+
+    /// A typed Hub request, answered in words: (ok, text).
+    pub async fn request(
+        &self,
+        request: labdeck_core::hub::Request,
+    ) -> Result<(bool, String), ClientError> {
+        match self.ask(|id| ToDaemon::Request { id, request }).await? {
+            FromDaemon::Reply { ok, text, .. } => Ok((ok, text)),
+            _ => Err(ClientError::NoWelcome),
+        }
+    }
+
+    /// A link's traffic history.
+    pub async fn history(&self, link: &str) -> Result<Result<Vec<Chunk>, String>, ClientError> {
+        let link = link.to_string();
+        match self.ask(|id| ToDaemon::History { id, link }).await? {
+            FromDaemon::History { chunks, .. } => Ok(chunks),
+            _ => Err(ClientError::NoWelcome),
+        }
+    }
+
+    pub fn take_control(&self) -> Result<(), ClientError> {
+        self.out
+            .send(ToDaemon::TakeControl)
+            .map_err(|_| ClientError::Gone)
+    }
+}

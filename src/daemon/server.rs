@@ -1,0 +1,513 @@
+//! The daemon's side of the control socket: each client says hello, gets
+//! the lab as it is, then the event stream and the lab's state as it
+//! changes, and sends requests and command lines. One client at a time
+//! holds the control lock; the others may only read (and send an
+//! emergency stop). A client that reads too slowly has events dropped and
+//! is resynchronised from a snapshot, and is cut off if it stays behind:
+//! what is queued for it is bounded in bytes, so it cannot make the
+//! daemon's memory grow.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::UnixStream;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::socket::Listener;
+use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
+use crate::headless::command::{self, Line, Reply};
+use labdeck_core::bus::Event;
+use labdeck_core::hub::{Hub, Origin, Request};
+
+/// How long a client has to say hello.
+const HELLO_WITHIN: Duration = Duration::from_secs(5);
+/// What may wait for one client before its events are dropped.
+pub const QUEUE_BYTES: usize = 4 << 20;
+/// How long a client may stay behind before it is cut off.
+const CUT_OFF_AFTER: Duration = Duration::from_secs(10);
+/// How often a client's view of the lab's state is brought up to date.
+const STATE_EVERY: Duration = Duration::from_millis(200);
+
+/// The clients attached now, and who holds control.
+#[derive(Debug, Default)]
+pub struct Clients {
+    next: AtomicU64,
+    attached: std::sync::Mutex<Vec<(u64, Peer)>>,
+    control: watch::Sender<Option<(u64, Peer)>>,
+}
+
+impl Clients {
+    /// Who is attached, by number.
+    pub fn list(&self) -> Vec<(u64, Peer)> {
+        self.attached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn holder(&self) -> Option<(u64, Peer)> {
+        self.control.borrow().clone()
+    }
+
+    fn join(&self, peer: &Peer, control: bool) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.attached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((id, peer.clone()));
+        if control {
+            self.control.send_if_modified(|holder| {
+                if holder.is_none() {
+                    *holder = Some((id, peer.clone()));
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        id
+    }
+
+    fn take_control(&self, id: u64, peer: &Peer) {
+        self.control.send_replace(Some((id, peer.clone())));
+    }
+
+    fn leave(&self, id: u64) {
+        self.attached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(client, _)| *client != id);
+        self.control.send_if_modified(|holder| match holder {
+            Some((holder_id, _)) if *holder_id == id => {
+                *holder = None;
+                true
+            }
+            _ => false,
+        });
+    }
+
+    /// Whether client `id` may change the lab: it holds control, or
+    /// nobody does.
+    fn may_write(&self, id: u64) -> Result<(), String> {
+        match &*self.control.borrow() {
+            Some((holder, _)) if *holder == id => Ok(()),
+            None => Ok(()),
+            Some((_, peer)) => Err(format!(
+                "read-only: {peer} holds control (take it with :control take, or attach --control)"
+            )),
+        }
+    }
+}
+
+/// What every session shares.
+struct Shared {
+    hub: Hub,
+    lab: String,
+    clients: Arc<Clients>,
+}
+
+/// Accept clients on `listener` until `stop`.
+pub async fn serve(
+    listener: Listener,
+    hub: Hub,
+    lab: String,
+    clients: Arc<Clients>,
+    stop: CancellationToken,
+) {
+    let shared = Arc::new(Shared { hub, lab, clients });
+    tracing::info!("control socket {}", listener.path.display());
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    let stop = stop.clone();
+                    tokio::spawn(async move { session(stream, shared, stop).await });
+                }
+                Err(e) => {
+                    tracing::warn!("control socket: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+    // The socket file goes with `listener`.
+}
+
+/// Bytes queued for one client, counted as they go in and out.
+#[derive(Debug, Default)]
+struct Queued(AtomicUsize);
+
+struct Outbox {
+    tx: mpsc::UnboundedSender<Bytes>,
+    queued: Arc<Queued>,
+}
+
+impl Outbox {
+    /// Queue a frame that must arrive (replies, control); false once the
+    /// client is gone.
+    fn push(&self, bytes: Bytes) -> bool {
+        self.queued.0.fetch_add(bytes.len(), Ordering::Relaxed);
+        self.tx.send(bytes).is_ok()
+    }
+
+    /// Queue a frame that may be dropped when the client is behind.
+    fn offer(&self, bytes: Bytes) -> bool {
+        if self.queued.0.load(Ordering::Relaxed) + bytes.len() > QUEUE_BYTES {
+            return false;
+        }
+        self.push(bytes)
+    }
+
+    fn behind(&self) -> bool {
+        self.queued.0.load(Ordering::Relaxed) > QUEUE_BYTES / 2
+    }
+}
+
+async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToken) {
+    // Who the kernel says is on the other end, not what the client claims.
+    let cred = stream.peer_cred().ok();
+    let (read, write) = stream.into_split();
+    let mut reader: Reader<_, ToDaemon> = Reader::new(read);
+    let mut writer = Writer::new(write);
+    let hello = tokio::time::timeout(HELLO_WITHIN, reader.next()).await;
+    let (mut peer, control, events) = match hello {
+        Ok(Ok(ToDaemon::Hello {
+            version,
+            peer,
+            control,
+            events,
+        })) if version == VERSION => (peer, control, events),
+        Ok(Ok(ToDaemon::Hello { version, .. })) => {
+            return refuse(
+                &mut writer,
+                format!("protocol version {version}; this daemon speaks version {VERSION}"),
+            )
+            .await;
+        }
+        Ok(Ok(_)) => return refuse(&mut writer, "the first frame must be hello".into()).await,
+        Ok(Err(WireError::Closed)) => return,
+        Ok(Err(e)) => return refuse(&mut writer, e.to_string()).await,
+        Err(_) => {
+            return refuse(
+                &mut writer,
+                format!("no hello within {} s", HELLO_WITHIN.as_secs()),
+            )
+            .await;
+        }
+    };
+    if let Some(cred) = cred {
+        if let Some(pid) = cred.pid() {
+            peer.pid = pid.cast_unsigned();
+        }
+        peer.user = user_name(cred.uid());
+    }
+    let clients = shared.clients.clone();
+    let id = clients.join(&peer, control);
+    tracing::info!("attached: client {id}, {peer}");
+    let hub = &shared.hub;
+    // Subscribed before the snapshot is taken: nothing falls between.
+    let bus = hub.subscribe();
+    let welcome = FromDaemon::Welcome {
+        version: VERSION,
+        client: id,
+        lab: shared.lab.clone(),
+        pid: std::process::id(),
+        snapshot: Box::new(hub.snapshot()),
+        history: history(hub),
+    };
+    if writer.send(&welcome).await.is_err() {
+        clients.leave(id);
+        return;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let queued = Arc::new(Queued::default());
+    let outbox = Outbox {
+        tx,
+        queued: queued.clone(),
+    };
+    let gone = CancellationToken::new();
+    let writing = {
+        let gone = gone.clone();
+        tokio::spawn(async move {
+            while let Some(bytes) = rx.recv().await {
+                let len = bytes.len();
+                let sent = writer.send_bytes(bytes).await;
+                queued.0.fetch_sub(len, Ordering::Relaxed);
+                if sent.is_err() {
+                    break;
+                }
+            }
+            gone.cancel();
+        })
+    };
+    let origin = Origin::Attached {
+        client: format!("#{id} {peer}"),
+    };
+    let outbox = Arc::new(outbox);
+    let mut control_changes = clients.control.subscribe();
+    let mut follow = Follow::new(events, bus);
+    let mut tick = tokio::time::interval(STATE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let reason = loop {
+        tokio::select! {
+            () = stop.cancelled() => break "the daemon is stopping".to_string(),
+            () = gone.cancelled() => break "the connection closed".to_string(),
+            frame = reader.next() => match frame {
+                Ok(frame) => handle(frame, id, &peer, &origin, &shared, &outbox),
+                Err(WireError::Closed) => break "detached".to_string(),
+                Err(e) => {
+                    outbox.push(encode(&FromDaemon::Refused { reason: e.to_string() }));
+                    break format!("closed: {e}");
+                }
+            },
+            Ok(()) = control_changes.changed() => {
+                let holder = control_changes.borrow_and_update().clone();
+                let yours = holder.as_ref().is_some_and(|(h, _)| *h == id);
+                outbox.push(encode(&FromDaemon::Control {
+                    holder: holder.map(|(_, p)| p),
+                    yours,
+                }));
+            }
+            event = follow.next() => {
+                if !follow.forward(event, &outbox) {
+                    break "events closed".to_string();
+                }
+            }
+            _ = tick.tick(), if follow.enabled => {
+                if let Err(reason) = follow.keep_up(hub, &outbox) {
+                    tracing::warn!("client {id} ({peer}) cut off: {reason}");
+                    break format!("cut off: {reason}");
+                }
+            }
+        }
+    };
+    clients.leave(id);
+    drop(outbox);
+    // What is queued (a last reply, `refused`) may still go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), writing).await;
+    tracing::info!("client {id} ({peer}) {reason}");
+}
+
+/// Send `refused` and end the connection.
+async fn refuse<W: tokio::io::AsyncWrite + Unpin>(writer: &mut Writer<W>, reason: String) {
+    tracing::warn!("control socket: refused a client: {reason}");
+    let _ = writer.send(&FromDaemon::Refused { reason }).await;
+}
+
+/// Every link's traffic so far, oldest first.
+fn history(hub: &Hub) -> Vec<labdeck_core::link::Chunk> {
+    let mut chunks: Vec<_> = hub
+        .taps()
+        .iter()
+        .flat_map(labdeck_core::link::TrafficTap::history)
+        .collect();
+    chunks.sort_by_key(|c| c.t.mono);
+    chunks
+}
+
+fn user_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name)
+}
+
+/// Carry out one frame from client `id`; the answer is queued.
+fn handle(
+    frame: ToDaemon,
+    id: u64,
+    peer: &Peer,
+    origin: &Origin,
+    shared: &Arc<Shared>,
+    outbox: &Arc<Outbox>,
+) {
+    let answer = |id_of_request: u64, reply: Reply| FromDaemon::Reply {
+        id: id_of_request,
+        ok: reply.ok,
+        text: reply.text,
+    };
+    match frame {
+        ToDaemon::Hello { .. } => {
+            outbox.push(encode(&FromDaemon::Refused {
+                reason: "hello is sent once".into(),
+            }));
+        }
+        ToDaemon::TakeControl => {
+            tracing::info!("client {id} ({peer}) took control");
+            shared.clients.take_control(id, peer);
+        }
+        ToDaemon::History { id: request, link } => {
+            let chunks = shared
+                .hub
+                .tap(&link)
+                .map(labdeck_core::link::TrafficTap::history);
+            let chunks = chunks.ok_or_else(|| format!("unknown link {link:?}"));
+            outbox.push(encode(&FromDaemon::History {
+                id: request,
+                chunks,
+            }));
+        }
+        ToDaemon::Request {
+            id: request_id,
+            request,
+        } => {
+            if let Err(refusal) = guard(&shared.clients, id, &request) {
+                outbox.push(encode(&answer(request_id, Reply::fail(refusal))));
+                return;
+            }
+            let (shared, outbox, origin) = (shared.clone(), outbox.clone(), origin.clone());
+            tokio::spawn(async move {
+                let reply = Reply::from_result(shared.hub.request_as(origin, request).await);
+                outbox.push(encode(&answer(request_id, reply)));
+            });
+        }
+        ToDaemon::Line {
+            id: request_id,
+            line,
+        } if line.trim() == "clients" => {
+            let text = describe_clients(&shared.clients, id);
+            outbox.push(encode(&answer(request_id, Reply::ok(text))));
+        }
+        ToDaemon::Line {
+            id: request_id,
+            line,
+        } => {
+            if let Ok(Some(Line::Request(request))) = command::parse(&line)
+                && let Err(refusal) = guard(&shared.clients, id, &request)
+            {
+                outbox.push(encode(&answer(request_id, Reply::fail(refusal))));
+                return;
+            }
+            let (shared, outbox, origin) = (shared.clone(), outbox.clone(), origin.clone());
+            tokio::spawn(async move {
+                let reply = command::execute(&shared.hub, origin, &line)
+                    .await
+                    .unwrap_or_else(|| Reply::ok(""));
+                outbox.push(encode(&answer(request_id, reply)));
+            });
+        }
+    }
+}
+
+/// Who is attached, a line each: number, who, and who holds control.
+fn describe_clients(clients: &Clients, asking: u64) -> String {
+    let holder = clients.holder().map(|(id, _)| id);
+    let list = clients.list();
+    let mut lines = vec![format!("{} client(s) attached", list.len())];
+    for (id, peer) in list {
+        let mut line = format!("  #{id} {peer}");
+        if Some(id) == holder {
+            line.push_str(" [control]");
+        }
+        if id == asking {
+            line.push_str(" (this one)");
+        }
+        lines.push(line);
+    }
+    if holder.is_none() {
+        lines.push("  nobody holds control".into());
+    }
+    lines.join("\n")
+}
+
+/// Refuse what changes the lab unless `id` may write (an emergency stop
+/// always goes through).
+fn guard(clients: &Clients, id: u64, request: &Request) -> Result<(), String> {
+    if request.allowed_read_only() {
+        return Ok(());
+    }
+    clients.may_write(id)
+}
+
+/// The event stream and state updates of one client, and how far behind
+/// it is.
+struct Follow {
+    enabled: bool,
+    bus: broadcast::Receiver<Event>,
+    dropped: u64,
+    behind_since: Option<tokio::time::Instant>,
+    last: Option<Bytes>,
+}
+
+impl Follow {
+    fn new(enabled: bool, bus: broadcast::Receiver<Event>) -> Self {
+        Self {
+            enabled,
+            bus,
+            dropped: 0,
+            behind_since: None,
+            last: None,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Event, broadcast::error::RecvError> {
+        if !self.enabled {
+            return std::future::pending().await;
+        }
+        self.bus.recv().await
+    }
+
+    /// Queue an event, or count it dropped; false when the bus closed.
+    fn forward(
+        &mut self,
+        event: Result<Event, broadcast::error::RecvError>,
+        outbox: &Outbox,
+    ) -> bool {
+        match event {
+            Ok(event) => {
+                let frame = encode(&FromDaemon::Event {
+                    event: Box::new(event),
+                });
+                if self.dropped > 0 || !outbox.offer(frame) {
+                    self.dropped += 1;
+                }
+                true
+            }
+            // The bus itself went on without us: the same as dropping.
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                self.dropped += n;
+                true
+            }
+            Err(broadcast::error::RecvError::Closed) => false,
+        }
+    }
+
+    /// Send the lab's state when it changed, resynchronise a client that
+    /// dropped events once it has room, and cut it off if it stays behind.
+    fn keep_up(&mut self, hub: &Hub, outbox: &Outbox) -> Result<(), String> {
+        let now = tokio::time::Instant::now();
+        if outbox.behind() || self.dropped > 0 && outbox.queued.0.load(Ordering::Relaxed) > 0 {
+            let since = *self.behind_since.get_or_insert(now);
+            if now - since >= CUT_OFF_AFTER {
+                return Err(format!(
+                    "{} event(s) dropped, {} bytes still queued after {} s",
+                    self.dropped,
+                    outbox.queued.0.load(Ordering::Relaxed),
+                    CUT_OFF_AFTER.as_secs()
+                ));
+            }
+            return Ok(());
+        }
+        self.behind_since = None;
+        let state = encode(&FromDaemon::State {
+            snapshot: Box::new(hub.snapshot()),
+        });
+        if self.dropped > 0 {
+            outbox.push(encode(&FromDaemon::Lagged {
+                dropped: self.dropped,
+            }));
+            self.dropped = 0;
+            self.last = None;
+        }
+        if self.last.as_ref() != Some(&state) {
+            outbox.push(state.clone());
+            self.last = Some(state);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! `labdeck serve --listen` as a real daemon and the clients of its
+//! control socket as real processes: `ctl` and `status` against the live
+//! lab, a second daemon refused, a stale socket taken over, and peers that
+//! speak garbage or another version answered and dropped.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::serve::Serve;
+
+fn daemon(socket: &Path) -> Serve {
+    let serve = Serve::start(
+        &common::pump_config("compat", ""),
+        &["--listen", socket.to_str().unwrap()],
+    );
+    let deadline = Instant::now() + common::LIMIT;
+    while UnixStream::connect(socket).is_err() {
+        assert!(Instant::now() < deadline, "the daemon never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    serve
+}
+
+fn labdeck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labdeck"))
+        .args(args)
+        .output()
+        .expect("run labdeck")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn socket_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("run/lab.sock")
+}
+
+#[test]
+fn ctl_and_status_talk_to_the_live_lab() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let mut serve = daemon(&socket);
+    let s = socket.to_str().unwrap();
+    let deadline = Instant::now() + common::LIMIT;
+    loop {
+        let status = text(&labdeck(&["ctl", "--socket", s, "status"]));
+        if status.contains("responding") && !status.contains("not responding") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pump never answered: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let on = labdeck(&["ctl", "--socket", s, "pump", "pump", "on"]);
+    assert!(on.status.success(), "{}", text(&on));
+    assert!(text(&on).contains("pump switched on"), "{}", text(&on));
+    // The daemon's audit trail names who did it.
+    serve.expect("audit    attached #");
+    serve.expect("ctl of");
+    let refused = labdeck(&["ctl", "--socket", s, "frobnicate"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("unknown command"),
+        "{}",
+        text(&refused)
+    );
+    let status = labdeck(&["status", "--socket", s]);
+    assert!(status.status.success(), "{}", text(&status));
+    let status = text(&status);
+    assert!(status.contains("daemon pid"), "{status}");
+    assert!(status.contains("status of"), "{status}");
+    assert!(status.contains("nobody holds control"), "{status}");
+    // Nobody at a path: said so, with what to do.
+    let missing = dir.path().join("nothing.sock");
+    let none = labdeck(&["ctl", "--socket", missing.to_str().unwrap(), "status"]);
+    assert!(!none.status.success());
+    assert!(
+        text(&none).contains("no labdeck daemon at"),
+        "{}",
+        text(&none)
+    );
+    serve.send("quit");
+    assert!(serve.wait().success());
+    assert!(!socket.exists(), "the socket goes with the daemon");
+}
+
+#[test]
+fn a_second_daemon_is_refused_and_a_stale_socket_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let first = daemon(&socket);
+    let s = socket.to_str().unwrap();
+    let config = first.path().join("lab.toml");
+    let second = labdeck(&["serve", "--config", config.to_str().unwrap(), "--listen", s]);
+    assert!(!second.status.success());
+    assert!(
+        text(&second).contains("another labdeck daemon is serving"),
+        "{}",
+        text(&second)
+    );
+    // Killed, the daemon leaves its socket behind; the next one takes it.
+    first.signal(nix::sys::signal::Signal::SIGKILL);
+    drop(first);
+    assert!(socket.exists());
+    let _next = daemon(&socket);
+    let status = labdeck(&["ctl", "--socket", s, "status"]);
+    assert!(status.status.success(), "{}", text(&status));
+}
+
+/// One length-delimited frame.
+fn frame(stream: &mut UnixStream, body: &[u8]) {
+    stream
+        .write_all(&u32::try_from(body.len()).unwrap().to_be_bytes())
+        .unwrap();
+    stream.write_all(body).unwrap();
+}
+
+fn read_frame(stream: &mut UnixStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    stream.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+fn closed(stream: &mut UnixStream) -> bool {
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).is_ok()
+}
+
+#[test]
+fn garbage_and_other_versions_are_answered_and_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let _serve = daemon(&socket);
+
+    let mut garbage = UnixStream::connect(&socket).unwrap();
+    frame(&mut garbage, b"\xff\xfe<hello/>");
+    let answer = read_frame(&mut garbage);
+    assert!(answer.contains(r#""frame":"refused""#), "{answer}");
+    assert!(answer.contains("not a labdeck frame"), "{answer}");
+    assert!(closed(&mut garbage));
+
+    let mut old = UnixStream::connect(&socket).unwrap();
+    frame(
+        &mut old,
+        br#"{"frame":"hello","version":99,"peer":{"kind":"console","user":"x","pid":1,"tty":null},"control":false,"events":false}"#,
+    );
+    let answer = read_frame(&mut old);
+    assert!(
+        answer.contains("protocol version 99; this daemon speaks version 1"),
+        "{answer}"
+    );
+    assert!(closed(&mut old));
+
+    let mut early = UnixStream::connect(&socket).unwrap();
+    frame(&mut early, br#"{"frame":"take-control"}"#);
+    assert!(read_frame(&mut early).contains("the first frame must be hello"));
+
+    // And the daemon still serves the next client.
+    let status = labdeck(&["ctl", "--socket", socket.to_str().unwrap(), "status"]);
+    assert!(status.status.success(), "{}", text(&status));
+}
