@@ -55,6 +55,11 @@ enum Command {
     /// Run one device simulator alone, for other programs to talk to.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Open the console on a running daemon (`labdeck serve --listen`):
+    /// every pane, key and command as with a lab of its own. Quitting (or
+    /// `:detach`, or a dropped SSH session) only detaches: the daemon, its
+    /// links, simulators and tasks run on.
+    Attach(AttachArgs),
     /// Send one line of the command language to a running daemon
     /// (`labdeck serve --listen`) and print its reply; exits 1 if the
     /// daemon refused it. `labdeck ctl clients` lists who is attached.
@@ -125,6 +130,34 @@ impl IndiArgs {
             config.indi_server.get_or_insert_with(Default::default).port = port;
         }
     }
+}
+
+#[derive(Debug, Args, Default)]
+struct AttachArgs {
+    /// The daemon's control socket (default: the one of --config's
+    /// configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
+    #[arg(value_name = "SOCKET")]
+    socket: Option<PathBuf>,
+    /// The configuration whose daemon to find, and whose [console]
+    /// settings (theme, keys, rates) to use.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Take the control lock even if another console holds it (without
+    /// it, the first console to attach holds it and the others watch).
+    #[arg(long)]
+    control: bool,
+    /// Colour theme: default, light, high-contrast, mono, or a file in the config dir's themes/.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Enable the mouse (click to focus a pane, wheel to scroll).
+    #[arg(long)]
+    mouse: bool,
+    /// Watch only, whoever holds control; Ctrl-R cannot turn it off.
+    #[arg(long)]
+    read_only: bool,
+    /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
+    #[arg(long)]
+    no_color: bool,
 }
 
 /// Which daemon to talk to.
@@ -385,6 +418,7 @@ fn main() -> ExitCode {
                 listen,
             ))
         }
+        Command::Attach(args) => attach(args),
         Command::Ctl { daemon, command } => {
             let path = match daemon.path() {
                 Ok(path) => path,
@@ -499,10 +533,61 @@ fn console(args: RunArgs) -> ExitCode {
     run(async move {
         let runtime = Runtime::start(&config).await.map_err(|e| e.to_string())?;
         labdeck::indi::start(&runtime, config.indi_server.as_ref()).await;
-        let result = labdeck::tui::run(runtime.hub().clone(), options).await;
+        let lab = labdeck::tui::Lab::Embedded(runtime.hub().clone());
+        let result = labdeck::tui::run(lab, options).await;
         let shutdown = runtime.shutdown().await;
         result.map_err(|e| e.to_string())?;
         shutdown.map_err(|e| e.to_string())
+    })
+}
+
+fn attach(args: AttachArgs) -> ExitCode {
+    if let Err(e) = labdeck::tui::check_terminal() {
+        return fail(&format!("error: {e}"));
+    }
+    let (config, console) = match settings::load(args.config.as_deref()) {
+        Ok(both) => both,
+        Err(e) => return fail(&e),
+    };
+    let path = args
+        .socket
+        .unwrap_or_else(|| labdeck::daemon::default_path(&config.origin));
+    let options = labdeck::tui::ConsoleOptions {
+        theme: args.theme.unwrap_or(console.theme),
+        no_color: args.no_color || labdeck::tui::no_color_requested(),
+        mouse: args.mouse || console.mouse,
+        frame_rate: console.frame_rate,
+        data_rate: console.data_rate,
+        log_level: config.logging.level.clone(),
+        keymap: console.keymap,
+        traffic_ring: config.traffic.ring,
+        method: None,
+        safety: labdeck::tui::Safety {
+            read_only: args.read_only || console.read_only,
+            locked: args.read_only,
+            confirm: console.confirm,
+        },
+    };
+    if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
+        return fail(&e);
+    }
+    let _guard = init_console_logging(&config);
+    let events = config.traffic.events;
+    run(async move {
+        // Connected before the screen is taken: a missing daemon is said
+        // on the terminal as it is.
+        let (client, welcome, frames) =
+            labdeck::daemon::connect(&path, labdeck::daemon::this_peer("console"), true, true)
+                .await
+                .map_err(|e| e.to_string())?;
+        if args.control {
+            client.take_control().map_err(|e| e.to_string())?;
+        }
+        let attached = labdeck::tui::Attached::new(client, welcome, frames, events);
+        let lab = labdeck::tui::Lab::Attached(Box::new(attached));
+        labdeck::tui::run(lab, options)
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::console::Console;
 use common::serve::Serve;
+use nix::sys::signal::Signal;
 
 fn daemon(socket: &Path) -> Serve {
     let serve = Serve::start(
@@ -111,7 +113,7 @@ fn a_second_daemon_is_refused_and_a_stale_socket_taken_over() {
         text(&second)
     );
     // Killed, the daemon leaves its socket behind; the next one takes it.
-    first.signal(nix::sys::signal::Signal::SIGKILL);
+    first.signal(Signal::SIGKILL);
     drop(first);
     assert!(socket.exists());
     let _next = daemon(&socket);
@@ -175,4 +177,79 @@ fn garbage_and_other_versions_are_answered_and_dropped() {
     // And the daemon still serves the next client.
     let status = labdeck(&["ctl", "--socket", socket.to_str().unwrap(), "status"]);
     assert!(status.status.success(), "{}", text(&status));
+}
+
+fn attach(socket: &Path) -> Console {
+    Console::spawn(
+        40,
+        120,
+        "xterm-256color",
+        &["attach", socket.to_str().unwrap()],
+    )
+}
+
+/// The samples the daemon's running task has taken, from `ctl tasks`.
+fn samples(socket: &str) -> u64 {
+    let tasks = text(&labdeck(&["ctl", "--socket", socket, "tasks"]));
+    let line = tasks
+        .lines()
+        .find(|l| l.contains("running"))
+        .unwrap_or_else(|| panic!("no running task: {tasks}"));
+    let taken = line
+        .split_whitespace()
+        .find_map(|w| w.split_once('/'))
+        .unwrap_or_else(|| panic!("no samples in {line}"));
+    taken.0.parse().unwrap()
+}
+
+#[test]
+fn consoles_attach_detach_and_the_lab_runs_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = socket_in(&dir);
+    let _serve = daemon(&socket);
+    let s = socket.to_str().unwrap();
+
+    // The first console holds control and drives the lab.
+    let mut first = attach(&socket);
+    first.wait_for("labdeck @lab.sock control");
+    first.wait_for("Properties: pump (turbovac, responding)");
+    first.press(b":fault sim delay 5\r");
+    first.wait_for("sim: fault delay on");
+    let faults = text(&labdeck(&["ctl", "--socket", s, "faults", "sim"]));
+    assert!(faults.contains("delay on (5"), "{faults}");
+    first.press(b":task pump monitor interval=0.1 duration=120\r");
+    first.wait_for_row(&["running", "pump", "monitor"]);
+
+    // Killed like a dropped SSH session: the task runs on in the daemon.
+    first.kill(Signal::SIGHUP);
+    let before = samples(s);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(samples(s) > before, "the task stopped with its console");
+
+    // Attached again: the same task, still running.
+    let mut second = attach(&socket);
+    second.wait_for_row(&["running", "pump", "monitor"]);
+    second.wait_for("labdeck @lab.sock control");
+
+    // A third console watches; its writes are refused until it takes control.
+    let mut third = attach(&socket);
+    third.wait_for("labdeck @lab.sock watching");
+    third.press(b"o");
+    third.wait_for("read-only: 'power' refused");
+    third.press(b":control take\r");
+    third.wait_for("Take it? Its writes are refused from then on.");
+    third.press(b"y");
+    third.wait_for("labdeck @lab.sock control");
+    second.wait_for("labdeck @lab.sock watching");
+    let clients = text(&labdeck(&["ctl", "--socket", s, "clients"]));
+    assert!(clients.contains("3 client(s) attached"), "{clients}");
+    assert_eq!(clients.matches("[control]").count(), 1, "{clients}");
+
+    // SIGKILL too leaves the lab as it was.
+    second.kill(Signal::SIGKILL);
+    third.press(b":detach\r");
+    assert!(third.wait_exit().success());
+    let before = samples(s);
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(samples(s) > before);
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::fixture;
 use labdeck::tui::keys::{KeyChord, Keymap};
-use labdeck::tui::{App, Data, Effect, Msg, Overlay, Pane};
+use labdeck::tui::{App, Attachment, Confirm, Data, Effect, Msg, Overlay, Pane};
 use labdeck_core::bus::Event;
 use labdeck_core::connection::ConnCommand;
 use labdeck_core::hub::Request;
@@ -394,6 +394,47 @@ fn switching_a_pump_is_asked_first_and_read_only_refuses_it() {
     app.safety.locked = true;
     press(&mut app, "ctrl+r");
     assert!(app.safety.read_only);
+}
+
+#[test]
+fn an_attached_console_watches_until_it_takes_control() {
+    let (mut app, _) = model();
+    press(&mut app, "1");
+    let watching = Attachment {
+        socket: "/run/user/1000/labdeck/lab.sock".into(),
+        holder: Some("console of ops (pid 42, /dev/pts/2)".into()),
+        yours: false,
+    };
+    app.update(Msg::Attachment(watching.clone()));
+    assert_eq!(app.watching(), Some("console of ops (pid 42, /dev/pts/2)"));
+    // Writes are refused here, not asked about and then refused there.
+    assert!(press(&mut app, "o").is_empty());
+    assert!(app.overlay.is_none());
+    let status = app.status.as_ref().unwrap().text.clone();
+    assert!(
+        status.contains("console of ops (pid 42, /dev/pts/2) holds control; :control take"),
+        "{status}"
+    );
+    // Taking control asks first.
+    press(&mut app, ":");
+    type_text(&mut app, "control take");
+    press(&mut app, "enter");
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::TakeControl))
+    ));
+    assert_eq!(press(&mut app, "y"), vec![Effect::TakeControl]);
+    app.update(Msg::Attachment(Attachment {
+        holder: Some("console of root (pid 7)".into()),
+        yours: true,
+        ..watching
+    }));
+    assert_eq!(app.watching(), None);
+    press(&mut app, "o");
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    // Attached, quitting only detaches: no question about running tasks.
+    press(&mut app, "n");
+    assert_eq!(press(&mut app, "q"), vec![Effect::Quit]);
 }
 
 #[test]

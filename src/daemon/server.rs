@@ -250,6 +250,8 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
     };
     let outbox = Arc::new(outbox);
     let mut control_changes = clients.control.subscribe();
+    // Every client learns who holds control now, then at each change.
+    control_changes.mark_changed();
     let mut follow = Follow::new(events, bus);
     let mut tick = tokio::time::interval(STATE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -136,6 +136,8 @@ impl Alarm {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Confirm {
     Quit,
+    /// Attached: take the control lock from the console that holds it.
+    TakeControl,
     CancelTask {
         device: String,
         id: u64,
@@ -252,6 +254,10 @@ pub struct App {
     /// The log pane is scrolled back from the newest line.
     pub log_scrolled: bool,
     pub theme: String,
+    /// What the console runs against: `embedded`, or `attached SOCKET`.
+    pub lab: String,
+    /// Attached to a daemon: the control lock as it stands.
+    pub attachment: Option<super::lab::Attachment>,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -294,6 +300,8 @@ impl App {
             log_recorded: 2,
             log_scrolled: false,
             theme: theme.to_string(),
+            lab: "embedded".into(),
+            attachment: None,
             dirty: true,
             quit: false,
         }

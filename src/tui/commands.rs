@@ -1,10 +1,11 @@
 //! The palette's lines: the console's own commands (`theme`, `capture`,
-//! `messages`, `estop` with its question), everything else for the Hub;
+//! `messages`, `estop` with its question, and when attached `detach` and
+//! `control take`), everything else for the Hub;
 //! and the names the palette completes.
 
 use std::path::PathBuf;
 
-use super::app::App;
+use super::app::{App, Confirm, Overlay};
 use super::keys::Action;
 use super::palette::Vocabulary;
 use super::update::Effect;
@@ -71,6 +72,19 @@ impl App {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["quit" | "exit"] => self.action(Action::Quit),
+            ["detach"] if self.attachment.is_some() => vec![Effect::Quit],
+            ["control", "take"] if self.attachment.is_some() => {
+                if self.watching().is_some() {
+                    self.overlay = Some(Overlay::Confirm(Confirm::TakeControl));
+                    vec![]
+                } else {
+                    vec![Effect::TakeControl]
+                }
+            }
+            ["detach" | "control", ..] => {
+                self.notice("not attached: this console runs its own lab", false);
+                vec![]
+            }
             ["theme", name] => vec![Effect::Theme(name.to_string())],
             ["theme", ..] => {
                 self.notice(

@@ -13,6 +13,7 @@ mod forms;
 mod history;
 mod input;
 pub mod keys;
+mod lab;
 mod layout;
 mod pace;
 mod palette;
@@ -28,6 +29,7 @@ mod view;
 mod watches;
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -36,10 +38,11 @@ use thiserror::Error;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
+pub use lab::{Attached, Attachment, Lab};
 pub use palette::Palette;
 pub use safety::Safety;
 pub use settings::ConsoleSettings;
@@ -48,10 +51,8 @@ pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 
 use self::pace::Pacer;
-use self::watches::Watches;
-use crate::headless::command::{self, Reply};
+use crate::headless::command::Reply;
 use labdeck_core::bus::Event;
-use labdeck_core::hub::{Hub, Origin};
 use labdeck_core::time::Timestamp;
 
 #[derive(Debug, Error)]
@@ -62,6 +63,8 @@ pub enum ConsoleError {
     Terminal(#[from] std::io::Error),
     #[error("{0}")]
     Theme(#[from] ThemeError),
+    #[error("detached: the daemon closed the connection ({0})")]
+    Detached(String),
 }
 
 /// How the console looks and behaves, from the config and command line.
@@ -91,15 +94,17 @@ pub fn check_terminal() -> Result<(), ConsoleError> {
     }
 }
 
-/// Run the console until the operator quits or a signal arrives.
-pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> {
+/// Run the console until the operator quits or a signal arrives (or, when
+/// attached, until the daemon goes away).
+pub async fn run(lab: Lab, options: ConsoleOptions) -> Result<(), ConsoleError> {
     check_terminal()?;
     let mut theme = Theme::load(&options.theme, options.no_color)?;
     let glyphs = Glyphs::detect();
     let (mut terminal, _guard) = terminal::setup(options.mouse)?;
     let themes = BUILTIN_THEMES.iter().map(ToString::to_string).collect();
-    let setup = Setup::from_snapshot(&hub.snapshot(), themes, options.traffic_ring);
+    let setup = Setup::from_snapshot(&lab.snapshot(), themes, options.traffic_ring);
     let mut app = App::new(setup, options.keymap.clone(), &theme.name, Timestamp::now());
+    app.lab = lab.describe();
     app.safety = options.safety;
     app.palette_history = history::load();
     if let Ok(size) = terminal.size() {
@@ -117,31 +122,26 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
     };
     let mut logs = LogView::new(app::LOG_LEVELS[app.log_level], &theme);
     // What was recorded before the console started.
-    let mut history: Vec<_> = hub
-        .taps()
-        .iter()
-        .flat_map(labdeck_core::link::TrafficTap::history)
-        .collect();
-    history.sort_by_key(|c| c.t.mono);
-    for chunk in &history {
+    for chunk in &lab.history() {
         app.traffic.push(chunk);
     }
     if let Some(path) = &options.method {
-        let reply = Reply::from_result(
-            hub.request_as(
-                Origin::Console,
-                labdeck_core::hub::Request::Load { path: path.clone() },
-            )
-            .await,
-        );
+        let reply = lab
+            .request(labdeck_core::hub::Request::Load { path: path.clone() })
+            .await;
         app.say(reply.text, reply.ok);
     }
-    let mut watches = Watches::new(&hub);
-    app.sync(watches.read(&hub));
+    let lab = Arc::new(lab);
+    let mut watches = lab.state();
+    app.sync(watches.read());
     app.update_rates(Timestamp::now());
+    let mut control = lab.control();
+    if let Some(control) = &mut control {
+        app.update(Msg::Attachment(control.borrow_and_update().clone()));
+    }
 
     let mut input = EventStream::new();
-    let mut events = hub.subscribe();
+    let mut events = lab.subscribe();
     let (reply_tx, mut replies) = mpsc::channel::<Reply>(64);
     let mut pacer = Pacer::new(options.frame_rate, options.data_rate);
     pacer.want_draw(Instant::now().into_std());
@@ -169,15 +169,21 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
             Some(reply) = replies.recv() => app.update(Msg::Reply(reply)),
             () = sleep_until(draw_at), if draw_at.is_some() => vec![],
             event = events.recv(), if listening => {
+                if matches!(event, Err(RecvError::Closed)) {
+                    return Err(ConsoleError::Detached(lab.describe()));
+                }
                 let (effects, _) = take_events(Some(event), &mut events, &mut app);
                 if watches.changed() {
-                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                    app.update(Msg::Sync(Box::new(watches.read())));
                 }
                 pacer.took_data(std::time::Instant::now());
                 effects
             }
+            Some(attachment) = next_control(control.as_mut()) => {
+                app.update(Msg::Attachment(attachment))
+            }
             () = watches.any_changed(), if listening => {
-                app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                app.update(Msg::Sync(Box::new(watches.read())));
                 pacer.took_data(std::time::Instant::now());
                 vec![]
             }
@@ -185,7 +191,7 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
                 let (effects, taken) = take_events(None, &mut events, &mut app);
                 let synced = watches.changed();
                 if synced {
-                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                    app.update(Msg::Sync(Box::new(watches.read())));
                 }
                 pacer.reopened(std::time::Instant::now(), synced || taken > 0);
                 effects
@@ -220,9 +226,12 @@ pub async fn run(hub: Hub, options: ConsoleOptions) -> Result<(), ConsoleError> 
                     app.dirty = true;
                 }
                 Effect::Resync => {
-                    app.update(Msg::Sync(Box::new(watches.read(&hub))));
+                    app.update(Msg::Sync(Box::new(watches.read())));
                 }
-                effect => spawn_effect(&hub, effect, reply_tx.clone()),
+                Effect::TakeControl => {
+                    app.update(Msg::Reply(lab.take_control()));
+                }
+                effect => spawn_effect(&lab, effect, reply_tx.clone()),
             }
         }
         if app.quit {
@@ -287,23 +296,32 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Carry out an effect that talks to the Hub or the disk, off the UI loop.
-fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
-    let hub = hub.clone();
+/// The next change of the control lock; never, when not attached.
+async fn next_control(control: Option<&mut watch::Receiver<Attachment>>) -> Option<Attachment> {
+    let Some(control) = control else {
+        return std::future::pending().await;
+    };
+    if control.changed().await.is_err() {
+        return std::future::pending().await;
+    }
+    Some(control.borrow_and_update().clone())
+}
+
+/// Carry out an effect that talks to the lab or the disk, off the UI loop.
+fn spawn_effect(lab: &Arc<Lab>, effect: Effect, replies: mpsc::Sender<Reply>) {
+    let lab = lab.clone();
     tokio::spawn(async move {
         let reply = match effect {
-            Effect::Hub(request) => {
-                Reply::from_result(hub.request_as(Origin::Console, request).await)
-            }
-            Effect::HubLine(line) => match command::execute(&hub, Origin::Console, &line).await {
+            Effect::Hub(request) => lab.request(request).await,
+            Effect::HubLine(line) => match lab.line(&line).await {
                 Some(reply) => reply,
                 None => return,
             },
             Effect::Write { path, text } => write_file(path, text).await,
-            Effect::CaptureLink { link, path } => match hub.tap(&link) {
-                Some(tap) => {
+            Effect::CaptureLink { link, path } => match lab.link_history(&link).await {
+                Ok(chunks) => {
                     let mut text = String::new();
-                    for chunk in tap.history() {
+                    for chunk in chunks {
                         let _ = writeln!(
                             text,
                             "{}  {} {}  {}",
@@ -315,14 +333,7 @@ fn spawn_effect(hub: &Hub, effect: Effect, replies: mpsc::Sender<Reply>) {
                     }
                     write_file(path, text).await
                 }
-                None => Reply::fail(format!(
-                    "unknown link {link:?}; links: {}",
-                    hub.taps()
-                        .iter()
-                        .map(|t| t.link().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                Err(e) => Reply::fail(e),
             },
             _ => return,
         };

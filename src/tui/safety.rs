@@ -34,17 +34,20 @@ impl App {
     /// Effects as they may go out: read-only, a request that changes the
     /// lab is dropped, and the status line says so.
     pub(super) fn guard(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
-        if !self.safety.read_only {
+        let holder = self.watching().map(str::to_string);
+        if !self.safety.read_only && holder.is_none() {
             return effects;
         }
         let mut out = Vec::with_capacity(effects.len());
         for effect in effects {
             match request_of(&effect) {
                 Some(request) if !request.allowed_read_only() => {
-                    let unlock = if self.safety.locked {
-                        "started with --read-only"
+                    let unlock = if let Some(holder) = &holder {
+                        format!("{holder} holds control; :control take")
+                    } else if self.safety.locked {
+                        "started with --read-only".into()
                     } else {
-                        "ctrl+r allows writes"
+                        "ctrl+r allows writes".into()
                     };
                     self.notice(
                         format!(
@@ -63,13 +66,39 @@ impl App {
     /// `request`, asked about first when confirmations are on (not when
     /// read-only will refuse it anyway).
     pub(super) fn confirmed(&mut self, question: String, request: Request) -> Vec<Effect> {
-        let refused = self.safety.read_only && !request.allowed_read_only();
+        let refused =
+            (self.safety.read_only || self.watching().is_some()) && !request.allowed_read_only();
         if self.safety.confirm && !refused {
             self.overlay = Some(Overlay::Confirm(Confirm::Request { question, request }));
             vec![]
         } else {
             vec![Effect::Hub(request)]
         }
+    }
+
+    /// Attached while another client holds control: who does.
+    pub fn watching(&self) -> Option<&str> {
+        self.attachment
+            .as_ref()
+            .filter(|a| !a.yours)
+            .and_then(|a| a.holder.as_deref())
+    }
+
+    /// The control lock changed hands: said in the status line.
+    pub(super) fn attachment(&mut self, attachment: super::lab::Attachment) {
+        if self.attachment.as_ref() == Some(&attachment) {
+            return;
+        }
+        match (&attachment.holder, attachment.yours) {
+            (_, true) => self.notice("control: this console holds the lab's control", true),
+            (Some(holder), false) => self.notice(
+                format!("watching: {holder} holds control (:control take to take it)"),
+                true,
+            ),
+            (None, false) => self.notice("control: nobody holds it; writes go through", true),
+        }
+        self.attachment = Some(attachment);
+        self.dirty = true;
     }
 
     pub(super) fn toggle_read_only(&mut self) -> Vec<Effect> {

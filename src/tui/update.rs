@@ -35,6 +35,8 @@ pub enum Msg {
     /// Events the console missed (bus lag).
     Lagged(u64),
     Sync(Box<Data>),
+    /// Attached to a daemon: who holds the control lock now.
+    Attachment(super::lab::Attachment),
     /// Once a second: clock and rates.
     Second(Timestamp),
     Reply(Reply),
@@ -71,6 +73,8 @@ pub enum Effect {
     LogScroll(LogScroll),
     /// Events were lost: read the snapshots again.
     Resync,
+    /// Attached: take the daemon's control lock.
+    TakeControl,
     Repaint,
     Quit,
 }
@@ -119,6 +123,10 @@ impl App {
             }
             Msg::Reply(reply) => {
                 self.reply(reply);
+                vec![]
+            }
+            Msg::Attachment(attachment) => {
+                self.attachment(attachment);
                 vec![]
             }
         }
@@ -212,7 +220,8 @@ impl App {
             }
         };
         match action {
-            Action::Quit if self.busy() => {
+            // Attached, quitting only detaches: the daemon runs on.
+            Action::Quit if self.busy() && self.attachment.is_none() => {
                 self.overlay = Some(Overlay::Confirm(Confirm::Quit));
                 vec![]
             }
@@ -548,6 +557,10 @@ impl App {
             }
             Overlay::Confirm(Confirm::Quit) => match key.key {
                 KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::Quit],
+                _ => vec![],
+            },
+            Overlay::Confirm(Confirm::TakeControl) => match key.key {
+                KeyName::Char('y' | 'Y') | KeyName::Enter => vec![Effect::TakeControl],
                 _ => vec![],
             },
             Overlay::Confirm(Confirm::Request { request, .. }) => match key.key {

@@ -159,6 +159,7 @@ pub fn spawn_with_lines(
     (child, stdin, lines)
 }
 
+pub mod console;
 pub mod electrometer;
 pub mod fixture;
 pub mod indi;

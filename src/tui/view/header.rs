@@ -39,22 +39,43 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
     };
     // Dropped from the right when the terminal is narrow: what is true of
     // the devices comes before the links under them.
-    let mode = if app.safety.read_only {
+    let mut mode = if app.safety.read_only {
         " labdeck READ-ONLY".to_string()
     } else {
         " labdeck".to_string()
     };
+    if let Some(attachment) = &app.attachment {
+        // Attached: to what, and whether this console may write.
+        let socket = std::path::Path::new(&attachment.socket)
+            .file_name()
+            .map_or_else(
+                || attachment.socket.clone(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+        let role = if app.watching().is_some() {
+            "watching"
+        } else {
+            "control"
+        };
+        mode = format!("{mode} @{socket} {role}");
+    }
     let parts = [
         mode,
         time.to_string(),
         format!("devices {responding}/{} responding", app.data.devices.len()),
         alarm_text,
         format!("links {connected}/{} up", app.data.connections.len()),
+        // Attached consoles say so first (in `mode`); this one runs its own lab.
+        if app.attachment.is_none() {
+            app.lab.clone()
+        } else {
+            String::new()
+        },
         "? help  : command".to_string(),
     ];
     let sep = if ctx.glyphs.unicode { " │ " } else { " | " };
     let mut text = String::new();
-    for part in parts {
+    for part in parts.into_iter().filter(|p| !p.is_empty()) {
         if text.chars().count() + sep.len() + part.chars().count() > area.width as usize {
             break;
         }

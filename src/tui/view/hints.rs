@@ -132,6 +132,10 @@ pub fn hints(app: &App) -> Vec<Hint> {
         Some(Overlay::Confirm(Confirm::Quit)) => {
             fixed(&[("y", "yes, quit"), ("any other key", "stay")])
         }
+        Some(Overlay::Confirm(Confirm::TakeControl)) => fixed(&[
+            ("y", "yes, take control"),
+            ("any other key", "keep watching"),
+        ]),
         Some(Overlay::Confirm(Confirm::Request { .. })) => {
             fixed(&[("y", "yes, do it"), ("any other key", "do nothing")])
         }

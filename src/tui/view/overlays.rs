@@ -36,6 +36,20 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect) {
             ];
             popup(ctx, frame, rect, "Quit", lines);
         }
+        Some(Overlay::Confirm(Confirm::TakeControl)) => {
+            let holder = app.watching().unwrap_or("another console");
+            let question = format!("{} holds control.", sanitize::text(holder));
+            let width = (question.chars().count() as u16 + 4).clamp(48, area.width);
+            let rect = centred(area, width, 5);
+            let lines = vec![
+                Line::from(question),
+                Line::styled(
+                    "Take it? Its writes are refused from then on. (y / n)",
+                    ctx.theme.style(Role::Value),
+                ),
+            ];
+            popup(ctx, frame, rect, "Take control", lines);
+        }
         Some(Overlay::Confirm(Confirm::Request { question, .. })) => {
             let width = (question.chars().count() as u16 + 4).clamp(40, area.width);
             let rect = centred(area, width, 5);

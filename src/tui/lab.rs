@@ -1,0 +1,240 @@
+//! What the console runs against: the lab in this process (its Hub), or a
+//! daemon's lab over its control socket (`labdeck attach`). Both give the
+//! console the same things: a snapshot to start from, the traffic so far,
+//! the event stream, the lab's state as it changes, and requests and
+//! command lines answered in words.
+
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::watches::Watches;
+use crate::daemon::wire::FromDaemon;
+use crate::daemon::{Client, Welcome};
+use crate::headless::command::{self, Reply};
+use labdeck_core::bus::Event;
+use labdeck_core::hub::{Hub, LabSnapshot, Origin, Request};
+use labdeck_core::link::Chunk;
+
+/// The control lock as an attached console sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The daemon's socket.
+    pub socket: String,
+    /// Who holds control, in words, when it is someone else.
+    pub holder: Option<String>,
+    pub yours: bool,
+}
+
+pub enum Lab {
+    Embedded(Hub),
+    Attached(Box<Attached>),
+}
+
+pub struct Attached {
+    client: Client,
+    welcome: Welcome,
+    events: broadcast::Sender<Event>,
+    state: watch::Receiver<LabSnapshot>,
+    control: watch::Receiver<Attachment>,
+}
+
+impl Attached {
+    /// Follow what the daemon sends: events onto a local bus, state and
+    /// control into watches. When the connection ends the bus closes.
+    pub fn new(
+        client: Client,
+        welcome: Welcome,
+        mut frames: mpsc::UnboundedReceiver<FromDaemon>,
+        capacity: usize,
+    ) -> Self {
+        let (events, _) = broadcast::channel(capacity.max(16));
+        let (state_tx, state) = watch::channel(welcome.snapshot.clone());
+        let (control_tx, control) = watch::channel(Attachment {
+            socket: client.path.display().to_string(),
+            holder: None,
+            yours: false,
+        });
+        let bus = events.clone();
+        tokio::spawn(async move {
+            while let Some(frame) = frames.recv().await {
+                match frame {
+                    FromDaemon::Event { event } => {
+                        let _ = bus.send(*event);
+                    }
+                    FromDaemon::State { snapshot } => {
+                        let _ = state_tx.send(*snapshot);
+                    }
+                    FromDaemon::Control { holder, yours } => {
+                        control_tx.send_modify(|a| {
+                            a.holder = holder.map(|p| p.to_string());
+                            a.yours = yours;
+                        });
+                    }
+                    FromDaemon::Refused { reason } => {
+                        tracing::warn!("the daemon ended the connection: {reason}");
+                        break;
+                    }
+                    // A fresh state follows a lag.
+                    FromDaemon::Lagged { dropped } => {
+                        tracing::warn!("the daemon dropped {dropped} event(s) for this console");
+                    }
+                    FromDaemon::Welcome { .. }
+                    | FromDaemon::Reply { .. }
+                    | FromDaemon::History { .. } => {}
+                }
+            }
+            // Dropping the bus tells the console the daemon is gone.
+            drop(bus);
+        });
+        Self {
+            client,
+            welcome,
+            events,
+            state,
+            control,
+        }
+    }
+}
+
+/// Where the console reads the lab's state: the Hub's watches, or the
+/// daemon's state frames.
+pub enum State {
+    Local(Box<Watches>, Hub),
+    Remote(watch::Receiver<LabSnapshot>),
+}
+
+impl State {
+    pub fn changed(&self) -> bool {
+        match self {
+            Self::Local(watches, _) => watches.changed(),
+            Self::Remote(state) => state.has_changed().unwrap_or(false),
+        }
+    }
+
+    pub async fn any_changed(&mut self) {
+        match self {
+            Self::Local(watches, _) => watches.any_changed().await,
+            Self::Remote(state) => {
+                if state.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+
+    pub fn read(&mut self) -> LabSnapshot {
+        match self {
+            Self::Local(watches, hub) => watches.read(hub),
+            Self::Remote(state) => state.borrow_and_update().clone(),
+        }
+    }
+}
+
+impl Lab {
+    pub fn snapshot(&self) -> LabSnapshot {
+        match self {
+            Self::Embedded(hub) => hub.snapshot(),
+            Self::Attached(a) => a.welcome.snapshot.clone(),
+        }
+    }
+
+    /// Every link's traffic so far, oldest first.
+    pub fn history(&self) -> Vec<Chunk> {
+        match self {
+            Self::Embedded(hub) => {
+                let mut chunks: Vec<Chunk> = hub
+                    .taps()
+                    .iter()
+                    .flat_map(labdeck_core::link::TrafficTap::history)
+                    .collect();
+                chunks.sort_by_key(|c| c.t.mono);
+                chunks
+            }
+            Self::Attached(a) => a.welcome.history.clone(),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        match self {
+            Self::Embedded(hub) => hub.subscribe(),
+            Self::Attached(a) => a.events.subscribe(),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        match self {
+            Self::Embedded(hub) => State::Local(Box::new(Watches::new(hub)), hub.clone()),
+            Self::Attached(a) => State::Remote(a.state.clone()),
+        }
+    }
+
+    /// The control lock, when attached.
+    pub fn control(&self) -> Option<watch::Receiver<Attachment>> {
+        match self {
+            Self::Embedded(_) => None,
+            Self::Attached(a) => Some(a.control.clone()),
+        }
+    }
+
+    pub fn take_control(&self) -> Reply {
+        match self {
+            Self::Embedded(_) => Reply::fail("not attached: this console runs its own lab"),
+            Self::Attached(a) => match a.client.take_control() {
+                Ok(()) => Reply::ok("control taken"),
+                Err(e) => Reply::fail(e.to_string()),
+            },
+        }
+    }
+
+    /// In the header: what this console runs against.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Embedded(_) => "embedded".into(),
+            Self::Attached(a) => format!("attached {}", a.client.path.display()),
+        }
+    }
+
+    pub async fn request(&self, request: Request) -> Reply {
+        match self {
+            Self::Embedded(hub) => {
+                Reply::from_result(hub.request_as(Origin::Console, request).await)
+            }
+            Self::Attached(a) => answer(a.client.request(request).await),
+        }
+    }
+
+    /// A palette line in the Hub's command language; `None` for a blank.
+    pub async fn line(&self, line: &str) -> Option<Reply> {
+        match self {
+            Self::Embedded(hub) => command::execute(hub, Origin::Console, line).await,
+            Self::Attached(a) => Some(answer(a.client.line(line).await)),
+        }
+    }
+
+    /// One link's traffic so far (captures).
+    pub async fn link_history(&self, link: &str) -> Result<Vec<Chunk>, String> {
+        match self {
+            Self::Embedded(hub) => hub
+                .tap(link)
+                .map(labdeck_core::link::TrafficTap::history)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown link {link:?}; links: {}",
+                        hub.taps()
+                            .iter()
+                            .map(|t| t.link().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            Self::Attached(a) => a.client.history(link).await.map_err(|e| e.to_string())?,
+        }
+    }
+}
+
+fn answer(result: Result<(bool, String), crate::daemon::ClientError>) -> Reply {
+    match result {
+        Ok((true, text)) => Reply::ok(text),
+        Ok((false, text)) => Reply::fail(text),
+        Err(e) => Reply::fail(e.to_string()),
+    }
+}
