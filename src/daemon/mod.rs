@@ -11,7 +11,7 @@ pub mod wire;
 use std::path::{Path, PathBuf};
 
 pub use client::{Client, ClientError, Welcome, connect, this_peer};
-pub use server::{Clients, serve};
+pub use server::{ClientInfo, Clients, Limits, Stats, serve};
 pub use socket::{Listener, SocketError, default_path};
 
 use labdeck_core::config::ConfigOrigin;

@@ -24,24 +24,65 @@ use labdeck_core::hub::{Hub, Origin, Request};
 
 /// How long a client has to say hello.
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
-/// What may wait for one client before its events are dropped.
-pub const QUEUE_BYTES: usize = 4 << 20;
-/// How long a client may stay behind before it is cut off.
-const CUT_OFF_AFTER: Duration = Duration::from_secs(10);
 /// How often a client's view of the lab's state is brought up to date.
 const STATE_EVERY: Duration = Duration::from_millis(200);
+
+/// How far a client may fall behind.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// What may wait for one client before its events are dropped.
+    pub queue_bytes: usize,
+    /// How long a client may stay behind before it is cut off.
+    pub cut_off_after: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            queue_bytes: 4 << 20,
+            cut_off_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One client's queue as it stands.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Bytes queued for it and not yet written.
+    pub queued: AtomicUsize,
+    /// The most that was ever queued.
+    pub peak: AtomicUsize,
+    /// Events dropped because it was behind.
+    pub dropped: AtomicU64,
+}
+
+/// An attached client, as `clients` and `status` list it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: u64,
+    pub peer: Peer,
+    pub stats: Arc<Stats>,
+}
 
 /// The clients attached now, and who holds control.
 #[derive(Debug, Default)]
 pub struct Clients {
+    limits: Limits,
     next: AtomicU64,
-    attached: std::sync::Mutex<Vec<(u64, Peer)>>,
+    attached: std::sync::Mutex<Vec<ClientInfo>>,
     control: watch::Sender<Option<(u64, Peer)>>,
 }
 
 impl Clients {
+    pub fn with_limits(limits: Limits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
     /// Who is attached, by number.
-    pub fn list(&self) -> Vec<(u64, Peer)> {
+    pub fn list(&self) -> Vec<ClientInfo> {
         self.attached
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -52,12 +93,17 @@ impl Clients {
         self.control.borrow().clone()
     }
 
-    fn join(&self, peer: &Peer, control: bool) -> u64 {
+    fn join(&self, peer: &Peer, control: bool) -> (u64, Arc<Stats>) {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let stats = Arc::new(Stats::default());
         self.attached
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((id, peer.clone()));
+            .push(ClientInfo {
+                id,
+                peer: peer.clone(),
+                stats: stats.clone(),
+            });
         if control {
             self.control.send_if_modified(|holder| {
                 if holder.is_none() {
@@ -68,7 +114,7 @@ impl Clients {
                 }
             });
         }
-        id
+        (id, stats)
     }
 
     fn take_control(&self, id: u64, peer: &Peer) {
@@ -79,7 +125,7 @@ impl Clients {
         self.attached
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|(client, _)| *client != id);
+            .retain(|client| client.id != id);
         self.control.send_if_modified(|holder| match holder {
             Some((holder_id, _)) if *holder_id == id => {
                 *holder = None;
@@ -138,33 +184,36 @@ pub async fn serve(
     // The socket file goes with `listener`.
 }
 
-/// Bytes queued for one client, counted as they go in and out.
-#[derive(Debug, Default)]
-struct Queued(AtomicUsize);
-
+/// What waits for one client, counted in bytes as frames go in and out.
 struct Outbox {
     tx: mpsc::UnboundedSender<Bytes>,
-    queued: Arc<Queued>,
+    stats: Arc<Stats>,
+    limit: usize,
 }
 
 impl Outbox {
     /// Queue a frame that must arrive (replies, control); false once the
     /// client is gone.
     fn push(&self, bytes: Bytes) -> bool {
-        self.queued.0.fetch_add(bytes.len(), Ordering::Relaxed);
+        let now = self.stats.queued.fetch_add(bytes.len(), Ordering::Relaxed) + bytes.len();
+        self.stats.peak.fetch_max(now, Ordering::Relaxed);
         self.tx.send(bytes).is_ok()
     }
 
     /// Queue a frame that may be dropped when the client is behind.
     fn offer(&self, bytes: Bytes) -> bool {
-        if self.queued.0.load(Ordering::Relaxed) + bytes.len() > QUEUE_BYTES {
+        if self.queued() + bytes.len() > self.limit {
             return false;
         }
         self.push(bytes)
     }
 
+    fn queued(&self) -> usize {
+        self.stats.queued.load(Ordering::Relaxed)
+    }
+
     fn behind(&self) -> bool {
-        self.queued.0.load(Ordering::Relaxed) > QUEUE_BYTES / 2
+        self.queued() > self.limit / 2
     }
 }
 
@@ -207,7 +256,7 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
         peer.user = user_name(cred.uid());
     }
     let clients = shared.clients.clone();
-    let id = clients.join(&peer, control);
+    let (id, stats) = clients.join(&peer, control);
     tracing::info!("attached: client {id}, {peer}");
     let hub = &shared.hub;
     // Subscribed before the snapshot is taken: nothing falls between.
@@ -225,10 +274,10 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
         return;
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    let queued = Arc::new(Queued::default());
     let outbox = Outbox {
         tx,
-        queued: queued.clone(),
+        stats: stats.clone(),
+        limit: clients.limits.queue_bytes,
     };
     let gone = CancellationToken::new();
     let writing = {
@@ -237,7 +286,7 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
             while let Some(bytes) = rx.recv().await {
                 let len = bytes.len();
                 let sent = writer.send_bytes(bytes).await;
-                queued.0.fetch_sub(len, Ordering::Relaxed);
+                stats.queued.fetch_sub(len, Ordering::Relaxed);
                 if sent.is_err() {
                     break;
                 }
@@ -252,7 +301,7 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
     let mut control_changes = clients.control.subscribe();
     // Every client learns who holds control now, then at each change.
     control_changes.mark_changed();
-    let mut follow = Follow::new(events, bus);
+    let mut follow = Follow::new(events, bus, clients.limits.cut_off_after);
     let mut tick = tokio::time::interval(STATE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let reason = loop {
@@ -401,8 +450,13 @@ fn describe_clients(clients: &Clients, asking: u64) -> String {
     let holder = clients.holder().map(|(id, _)| id);
     let list = clients.list();
     let mut lines = vec![format!("{} client(s) attached", list.len())];
-    for (id, peer) in list {
-        let mut line = format!("  #{id} {peer}");
+    for ClientInfo { id, peer, stats } in list {
+        let mut line = format!(
+            "  #{id} {peer}: {} B queued (peak {}), {} event(s) dropped",
+            stats.queued.load(Ordering::Relaxed),
+            stats.peak.load(Ordering::Relaxed),
+            stats.dropped.load(Ordering::Relaxed)
+        );
         if Some(id) == holder {
             line.push_str(" [control]");
         }
@@ -431,16 +485,18 @@ fn guard(clients: &Clients, id: u64, request: &Request) -> Result<(), String> {
 struct Follow {
     enabled: bool,
     bus: broadcast::Receiver<Event>,
+    cut_off_after: Duration,
     dropped: u64,
     behind_since: Option<tokio::time::Instant>,
     last: Option<Bytes>,
 }
 
 impl Follow {
-    fn new(enabled: bool, bus: broadcast::Receiver<Event>) -> Self {
+    fn new(enabled: bool, bus: broadcast::Receiver<Event>, cut_off_after: Duration) -> Self {
         Self {
             enabled,
             bus,
+            cut_off_after,
             dropped: 0,
             behind_since: None,
             last: None,
@@ -466,31 +522,36 @@ impl Follow {
                     event: Box::new(event),
                 });
                 if self.dropped > 0 || !outbox.offer(frame) {
-                    self.dropped += 1;
+                    self.drop_events(1, outbox);
                 }
                 true
             }
             // The bus itself went on without us: the same as dropping.
             Err(broadcast::error::RecvError::Lagged(n)) => {
-                self.dropped += n;
+                self.drop_events(n, outbox);
                 true
             }
             Err(broadcast::error::RecvError::Closed) => false,
         }
     }
 
+    fn drop_events(&mut self, n: u64, outbox: &Outbox) {
+        self.dropped += n;
+        outbox.stats.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Send the lab's state when it changed, resynchronise a client that
     /// dropped events once it has room, and cut it off if it stays behind.
     fn keep_up(&mut self, hub: &Hub, outbox: &Outbox) -> Result<(), String> {
         let now = tokio::time::Instant::now();
-        if outbox.behind() || self.dropped > 0 && outbox.queued.0.load(Ordering::Relaxed) > 0 {
+        if outbox.behind() || self.dropped > 0 && outbox.queued() > 0 {
             let since = *self.behind_since.get_or_insert(now);
-            if now - since >= CUT_OFF_AFTER {
+            if now - since >= self.cut_off_after {
                 return Err(format!(
-                    "{} event(s) dropped, {} bytes still queued after {} s",
+                    "{} event(s) dropped, {} bytes still queued after {:.1} s behind",
                     self.dropped,
-                    outbox.queued.0.load(Ordering::Relaxed),
-                    CUT_OFF_AFTER.as_secs()
+                    outbox.queued(),
+                    self.cut_off_after.as_secs_f64()
                 ));
             }
             return Ok(());
