@@ -158,6 +158,12 @@ struct AttachArgs {
     /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
     #[arg(long)]
     no_color: bool,
+    /// No console: print the daemon's events (with --json as JSON lines,
+    /// as `serve --json` does) until it goes away.
+    #[arg(long)]
+    events: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Which daemon to talk to.
@@ -542,6 +548,19 @@ fn console(args: RunArgs) -> ExitCode {
 }
 
 fn attach(args: AttachArgs) -> ExitCode {
+    if args.events || args.output.json {
+        let path = match (DaemonArgs {
+            socket: args.socket,
+            config: args.config,
+        })
+        .path()
+        {
+            Ok(path) => path,
+            Err(e) => return fail(&e),
+        };
+        let _guard = init_stderr_logging("warn");
+        return run(headless::print_attached(&path, args.output.into()));
+    }
     if let Err(e) = labdeck::tui::check_terminal() {
         return fail(&format!("error: {e}"));
     }

@@ -65,12 +65,35 @@ fn ctl_and_status_talk_to_the_live_lab() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The daemon's events, as `serve --json` prints them.
+    let (mut follower, _stdin, lines) = common::spawn_with_lines(
+        Command::new(env!("CARGO_BIN_EXE_labdeck")).args(["attach", "--json", s]),
+        "labdeck attach --json",
+    );
+    let deadline = Instant::now() + common::LIMIT;
+    while !text(&labdeck(&["ctl", "--socket", s, "clients"])).contains("json of") {
+        assert!(Instant::now() < deadline, "attach --json never attached");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let on = labdeck(&["ctl", "--socket", s, "pump", "pump", "on"]);
     assert!(on.status.success(), "{}", text(&on));
     assert!(text(&on).contains("pump switched on"), "{}", text(&on));
-    // The daemon's audit trail names who did it.
+    // The daemon's audit trail names who did it, and the follower sees it.
     serve.expect("audit    attached #");
     serve.expect("ctl of");
+    let deadline = Instant::now() + common::LIMIT;
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("attach --json printed no audit event");
+        if line.contains(r#""event":"audit""#) {
+            assert!(line.contains("ctl of"), "{line}");
+            let _: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break;
+        }
+    }
+    let _ = follower.kill();
+    let _ = follower.wait();
     let refused = labdeck(&["ctl", "--socket", s, "frobnicate"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(
@@ -206,7 +229,7 @@ fn samples(socket: &str) -> u64 {
 fn consoles_attach_detach_and_the_lab_runs_on() {
     let dir = tempfile::tempdir().unwrap();
     let socket = socket_in(&dir);
-    let _serve = daemon(&socket);
+    let mut serve = daemon(&socket);
     let s = socket.to_str().unwrap();
 
     // The first console holds control and drives the lab.
@@ -249,7 +272,13 @@ fn consoles_attach_detach_and_the_lab_runs_on() {
     second.kill(Signal::SIGKILL);
     third.press(b":detach\r");
     assert!(third.wait_exit().success());
+    // A console whose daemon goes away says so and ends.
+    let mut last = attach(&socket);
+    last.wait_for("labdeck @lab.sock control");
     let before = samples(s);
     std::thread::sleep(Duration::from_millis(600));
     assert!(samples(s) > before);
+    serve.send("quit");
+    last.wait_for("detached: the daemon closed the connection");
+    assert!(!last.wait_exit().success());
 }

@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use thiserror::Error;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
+use labdeck_core::bus::Event;
 use labdeck_core::hub::LabSnapshot;
 use labdeck_core::link::Chunk;
 
@@ -216,5 +217,68 @@ impl Client {
         self.out
             .send(ToDaemon::TakeControl)
             .map_err(|_| ClientError::Gone)
+    }
+}
+
+/// A daemon's lab as it comes over the socket: its events on a local bus,
+/// its state and the control lock in watches. When the connection ends,
+/// the bus closes.
+#[derive(Debug)]
+pub struct Remote {
+    /// Only a receiver is kept (others come from `subscribe`), so the bus
+    /// closes when the connection does.
+    events: broadcast::Receiver<Event>,
+    pub state: watch::Receiver<LabSnapshot>,
+    /// Who holds control (in words), and whether it is this client.
+    pub control: watch::Receiver<(Option<String>, bool)>,
+}
+
+impl Remote {
+    pub fn follow(
+        mut frames: mpsc::UnboundedReceiver<FromDaemon>,
+        snapshot: LabSnapshot,
+        capacity: usize,
+    ) -> Self {
+        let (bus, events) = broadcast::channel(capacity.max(16));
+        let (state_tx, state) = watch::channel(snapshot);
+        let (control_tx, control) = watch::channel((None, false));
+        tokio::spawn(async move {
+            while let Some(frame) = frames.recv().await {
+                match frame {
+                    FromDaemon::Event { event } => {
+                        let _ = bus.send(*event);
+                    }
+                    FromDaemon::State { snapshot } => {
+                        let _ = state_tx.send(*snapshot);
+                    }
+                    FromDaemon::Control { holder, yours } => {
+                        let _ = control_tx.send((holder.map(|p| p.to_string()), yours));
+                    }
+                    FromDaemon::Refused { reason } => {
+                        tracing::warn!("the daemon ended the connection: {reason}");
+                        break;
+                    }
+                    // A fresh state follows a lag.
+                    FromDaemon::Lagged { dropped } => {
+                        tracing::warn!("the daemon dropped {dropped} event(s) for this client");
+                    }
+                    FromDaemon::Welcome { .. }
+                    | FromDaemon::Reply { .. }
+                    | FromDaemon::History { .. } => {}
+                }
+            }
+            // Dropping the only sender tells the followers the daemon is gone.
+            drop(bus);
+        });
+        Self {
+            events,
+            state,
+            control,
+        }
+    }
+
+    /// The daemon's events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.resubscribe()
     }
 }

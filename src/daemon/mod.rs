@@ -10,7 +10,7 @@ pub mod wire;
 
 use std::path::{Path, PathBuf};
 
-pub use client::{Client, ClientError, Welcome, connect, this_peer};
+pub use client::{Client, ClientError, Remote, Welcome, connect, this_peer};
 pub use server::{ClientInfo, Clients, Limits, Stats, serve};
 pub use socket::{Listener, SocketError, default_path};
 

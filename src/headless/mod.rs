@@ -47,6 +47,8 @@ pub enum HeadlessError {
     Tasks(String),
     #[error("control socket: {0}")]
     Socket(#[from] crate::daemon::SocketError),
+    #[error(transparent)]
+    Attach(#[from] crate::daemon::ClientError),
 }
 
 /// How long what is still queued for stdout may take to go out at the end.
@@ -141,6 +143,38 @@ pub async fn serve(
         Some(tasks) => judge(&tasks),
         None => Ok(()),
     }
+}
+
+/// `labdeck attach --json`: a daemon's events printed as `serve` prints
+/// them, until the daemon goes away or a signal arrives.
+pub async fn print_attached(
+    socket: &std::path::Path,
+    output: OutputOptions,
+) -> Result<(), HeadlessError> {
+    let mut signals = StopSignals::listen()?;
+    let (client, welcome, frames) =
+        crate::daemon::connect(socket, crate::daemon::this_peer("json"), false, true).await?;
+    let remote = crate::daemon::Remote::follow(frames, welcome.snapshot.clone(), 4096);
+    let defs = Definitions::from_snapshots(&welcome.snapshot.devices);
+    let stop = CancellationToken::new();
+    let mut printer = tokio::spawn(print::events(
+        remote.subscribe(),
+        defs,
+        output,
+        stop.clone(),
+    ));
+    let gone = tokio::select! {
+        () = signals.recv() => false,
+        _ = &mut printer => true,
+    };
+    stop.cancel();
+    let _ = printer.await;
+    drop(client);
+    out::flush(PARTING);
+    if gone {
+        return Err(crate::daemon::ClientError::Gone.into());
+    }
+    Ok(())
 }
 
 /// Resolves with the final snapshots once every watched task has ended;

@@ -8,7 +8,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::watches::Watches;
 use crate::daemon::wire::FromDaemon;
-use crate::daemon::{Client, Welcome};
+use crate::daemon::{Client, Remote, Welcome};
 use crate::headless::command::{self, Reply};
 use labdeck_core::bus::Event;
 use labdeck_core::hub::{Hub, LabSnapshot, Origin, Request};
@@ -32,64 +32,43 @@ pub enum Lab {
 pub struct Attached {
     client: Client,
     welcome: Welcome,
-    events: broadcast::Sender<Event>,
-    state: watch::Receiver<LabSnapshot>,
+    remote: Remote,
     control: watch::Receiver<Attachment>,
 }
 
 impl Attached {
-    /// Follow what the daemon sends: events onto a local bus, state and
-    /// control into watches. When the connection ends the bus closes.
+    /// Follow what the daemon sends (see [`Remote`]).
     pub fn new(
         client: Client,
         welcome: Welcome,
-        mut frames: mpsc::UnboundedReceiver<FromDaemon>,
+        frames: mpsc::UnboundedReceiver<FromDaemon>,
         capacity: usize,
     ) -> Self {
-        let (events, _) = broadcast::channel(capacity.max(16));
-        let (state_tx, state) = watch::channel(welcome.snapshot.clone());
+        let remote = Remote::follow(frames, welcome.snapshot.clone(), capacity);
+        let socket = client.path.display().to_string();
         let (control_tx, control) = watch::channel(Attachment {
-            socket: client.path.display().to_string(),
+            socket: socket.clone(),
             holder: None,
             yours: false,
         });
-        let bus = events.clone();
+        let mut lock = remote.control.clone();
         tokio::spawn(async move {
-            while let Some(frame) = frames.recv().await {
-                match frame {
-                    FromDaemon::Event { event } => {
-                        let _ = bus.send(*event);
-                    }
-                    FromDaemon::State { snapshot } => {
-                        let _ = state_tx.send(*snapshot);
-                    }
-                    FromDaemon::Control { holder, yours } => {
-                        control_tx.send_modify(|a| {
-                            a.holder = holder.map(|p| p.to_string());
-                            a.yours = yours;
-                        });
-                    }
-                    FromDaemon::Refused { reason } => {
-                        tracing::warn!("the daemon ended the connection: {reason}");
-                        break;
-                    }
-                    // A fresh state follows a lag.
-                    FromDaemon::Lagged { dropped } => {
-                        tracing::warn!("the daemon dropped {dropped} event(s) for this console");
-                    }
-                    FromDaemon::Welcome { .. }
-                    | FromDaemon::Reply { .. }
-                    | FromDaemon::History { .. } => {}
+            while lock.changed().await.is_ok() {
+                let (holder, yours) = lock.borrow_and_update().clone();
+                let attachment = Attachment {
+                    socket: socket.clone(),
+                    holder,
+                    yours,
+                };
+                if control_tx.send(attachment).is_err() {
+                    break;
                 }
             }
-            // Dropping the bus tells the console the daemon is gone.
-            drop(bus);
         });
         Self {
             client,
             welcome,
-            events,
-            state,
+            remote,
             control,
         }
     }
@@ -156,14 +135,14 @@ impl Lab {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         match self {
             Self::Embedded(hub) => hub.subscribe(),
-            Self::Attached(a) => a.events.subscribe(),
+            Self::Attached(a) => a.remote.subscribe(),
         }
     }
 
     pub fn state(&self) -> State {
         match self {
             Self::Embedded(hub) => State::Local(Box::new(Watches::new(hub)), hub.clone()),
-            Self::Attached(a) => State::Remote(a.state.clone()),
+            Self::Attached(a) => State::Remote(a.remote.state.clone()),
         }
     }
 
