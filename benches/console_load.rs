@@ -11,7 +11,9 @@
 //! from the pty master per second (about the console's writes), and the
 //! CPU of each of its threads (the console on the main thread, devices
 //! and simulators on `labdeck-devices`, the INDI server and the other
-//! front-end actors on the tokio workers).
+//! front-end actors on the tokio workers). At 120x40 the same windows run
+//! a second time with the console attached to a daemon (`serve --listen`)
+//! of its own, the CPU counted for both processes.
 
 // Benchmarks set socket buffers, CPU affinity and read clock ticks
 // through libc.
@@ -33,12 +35,35 @@ struct Console {
     bursts: Arc<AtomicU64>,
     screen: Arc<Mutex<vt100::Parser>>,
     pid: u32,
+    /// Attached: the daemon (`serve --listen`) the console talks to.
+    daemon: Option<std::process::Child>,
     _dir: tempfile::TempDir,
 }
 
 impl Console {
-    fn start(rows: u16, cols: u16) -> Self {
+    /// The demo console, embedded or attached to a daemon of its own.
+    fn start(rows: u16, cols: u16, attached: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let socket = dir.path().join("lab.sock");
+        let daemon = attached.then(|| {
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_labdeck"))
+                .args(["serve", "--indi-port", "0", "--listen"])
+                .arg(&socket)
+                .current_dir(dir.path())
+                .env("XDG_CONFIG_HOME", dir.path())
+                .env("XDG_STATE_HOME", dir.path())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn the daemon");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+                assert!(Instant::now() < deadline, "the daemon never listened");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            child
+        });
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -48,6 +73,12 @@ impl Console {
             })
             .expect("openpty");
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_labdeck"));
+        if attached {
+            cmd.arg("attach");
+            cmd.arg(&socket);
+        } else {
+            cmd.args(["--indi-port", "0"]);
+        }
         cmd.cwd(dir.path());
         cmd.env("TERM", "xterm-256color");
         cmd.env("LANG", "C.UTF-8");
@@ -85,6 +116,7 @@ impl Console {
             bursts,
             screen,
             pid,
+            daemon,
             _dir: dir,
         }
     }
@@ -116,21 +148,35 @@ impl Console {
         self.writer.flush().expect("flush");
     }
 
-    /// utime + stime of the process, in seconds.
+    /// The console's process and, attached, the daemon's, with a label.
+    fn processes(&self) -> Vec<(u32, &'static str)> {
+        let mut all = vec![(self.pid, "")];
+        all.extend(self.daemon.as_ref().map(|d| (d.id(), "daemon:")));
+        all
+    }
+
+    /// utime + stime of the process (and the daemon's), in seconds.
     fn cpu(&self) -> f64 {
-        cpu_seconds(&format!("/proc/{}/stat", self.pid)).unwrap_or(0.0)
+        self.processes()
+            .iter()
+            .filter_map(|(pid, _)| cpu_seconds(&format!("/proc/{pid}/stat")))
+            .sum()
     }
 
     /// utime + stime of each thread, by thread name (threads of the same
-    /// name added up).
+    /// name added up; the daemon's prefixed `daemon:`).
     fn thread_cpu(&self) -> BTreeMap<String, f64> {
         let mut by_name = BTreeMap::new();
-        let tasks = format!("/proc/{}/task", self.pid);
-        for task in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
-            let dir = task.path();
-            let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-            if let Some(secs) = cpu_seconds(&dir.join("stat").display().to_string()) {
-                *by_name.entry(name.trim().to_string()).or_insert(0.0) += secs;
+        for (pid, label) in self.processes() {
+            let tasks = format!("/proc/{pid}/task");
+            for task in std::fs::read_dir(&tasks).into_iter().flatten().flatten() {
+                let dir = task.path();
+                let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+                if let Some(secs) = cpu_seconds(&dir.join("stat").display().to_string()) {
+                    *by_name
+                        .entry(format!("{label}{}", name.trim()))
+                        .or_insert(0.0) += secs;
+                }
             }
         }
         by_name
@@ -191,7 +237,7 @@ impl Window {
             .map(|(name, cpu)| format!("{name} {cpu:.2}"))
             .collect();
         println!(
-            "{label:<34} {:>10.0} {:>8.1} {:>12.0} {:>10.2}   {}",
+            "{label:<40} {:>10.0} {:>8.1} {:>12.0} {:>10.2}   {}",
             self.bytes,
             self.bursts,
             repaint,
@@ -218,6 +264,10 @@ impl Drop for Console {
         self.press(b"qy");
         std::thread::sleep(Duration::from_millis(300));
         let _ = self.child.kill();
+        if let Some(daemon) = &mut self.daemon {
+            let _ = daemon.kill();
+            let _ = daemon.wait();
+        }
     }
 }
 
@@ -230,11 +280,14 @@ fn main() {
         "windows of {secs} s; demo config (pump polled at 10 Hz); bytes/s and bursts/s read from the pty master"
     );
     println!(
-        "{:<34} {:>10} {:>8} {:>12} {:>10}   CPU % of a core by thread",
+        "{:<40} {:>10} {:>8} {:>12} {:>10}   CPU % of a core by thread",
         "window", "bytes/s", "bursts/s", "full repaint", "CPU %"
     );
-    for (rows, cols) in [(40u16, 120u16), (24, 80)] {
-        let mut console = Console::start(rows, cols);
+    // The console attached to a daemon, beside the embedded one at 120x40:
+    // the CPU is the console's and the daemon's together.
+    for (rows, cols, attached) in [(40u16, 120u16, false), (40, 120, true), (24, 80, false)] {
+        let how = if attached { " attached" } else { "" };
+        let mut console = Console::start(rows, cols, attached);
         console.wait_connected("pump-port", Duration::from_secs(20));
         std::thread::sleep(Duration::from_secs(2));
         // A full repaint of every cell at the 10 Hz the data changes at:
@@ -242,7 +295,7 @@ fn main() {
         let repaint = f64::from(rows) * f64::from(cols) * 10.0;
         console
             .window(secs)
-            .print(&format!("{cols}x{rows} idle, pump off"), repaint);
+            .print(&format!("{cols}x{rows}{how} idle, pump off"), repaint);
         // Starting the pump asks first.
         console.press(b"o");
         console.wait_for("Switch pump1 on?", Duration::from_secs(5));
@@ -254,15 +307,16 @@ fn main() {
         // The whole ramp, from the switch to "at speed".
         let ramp = console.window_until("at speed", Duration::from_secs(90));
         ramp.print(
-            &format!("{cols}x{rows} ramping up ({:.0} s)", ramp.seconds),
+            &format!("{cols}x{rows}{how} ramping up ({:.0} s)", ramp.seconds),
             repaint,
         );
         if rows < 30 {
             console.press(b"1");
         }
         std::thread::sleep(Duration::from_secs(1));
-        console
-            .window(secs)
-            .print(&format!("{cols}x{rows} steady, pump at speed"), repaint);
+        console.window(secs).print(
+            &format!("{cols}x{rows}{how} steady, pump at speed"),
+            repaint,
+        );
     }
 }

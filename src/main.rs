@@ -29,6 +29,11 @@ use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 /// electrometer on a loopback TCP port, both served to INDI clients on
 /// 127.0.0.1:7624). In the console, ? lists every key. The options of
 /// `run` work without it: `labdeck --theme light`.
+///
+/// To keep the lab running when the terminal goes: `labdeck serve --listen`
+/// runs it as a daemon, `labdeck attach` opens this console on it (as many
+/// as wanted, one in control), `labdeck ctl COMMAND` talks to it from
+/// scripts.
 #[derive(Debug, Parser)]
 #[command(
     name = "labdeck",
@@ -88,6 +93,21 @@ struct RunArgs {
     /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    console: ConsoleArgs,
+    /// Queue the tasks of this method file (TOML [[task]] list) at start.
+    #[arg(long, value_name = "FILE")]
+    method: Option<PathBuf>,
+    /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    indi: IndiArgs,
+}
+
+/// How the console looks and what it may do (`run` and `attach`).
+#[derive(Debug, Args, Default, Clone)]
+struct ConsoleArgs {
     /// Colour theme: default, light, high-contrast, mono, or a file in the config dir's themes/.
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
@@ -101,14 +121,33 @@ struct RunArgs {
     /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
     #[arg(long)]
     no_color: bool,
-    /// Queue the tasks of this method file (TOML [[task]] list) at start.
-    #[arg(long, value_name = "FILE")]
-    method: Option<PathBuf>,
-    /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    #[command(flatten)]
-    indi: IndiArgs,
+}
+
+impl ConsoleArgs {
+    /// The console's options: these flags over the [console] settings.
+    fn options(
+        self,
+        console: settings::ConsoleSettings,
+        config: &Config,
+        method: Option<PathBuf>,
+    ) -> labdeck::tui::ConsoleOptions {
+        labdeck::tui::ConsoleOptions {
+            theme: self.theme.unwrap_or(console.theme),
+            no_color: self.no_color || labdeck::tui::no_color_requested(),
+            mouse: self.mouse || console.mouse,
+            frame_rate: console.frame_rate,
+            data_rate: console.data_rate,
+            log_level: config.logging.level.clone(),
+            keymap: console.keymap,
+            traffic_ring: config.traffic.ring,
+            method,
+            safety: labdeck::tui::Safety {
+                read_only: self.read_only || console.read_only,
+                locked: self.read_only,
+                confirm: console.confirm,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args, Default, Clone, Copy)]
@@ -146,18 +185,8 @@ struct AttachArgs {
     /// it, the first console to attach holds it and the others watch).
     #[arg(long)]
     control: bool,
-    /// Colour theme: default, light, high-contrast, mono, or a file in the config dir's themes/.
-    #[arg(long, value_name = "NAME")]
-    theme: Option<String>,
-    /// Enable the mouse (click to focus a pane, wheel to scroll).
-    #[arg(long)]
-    mouse: bool,
-    /// Watch only, whoever holds control; Ctrl-R cannot turn it off.
-    #[arg(long)]
-    read_only: bool,
-    /// No colours (also when NO_COLOR is set); bold, dim and reverse remain.
-    #[arg(long)]
-    no_color: bool,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// No console: print the daemon's events (with --json as JSON lines,
     /// as `serve --json` does) until it goes away.
     #[arg(long)]
@@ -515,22 +544,7 @@ fn console(args: RunArgs) -> ExitCode {
     {
         return fail(&e);
     }
-    let options = labdeck::tui::ConsoleOptions {
-        theme: args.theme.unwrap_or(console.theme),
-        no_color: args.no_color || labdeck::tui::no_color_requested(),
-        mouse: args.mouse || console.mouse,
-        frame_rate: console.frame_rate,
-        data_rate: console.data_rate,
-        log_level: config.logging.level.clone(),
-        keymap: console.keymap,
-        traffic_ring: config.traffic.ring,
-        method: args.method,
-        safety: labdeck::tui::Safety {
-            read_only: args.read_only || console.read_only,
-            locked: args.read_only,
-            confirm: console.confirm,
-        },
-    };
+    let options = args.console.options(console, &config, args.method);
     // Validate what can be checked before the screen is taken over.
     if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
         return fail(&e);
@@ -571,22 +585,7 @@ fn attach(args: AttachArgs) -> ExitCode {
     let path = args
         .socket
         .unwrap_or_else(|| labdeck::daemon::default_path(&config.origin));
-    let options = labdeck::tui::ConsoleOptions {
-        theme: args.theme.unwrap_or(console.theme),
-        no_color: args.no_color || labdeck::tui::no_color_requested(),
-        mouse: args.mouse || console.mouse,
-        frame_rate: console.frame_rate,
-        data_rate: console.data_rate,
-        log_level: config.logging.level.clone(),
-        keymap: console.keymap,
-        traffic_ring: config.traffic.ring,
-        method: None,
-        safety: labdeck::tui::Safety {
-            read_only: args.read_only || console.read_only,
-            locked: args.read_only,
-            confirm: console.confirm,
-        },
-    };
+    let options = args.console.options(console, &config, None);
     if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
         return fail(&e);
     }

@@ -58,7 +58,10 @@ async fn a_client_that_never_reads_is_cut_off_and_the_daemon_stays_bounded() {
     let count = received.clone();
     tokio::spawn(async move {
         while let Some(frame) = frames.recv().await {
-            if matches!(frame, FromDaemon::Event { .. } | FromDaemon::State { .. }) {
+            if matches!(
+                frame,
+                FromDaemon::Event { .. } | FromDaemon::State { .. } | FromDaemon::Changes { .. }
+            ) {
                 count.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -240,7 +240,8 @@ impl Remote {
         capacity: usize,
     ) -> Self {
         let (bus, events) = broadcast::channel(capacity.max(16));
-        let (state_tx, state) = watch::channel(snapshot);
+        let (state_tx, state) = watch::channel(snapshot.clone());
+        let mut current = snapshot;
         let (control_tx, control) = watch::channel((None, false));
         tokio::spawn(async move {
             while let Some(frame) = frames.recv().await {
@@ -249,7 +250,17 @@ impl Remote {
                         let _ = bus.send(*event);
                     }
                     FromDaemon::State { snapshot } => {
-                        let _ = state_tx.send(*snapshot);
+                        current = *snapshot;
+                        let _ = state_tx.send(current.clone());
+                    }
+                    FromDaemon::Changes { changes } => {
+                        if changes.apply(&mut current) {
+                            let _ = state_tx.send(current.clone());
+                        } else {
+                            tracing::warn!(
+                                "state changes for another lab; waiting for a whole state"
+                            );
+                        }
                     }
                     FromDaemon::Control { holder, yours } => {
                         let _ = control_tx.send((holder.map(|p| p.to_string()), yours));

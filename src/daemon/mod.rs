@@ -3,6 +3,7 @@
 //! (`attach`, `ctl`, `status`). The socket carries the Hub's typed API as
 //! length-delimited JSON frames (`wire`).
 
+pub mod changes;
 pub mod client;
 pub mod server;
 pub mod socket;

@@ -16,11 +16,12 @@ use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::changes::Changes;
 use super::socket::Listener;
 use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
 use crate::headless::command::{self, Line, Reply};
 use labdeck_core::bus::Event;
-use labdeck_core::hub::{Hub, Origin, Request};
+use labdeck_core::hub::{Hub, LabSnapshot, Origin, Request};
 
 /// How long a client has to say hello.
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
@@ -261,15 +262,20 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
     let hub = &shared.hub;
     // Subscribed before the snapshot is taken: nothing falls between.
     let bus = hub.subscribe();
+    let welcome_state = hub.snapshot();
     let welcome = FromDaemon::Welcome {
         version: VERSION,
         client: id,
         lab: shared.lab.clone(),
         pid: std::process::id(),
-        snapshot: Box::new(hub.snapshot()),
-        history: history(hub),
+        snapshot: Box::new(welcome_state.clone()),
+        history: hub.history(),
     };
-    if writer.send(&welcome).await.is_err() {
+    // A client that says hello and never reads must not hold its welcome
+    // (a whole traffic history) forever.
+    let sent = tokio::time::timeout(clients.limits.cut_off_after, writer.send(&welcome)).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        tracing::warn!("client {id} ({peer}) did not take its welcome; dropped");
         clients.leave(id);
         return;
     }
@@ -283,9 +289,16 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
     let writing = {
         let gone = gone.clone();
         tokio::spawn(async move {
-            while let Some(bytes) = rx.recv().await {
-                let len = bytes.len();
-                let sent = writer.send_bytes(bytes).await;
+            while let Some(first) = rx.recv().await {
+                // What queued up meanwhile goes in the same write.
+                let mut burst = vec![first];
+                while burst.len() < 256
+                    && let Ok(more) = rx.try_recv()
+                {
+                    burst.push(more);
+                }
+                let len: usize = burst.iter().map(Bytes::len).sum();
+                let sent = writer.send_all(burst).await;
                 stats.queued.fetch_sub(len, Ordering::Relaxed);
                 if sent.is_err() {
                     break;
@@ -301,7 +314,7 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
     let mut control_changes = clients.control.subscribe();
     // Every client learns who holds control now, then at each change.
     control_changes.mark_changed();
-    let mut follow = Follow::new(events, bus, clients.limits.cut_off_after);
+    let mut follow = Follow::new(events, bus, clients.limits.cut_off_after, welcome_state);
     let mut tick = tokio::time::interval(STATE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let reason = loop {
@@ -348,17 +361,6 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
 async fn refuse<W: tokio::io::AsyncWrite + Unpin>(writer: &mut Writer<W>, reason: String) {
     tracing::warn!("control socket: refused a client: {reason}");
     let _ = writer.send(&FromDaemon::Refused { reason }).await;
-}
-
-/// Every link's traffic so far, oldest first.
-fn history(hub: &Hub) -> Vec<labdeck_core::link::Chunk> {
-    let mut chunks: Vec<_> = hub
-        .taps()
-        .iter()
-        .flat_map(labdeck_core::link::TrafficTap::history)
-        .collect();
-    chunks.sort_by_key(|c| c.t.mono);
-    chunks
 }
 
 fn user_name(uid: u32) -> String {
@@ -488,18 +490,24 @@ struct Follow {
     cut_off_after: Duration,
     dropped: u64,
     behind_since: Option<tokio::time::Instant>,
-    last: Option<Bytes>,
+    /// The state this client has, as it was last sent; `None` after a lag.
+    sent: Option<LabSnapshot>,
 }
 
 impl Follow {
-    fn new(enabled: bool, bus: broadcast::Receiver<Event>, cut_off_after: Duration) -> Self {
+    fn new(
+        enabled: bool,
+        bus: broadcast::Receiver<Event>,
+        cut_off_after: Duration,
+        welcome: LabSnapshot,
+    ) -> Self {
         Self {
             enabled,
             bus,
             cut_off_after,
             dropped: 0,
             behind_since: None,
-            last: None,
+            sent: Some(welcome),
         }
     }
 
@@ -557,20 +565,32 @@ impl Follow {
             return Ok(());
         }
         self.behind_since = None;
-        let state = encode(&FromDaemon::State {
-            snapshot: Box::new(hub.snapshot()),
-        });
         if self.dropped > 0 {
             outbox.push(encode(&FromDaemon::Lagged {
                 dropped: self.dropped,
             }));
             self.dropped = 0;
-            self.last = None;
+            self.sent = None;
         }
-        if self.last.as_ref() != Some(&state) {
-            outbox.push(state.clone());
-            self.last = Some(state);
+        let now = hub.snapshot();
+        let changes = self
+            .sent
+            .as_ref()
+            .and_then(|before| Changes::between(before, &now));
+        match changes {
+            Some(changes) if changes.is_empty() => {}
+            Some(changes) => {
+                outbox.push(encode(&FromDaemon::Changes {
+                    changes: Box::new(changes),
+                }));
+            }
+            None => {
+                outbox.push(encode(&FromDaemon::State {
+                    snapshot: Box::new(now.clone()),
+                }));
+            }
         }
+        self.sent = Some(now);
         Ok(())
     }
 }

@@ -88,10 +88,14 @@ pub enum FromDaemon {
     Refused {
         reason: String,
     },
-    /// The lab's state after a change (at most a few a second), or to
-    /// resynchronise after events were dropped.
+    /// The whole lab's state, to resynchronise after events were dropped.
     State {
         snapshot: Box<LabSnapshot>,
+    },
+    /// What changed in the lab's state since the last `state` or
+    /// `changes` (at most a few a second).
+    Changes {
+        changes: Box<super::changes::Changes>,
     },
     Event {
         event: Box<Event>,
@@ -185,6 +189,15 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
     /// A frame already encoded (one serialisation shared by every client).
     pub async fn send_bytes(&mut self, bytes: Bytes) -> Result<(), WireError> {
         Ok(self.inner.send(bytes).await?)
+    }
+
+    /// Frames written together, with one flush: a burst of events (a
+    /// poll's telegrams and the properties they changed) in one write.
+    pub async fn send_all(&mut self, frames: Vec<Bytes>) -> Result<(), WireError> {
+        for bytes in frames {
+            self.inner.feed(bytes).await?;
+        }
+        Ok(SinkExt::<Bytes>::flush(&mut self.inner).await?)
     }
 }
 

@@ -119,15 +119,7 @@ impl Lab {
     /// Every link's traffic so far, oldest first.
     pub fn history(&self) -> Vec<Chunk> {
         match self {
-            Self::Embedded(hub) => {
-                let mut chunks: Vec<Chunk> = hub
-                    .taps()
-                    .iter()
-                    .flat_map(labdeck_core::link::TrafficTap::history)
-                    .collect();
-                chunks.sort_by_key(|c| c.t.mono);
-                chunks
-            }
+            Self::Embedded(hub) => hub.history(),
             Self::Attached(a) => a.welcome.history.clone(),
         }
     }

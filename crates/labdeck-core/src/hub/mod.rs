@@ -186,6 +186,19 @@ impl Hub {
         self.inner.taps.iter().find(|t| &**t.link() == link)
     }
 
+    /// Every link's traffic so far, oldest first: what a front end that
+    /// starts late shows first.
+    pub fn history(&self) -> Vec<crate::link::Chunk> {
+        let mut chunks: Vec<_> = self
+            .inner
+            .taps
+            .iter()
+            .flat_map(TrafficTap::history)
+            .collect();
+        chunks.sort_by_key(|c| c.t.mono);
+        chunks
+    }
+
     pub fn actors(&self) -> Vec<ActorStatus> {
         self.inner.actors.borrow().clone()
     }
