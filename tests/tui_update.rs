@@ -435,6 +435,12 @@ fn an_attached_console_watches_until_it_takes_control() {
     // Attached, quitting only detaches: no question about running tasks.
     press(&mut app, "n");
     assert_eq!(press(&mut app, "q"), vec![Effect::Quit]);
+    assert_eq!(press(&mut app, "ctrl+d"), vec![Effect::Quit]);
+    // A console with its own lab has nothing to detach from.
+    let (mut embedded, _) = model();
+    assert!(press(&mut embedded, "ctrl+d").is_empty());
+    let status = embedded.status.as_ref().unwrap().text.clone();
+    assert!(status.starts_with("not attached"), "{status}");
 }
 
 #[test]

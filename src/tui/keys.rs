@@ -259,6 +259,7 @@ actions! {
     PrevPane = "prev-pane", Global, [key(K::BackTab)], "previous pane";
     Repaint = "repaint", Global, [KeyChord::ctrl('l')], "repaint the screen";
     ReadOnly = "read-only", Global, [KeyChord::ctrl('r')], "read-only on/off: refuse every write";
+    Detach = "detach", Global, [KeyChord::ctrl('d')], "attached: detach (the daemon and its tasks run on)";
     PaneConnections = "pane-connections", Global, [KeyChord::char('1')], "go to connections";
     PaneStateMachine = "pane-state", Global, [KeyChord::char('2')], "go to the state machine";
     PaneProperties = "pane-properties", Global, [KeyChord::char('3')], "go to properties";

@@ -254,6 +254,14 @@ impl App {
             Action::PrevPane => pane(self.focus.prev())(self),
             Action::Repaint => vec![Effect::Repaint],
             Action::ReadOnly => self.toggle_read_only(),
+            Action::Detach if self.attachment.is_some() => vec![Effect::Quit],
+            Action::Detach => {
+                self.notice(
+                    "not attached: this console runs its own lab (q quits)",
+                    false,
+                );
+                vec![]
+            }
             Action::Details => self.show_details(),
             Action::PaneConnections => pane(Pane::Connections)(self),
             Action::PaneStateMachine => pane(Pane::StateMachine)(self),
