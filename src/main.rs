@@ -1,5 +1,6 @@
 //! labdeck's command line.
 
+mod logging;
 mod sim_args;
 
 use std::io::Write as _;
@@ -8,16 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
 
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
 use labdeck_core::config::Config;
 use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+use logging::{init_console_logging, init_logging, init_stderr_logging};
 use sim_args::SimCommand;
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
@@ -175,14 +173,17 @@ impl IndiArgs {
 
 #[derive(Debug, Args, Default)]
 struct AttachArgs {
-    /// The daemon's control socket (default: the one of --config's
-    /// configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
+    /// The daemon's control socket, or tcp:HOST:PORT (default: the socket
+    /// of --config's configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
     #[arg(value_name = "SOCKET")]
-    socket: Option<PathBuf>,
+    socket: Option<String>,
     /// The configuration whose daemon to find, and whose [console]
     /// settings (theme, keys, rates) to use.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A file holding the token of a daemon that listens on TCP with one.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Take the control lock even if another console holds it (without
     /// it, the first console to attach holds it and the others watch).
     #[arg(long)]
@@ -200,24 +201,44 @@ struct AttachArgs {
 /// Which daemon to talk to.
 #[derive(Debug, Args, Default, Clone)]
 struct DaemonArgs {
-    /// The daemon's control socket (default: the one of --config's
-    /// configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
+    /// The daemon's control socket, or tcp:HOST:PORT (default: the socket
+    /// of --config's configuration, $XDG_RUNTIME_DIR/labdeck/<name>.sock).
     #[arg(long, value_name = "SOCKET")]
-    socket: Option<PathBuf>,
+    socket: Option<String>,
     /// The configuration whose daemon to find (as for `serve`).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A file holding the token of a daemon that listens on TCP with one.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
 }
 
 impl DaemonArgs {
-    fn path(&self) -> Result<PathBuf, String> {
-        if let Some(socket) = &self.socket {
-            return Ok(socket.clone());
-        }
-        let (_, origin) =
-            labdeck_core::config::discover(self.config.as_deref()).map_err(|e| e.to_string())?;
-        Ok(labdeck::daemon::default_path(&origin))
+    /// Where the daemon is, and the token to present.
+    fn target(&self) -> Result<(labdeck::daemon::Endpoint, Option<String>), String> {
+        let endpoint = if let Some(socket) = &self.socket {
+            labdeck::daemon::Endpoint::parse(socket)
+        } else {
+            let (_, origin) = labdeck_core::config::discover(self.config.as_deref())
+                .map_err(|e| e.to_string())?;
+            labdeck::daemon::Endpoint::Unix(labdeck::daemon::default_path(&origin))
+        };
+        Ok((endpoint, read_token(self.token_file.as_deref())?))
     }
+}
+
+/// A token file's first line.
+fn read_token(file: Option<&Path>) -> Result<Option<String>, String> {
+    let Some(file) = file else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("token file {}: {e}", file.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_string();
+    if token.is_empty() {
+        return Err(format!("token file {}: empty", file.display()));
+    }
+    Ok(Some(token))
 }
 
 #[derive(Debug, Args, Default)]
@@ -236,10 +257,16 @@ struct ServeArgs {
     /// attach to (`labdeck attach`) and `labdeck ctl` talks to; default
     /// $XDG_RUNTIME_DIR/labdeck/<config>.sock, mode 0600 in a 0700
     /// directory. A stale socket is taken over; one a live daemon answers
-    /// on is refused.
+    /// on is refused. tcp:HOST:PORT listens on TCP instead: a loopback
+    /// address is reached by every local user; any other address only with
+    /// --token-file, and then the token is all that keeps others out
+    /// (plain TCP, no encryption: use an SSH tunnel across networks).
     #[arg(long, value_name = "SOCKET", num_args = 0..=1)]
     #[allow(clippy::option_option)]
-    listen: Option<Option<PathBuf>>,
+    listen: Option<Option<String>>,
+    /// A file whose first line is the token TCP clients must present.
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    token_file: Option<PathBuf>,
     #[command(flatten)]
     indi: IndiArgs,
     #[command(flatten)]
@@ -285,9 +312,21 @@ fn main() -> ExitCode {
                 config.tasks.data_dir = dir;
             }
             args.indi.apply(&mut config);
-            let listen = args
-                .listen
-                .map(|path| path.unwrap_or_else(|| labdeck::daemon::default_path(&config.origin)));
+            let token = match read_token(args.token_file.as_deref()) {
+                Ok(token) => token,
+                Err(e) => return fail(&e),
+            };
+            let listen = args.listen.map(|endpoint| {
+                let endpoint = endpoint.map_or_else(
+                    || {
+                        labdeck::daemon::Endpoint::Unix(labdeck::daemon::default_path(
+                            &config.origin,
+                        ))
+                    },
+                    |e| labdeck::daemon::Endpoint::parse(&e),
+                );
+                (endpoint, token)
+            });
             let _guard = init_logging(&config);
             run(headless::serve(
                 config,
@@ -298,14 +337,14 @@ fn main() -> ExitCode {
         }
         Command::Attach(args) => attach(args),
         Command::Ctl { daemon, command } => {
-            let path = match daemon.path() {
-                Ok(path) => path,
+            let (endpoint, token) = match daemon.target() {
+                Ok(target) => target,
                 Err(e) => return fail(&e),
             };
             let line = command.join(" ");
             let mut refused = false;
             let code = run(async {
-                let (ok, text) = labdeck::daemon::ctl(&path, &line)
+                let (ok, text) = labdeck::daemon::ctl(&endpoint, token, &line)
                     .await
                     .map_err(|e| e.to_string())?;
                 println!("{text}");
@@ -315,12 +354,12 @@ fn main() -> ExitCode {
             if refused { ExitCode::from(1) } else { code }
         }
         Command::Status { daemon } => {
-            let path = match daemon.path() {
-                Ok(path) => path,
+            let (endpoint, token) = match daemon.target() {
+                Ok(target) => target,
                 Err(e) => return fail(&e),
             };
             run(async {
-                let text = labdeck::daemon::status(&path)
+                let text = labdeck::daemon::status(&endpoint, token)
                     .await
                     .map_err(|e| e.to_string())?;
                 println!("{text}");
@@ -405,18 +444,22 @@ fn console(args: RunArgs) -> ExitCode {
 }
 
 fn attach(args: AttachArgs) -> ExitCode {
+    let daemon = DaemonArgs {
+        socket: args.socket.clone(),
+        config: args.config.clone(),
+        token_file: args.token_file.clone(),
+    };
+    let (endpoint, token) = match daemon.target() {
+        Ok(target) => target,
+        Err(e) => return fail(&e),
+    };
     if args.events || args.output.json {
-        let path = match (DaemonArgs {
-            socket: args.socket,
-            config: args.config,
-        })
-        .path()
-        {
-            Ok(path) => path,
-            Err(e) => return fail(&e),
-        };
         let _guard = init_stderr_logging("warn");
-        return run(headless::print_attached(&path, args.output.into()));
+        return run(headless::print_attached(
+            &endpoint,
+            token,
+            args.output.into(),
+        ));
     }
     if let Err(e) = labdeck::tui::check_terminal() {
         return fail(&format!("error: {e}"));
@@ -425,9 +468,6 @@ fn attach(args: AttachArgs) -> ExitCode {
         Ok(both) => both,
         Err(e) => return fail(&e),
     };
-    let path = args
-        .socket
-        .unwrap_or_else(|| labdeck::daemon::default_path(&config.origin));
     let options = args.console.options(console, &config, None);
     if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
         return fail(&e);
@@ -437,8 +477,9 @@ fn attach(args: AttachArgs) -> ExitCode {
     run(async move {
         // Connected before the screen is taken: a missing daemon is said
         // on the terminal as it is.
+        let peer = labdeck::daemon::this_peer("console");
         let (client, welcome, frames) =
-            labdeck::daemon::connect(&path, labdeck::daemon::this_peer("console"), true, true)
+            labdeck::daemon::connect_to(&endpoint, token, peer, true, true)
                 .await
                 .map_err(|e| e.to_string())?;
         if args.control {
@@ -450,47 +491,6 @@ fn attach(args: AttachArgs) -> ExitCode {
             .await
             .map_err(|e| e.to_string())
     })
-}
-
-/// Console logging: the log pane (tui-logger) and a log file; nothing on
-/// stderr, which would scribble over the screen.
-fn init_console_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    // No init_logger: its thread wakes a hundred times a second to move
-    // records; the console moves them itself before it draws.
-    tui_logger::set_default_level(tui_logger::LevelFilter::Trace);
-    let filter = || {
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.logging.level))
-    };
-    let pane = tui_logger::TuiTracingSubscriberLayer.with_filter(filter());
-    let path = config.logging.file.clone().or_else(|| {
-        directories::ProjectDirs::from("", "", "labdeck")
-            .and_then(|d| d.state_dir().map(|s| s.join("labdeck.log")))
-    });
-    let (file_layer, guard) = match path {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let _ = std::fs::create_dir_all(dir);
-            let name = path
-                .file_name()
-                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
-            let (writer, guard) =
-                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
-            let layer = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer)
-                .with_filter(filter());
-            (Some(layer), Some(guard))
-        }
-        None => (None, None),
-    };
-    let _ = tracing_subscriber::registry()
-        .with(pane)
-        .with(file_layer)
-        .try_init();
-    guard
 }
 
 fn check(path: Option<&Path>) -> ExitCode {
@@ -539,47 +539,4 @@ where
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&format!("error: {e}")),
     }
-}
-
-/// Logs: warnings and errors on stderr (RUST_LOG overrides), and the
-/// configured level to the log file if one is set.
-fn init_logging(config: &Config) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let stderr_filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(stderr_filter);
-    let (file_layer, guard) = match &config.logging.file {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = path
-                .file_name()
-                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
-            let (writer, guard) =
-                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
-            let layer = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer)
-                .with_filter(EnvFilter::new(&config.logging.level));
-            (Some(layer), Some(guard))
-        }
-        None => (None, None),
-    };
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(file_layer)
-        .try_init();
-    guard
-}
-
-fn init_stderr_logging(default: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
-    None
 }

@@ -282,3 +282,81 @@ fn consoles_attach_detach_and_the_lab_runs_on() {
     last.wait_for("detached: the daemon closed the connection");
     assert!(!last.wait_exit().success());
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ctl status` until the daemon at `socket` answers.
+fn wait_answering(socket: &str, extra: &[&str]) {
+    let deadline = Instant::now() + common::LIMIT;
+    loop {
+        let mut args = vec!["ctl", "--socket", socket];
+        args.extend_from_slice(extra);
+        args.push("status");
+        if labdeck(&args).status.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon at {socket} never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_daemon_on_tcp_loopback_and_one_that_wants_a_token() {
+    let open = format!("tcp:127.0.0.1:{}", free_port());
+    let first = Serve::start(&common::pump_config("compat", ""), &["--listen", &open]);
+    wait_answering(&open, &[]);
+    let clients = text(&labdeck(&["ctl", "--socket", &open, "clients"]));
+    assert!(
+        clients.contains("ctl of") && clients.contains("from 127.0.0.1:"),
+        "{clients}"
+    );
+
+    // A token: without it or with another, refused; with it, served.
+    let token = first.path().join("token");
+    std::fs::write(&token, "s3cret-token\n").unwrap();
+    let wrong = first.path().join("wrong");
+    std::fs::write(&wrong, "guess\n").unwrap();
+    let locked = format!("tcp:127.0.0.1:{}", free_port());
+    let _second = Serve::start(
+        &common::pump_config("compat", ""),
+        &["--listen", &locked, "--token-file", token.to_str().unwrap()],
+    );
+    wait_answering(&locked, &["--token-file", token.to_str().unwrap()]);
+    for extra in [vec![], vec!["--token-file", wrong.to_str().unwrap()]] {
+        let mut args = vec!["ctl", "--socket", locked.as_str()];
+        args.extend(extra);
+        args.push("status");
+        let refused = labdeck(&args);
+        assert!(!refused.status.success());
+        assert!(
+            text(&refused).contains("needs its token"),
+            "{}",
+            text(&refused)
+        );
+    }
+
+    // Off loopback without a token: refused before anything is bound.
+    let config = first.path().join("lab.toml");
+    let exposed = labdeck(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "tcp:0.0.0.0:9",
+    ]);
+    assert!(!exposed.status.success());
+    assert!(
+        text(&exposed).contains("is not a loopback address"),
+        "{}",
+        text(&exposed)
+    );
+}

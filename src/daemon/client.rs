@@ -3,14 +3,15 @@
 //! the daemon sends (events, state, control) to whoever follows it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use thiserror::Error;
-use tokio::net::UnixStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use super::socket::{Endpoint, Io};
 use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
 use labdeck_core::bus::Event;
 use labdeck_core::hub::LabSnapshot;
@@ -18,9 +19,9 @@ use labdeck_core::link::Chunk;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
-    #[error("no labdeck daemon at {path}: {source} (start one with labdeck serve --listen)")]
+    #[error("no labdeck daemon at {endpoint}: {source} (start one with labdeck serve --listen)")]
     Connect {
-        path: PathBuf,
+        endpoint: Endpoint,
         source: std::io::Error,
     },
     #[error("the daemon refused: {0}")]
@@ -51,7 +52,7 @@ pub struct Client {
     out: mpsc::UnboundedSender<ToDaemon>,
     pending: Pending,
     next: Arc<AtomicU64>,
-    pub path: PathBuf,
+    pub endpoint: Endpoint,
 }
 
 /// Who this process is, as the daemon will name it.
@@ -67,24 +68,47 @@ pub fn this_peer(kind: &str) -> Peer {
         user: std::env::var("USER").unwrap_or_default(),
         pid: std::process::id(),
         tty,
+        from: None,
     }
 }
 
-/// Connect to the daemon at `path` and say hello. Frames that are not
-/// replies come out of the receiver (nothing, unless `events`).
+/// What `connect` gives: the client, the welcome, and the frames that
+/// are not replies (nothing, unless `events`).
+pub type Connection = (Client, Welcome, mpsc::UnboundedReceiver<FromDaemon>);
+
+/// Connect to the daemon on the Unix socket at `path` and say hello.
 pub async fn connect(
     path: &Path,
     peer: Peer,
     control: bool,
     events: bool,
-) -> Result<(Client, Welcome, mpsc::UnboundedReceiver<FromDaemon>), ClientError> {
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|source| ClientError::Connect {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let (read, write) = stream.into_split();
+) -> Result<Connection, ClientError> {
+    let endpoint = Endpoint::Unix(path.to_path_buf());
+    connect_to(&endpoint, None, peer, control, events).await
+}
+
+/// Connect to the daemon at `endpoint` (with its token, over TCP) and say
+/// hello.
+pub async fn connect_to(
+    endpoint: &Endpoint,
+    token: Option<String>,
+    peer: Peer,
+    control: bool,
+    events: bool,
+) -> Result<Connection, ClientError> {
+    let failed = |source| ClientError::Connect {
+        endpoint: endpoint.clone(),
+        source,
+    };
+    let stream: Box<dyn Io> = match endpoint {
+        Endpoint::Unix(path) => Box::new(UnixStream::connect(path).await.map_err(failed)?),
+        Endpoint::Tcp(address) => {
+            let stream = TcpStream::connect(address.as_str()).await.map_err(failed)?;
+            let _ = stream.set_nodelay(true);
+            Box::new(stream)
+        }
+    };
+    let (read, write) = tokio::io::split(stream);
     let mut reader: Reader<_, FromDaemon> = Reader::new(read);
     let mut writer = Writer::new(write);
     writer
@@ -93,6 +117,7 @@ pub async fn connect(
             peer,
             control,
             events,
+            token,
         })
         .await?;
     let welcome = match reader.next().await? {
@@ -167,7 +192,7 @@ pub async fn connect(
         out,
         pending,
         next: Arc::default(),
-        path: path.to_path_buf(),
+        endpoint: endpoint.clone(),
     };
     Ok((client, welcome, frames))
 }

@@ -5,40 +5,35 @@
 
 pub mod changes;
 pub mod client;
+pub mod clients;
 pub mod server;
 pub mod socket;
 pub mod wire;
 
-use std::path::{Path, PathBuf};
-
-pub use client::{Client, ClientError, Remote, Welcome, connect, this_peer};
-pub use server::{ClientInfo, Clients, Limits, Stats, serve};
-pub use socket::{Listener, SocketError, default_path};
-
-use labdeck_core::config::ConfigOrigin;
-
-/// Where to find a daemon: an explicit socket, else the default one of
-/// the configuration that would be loaded.
-pub fn socket_for(socket: Option<&Path>, origin: &ConfigOrigin) -> PathBuf {
-    socket.map_or_else(|| default_path(origin), Path::to_path_buf)
-}
+pub use client::{Client, ClientError, Remote, Welcome, connect, connect_to, this_peer};
+pub use clients::{ClientInfo, Clients, Limits, Stats};
+pub use server::serve;
+pub use socket::{Endpoint, Listener, SocketError, default_path};
 
 /// `labdeck ctl`: one line of the command language to the daemon at
-/// `path`; its reply, and whether it succeeded.
-pub async fn ctl(path: &Path, line: &str) -> Result<(bool, String), ClientError> {
-    let (client, _, _) = connect(path, this_peer("ctl"), false, false).await?;
+/// `endpoint`; its reply, and whether it succeeded.
+pub async fn ctl(
+    endpoint: &Endpoint,
+    token: Option<String>,
+    line: &str,
+) -> Result<(bool, String), ClientError> {
+    let (client, _, _) = connect_to(endpoint, token, this_peer("ctl"), false, false).await?;
     client.line(line).await
 }
 
-/// `labdeck status`: whether a daemon serves `path`, what, and who is
+/// `labdeck status`: whether a daemon serves `endpoint`, what, and who is
 /// attached (as the daemon reports it).
-pub async fn status(path: &Path) -> Result<String, ClientError> {
-    let (client, welcome, _) = connect(path, this_peer("status"), false, false).await?;
+pub async fn status(endpoint: &Endpoint, token: Option<String>) -> Result<String, ClientError> {
+    let (client, welcome, _) =
+        connect_to(endpoint, token, this_peer("status"), false, false).await?;
     let (_, clients) = client.line("clients").await?;
     Ok(format!(
-        "daemon pid {} serving {} on {}\n{clients}",
-        welcome.pid,
-        welcome.lab,
-        path.display()
+        "daemon pid {} serving {} on {endpoint}\n{clients}",
+        welcome.pid, welcome.lab
     ))
 }

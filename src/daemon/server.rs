@@ -1,23 +1,23 @@
 //! The daemon's side of the control socket: each client says hello, gets
 //! the lab as it is, then the event stream and the lab's state as it
-//! changes, and sends requests and command lines. One client at a time
-//! holds the control lock; the others may only read (and send an
-//! emergency stop). A client that reads too slowly has events dropped and
+//! changes, and sends requests and command lines. While one client holds
+//! the control lock, the others may only read (and send an emergency
+//! stop). A client that reads too slowly has events dropped and
 //! is resynchronised from a snapshot, and is cut off if it stays behind:
 //! what is queued for it is bounded in bytes, so it cannot make the
 //! daemon's memory grow.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::UnixStream;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::changes::Changes;
-use super::socket::Listener;
+use super::clients::{Clients, Stats, describe_clients};
+use super::socket::{Accepted, Listener};
 use super::wire::{FromDaemon, Peer, Reader, ToDaemon, VERSION, WireError, Writer, encode};
 use crate::headless::command::{self, Line, Reply};
 use labdeck_core::bus::Event;
@@ -28,132 +28,13 @@ const HELLO_WITHIN: Duration = Duration::from_secs(5);
 /// How often a client's view of the lab's state is brought up to date.
 const STATE_EVERY: Duration = Duration::from_millis(200);
 
-/// How far a client may fall behind.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// What may wait for one client before its events are dropped.
-    pub queue_bytes: usize,
-    /// How long a client may stay behind before it is cut off.
-    pub cut_off_after: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            queue_bytes: 4 << 20,
-            cut_off_after: Duration::from_secs(10),
-        }
-    }
-}
-
-/// One client's queue as it stands.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Bytes queued for it and not yet written.
-    pub queued: AtomicUsize,
-    /// The most that was ever queued.
-    pub peak: AtomicUsize,
-    /// Events dropped because it was behind.
-    pub dropped: AtomicU64,
-}
-
-/// An attached client, as `clients` and `status` list it.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    pub id: u64,
-    pub peer: Peer,
-    pub stats: Arc<Stats>,
-}
-
-/// The clients attached now, and who holds control.
-#[derive(Debug, Default)]
-pub struct Clients {
-    limits: Limits,
-    next: AtomicU64,
-    attached: std::sync::Mutex<Vec<ClientInfo>>,
-    control: watch::Sender<Option<(u64, Peer)>>,
-}
-
-impl Clients {
-    pub fn with_limits(limits: Limits) -> Self {
-        Self {
-            limits,
-            ..Self::default()
-        }
-    }
-
-    /// Who is attached, by number.
-    pub fn list(&self) -> Vec<ClientInfo> {
-        self.attached
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn holder(&self) -> Option<(u64, Peer)> {
-        self.control.borrow().clone()
-    }
-
-    fn join(&self, peer: &Peer, control: bool) -> (u64, Arc<Stats>) {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let stats = Arc::new(Stats::default());
-        self.attached
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(ClientInfo {
-                id,
-                peer: peer.clone(),
-                stats: stats.clone(),
-            });
-        if control {
-            self.control.send_if_modified(|holder| {
-                if holder.is_none() {
-                    *holder = Some((id, peer.clone()));
-                    true
-                } else {
-                    false
-                }
-            });
-        }
-        (id, stats)
-    }
-
-    fn take_control(&self, id: u64, peer: &Peer) {
-        self.control.send_replace(Some((id, peer.clone())));
-    }
-
-    fn leave(&self, id: u64) {
-        self.attached
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|client| client.id != id);
-        self.control.send_if_modified(|holder| match holder {
-            Some((holder_id, _)) if *holder_id == id => {
-                *holder = None;
-                true
-            }
-            _ => false,
-        });
-    }
-
-    /// Whether client `id` may change the lab: it holds control, or
-    /// nobody does.
-    fn may_write(&self, id: u64) -> Result<(), String> {
-        match &*self.control.borrow() {
-            Some((holder, _)) if *holder == id => Ok(()),
-            None => Ok(()),
-            Some((_, peer)) => Err(format!(
-                "read-only: {peer} holds control (take it with :control take, or attach --control)"
-            )),
-        }
-    }
-}
-
 /// What every session shares.
 struct Shared {
     hub: Hub,
     lab: String,
     clients: Arc<Clients>,
+    /// What clients must present (a TCP listener's token).
+    token: Option<Arc<str>>,
 }
 
 /// Accept clients on `listener` until `stop`.
@@ -164,13 +45,18 @@ pub async fn serve(
     clients: Arc<Clients>,
     stop: CancellationToken,
 ) {
-    let shared = Arc::new(Shared { hub, lab, clients });
-    tracing::info!("control socket {}", listener.path.display());
+    let shared = Arc::new(Shared {
+        hub,
+        lab,
+        clients,
+        token: listener.token.clone(),
+    });
+    tracing::info!("control socket {}", listener.endpoint());
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
-            accepted = listener.listener.accept() => match accepted {
-                Ok((stream, _)) => {
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
                     let shared = shared.clone();
                     let stop = stop.clone();
                     tokio::spawn(async move { session(stream, shared, stop).await });
@@ -218,20 +104,20 @@ impl Outbox {
     }
 }
 
-async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToken) {
-    // Who the kernel says is on the other end, not what the client claims.
-    let cred = stream.peer_cred().ok();
-    let (read, write) = stream.into_split();
+async fn session(accepted: Accepted, shared: Arc<Shared>, stop: CancellationToken) {
+    let Accepted { stream, cred, from } = accepted;
+    let (read, write) = tokio::io::split(stream);
     let mut reader: Reader<_, ToDaemon> = Reader::new(read);
     let mut writer = Writer::new(write);
     let hello = tokio::time::timeout(HELLO_WITHIN, reader.next()).await;
-    let (mut peer, control, events) = match hello {
+    let (mut peer, control, events, token) = match hello {
         Ok(Ok(ToDaemon::Hello {
             version,
             peer,
             control,
             events,
-        })) if version == VERSION => (peer, control, events),
+            token,
+        })) if version == VERSION => (peer, control, events, token),
         Ok(Ok(ToDaemon::Hello { version, .. })) => {
             return refuse(
                 &mut writer,
@@ -250,12 +136,23 @@ async fn session(stream: UnixStream, shared: Arc<Shared>, stop: CancellationToke
             .await;
         }
     };
+    if let Some(wanted) = &shared.token
+        && !same_token(wanted, token.as_deref().unwrap_or_default())
+    {
+        return refuse(
+            &mut writer,
+            "this daemon needs its token (--token-file FILE)".into(),
+        )
+        .await;
+    }
+    // Who the kernel says is on the other end, not what the client claims.
     if let Some(cred) = cred {
         if let Some(pid) = cred.pid() {
             peer.pid = pid.cast_unsigned();
         }
         peer.user = user_name(cred.uid());
     }
+    peer.from = from;
     let clients = shared.clients.clone();
     let (id, stats) = clients.join(&peer, control);
     tracing::info!("attached: client {id}, {peer}");
@@ -363,6 +260,16 @@ async fn refuse<W: tokio::io::AsyncWrite + Unpin>(writer: &mut Writer<W>, reason
     let _ = writer.send(&FromDaemon::Refused { reason }).await;
 }
 
+/// The token, compared without stopping at the first difference.
+fn same_token(wanted: &str, given: &str) -> bool {
+    wanted.len() == given.len()
+        && wanted
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 fn user_name(uid: u32) -> String {
     nix::unistd::User::from_uid(uid.into())
         .ok()
@@ -445,32 +352,6 @@ fn handle(
             });
         }
     }
-}
-
-/// Who is attached, a line each: number, who, and who holds control.
-fn describe_clients(clients: &Clients, asking: u64) -> String {
-    let holder = clients.holder().map(|(id, _)| id);
-    let list = clients.list();
-    let mut lines = vec![format!("{} client(s) attached", list.len())];
-    for ClientInfo { id, peer, stats } in list {
-        let mut line = format!(
-            "  #{id} {peer}: {} B queued (peak {}), {} event(s) dropped",
-            stats.queued.load(Ordering::Relaxed),
-            stats.peak.load(Ordering::Relaxed),
-            stats.dropped.load(Ordering::Relaxed)
-        );
-        if Some(id) == holder {
-            line.push_str(" [control]");
-        }
-        if id == asking {
-            line.push_str(" (this one)");
-        }
-        lines.push(line);
-    }
-    if holder.is_none() {
-        lines.push("  nobody holds control".into());
-    }
-    lines.join("\n")
 }
 
 /// Refuse what changes the lab unless `id` may write (an emergency stop

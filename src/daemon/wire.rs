@@ -34,6 +34,9 @@ pub struct Peer {
     pub pid: u32,
     /// The client's terminal, if it has one.
     pub tty: Option<String>,
+    /// Over TCP: the address it came from (set by the daemon).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl std::fmt::Display for Peer {
@@ -42,7 +45,11 @@ impl std::fmt::Display for Peer {
         if let Some(tty) = &self.tty {
             write!(f, ", {tty}")?;
         }
-        f.write_str(")")
+        f.write_str(")")?;
+        if let Some(from) = &self.from {
+            write!(f, " from {from}")?;
+        }
+        Ok(())
     }
 }
 
@@ -58,6 +65,9 @@ pub enum ToDaemon {
         control: bool,
         /// Whether to send the event stream (`ctl` does not need it).
         events: bool,
+        /// What a daemon listening on TCP with a token asks for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
     },
     /// A typed Hub request; answered by `reply` with the same id.
     Request { id: u64, request: Request },
@@ -212,6 +222,7 @@ mod tests {
             user: "ops".into(),
             pid: 42,
             tty: Some("/dev/pts/3".into()),
+            from: None,
         }
     }
 
@@ -226,6 +237,7 @@ mod tests {
                 peer: peer(),
                 control: true,
                 events: true,
+                token: None,
             },
             ToDaemon::Request {
                 id: 7,

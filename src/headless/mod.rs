@@ -71,13 +71,12 @@ pub async fn serve(
     config: Config,
     output: OutputOptions,
     method: Option<PathBuf>,
-    listen: Option<PathBuf>,
+    listen: Option<(crate::daemon::Endpoint, Option<String>)>,
 ) -> Result<(), HeadlessError> {
     let signals = StopSignals::listen()?;
     // Bound before anything starts: a second daemon is refused at once.
     let listener = listen
-        .as_deref()
-        .map(crate::daemon::Listener::bind)
+        .map(|(endpoint, token)| crate::daemon::Listener::bind_endpoint(&endpoint, token))
         .transpose()?;
     let bus = EventBus::new(config.traffic.events);
     // Subscribed before anything starts: the first transitions are printed too.
@@ -95,7 +94,7 @@ pub async fn serve(
     let daemon = listener.map(|listener| {
         eprintln!(
             "control socket {0} (labdeck attach {0}; labdeck ctl --socket {0} COMMAND)",
-            listener.path.display()
+            listener.endpoint()
         );
         tokio::spawn(crate::daemon::serve(
             listener,
@@ -148,12 +147,14 @@ pub async fn serve(
 /// `labdeck attach --json`: a daemon's events printed as `serve` prints
 /// them, until the daemon goes away or a signal arrives.
 pub async fn print_attached(
-    socket: &std::path::Path,
+    endpoint: &crate::daemon::Endpoint,
+    token: Option<String>,
     output: OutputOptions,
 ) -> Result<(), HeadlessError> {
     let mut signals = StopSignals::listen()?;
+    let peer = crate::daemon::this_peer("json");
     let (client, welcome, frames) =
-        crate::daemon::connect(socket, crate::daemon::this_peer("json"), false, true).await?;
+        crate::daemon::connect_to(endpoint, token, peer, false, true).await?;
     let remote = crate::daemon::Remote::follow(frames, welcome.snapshot.clone(), 4096);
     let defs = Definitions::from_snapshots(&welcome.snapshot.devices);
     let stop = CancellationToken::new();

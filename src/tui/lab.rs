@@ -45,7 +45,7 @@ impl Attached {
         capacity: usize,
     ) -> Self {
         let remote = Remote::follow(frames, welcome.snapshot.clone(), capacity);
-        let socket = client.path.display().to_string();
+        let socket = client.endpoint.to_string();
         let (control_tx, control) = watch::channel(Attachment {
             socket: socket.clone(),
             holder: None,
@@ -160,7 +160,7 @@ impl Lab {
     pub fn describe(&self) -> String {
         match self {
             Self::Embedded(_) => "embedded".into(),
-            Self::Attached(a) => format!("attached {}", a.client.path.display()),
+            Self::Attached(a) => format!("attached {}", a.client.endpoint),
         }
     }
 
