@@ -25,26 +25,7 @@ pub fn init_console_logging(
         directories::ProjectDirs::from("", "", "labdeck")
             .and_then(|d| d.state_dir().map(|s| s.join("labdeck.log")))
     });
-    let (file_layer, guard) = match path {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let _ = std::fs::create_dir_all(dir);
-            let name = path
-                .file_name()
-                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
-            let (writer, guard) =
-                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
-            let layer = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer)
-                .with_filter(filter());
-            (Some(layer), Some(guard))
-        }
-        None => (None, None),
-    };
+    let (file_layer, guard) = file_writer(path.as_deref(), filter());
     let _ = tracing_subscriber::registry()
         .with(pane)
         .with(file_layer)
@@ -60,30 +41,46 @@ pub fn init_logging(config: &Config) -> Option<tracing_appender::non_blocking::W
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(stderr_filter);
-    let (file_layer, guard) = match &config.logging.file {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let name = path
-                .file_name()
-                .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
-            let (writer, guard) =
-                tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
-            let layer = tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(writer)
-                .with_filter(EnvFilter::new(&config.logging.level));
-            (Some(layer), Some(guard))
-        }
-        None => (None, None),
-    };
+    let filter = EnvFilter::new(&config.logging.level);
+    let (file_layer, guard) = file_writer(config.logging.file.as_deref(), filter);
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(file_layer)
         .try_init();
     guard
+}
+
+/// A layer appending to the log file at `path` (its directory made if
+/// needed), and the guard that flushes it; nothing without a path.
+fn file_writer<S>(
+    path: Option<&std::path::Path>,
+    filter: EnvFilter,
+) -> (
+    Option<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>>,
+    Option<tracing_appender::non_blocking::WorkerGuard>,
+)
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let Some(path) = path else {
+        return (None, None);
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let _ = std::fs::create_dir_all(dir);
+    let name = path
+        .file_name()
+        .map_or_else(|| "labdeck.log".into(), std::ffi::OsStr::to_os_string);
+    let (writer, guard) =
+        tracing_appender::non_blocking(tracing_appender::rolling::never(dir, name));
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(writer)
+        .with_filter(filter)
+        .boxed();
+    (Some(layer), Some(guard))
 }
 
 pub fn init_stderr_logging(default: &str) -> Option<tracing_appender::non_blocking::WorkerGuard> {
