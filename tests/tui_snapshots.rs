@@ -142,6 +142,46 @@ fn overlays() {
 }
 
 #[test]
+fn the_safety_questions_and_a_long_reply_at_both_sizes() {
+    for (size, name) in [((80, 24), "80x24"), ((120, 40), "120x40")] {
+        // Switching the pump asks first.
+        let mut app = model(size);
+        key(&mut app, "1");
+        key(&mut app, "o");
+        assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+        snapshot(&format!("confirm_pump_switch_{name}"), &app);
+
+        // Attached while another console holds control: taking it asks.
+        let mut app = model(size);
+        app.update(Msg::Attachment(labdeck::tui::Attachment {
+            socket: "/run/user/1000/labdeck/lab.sock".into(),
+            holder: Some("console of ops (pid 4300, /dev/pts/2)".into()),
+            yours: false,
+        }));
+        key(&mut app, ":");
+        for c in "control take".chars() {
+            let name = if c == ' ' {
+                "space".to_string()
+            } else {
+                c.to_string()
+            };
+            key(&mut app, &name);
+        }
+        key(&mut app, "enter");
+        snapshot(&format!("confirm_take_control_{name}"), &app);
+    }
+    let mut app = model((120, 40));
+    app.message = Some(
+        (1..=60)
+            .map(|i| format!("line {i}: a reply longer than the screen"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    key(&mut app, "down");
+    snapshot("reply_scrolled_120x40", &app);
+}
+
+#[test]
 fn tasks_pane_with_its_chart_and_the_task_editors() {
     // The running ramp is selected: its chart is drawn.
     let mut app = model((120, 40));
