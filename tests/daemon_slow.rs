@@ -30,6 +30,7 @@ async fn a_client_that_never_reads_is_cut_off_and_the_daemon_stays_bounded() {
     let clients = Arc::new(Clients::with_limits(Limits {
         queue_bytes: LIMIT,
         cut_off_after: Duration::from_millis(500),
+        ..Limits::default()
     }));
     let stop = CancellationToken::new();
     tokio::spawn(labdeck::daemon::serve(
@@ -101,6 +102,44 @@ async fn a_client_that_never_reads_is_cut_off_and_the_daemon_stays_bounded() {
     })
     .await;
     assert_eq!(clients.list().len(), 1);
+    stop.cancel();
+    runtime.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_takes_so_many_clients_and_says_so_to_the_next() {
+    let config = config::parse(&common::pump_config("compat", ""), ConfigOrigin::Demo).unwrap();
+    let runtime = Runtime::start(&config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.sock");
+    let clients = Arc::new(Clients::with_limits(Limits {
+        max_clients: 2,
+        ..Limits::default()
+    }));
+    let stop = CancellationToken::new();
+    tokio::spawn(labdeck::daemon::serve(
+        Listener::bind(&path).unwrap(),
+        runtime.hub().clone(),
+        "test lab".into(),
+        clients.clone(),
+        stop.clone(),
+    ));
+    let attach =
+        || labdeck::daemon::connect(&path, labdeck::daemon::this_peer("ctl"), false, false);
+    let first = attach().await.unwrap();
+    let _second = attach().await.unwrap();
+    let refused = attach().await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("the daemon has 2 clients already"),
+        "{refused}"
+    );
+    // One leaves: the next is let in.
+    drop(first);
+    common::wait_until("the first client gone", || clients.list().len() == 1).await;
+    let (third, _, _) = attach().await.unwrap();
+    assert!(third.line("status").await.unwrap().0);
     stop.cancel();
     runtime.shutdown().await.unwrap();
 }

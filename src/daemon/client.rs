@@ -145,6 +145,8 @@ pub async fn connect_to(
                 break;
             }
         }
+        // The client was dropped: the daemon sees it detach.
+        let _ = writer.shutdown().await;
     });
     let pending: Pending = Arc::default();
     let (incoming, frames) = mpsc::unbounded_channel();

@@ -9,13 +9,18 @@ use tokio::sync::watch;
 
 use super::wire::Peer;
 
-/// How far a client may fall behind.
+/// How many clients, and how far each may fall behind.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// What may wait for one client before its events are dropped.
     pub queue_bytes: usize,
     /// How long a client may stay behind before it is cut off.
     pub cut_off_after: Duration,
+    /// Clients attached at once; the next is told so and closed.
+    pub max_clients: usize,
+    /// Requests of one client being carried out at once; more wait
+    /// (and its socket is not read meanwhile).
+    pub requests_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -23,6 +28,8 @@ impl Default for Limits {
         Self {
             queue_bytes: 4 << 20,
             cut_off_after: Duration::from_secs(10),
+            max_clients: 32,
+            requests_in_flight: 8,
         }
     }
 }
@@ -75,17 +82,25 @@ impl Clients {
         self.control.borrow().clone()
     }
 
-    pub(super) fn join(&self, peer: &Peer, control: bool) -> (u64, Arc<Stats>) {
+    /// A new client's number and statistics; `None` when the daemon has
+    /// as many clients as it takes.
+    pub(super) fn join(&self, peer: &Peer, control: bool) -> Option<(u64, Arc<Stats>)> {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let stats = Arc::new(Stats::default());
-        self.attached
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(ClientInfo {
+        {
+            let mut attached = self
+                .attached
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if attached.len() >= self.limits.max_clients {
+                return None;
+            }
+            attached.push(ClientInfo {
                 id,
                 peer: peer.clone(),
                 stats: stats.clone(),
             });
+        }
         if control {
             self.control.send_if_modified(|holder| {
                 if holder.is_none() {
@@ -96,7 +111,7 @@ impl Clients {
                 }
             });
         }
-        (id, stats)
+        Some((id, stats))
     }
 
     pub(super) fn take_control(&self, id: u64, peer: &Peer) {

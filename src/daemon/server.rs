@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::changes::Changes;
@@ -154,7 +154,14 @@ async fn session(accepted: Accepted, shared: Arc<Shared>, stop: CancellationToke
     }
     peer.from = from;
     let clients = shared.clients.clone();
-    let (id, stats) = clients.join(&peer, control);
+    let Some((id, stats)) = clients.join(&peer, control) else {
+        let most = clients.limits.max_clients;
+        return refuse(
+            &mut writer,
+            format!("the daemon has {most} clients already"),
+        )
+        .await;
+    };
     tracing::info!("attached: client {id}, {peer}");
     let hub = &shared.hub;
     // Subscribed before the snapshot is taken: nothing falls between.
@@ -211,6 +218,7 @@ async fn session(accepted: Accepted, shared: Arc<Shared>, stop: CancellationToke
     let mut control_changes = clients.control.subscribe();
     // Every client learns who holds control now, then at each change.
     control_changes.mark_changed();
+    let in_flight = Arc::new(Semaphore::new(clients.limits.requests_in_flight));
     let mut follow = Follow::new(events, bus, clients.limits.cut_off_after, welcome_state);
     let mut tick = tokio::time::interval(STATE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -219,7 +227,16 @@ async fn session(accepted: Accepted, shared: Arc<Shared>, stop: CancellationToke
             () = stop.cancelled() => break "the daemon is stopping".to_string(),
             () = gone.cancelled() => break "the connection closed".to_string(),
             frame = reader.next() => match frame {
-                Ok(frame) => handle(frame, id, &peer, &origin, &shared, &outbox),
+                Ok(frame) => {
+                    // A client that floods requests waits for its own.
+                    let permit = match &frame {
+                        ToDaemon::Request { .. } | ToDaemon::Line { .. } => {
+                            in_flight.clone().acquire_owned().await.ok()
+                        }
+                        _ => None,
+                    };
+                    handle(frame, id, &peer, &origin, &shared, &outbox, permit);
+                }
                 Err(WireError::Closed) => break "detached".to_string(),
                 Err(e) => {
                     outbox.push(encode(&FromDaemon::Refused { reason: e.to_string() }));
@@ -285,6 +302,7 @@ fn handle(
     origin: &Origin,
     shared: &Arc<Shared>,
     outbox: &Arc<Outbox>,
+    permit: Option<OwnedSemaphorePermit>,
 ) {
     let answer = |id_of_request: u64, reply: Reply| FromDaemon::Reply {
         id: id_of_request,
@@ -322,6 +340,7 @@ fn handle(
             }
             let (shared, outbox, origin) = (shared.clone(), outbox.clone(), origin.clone());
             tokio::spawn(async move {
+                let _permit = permit;
                 let reply = Reply::from_result(shared.hub.request_as(origin, request).await);
                 outbox.push(encode(&answer(request_id, reply)));
             });
@@ -345,6 +364,7 @@ fn handle(
             }
             let (shared, outbox, origin) = (shared.clone(), outbox.clone(), origin.clone());
             tokio::spawn(async move {
+                let _permit = permit;
                 let reply = command::execute(&shared.hub, origin, &line)
                     .await
                     .unwrap_or_else(|| Reply::ok(""));

@@ -201,6 +201,11 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         Ok(self.inner.send(bytes).await?)
     }
 
+    /// Say that nothing more will come (the other side reads the end).
+    pub async fn shutdown(&mut self) -> Result<(), WireError> {
+        Ok(tokio::io::AsyncWriteExt::shutdown(self.inner.get_mut()).await?)
+    }
+
     /// Frames written together, with one flush: a burst of events (a
     /// poll's telegrams and the properties they changed) in one write.
     pub async fn send_all(&mut self, frames: Vec<Bytes>) -> Result<(), WireError> {
