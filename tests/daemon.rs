@@ -280,6 +280,7 @@ fn consoles_attach_detach_and_the_lab_runs_on() {
     assert!(samples(s) > before);
     serve.send("quit");
     last.wait_for("detached: the daemon closed the connection");
+    last.wait_for("the daemon is stopping");
     assert!(!last.wait_exit().success());
 }
 

@@ -258,6 +258,8 @@ pub struct Remote {
     pub state: watch::Receiver<LabSnapshot>,
     /// Who holds control (in words), and whether it is this client.
     pub control: watch::Receiver<(Option<String>, bool)>,
+    /// Why the daemon ended the connection, when it said.
+    ended: watch::Receiver<Option<String>>,
 }
 
 impl Remote {
@@ -270,6 +272,7 @@ impl Remote {
         let (state_tx, state) = watch::channel(snapshot.clone());
         let mut current = snapshot;
         let (control_tx, control) = watch::channel((None, false));
+        let (ended_tx, ended) = watch::channel(None);
         tokio::spawn(async move {
             while let Some(frame) = frames.recv().await {
                 match frame {
@@ -294,6 +297,7 @@ impl Remote {
                     }
                     FromDaemon::Refused { reason } => {
                         tracing::warn!("the daemon ended the connection: {reason}");
+                        ended_tx.send_replace(Some(reason));
                         break;
                     }
                     // A fresh state follows a lag.
@@ -312,7 +316,13 @@ impl Remote {
             events,
             state,
             control,
+            ended,
         }
+    }
+
+    /// Why the daemon ended the connection, if it said (`cut off: …`).
+    pub fn ended(&self) -> Option<String> {
+        self.ended.borrow().clone()
     }
 
     /// The daemon's events from now on.

@@ -224,7 +224,11 @@ async fn session(accepted: Accepted, shared: Arc<Shared>, stop: CancellationToke
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let reason = loop {
         tokio::select! {
-            () = stop.cancelled() => break "the daemon is stopping".to_string(),
+            () = stop.cancelled() => {
+                let reason = "the daemon is stopping".to_string();
+                outbox.push(encode(&FromDaemon::Refused { reason: reason.clone() }));
+                break reason;
+            }
             () = gone.cancelled() => break "the connection closed".to_string(),
             frame = reader.next() => match frame {
                 Ok(frame) => {

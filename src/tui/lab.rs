@@ -156,6 +156,18 @@ impl Lab {
         }
     }
 
+    /// Why an attached console's daemon ended the connection: its own
+    /// words when it gave them.
+    pub fn detached(&self) -> String {
+        match self {
+            Self::Embedded(_) => "the lab stopped".into(),
+            Self::Attached(a) => match a.remote.ended() {
+                Some(reason) => format!("{}: {reason}", a.client.endpoint),
+                None => format!("{}: the connection closed", a.client.endpoint),
+            },
+        }
+    }
+
     /// In the header: what this console runs against.
     pub fn describe(&self) -> String {
         match self {

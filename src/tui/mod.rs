@@ -170,7 +170,7 @@ pub async fn run(lab: Lab, options: ConsoleOptions) -> Result<(), ConsoleError> 
             () = sleep_until(draw_at), if draw_at.is_some() => vec![],
             event = events.recv(), if listening => {
                 if matches!(event, Err(RecvError::Closed)) {
-                    return Err(ConsoleError::Detached(lab.describe()));
+                    return Err(ConsoleError::Detached(lab.detached()));
                 }
                 let (effects, _) = take_events(Some(event), &mut events, &mut app);
                 if watches.changed() {
