@@ -78,6 +78,18 @@ fn key(app: &mut App, text: &str) {
     app.update(Msg::Key(chord));
 }
 
+/// Type text into whatever has the keyboard, a key per character.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        let name = if c == ' ' {
+            "space".to_string()
+        } else {
+            c.to_string()
+        };
+        key(app, &name);
+    }
+}
+
 #[test]
 fn whole_screen_at_120x40() {
     snapshot("screen_120x40", &model((120, 40)));
@@ -109,9 +121,7 @@ fn overlays() {
     let mut app = model((80, 24));
     key(&mut app, "?");
     snapshot("overlay_help", &app);
-    for c in "ack".chars() {
-        key(&mut app, &c.to_string());
-    }
+    type_text(&mut app, "ack");
     snapshot("overlay_help_filtered", &app);
 
     let mut app = model((80, 24));
@@ -121,14 +131,7 @@ fn overlays() {
 
     let mut app = model((80, 24));
     key(&mut app, ":");
-    for c in "fault pump-sim h".chars() {
-        let name = if c == ' ' {
-            "space".to_string()
-        } else {
-            c.to_string()
-        };
-        key(&mut app, &name);
-    }
+    type_text(&mut app, "fault pump-sim h");
     key(&mut app, "tab");
     snapshot("overlay_palette", &app);
 
@@ -159,14 +162,7 @@ fn the_safety_questions_and_a_long_reply_at_both_sizes() {
             yours: false,
         }));
         key(&mut app, ":");
-        for c in "control take".chars() {
-            let name = if c == ' ' {
-                "space".to_string()
-            } else {
-                c.to_string()
-            };
-            key(&mut app, &name);
-        }
+        type_text(&mut app, "control take");
         key(&mut app, "enter");
         snapshot(&format!("confirm_take_control_{name}"), &app);
     }
@@ -199,13 +195,9 @@ fn tasks_pane_with_its_chart_and_the_task_editors() {
     for _ in 0.."monitor".len() {
         key(&mut app, "backspace");
     }
-    for c in "ramp".chars() {
-        key(&mut app, &c.to_string());
-    }
+    type_text(&mut app, "ramp");
     key(&mut app, "tab");
-    for c in "setpoint=5000".chars() {
-        key(&mut app, &c.to_string());
-    }
+    type_text(&mut app, "setpoint=5000");
     key(&mut app, "enter");
     snapshot("task_form_refused", &app);
 
@@ -218,9 +210,7 @@ fn tasks_pane_with_its_chart_and_the_task_editors() {
     for _ in 0..4 {
         key(&mut app, "backspace");
     }
-    for c in "2500".chars() {
-        key(&mut app, &c.to_string());
-    }
+    type_text(&mut app, "2500");
     key(&mut app, "enter");
     snapshot("attribute_editor_refused", &app);
 }
@@ -467,9 +457,7 @@ fn the_traffic_pane_opens_a_whole_frame_searches_and_wraps() {
         key(&mut app, "esc");
         // A search highlights, n goes to the hits; clock and delta both.
         key(&mut app, "s");
-        for c in "7018".chars() {
-            key(&mut app, &c.to_string());
-        }
+        type_text(&mut app, "7018");
         key(&mut app, "enter");
         key(&mut app, "T");
         key(&mut app, "T");
