@@ -517,6 +517,15 @@ mod tests {
         }
     }
 
+    /// The repeat count of each visible row of `link`.
+    fn repeats(t: &Traffic, link: &str) -> Vec<u32> {
+        t.visible()
+            .iter()
+            .filter(|e| &*e.link == link)
+            .map(|e| e.repeats)
+            .collect()
+    }
+
     #[test]
     fn other_links_do_not_break_a_pair() {
         let mut t = Traffic::new(100);
@@ -525,13 +534,7 @@ mod tests {
             t.push(&chunk("other", Direction::Rx, b"noise"));
             t.push(&chunk("p", Direction::Rx, b"a"));
         }
-        let p: Vec<u32> = t
-            .visible()
-            .iter()
-            .filter(|e| &*e.link == "p")
-            .map(|e| e.repeats)
-            .collect();
-        assert_eq!(p, vec![3, 3]);
+        assert_eq!(repeats(&t, "p"), vec![3, 3]);
     }
 
     #[test]
@@ -554,13 +557,7 @@ mod tests {
             em,
             vec![(Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1), (Tx, 1), (Rx, 1)]
         );
-        let pump: Vec<u32> = t
-            .visible()
-            .iter()
-            .filter(|e| &*e.link == "pump")
-            .map(|e| e.repeats)
-            .collect();
-        assert_eq!(pump, vec![3, 3]);
+        assert_eq!(repeats(&t, "pump"), vec![3, 3]);
     }
 
     #[test]
