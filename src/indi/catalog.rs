@@ -3,6 +3,8 @@
 //! options as switches; words as text), grouped as in the console, `rw`
 //! when writable; every device also has a CONNECTION switch that drives
 //! its link, a DEVICE_STATUS light vector and a DEVICE_TASKS text vector.
+//! Each device's first vector is LABDECK_ROUTE, the labdecks it is
+//! served through, so that chained labdecks find loops.
 //! A simulator is a device with a FAULTS switch (any of many), a
 //! FAULT_VALUES number vector for the faults that take a value, and a
 //! SIM_STATUS text vector.
@@ -14,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use labdeck_core::connection::{ConnectionSnapshot, StateKind};
+use labdeck_core::device::indi::route_vector;
 use labdeck_core::device::{
     AttrKind, DeviceSnapshot, Liveness, PropState, Property, PropertyDef, TaskState, Value,
     ValueUpdate,
@@ -62,6 +65,8 @@ pub enum Shape {
 /// What a served vector stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
+    /// The labdecks the device is served through (this one alone).
+    Route,
     Connection,
     Status,
     Tasks,
@@ -116,9 +121,11 @@ impl Served {
     }
 
     /// A labdeck device: its attributes and the device-level vectors.
-    pub fn device(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>) -> Self {
+    /// `labdeck` names this labdeck, the first of the device's route.
+    pub fn device(d: &DeviceSnapshot, link: Option<&ConnectionSnapshot>, labdeck: &str) -> Self {
         let device = &*d.name;
         let mut served = Self::default();
+        served.push(route_vector(device, labdeck), Binding::Route);
         served.push(connection(device, link), Binding::Connection);
         served.push(status(d, link), Binding::Status);
         for (name, p) in attribute_names(d) {
@@ -132,9 +139,10 @@ impl Served {
     }
 
     /// A simulator: its faults, switchable, and where it listens.
-    pub fn simulator(s: &SimSnapshot) -> Self {
+    pub fn simulator(s: &SimSnapshot, labdeck: &str) -> Self {
         let device = &*s.name;
         let mut served = Self::default();
+        served.push(route_vector(device, labdeck), Binding::Route);
         let mut faults = head(device, FAULTS, "Faults", "Faults", IndiState::Ok, Perm::Rw);
         faults.rule = Some(Rule::AnyOfMany);
         served.push(

@@ -57,6 +57,7 @@ impl IndiServer {
                 }
             }
         }
+        self.relayed_definitions(id, device, name);
     }
 
     /// A device's definitions, serialized now if they changed since.

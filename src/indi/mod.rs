@@ -6,13 +6,15 @@
 //! clients that asked for its device (`getProperties`); device-level
 //! changes (link, status, tasks, faults) rebuild that device's vectors
 //! and send what differs. `enableBLOB` is kept per client; `pingRequest`
-//! is answered here.
+//! is answered here. The devices of remote INDI servers are served again
+//! as they come (`relays`).
 
 mod admission;
 mod catalog;
 mod clients;
 mod defs;
 mod outbox;
+mod relays;
 mod requests;
 mod writes;
 
@@ -112,6 +114,8 @@ pub struct IndiServer {
     /// `def*Vector`s as clients are sent them, by INDI device name;
     /// built on the first `getProperties` after a change and shared.
     defs: HashMap<String, defs::Defs>,
+    /// Remote servers' devices, served again.
+    relays: relays::Relays,
     inbound_tx: mpsc::Sender<Inbound>,
     inbound: mpsc::Receiver<Inbound>,
     done_tx: mpsc::Sender<Done>,
@@ -128,6 +132,7 @@ enum Wake {
     Deadline,
     Done(Done),
     Changed(usize),
+    Relayed(usize, relays::FromRelay),
     Event(Result<Event, broadcast::error::RecvError>),
 }
 
@@ -156,6 +161,7 @@ impl IndiServer {
             defs: HashMap::new(),
             sources: Vec::new(),
             speakers: HashMap::new(),
+            relays: relays::Relays::default(),
             inbound_tx,
             inbound,
             done_tx,
@@ -173,6 +179,7 @@ impl IndiServer {
         // Subscribed before the first look: no change falls between.
         let mut events = self.hub.subscribe();
         let mut changed = self.watch_sources();
+        let mut relayed = self.watch_relays();
         for i in 0..self.sources.len() {
             self.refresh(i, false);
         }
@@ -188,6 +195,9 @@ impl IndiServer {
                 Some(done) = self.done.recv() => Wake::Done(done),
                 accepted = self.listener.accept() => Wake::Accept(accepted),
                 Some(i) = changed.recv(), if followed => Wake::Changed(i),
+                // Followed always: which remote serves a name is decided
+                // in the order they define it.
+                Some((r, from)) = relayed.recv() => Wake::Relayed(r, from),
                 event = events.recv(), if followed => Wake::Event(event),
                 () = sleep_until(deadline), if deadline.is_some() => Wake::Deadline,
             };
@@ -211,6 +221,7 @@ impl IndiServer {
                 Wake::Deadline => self.close_silent(),
                 Wake::Done(done) => self.done(done),
                 Wake::Changed(i) => self.refresh(i, true),
+                Wake::Relayed(r, from) => self.relayed(r, from),
                 Wake::Event(first) => {
                     // The burst already queued, in one turn.
                     let mut next = Some(first);
@@ -319,7 +330,7 @@ impl IndiServer {
                     .hub
                     .connection(&device.link)
                     .map(labdeck_core::connection::ConnectionHandle::snapshot);
-                Served::device(&device, link.as_ref())
+                Served::device(&device, link.as_ref(), self.hub.labdeck())
             }
             Source::Simulator(s) => {
                 let Some(sim) = self
@@ -330,7 +341,7 @@ impl IndiServer {
                 else {
                     return;
                 };
-                Served::simulator(&sim)
+                Served::simulator(&sim, self.hub.labdeck())
             }
         };
         let (changed, gone) = self.served.entry(name.clone()).or_default().refresh(fresh);

@@ -118,7 +118,7 @@ pub fn plan(served: &Served, device: &str, new: &Vector) -> Result<Vec<Request>,
                 })
             })
             .collect(),
-        Binding::Status | Binding::Tasks | Binding::SimStatus => {
+        Binding::Route | Binding::Status | Binding::Tasks | Binding::SimStatus => {
             Err(format!("{name} is read-only"))
         }
     }

@@ -24,10 +24,30 @@ pub(super) struct Done {
     asked: Vec<(String, String)>,
     /// The second look, once the device has had time to report.
     settling: bool,
+    /// Written to a remote server, whose answer is relayed as it comes.
+    relayed: bool,
+}
+
+impl Done {
+    /// A `new*` for a remote's device that could not be written to it.
+    pub(super) fn relay_refused(client: u64, device: String, vector: String, why: String) -> Self {
+        Self {
+            client,
+            device,
+            vector,
+            refusal: Some(why),
+            asked: Vec::new(),
+            settling: false,
+            relayed: true,
+        }
+    }
 }
 
 impl IndiServer {
     pub(super) fn new_vector(&mut self, id: u64, new: &Vector) {
+        if self.relay_new(id, new) {
+            return;
+        }
         let (device, vector) = (new.head.device.clone(), new.head.name.clone());
         let planned = match self.served.get(&device) {
             Some(served) => requests::plan(served, &device, new),
@@ -62,6 +82,7 @@ impl IndiServer {
                     refusal,
                     asked,
                     settling: false,
+                    relayed: false,
                 })
                 .await;
         });
@@ -69,7 +90,7 @@ impl IndiServer {
 
     /// A `new*` that cannot be carried out: Alert with the reason, or a
     /// message when there is no such vector.
-    fn refuse_new(&mut self, id: u64, new: &Vector, why: &str) {
+    pub(super) fn refuse_new(&mut self, id: u64, new: &Vector, why: &str) {
         tracing::info!(
             "INDI server: refused {}.{}: {why}",
             new.head.device,
@@ -79,7 +100,8 @@ impl IndiServer {
             .served
             .get(&new.head.device)
             .and_then(|s| s.vector(&new.head.name))
-            .cloned();
+            .cloned()
+            .or_else(|| self.relayed_vector(&new.head.device, &new.head.name));
         let message = match known {
             Some(mut v) => {
                 v.head.state = Some(IndiState::Alert);
@@ -102,6 +124,18 @@ impl IndiServer {
     /// change itself comes as the property's own update, Ok); Alert with
     /// the refusal, or when the change was never confirmed.
     pub(super) fn done(&mut self, done: Done) {
+        if done.relayed {
+            if let (Some(why), Some(mut v)) = (
+                done.refusal,
+                self.relayed_vector(&done.device, &done.vector),
+            ) {
+                v.head.state = Some(IndiState::Alert);
+                v.head.message = Some(why);
+                v.head.timestamp = Some(timestamp_now());
+                self.send(done.client, &Message::Vector(Op::Set, v));
+            }
+            return;
+        }
         if let Some(i) = self.source_of(&done.device) {
             self.refresh(i, true);
         }

@@ -17,7 +17,7 @@ fn pump() -> DeviceSnapshot {
 }
 
 fn served_pump() -> Served {
-    Served::device(&pump(), None)
+    Served::device(&pump(), None, "test/1-0")
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn vector_names_are_unique_within_a_device() {
     let mut mirrored = PropertyDef::new("sky:Weather.WEATHER_STATUS.RAIN", "Rain", "Status");
     mirrored.mirror = true;
     d.properties.push(Property::new(mirrored));
-    let served = Served::device(&d, None);
+    let served = Served::device(&d, None, "test/1-0");
     let names: Vec<&str> = served.vectors().iter().map(|v| &*v.head.name).collect();
     let mut unique = names.clone();
     unique.sort_unstable();
@@ -183,7 +183,7 @@ fn new_vectors_become_typed_requests() {
 #[test]
 fn a_simulator_serves_its_faults() {
     let sim = &lab().simulators[0];
-    let served = Served::simulator(sim);
+    let served = Served::simulator(sim, "test/1-0");
     let faults = served.vector(FAULTS).unwrap();
     assert_eq!(faults.head.rule, Some(Rule::AnyOfMany));
     assert!(
@@ -235,7 +235,7 @@ fn a_simulator_serves_its_faults() {
 fn a_refresh_reports_what_changed() {
     let d = pump();
     let mut served = Served::default();
-    let (changed, gone) = served.refresh(Served::device(&d, None));
+    let (changed, gone) = served.refresh(Served::device(&d, None, "test/1-0"));
     assert!(changed.iter().all(|c| matches!(c, Changed::Defined(_))) && gone.is_empty());
     let mut d2 = d.clone();
     for p in &mut d2.properties {
@@ -243,7 +243,7 @@ fn a_refresh_reports_what_changed() {
             p.value = Some(Value::Number(999.0));
         }
     }
-    let (changed, _) = served.refresh(Served::device(&d2, None));
+    let (changed, _) = served.refresh(Served::device(&d2, None, "test/1-0"));
     let names: Vec<String> = changed
         .iter()
         .map(|c| match c {
@@ -258,7 +258,7 @@ fn link_and_answer_states_follow_libindi_conventions() {
     let lab = lab();
     let mut link = lab.connections[0].clone();
     let state = |d: &DeviceSnapshot, link: &ConnectionSnapshot, vector: &str| {
-        Served::device(d, Some(link))
+        Served::device(d, Some(link), "test/1-0")
             .vector(vector)
             .and_then(|v| v.head.state)
     };

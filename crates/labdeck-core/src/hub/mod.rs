@@ -27,6 +27,7 @@ pub use send::{DEFAULT_WAIT, MacroInfo, MacroOutcome};
 
 use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
+use crate::device::indi::Relay;
 use crate::device::{DeviceCommand, DeviceHandle, Property};
 use crate::link::TrafficTap;
 use crate::sim::SimulatorHandle;
@@ -44,6 +45,9 @@ struct Inner {
     connections: Vec<ConnectionHandle>,
     simulators: Vec<SimulatorHandle>,
     devices: Vec<DeviceHandle>,
+    relays: Vec<Relay>,
+    /// This labdeck among chained ones (INDI routes).
+    labdeck: Arc<str>,
     taps: Vec<TrafficTap>,
     bus: EventBus,
     actors: watch::Receiver<Vec<ActorStatus>>,
@@ -56,6 +60,8 @@ pub(crate) struct HubParts {
     pub connections: Vec<ConnectionHandle>,
     pub simulators: Vec<SimulatorHandle>,
     pub devices: Vec<DeviceHandle>,
+    pub relays: Vec<Relay>,
+    pub labdeck: Arc<str>,
     pub taps: Vec<TrafficTap>,
     pub bus: EventBus,
     pub actors: watch::Receiver<Vec<ActorStatus>>,
@@ -68,6 +74,8 @@ impl Hub {
             connections,
             simulators,
             devices,
+            relays,
+            labdeck,
             taps,
             bus,
             actors,
@@ -78,6 +86,8 @@ impl Hub {
                 connections,
                 simulators,
                 devices,
+                relays,
+                labdeck,
                 taps,
                 bus,
                 actors,
@@ -93,6 +103,8 @@ impl Hub {
             connections: Vec::new(),
             simulators: vec![simulator],
             devices: Vec::new(),
+            relays: Vec::new(),
+            labdeck: crate::device::indi::new_labdeck_id(),
             taps: vec![tap],
             bus,
             actors: watch::channel(Vec::new()).1,
@@ -107,6 +119,8 @@ impl Hub {
             connections: Vec::new(),
             simulators: Vec::new(),
             devices,
+            relays: Vec::new(),
+            labdeck: crate::device::indi::new_labdeck_id(),
             taps: Vec::new(),
             bus,
             actors: watch::channel(Vec::new()).1,
@@ -172,6 +186,16 @@ impl Hub {
 
     pub fn devices(&self) -> &[DeviceHandle] {
         &self.inner.devices
+    }
+
+    /// This labdeck's name among chained labdecks.
+    pub fn labdeck(&self) -> &str {
+        &self.inner.labdeck
+    }
+
+    /// The devices of remote INDI servers, to serve again.
+    pub fn relays(&self) -> &[Relay] {
+        &self.inner.relays
     }
 
     pub fn device(&self, name: &str) -> Option<&DeviceHandle> {

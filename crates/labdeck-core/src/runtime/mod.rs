@@ -228,6 +228,8 @@ async fn build(
     }
 
     let mut devices = Vec::new();
+    let mut relays = Vec::new();
+    let labdeck = crate::device::indi::new_labdeck_id();
     for device in &config.devices {
         let name: Arc<str> = device.name.as_str().into();
         let Some(session_rx) = sessions.remove(device.link.as_str()) else {
@@ -253,7 +255,9 @@ async fn build(
                 devices.push(handle);
             }
             DriverSpec::Indi(cfg) => {
-                let (driver, handle) = IndiClientDriver::new(parts(session_rx), cfg.clone());
+                let (driver, handle) =
+                    IndiClientDriver::new(parts(session_rx), cfg.clone(), labdeck.clone());
+                relays.push(driver.relay());
                 supervisor.spawn(name, "driver", driver.run());
                 devices.push(handle);
             }
@@ -271,6 +275,8 @@ async fn build(
         connections,
         simulators,
         devices,
+        relays,
+        labdeck,
         taps,
         bus,
         actors: supervisor.status(),

@@ -5,6 +5,7 @@
 //! timeout (clamped 2–10 s) runs out; BLOBs are saved to a folder.
 
 mod blob;
+mod relay;
 mod request;
 mod tree;
 
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -29,6 +31,7 @@ use crate::protocol::indi::{
     BlobMode, Incoming, IndiState, Limits, Message, MessageReader, Op, Vector, VectorKind,
 };
 pub use blob::{Blob, BlobError, Saved};
+pub use relay::{ROUTE, Relay, Relayed, extend_route, new_labdeck_id, route_of, route_vector};
 pub use tree::{RemoteVector, Target, Tree, prop_name, properties, safe};
 
 /// How the client talks to its server.
@@ -78,6 +81,10 @@ pub struct IndiClientDriver {
     asked: Instant,
     last_rx: Instant,
     blobs_saved: u64,
+    /// What labdeck's own INDI server serves again.
+    relay: Relay,
+    /// Devices not followed on this connection, with why (a loop).
+    refused: BTreeMap<String, String>,
 }
 
 impl Driver for IndiClientDriver {
@@ -96,6 +103,7 @@ impl Driver for IndiClientDriver {
     async fn attached(&mut self) {
         self.reader = MessageReader::new(Limits::default());
         self.forget_all();
+        self.refused.clear();
         self.blobs_sent.clear();
         self.last_rx = Instant::now();
         self.ask().await;
@@ -103,6 +111,7 @@ impl Driver for IndiClientDriver {
     }
 
     fn detached(&mut self) {
+        self.relay.down();
         self.core.mark_idle();
         self.publish_snapshot();
     }
@@ -214,7 +223,13 @@ fn capabilities() -> Capabilities {
 }
 
 impl IndiClientDriver {
-    pub fn new(parts: DriverParts, cfg: IndiClientConfig) -> (Self, DeviceHandle) {
+    /// `labdeck` names the labdeck it runs in: a device whose route
+    /// names it is a loop.
+    pub fn new(
+        parts: DriverParts,
+        cfg: IndiClientConfig,
+        labdeck: Arc<str>,
+    ) -> (Self, DeviceHandle) {
         let (core, handle) = DeviceCore::new(
             parts,
             DeviceKind::Indi,
@@ -232,8 +247,15 @@ impl IndiClientDriver {
             asked: now,
             last_rx: now,
             blobs_saved: 0,
+            relay: Relay::new(handle.name().clone(), labdeck),
+            refused: BTreeMap::new(),
         };
         (driver, handle)
+    }
+
+    /// The remote's devices for labdeck's INDI server to serve again.
+    pub fn relay(&self) -> Relay {
+        self.relay.clone()
     }
 
     pub async fn run(self) -> Result<(), Infallible> {
@@ -269,26 +291,54 @@ impl IndiClientDriver {
             self.core.apply(gone);
         }
         self.tree.clear();
+        self.relay.down();
     }
 
     async fn handle(&mut self, message: Message) {
+        if let Message::Vector(Op::Def, v) = &message
+            && let Some(route) = route_of(v)
+            && route.contains(&self.relay.labdeck())
+        {
+            let why = format!(
+                "a loop: {} belongs to this labdeck and comes back through the server (route {})",
+                v.head.device,
+                route.join(" → ")
+            );
+            self.refuse(&v.head.device.clone(), why);
+            return;
+        }
+        if device_of(&message).is_some_and(|d| self.refused.contains_key(d)) {
+            return;
+        }
         match message {
             Message::Vector(Op::Def, vector) => self.define(vector).await,
             Message::Vector(Op::Set, vector) => self.update(vector).await,
             // Another client's request, echoed by indiserver.
             Message::Vector(Op::New, _) => {}
-            Message::DelProperty {
-                device,
-                name,
-                message,
-                ..
-            } => {
+            del @ Message::DelProperty { .. } => {
+                let Message::DelProperty {
+                    device,
+                    name,
+                    message,
+                    ..
+                } = &del
+                else {
+                    return;
+                };
+                let (device, name) = (device.clone(), name.clone());
                 self.note(Some(&device), message.as_deref());
                 self.delete(&device, name.as_deref());
+                self.relay.delete(del, &device, name.as_deref());
             }
-            Message::Message {
-                device, message, ..
-            } => self.note(device.as_deref(), message.as_deref()),
+            said @ Message::Message { .. } => {
+                if let Message::Message {
+                    device, message, ..
+                } = &said
+                {
+                    self.note(device.as_deref(), message.as_deref());
+                }
+                self.relay.pass(said);
+            }
             Message::PingRequest { uid } => {
                 let _ = self.write(&Message::PingReply { uid }.to_xml()).await;
             }
@@ -319,7 +369,10 @@ impl IndiClientDriver {
             self.core.apply(gone);
         }
         self.note(Some(&device), vector.head.message.as_deref());
-        let props = properties(self.tree.define(vector));
+        let def = Message::Vector(Op::Def, vector.clone());
+        let kept = self.tree.define(vector);
+        self.relay.define(def, &kept.vector);
+        let props = properties(kept);
         self.upsert(props);
         if is_blob {
             self.offer_blobs(&device).await;
@@ -333,13 +386,30 @@ impl IndiClientDriver {
             return;
         }
         self.note(Some(&device), set.head.message.as_deref());
-        if set.kind == VectorKind::Blob {
+        // BLOBs asked for only to be served again are not saved here.
+        let saving = self
+            .blob_modes
+            .get(&device)
+            .is_some_and(|m| *m != BlobMode::Never);
+        if set.kind == VectorKind::Blob && saving {
             self.save_blobs(&set).await;
         }
         if let Some(rv) = self.tree.update(&set) {
+            self.relay.update(Message::Vector(Op::Set, set), &rv.vector);
             let props = properties(rv);
             self.upsert(props);
         }
+    }
+
+    /// Stop following a device on this connection, and say why.
+    fn refuse(&mut self, device: &str, why: String) {
+        if self.refused.contains_key(device) {
+            return;
+        }
+        self.delete(device, None);
+        tracing::warn!("{}: {device} refused: {why}", self.core.name);
+        self.core.report.notice(format!("{device} refused: {why}"));
+        self.refused.insert(device.to_string(), why);
     }
 
     fn delete(&mut self, device: &str, name: Option<&str>) {
@@ -571,6 +641,9 @@ impl IndiClientDriver {
             }
             s
         };
+        let loops = self.refused.iter().map(|(device, why)| {
+            Condition::alarm(format!("loop-{device}"), format!("{device} refused: {why}"))
+        });
         let conditions: Vec<Condition> = self
             .tree
             .vectors
@@ -584,8 +657,19 @@ impl IndiClientDriver {
                     format!("{}: {label} is Alert", head.device),
                 )
             })
+            .chain(loops)
             .collect();
         self.core.publish(liveness, summary, &conditions);
+    }
+}
+
+/// The device a message is about.
+fn device_of(message: &Message) -> Option<&str> {
+    match message {
+        Message::Vector(_, v) => Some(&v.head.device),
+        Message::DelProperty { device, .. } => Some(device),
+        Message::Message { device, .. } => device.as_deref(),
+        _ => None,
     }
 }
 
