@@ -521,6 +521,9 @@ impl IndiServer {
                 self.get_properties(id, device.as_deref(), name.as_deref());
             }
             Message::EnableBlob { device, name, mode } => {
+                if mode != BlobMode::Never {
+                    self.want_relayed_blobs(id, &device);
+                }
                 if let Some(client) = self.clients.get_mut(&id) {
                     client.blobs.insert((device, name), mode);
                 }

@@ -12,8 +12,8 @@ use tokio::sync::{broadcast, mpsc};
 use super::writes::Done;
 use super::{IndiServer, timestamp_now};
 use labdeck_core::device::indi::{ROUTE, Relay, Relayed, extend_route};
-use labdeck_core::hub::{Origin, Request};
-use labdeck_protocol::indi::{Message, Op, Vector};
+use labdeck_core::hub::Request;
+use labdeck_protocol::indi::{BlobMode, Message, Op, Vector};
 
 /// What a relay's forwarder hands the server.
 pub(super) enum FromRelay {
@@ -253,12 +253,7 @@ impl IndiServer {
             self.refuse_new(id, new, &why);
             return true;
         }
-        let origin = Origin::Indi {
-            peer: self
-                .clients
-                .get(&id)
-                .map_or_else(String::new, |c| c.peer.to_string()),
-        };
+        let origin = self.origin(id);
         let request = Request::Send {
             target: remote,
             bytes: Message::Vector(Op::New, new.clone()).to_xml().into_bytes(),
@@ -274,6 +269,30 @@ impl IndiServer {
             }
         });
         true
+    }
+
+    /// A client wants a relayed device's BLOBs: the remote is asked to
+    /// send them too (each client's own mode still decides what it gets).
+    pub(super) fn want_relayed_blobs(&mut self, id: u64, device: &str) {
+        let Some(relay) = self.relays.serving(device) else {
+            return;
+        };
+        let enable = Message::EnableBlob {
+            device: device.to_string(),
+            name: None,
+            mode: BlobMode::Also,
+        };
+        let request = Request::Send {
+            target: relay.remote().to_string(),
+            bytes: enable.to_xml().into_bytes(),
+            wait_ms: None,
+        };
+        let (hub, origin) = (self.hub.clone(), self.origin(id));
+        tokio::spawn(async move {
+            if let Err(e) = hub.request_as(origin, request).await {
+                tracing::warn!("INDI server: cannot ask a remote for BLOBs: {e}");
+            }
+        });
     }
 
     /// A relayed vector as a client of this server may see it: the kept

@@ -64,12 +64,7 @@ impl IndiServer {
             .iter()
             .map(|m| (m.name.clone(), m.value.clone()))
             .collect();
-        let origin = Origin::Indi {
-            peer: self
-                .clients
-                .get(&id)
-                .map_or_else(String::new, |c| c.peer.to_string()),
-        };
+        let origin = self.origin(id);
         let hub = self.hub.clone();
         let tx = self.done_tx.clone();
         tokio::spawn(async move {
@@ -86,6 +81,16 @@ impl IndiServer {
                 })
                 .await;
         });
+    }
+
+    /// A client's requests in the audit trail: its address.
+    pub(super) fn origin(&self, id: u64) -> Origin {
+        Origin::Indi {
+            peer: self
+                .clients
+                .get(&id)
+                .map_or_else(String::new, |c| c.peer.to_string()),
+        }
     }
 
     /// A `new*` that cannot be carried out: Alert with the reason, or a
