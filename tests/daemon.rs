@@ -284,14 +284,6 @@ fn consoles_attach_detach_and_the_lab_runs_on() {
     assert!(!last.wait_exit().success());
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `ctl status` until the daemon at `socket` answers.
 fn wait_answering(socket: &str, extra: &[&str]) {
     let deadline = Instant::now() + common::LIMIT;
@@ -312,7 +304,7 @@ fn wait_answering(socket: &str, extra: &[&str]) {
 
 #[test]
 fn a_daemon_on_tcp_loopback_and_one_that_wants_a_token() {
-    let open = format!("tcp:127.0.0.1:{}", free_port());
+    let open = format!("tcp:127.0.0.1:{}", common::free_port());
     let first = Serve::start(&common::pump_config("compat", ""), &["--listen", &open]);
     wait_answering(&open, &[]);
     let clients = text(&labdeck(&["ctl", "--socket", &open, "clients"]));
@@ -326,7 +318,7 @@ fn a_daemon_on_tcp_loopback_and_one_that_wants_a_token() {
     std::fs::write(&token, "s3cret-token\n").unwrap();
     let wrong = first.path().join("wrong");
     std::fs::write(&wrong, "guess\n").unwrap();
-    let locked = format!("tcp:127.0.0.1:{}", free_port());
+    let locked = format!("tcp:127.0.0.1:{}", common::free_port());
     let _second = Serve::start(
         &common::pump_config("compat", ""),
         &["--listen", &locked, "--token-file", token.to_str().unwrap()],

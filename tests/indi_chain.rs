@@ -12,15 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::serve::Serve;
 
-/// Where a `labdeck serve` says its INDI server listens.
-fn indi_port(serve: &mut Serve) -> u16 {
-    let line = serve.expect("INDI server listening on 127.0.0.1:");
-    line.rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"))
-}
-
 /// A labdeck that attaches `remote` at `port` and serves INDI on `serve_on`.
 fn chained(name: &str, port: u16, serve_on: u16) -> Serve {
     let config = format!(
@@ -87,23 +78,15 @@ fn route_path(seen: &str) -> &str {
     path[path.find('>').unwrap() + 1..path.find("</defText>").unwrap()].trim()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn three_labdecks_in_a_chain() {
     let mut a = Serve::launch(&[], None, &["--indi-port", "0"]);
-    let port_a = indi_port(&mut a);
+    let port_a = a.indi_port();
     a.expect("pump-port: connecting -> connected");
     let mut b = chained("lab-a", port_a, 0);
-    let port_b = indi_port(&mut b);
+    let port_b = b.indi_port();
     let mut c = chained("lab-b", port_b, 0);
-    let port_c = indi_port(&mut c);
+    let port_c = c.indi_port();
 
     // A client of C snoops A's pump setpoint, two labdecks away.
     let mut snooper = Peer::connect(
@@ -148,14 +131,14 @@ fn three_labdecks_in_a_chain() {
 
 #[test]
 fn two_labdecks_attaching_each_other_refuse_the_loop() {
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = (common::free_port(), common::free_port());
     let extra = format!(
         "\n[[indi.remote]]\nname = \"lab-b\"\naddress = \"127.0.0.1:{port_b}\"\nretry = {{ base = 0.1, cap = 0.5 }}\n\n[indi.server]\nport = {port_a}\n"
     );
     let mut a = Serve::start(&common::pump_config("realistic", &extra), &[]);
     let mut b = chained("lab-a", port_a, port_b);
-    indi_port(&mut a);
-    indi_port(&mut b);
+    a.indi_port();
+    b.indi_port();
 
     // B serves A's pump again; A, seeing it come back, refuses it.
     a.expect("pump refused: a loop");

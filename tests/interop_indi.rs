@@ -49,12 +49,7 @@ fn indi_tools(what: &str) -> bool {
 /// The demo under `labdeck serve` with its INDI server on a free port.
 fn demo(prefix: &[&str]) -> (Serve, u16) {
     let mut serve = Serve::launch(prefix, None, &["--indi-port", "0"]);
-    let line = serve.expect("INDI server listening on 127.0.0.1:");
-    let port = line
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = serve.indi_port();
     serve.expect("pump-port: connecting -> connected");
     (serve, port)
 }

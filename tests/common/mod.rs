@@ -165,3 +165,12 @@ pub mod fixture;
 pub mod indi;
 pub mod interop;
 pub mod serve;
+
+/// A port free on 127.0.0.1 a moment ago, for a server the test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -59,6 +59,15 @@ impl Serve {
         }
     }
 
+    /// Where it says its INDI server listens.
+    pub fn indi_port(&mut self) -> u16 {
+        let line = self.expect("INDI server listening on 127.0.0.1:");
+        line.rsplit(':')
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"))
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
