@@ -2,6 +2,7 @@
 
 mod logging;
 mod sim_args;
+mod sniff_args;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 use logging::{init_console_logging, init_logging, init_stderr_logging};
 use sim_args::SimCommand;
+use sniff_args::SniffArgs;
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
 /// device simulators, connection managers with recovery, an INDI server
@@ -60,6 +62,12 @@ enum Command {
     /// Run one device simulator alone, for other programs to talk to.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Sit between another program and a port: open the real DEVICE, give
+    /// the program a pty (first stdout line: its path) and relay every byte
+    /// both ways unchanged, printing what crosses (decoded with --decode)
+    /// and the line settings the program makes, which are applied to the
+    /// device.
+    Sniff(SniffArgs),
     /// Open the console on a running daemon (`labdeck serve --listen`):
     /// every pane, key and command as with a lab of its own. Quitting (or
     /// `:detach`, or a dropped SSH session) only detaches: the daemon, its
@@ -394,6 +402,10 @@ fn main() -> ExitCode {
                 spec: TurbovacSimSpec { pump, link },
                 output: output.into(),
             }))
+        }
+        Command::Sniff(args) => {
+            let _guard = init_stderr_logging("warn");
+            run(headless::sniff(args.options()))
         }
         Command::Sim(SimCommand::Electrometer(args)) => {
             let spec = match args.spec() {

@@ -6,6 +6,9 @@
 pub mod command;
 pub mod out;
 pub mod print;
+mod sniff;
+
+pub use sniff::{SniffOptions, sniff};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +42,10 @@ pub enum HeadlessError {
     Simulator(#[from] PtyError),
     #[error("cannot start the simulator: {0}")]
     Server(#[from] ServerError),
+    #[error("cannot create the sniffer's pty: {0}")]
+    Sniffer(PtyError),
+    #[error("{0}")]
+    Capture(String),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
     #[error("{0}")]

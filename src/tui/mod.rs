@@ -18,7 +18,7 @@ mod layout;
 mod pace;
 mod palette;
 mod safety;
-mod sanitize;
+pub mod sanitize;
 pub mod settings;
 mod terminal;
 mod theme;
@@ -47,6 +47,7 @@ pub use palette::Palette;
 pub use safety::Safety;
 pub use settings::ConsoleSettings;
 pub use theme::{BUILTIN_THEMES, Theme, ThemeError, no_color_requested};
+pub use traffic::uss_lines;
 pub use update::{Effect, LogScroll, Msg};
 pub use view::{Glyphs, LogView, ViewContext, view};
 

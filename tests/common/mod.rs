@@ -164,6 +164,7 @@ pub mod electrometer;
 pub mod fixture;
 pub mod indi;
 pub mod interop;
+pub mod process;
 pub mod serve;
 
 /// A port free on 127.0.0.1 a moment ago, for a server the test starts.

@@ -5,7 +5,7 @@
 //!
 //! Layers, bottom up; an import never points up (`tests/layering.rs`
 //! checks it): `time`, `publish`, `error` → `alarm` → `link` →
-//! `connection`, `server` → `sim`, `device` → `config` → `bus` → `hub` →
+//! `connection`, `server`, `sniff`, `capture` → `sim`, `device` → `config` → `bus` → `hub` →
 //! `runtime`. Each layer reports through a
 //! [`publish::Publisher`] of its own event type; the bus at the top turns
 //! them all into [`bus::Event`]s.
@@ -15,6 +15,7 @@ use labdeck_protocol as protocol;
 pub mod alarm;
 mod audit;
 pub mod bus;
+pub mod capture;
 pub mod config;
 pub mod connection;
 pub mod device;
@@ -26,6 +27,7 @@ mod request;
 pub mod runtime;
 pub mod server;
 pub mod sim;
+pub mod sniff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;

@@ -3,6 +3,7 @@
 //! every chunk that crosses a link.
 
 mod error;
+pub mod line;
 mod payload;
 pub mod pty;
 mod ring;
@@ -16,6 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use error::{ConnectError, LinkError};
 pub use payload::{LineEnding, text_payload};
+pub(crate) use serial::open_stream as open_serial;
 pub use serial::{DataBits, FlowControl, Parity, PortPath, SerialOpener, SerialSettings, StopBits};
 pub use tap::{
     Chunk, Direction, RingLimits, TapCounters, TrafficTap, hex_string, parse_hex, serde_hex,

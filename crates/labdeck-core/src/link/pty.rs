@@ -2,8 +2,9 @@
 //! slave path (`/dev/pts/N`) clients open like a real port (seed 000,
 //! `specs/turbovac.md` §11).
 //!
-//! The termios speed calls go to libc directly (nix's `cfgetospeed` panics
-//! on the custom speeds serialport sets), hence `unsafe` here.
+//! The termios speed calls go through [`super::line`] (nix's `cfgetospeed`
+//! panics on the custom speeds serialport sets); registering the master
+//! with the runtime needs `unsafe`.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -15,12 +16,11 @@ use nix::sys::termios::{self, BaudRate, SetArg};
 use thiserror::Error;
 use tokio::io::unix::AsyncFd;
 
-/// Speed the slave is kept at. A pty ignores speed, but glibc's tcsetattr
-/// returns EINVAL when a client asks for 19200 8E1 on a pty already at 19200
-/// (the kernel drops PARENB, so nothing changes), which breaks every second
-/// open. Holding the slave at another speed makes the client's request a
-/// real change (§11 item 1).
-const IDLE_SPEED: BaudRate = BaudRate::B38400;
+// The slave is kept at an idle speed (38400 unless told otherwise). A pty
+// ignores speed, but glibc's tcsetattr returns EINVAL when a client asks
+// for 19200 8E1 on a pty already at 19200 (the kernel drops PARENB, so
+// nothing changes), which breaks every second open. Holding the slave at
+// another speed makes the client's request a real change (§11 item 1).
 
 #[derive(Debug, Error)]
 pub enum PtyError {
@@ -36,6 +36,20 @@ pub enum PtyError {
     NotASymlink { path: PathBuf },
 }
 
+/// The rate a client set on a virtual port (`None`: one without a number
+/// the kernel names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientRate(pub Option<u32>);
+
+impl std::fmt::Display for ClientRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(baud) => write!(f, "{baud} baud"),
+            None => f.write_str("a nonstandard rate"),
+        }
+    }
+}
+
 /// One pty pair. Dropping it closes both ends and removes the symlink, so a
 /// connected client sees EOF/EIO.
 #[derive(Debug)]
@@ -46,12 +60,19 @@ pub struct VirtualPort {
     slave: OwnedFd,
     path: PathBuf,
     link: Option<PathBuf>,
+    idle: libc::speed_t,
 }
 
 impl VirtualPort {
     /// Create a pair in raw mode, optionally with a stable symlink to the
     /// slave. Must be called inside a tokio runtime.
     pub fn open(link: Option<&Path>) -> Result<Self, PtyError> {
+        Self::open_idle_at(link, libc::B38400)
+    }
+
+    /// As [`open`](Self::open), holding the slave at `idle` between a
+    /// client's changes.
+    pub fn open_idle_at(link: Option<&Path>, idle: libc::speed_t) -> Result<Self, PtyError> {
         let pair = nix::pty::openpty(None, None).map_err(PtyError::Open)?;
         for fd in [&pair.master, &pair.slave] {
             fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(PtyError::Configure)?;
@@ -64,7 +85,8 @@ impl VirtualPort {
         // before a client configures the port (§11 item 3).
         let mut attrs = termios::tcgetattr(&pair.slave).map_err(PtyError::Configure)?;
         termios::cfmakeraw(&mut attrs);
-        termios::cfsetspeed(&mut attrs, IDLE_SPEED).map_err(PtyError::Configure)?;
+        let speed = BaudRate::try_from(idle).map_err(PtyError::Configure)?;
+        termios::cfsetspeed(&mut attrs, speed).map_err(PtyError::Configure)?;
         termios::tcsetattr(&pair.slave, SetArg::TCSANOW, &attrs).map_err(PtyError::Configure)?;
 
         let path = nix::unistd::ttyname(&pair.slave).map_err(PtyError::Configure)?;
@@ -77,6 +99,7 @@ impl VirtualPort {
             slave: pair.slave,
             path,
             link: None,
+            idle,
         };
         if let Some(link) = link {
             replace_symlink(&port.path, link)?;
@@ -135,33 +158,20 @@ impl VirtualPort {
     }
 
     /// Put the slave back to the idle speed if a client changed it; returns
-    /// the raw speed code the client had applied, if it differed.
-    pub fn restore_idle_speed(&self) -> io::Result<Option<u32>> {
-        // libc directly: a client such as serialport-rs sets custom rates
-        // (BOTHER), which nix's BaudRate cannot represent.
+    /// the rate the client had applied, if it differed.
+    pub fn restore_idle_speed(&self) -> io::Result<Option<ClientRate>> {
         let fd = self.slave.as_raw_fd();
-        let mut attrs = std::mem::MaybeUninit::<libc::termios>::uninit();
-        // SAFETY: `fd` is our open slave descriptor and `attrs` is a valid
-        // out-pointer that tcgetattr fills completely on success.
-        let mut attrs = unsafe {
-            if libc::tcgetattr(fd, attrs.as_mut_ptr()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            attrs.assume_init()
-        };
-        // SAFETY: `attrs` is an initialised termios.
-        let speed = unsafe { libc::cfgetospeed(&raw const attrs) };
-        if speed == libc::B38400 {
+        if super::line::speed(fd)? == self.idle {
             return Ok(None);
         }
-        // SAFETY: as above; tcsetattr only reads `attrs`.
-        unsafe {
-            libc::cfsetspeed(&raw mut attrs, libc::B38400);
-            if libc::tcsetattr(fd, libc::TCSANOW, &raw const attrs) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(Some(speed))
+        let rate = ClientRate(super::line::read(fd)?.baud);
+        super::line::set_speed(fd, self.idle)?;
+        Ok(Some(rate))
+    }
+
+    /// What the client set on its end (speed, stop bits, flow control).
+    pub fn line_settings(&self) -> io::Result<super::line::LineSettings> {
+        super::line::read(self.slave.as_raw_fd())
     }
 
     /// Raw master fd, for diagnostics.

@@ -105,21 +105,31 @@ impl SerialSettings {
             Parity::Odd => tokio_serial::Parity::Odd,
             Parity::Even => tokio_serial::Parity::Even,
         };
-        let stop_bits = match self.stop_bits.0 {
-            2 => tokio_serial::StopBits::Two,
-            _ => tokio_serial::StopBits::One,
-        };
-        let flow = match self.flow_control {
-            FlowControl::None => tokio_serial::FlowControl::None,
-            FlowControl::Software => tokio_serial::FlowControl::Software,
-            FlowControl::Hardware => tokio_serial::FlowControl::Hardware,
-        };
         tokio_serial::new(path, self.baud)
             .data_bits(data_bits)
             .parity(parity)
-            .stop_bits(stop_bits)
-            .flow_control(flow)
+            .stop_bits(self.stop_bits.into())
+            .flow_control(self.flow_control.into())
             .exclusive(self.exclusive)
+    }
+}
+
+impl From<StopBits> for tokio_serial::StopBits {
+    fn from(bits: StopBits) -> Self {
+        match bits.0 {
+            2 => Self::Two,
+            _ => Self::One,
+        }
+    }
+}
+
+impl From<FlowControl> for tokio_serial::FlowControl {
+    fn from(flow: FlowControl) -> Self {
+        match flow {
+            FlowControl::None => Self::None,
+            FlowControl::Software => Self::Software,
+            FlowControl::Hardware => Self::Hardware,
+        }
     }
 }
 
@@ -196,24 +206,33 @@ impl Opener for SerialOpener {
                 return Err(ConnectError::NotFound { endpoint });
             };
             let endpoint = path.display().to_string();
-            let name = endpoint.clone();
-            // Opening a tty can block (carrier detect, a slow USB adapter):
-            // keep it off the runtime's worker threads.
-            let opened = tokio::task::spawn_blocking(move || {
-                SerialStream::open(&settings.builder(&name)).map_err(|e| classify(&name, e))
-            })
-            .await
-            .map_err(|e| ConnectError::Io {
-                endpoint: endpoint.clone(),
-                errno: None,
-                message: format!("open task failed: {e}"),
-            })??;
+            let opened = open_stream(path, settings).await?;
             Ok(Transport {
                 stream: Box::new(opened),
                 endpoint,
             })
         })
     }
+}
+
+/// Open a serial port with `settings`.
+pub(crate) async fn open_stream(
+    path: PathBuf,
+    settings: SerialSettings,
+) -> Result<SerialStream, ConnectError> {
+    let endpoint = path.display().to_string();
+    let name = endpoint.clone();
+    // Opening a tty can block (carrier detect, a slow USB adapter): keep
+    // it off the runtime's worker threads.
+    tokio::task::spawn_blocking(move || {
+        SerialStream::open(&settings.builder(&name)).map_err(|e| classify(&name, e))
+    })
+    .await
+    .map_err(|e| ConnectError::Io {
+        endpoint,
+        errno: None,
+        message: format!("open task failed: {e}"),
+    })?
 }
 
 /// Map serialport's error kinds onto the distinctions operators need.

@@ -321,12 +321,15 @@ impl PumpSimulator {
         Ok(())
     }
 
-    /// Keep the second-open workaround in force (§11 item 1).
+    /// Keep the second-open workaround in force (§11 item 1), and say
+    /// which rate the client had set: what a sniffer or RFC 2217 server in
+    /// front of the port passed on.
     fn restore_speed(&self) {
-        if let Some(port) = &self.port
-            && let Err(e) = port.restore_idle_speed()
-        {
-            tracing::debug!("{}: cannot reset the pty speed: {e}", self.name);
+        let Some(port) = &self.port else { return };
+        match port.restore_idle_speed() {
+            Ok(None) => {}
+            Ok(Some(rate)) => self.report.notice(format!("client set the port to {rate}")),
+            Err(e) => tracing::debug!("{}: cannot reset the pty speed: {e}", self.name),
         }
     }
 
