@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use labdeck_core::capture::{CaptureError, PcapngCapture};
 use labdeck_core::link::{Chunk, Direction, RingLimits, TrafficTap};
@@ -13,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{HeadlessError, PARTING, StopSignals, out};
 use crate::format;
+
+/// How often frames are printed and the capture flushed.
+const PRINT_EVERY: Duration = Duration::from_millis(10);
 
 /// Options of `labdeck sniff`.
 #[derive(Debug, Clone)]
@@ -61,18 +65,19 @@ pub async fn sniff(options: SniffOptions) -> Result<(), HeadlessError> {
         decoder: Decoder::new(options.decode),
         json: options.json,
     };
+    // Batches on a tick rather than a wake-up per chunk: the relay's send
+    // then wakes nobody, which keeps the printer off the relayed bytes' path.
+    let mut tick = tokio::time::interval(PRINT_EVERY);
     loop {
         tokio::select! {
             () = signals.recv() => break,
-            Some(item) = timeline_rx.recv() => printer.item(item, &mut capture),
+            _ = tick.tick() => printer.drain(&mut timeline_rx, &mut capture),
         }
     }
     cancel.cancel();
     let _ = relay.await;
     // What the relay recorded before it stopped is printed and captured.
-    while let Ok(item) = timeline_rx.try_recv() {
-        printer.item(item, &mut capture);
-    }
+    printer.drain(&mut timeline_rx, &mut capture);
     if let Some(capture) = &capture {
         eprintln!(
             "{} packet(s) in {}",
@@ -112,6 +117,23 @@ struct Printer {
 }
 
 impl Printer {
+    /// Print and capture everything waiting, then flush the capture.
+    fn drain(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<Item>,
+        capture: &mut Option<PcapngCapture>,
+    ) {
+        while let Ok(item) = rx.try_recv() {
+            self.item(item, capture);
+        }
+        if let Some(file) = capture
+            && let Err(e) = file.flush()
+        {
+            eprintln!("error: {e}; capture stopped");
+            *capture = None;
+        }
+    }
+
     fn item(&mut self, item: Item, capture: &mut Option<PcapngCapture>) {
         match item {
             Item::Chunk(chunk) => self.chunk(&chunk, capture),

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
@@ -19,8 +19,11 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use crate::link::{Chunk, Direction};
+use crate::link::{Chunk, Direction, TrafficTap};
+use crate::publish::Publish;
 
 /// `epb_flags` bits 0–1: the packet's direction (pcapng §4.3.1).
 const INBOUND: u32 = 0b01;
@@ -42,9 +45,10 @@ pub enum CaptureError {
     },
 }
 
-/// A pcapng file being written. Every packet is flushed to the file as
-/// it is written, so a capture cut short (a crash, a kill) holds every
-/// packet before the cut and still opens.
+/// A pcapng file being written. Packets are buffered until [`flush`]
+/// (`PcapngCapture::flush`), which its writers call whenever no more
+/// chunks are waiting, so a capture cut short (a crash, a kill) holds
+/// every packet up to the last quiet moment and still opens.
 pub struct PcapngCapture {
     path: PathBuf,
     writer: PcapNgWriter<BufWriter<File>>,
@@ -110,7 +114,7 @@ impl PcapngCapture {
             .write_pcapng_block(block)
             .map_err(|source| self.pcap_error(source))?;
         self.packets += 1;
-        self.flush()
+        Ok(())
     }
 
     /// The interface of `link`, described on first use.
@@ -137,7 +141,8 @@ impl PcapngCapture {
         Ok(id)
     }
 
-    fn flush(&mut self) -> Result<(), CaptureError> {
+    /// Write what is buffered to the file.
+    pub fn flush(&mut self) -> Result<(), CaptureError> {
         self.writer
             .get_mut()
             .flush()
@@ -153,6 +158,74 @@ impl PcapngCapture {
             source,
         }
     }
+}
+
+/// Hands chunks to a capture's writer.
+#[derive(Debug)]
+struct ToWriter(mpsc::UnboundedSender<Chunk>);
+
+impl Publish<Chunk> for ToWriter {
+    fn publish(&self, chunk: Chunk) {
+        let _ = self.0.send(chunk);
+    }
+}
+
+/// After a stop, chunks are still written until the link has been quiet
+/// this long (its manager and driver stop on the same token, and what they
+/// record on the way out belongs in the file)…
+const QUIET: Duration = Duration::from_millis(200);
+/// …but for no longer than this.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// Capture every chunk of `tap` from now on into `capture`: the returned
+/// actor writes them off the link's path until `cancel` and the link has
+/// gone quiet, then stops mirroring and writes what is still queued.
+pub fn capture_tap(
+    tap: &TrafficTap,
+    mut capture: PcapngCapture,
+    cancel: CancellationToken,
+) -> impl Future<Output = Result<(), CaptureError>> + Send + 'static {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tap.mirror_to(Some(std::sync::Arc::new(ToWriter(tx))));
+    let tap = tap.clone();
+    async move {
+        let written = write_until(&mut rx, &mut capture, cancel).await;
+        tap.mirror_to(None);
+        written?;
+        // Unmirrored: the channel ends with what was already sent.
+        while let Some(chunk) = rx.recv().await {
+            capture.write(&chunk)?;
+        }
+        capture.flush()
+    }
+}
+
+async fn write_until(
+    rx: &mut mpsc::UnboundedReceiver<Chunk>,
+    capture: &mut PcapngCapture,
+    cancel: CancellationToken,
+) -> Result<(), CaptureError> {
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            chunk = rx.recv() => match chunk {
+                Some(chunk) => {
+                    capture.write(&chunk)?;
+                    if rx.is_empty() {
+                        capture.flush()?;
+                    }
+                }
+                None => return Ok(()),
+            },
+        }
+    }
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while let Ok(Some(chunk)) =
+        tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + QUIET), rx.recv()).await
+    {
+        capture.write(&chunk)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -184,6 +257,7 @@ mod tests {
             capture.write(&chunk).unwrap();
         }
         assert_eq!(capture.packets(), 3);
+        capture.flush().unwrap();
         drop(capture);
 
         let mut reader = PcapNgReader::new(File::open(&path).unwrap()).unwrap();

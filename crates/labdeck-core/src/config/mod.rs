@@ -133,6 +133,8 @@ pub struct LinkSpec {
     pub transport: TransportSpec,
     pub retry: RetryPolicy,
     pub autoconnect: bool,
+    /// Every chunk also goes to this pcapng file (created at start).
+    pub capture: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

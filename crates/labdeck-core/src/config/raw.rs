@@ -156,6 +156,8 @@ pub struct RawLink {
     pub flow_control: Option<S<String>>,
     pub exclusive: Option<S<bool>>,
     pub autoconnect: Option<bool>,
+    /// A pcapng file every chunk of the link is written to.
+    pub capture: Option<S<String>>,
     pub retry: Option<RawRetry>,
 }
 

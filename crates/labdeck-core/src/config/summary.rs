@@ -61,7 +61,7 @@ impl Config {
             };
             let _ = writeln!(
                 out,
-                "  {:<16} {:<8}  {target}; retry {} s ×{} ≤ {} s, attempts {attempts}{}",
+                "  {:<16} {:<8}  {target}; retry {} s ×{} ≤ {} s, attempts {attempts}{}{}",
                 link.name,
                 link.transport.kind(),
                 r.base.as_secs_f64(),
@@ -72,6 +72,10 @@ impl Config {
                 } else {
                     ", manual connect"
                 },
+                link.capture
+                    .as_ref()
+                    .map(|path| format!(", captured to {}", path.display()))
+                    .unwrap_or_default(),
             );
         }
         let _ = writeln!(out, "devices ({}):", self.devices.len());

@@ -140,6 +140,8 @@ struct TapInner {
     chunks: AtomicU64,
     evicted: AtomicU64,
     out: Publisher<Chunk>,
+    /// A second taker of every chunk (a capture file), lossless.
+    mirror: Mutex<Option<Publisher<Chunk>>>,
 }
 
 impl TrafficTap {
@@ -154,6 +156,7 @@ impl TrafficTap {
                 chunks: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
                 out,
+                mirror: Mutex::new(None),
             }),
         }
     }
@@ -187,7 +190,25 @@ impl TrafficTap {
             inner.evicted.fetch_add(evicted, Ordering::Relaxed);
         }
         inner.out.publish(chunk.clone());
+        if let Some(mirror) = inner
+            .mirror
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            mirror.publish(chunk.clone());
+        }
         chunk
+    }
+
+    /// Also hand every chunk from now on to `mirror` (`None`: stop).
+    /// Unlike the bus, which drops for slow readers, a mirror gets all.
+    pub fn mirror_to(&self, mirror: Option<Publisher<Chunk>>) {
+        *self
+            .inner
+            .mirror
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = mirror;
     }
 
     /// A copy of the recorded history, oldest first.

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use self::supervise::Supervisor;
 use self::thread::DeviceThread;
 use crate::bus::EventBus;
+use crate::capture::{PcapngCapture, capture_tap};
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager, LinkParts};
 use crate::device::DriverParts;
@@ -38,6 +39,11 @@ pub enum RuntimeError {
     Server { name: String, source: ServerError },
     #[error("link {link} refers to simulator {simulator}, which does not exist")]
     MissingSimulator { link: String, simulator: String },
+    #[error("link {link}: {source}")]
+    Capture {
+        link: String,
+        source: crate::capture::CaptureError,
+    },
     #[error("shutdown did not finish within {0:?}")]
     ShutdownTimeout(Duration),
     #[error("cannot start the device thread: {0}")]
@@ -207,6 +213,14 @@ async fn build(
             None
         };
         let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
+        if let Some(path) = &link.capture {
+            let capture = PcapngCapture::create(path).map_err(|source| RuntimeError::Capture {
+                link: link.name.clone(),
+                source,
+            })?;
+            let writer = capture_tap(&tap, capture, cancel.child_token());
+            supervisor.spawn(name.clone(), "capture", writer);
+        }
         let simulator = match &link.transport {
             TransportSpec::Virtual { simulator, .. }
             | TransportSpec::SimulatedTcp { simulator } => Some(simulator.as_str().into()),

@@ -116,6 +116,7 @@ pub(super) fn remote(
         },
         retry: c.retry(r.retry.as_ref(), retry),
         autoconnect: r.autoconnect.unwrap_or(true),
+        capture: None,
     };
     let device = DeviceSpec {
         name: name.clone(),

@@ -18,6 +18,7 @@ pub(super) fn link(
     driver: Option<&str>,
 ) -> Option<LinkSpec> {
     let retry = c.retry(l.retry.as_ref(), defaults);
+    let capture = l.capture.as_ref().map(|path| c.path(path.get_ref()));
     let kind = l.kind.get_ref().as_str();
     let serial_keys = [
         (l.baud.as_ref().map(toml::Spanned::span), "baud"),
@@ -99,6 +100,7 @@ pub(super) fn link(
                             simulator: sim.get_ref().clone(),
                         },
                         retry,
+                        capture,
                     ));
                 }
                 _ => {}
@@ -131,15 +133,21 @@ pub(super) fn link(
             return None;
         }
     };
-    Some(spec(l, transport, retry))
+    Some(spec(l, transport, retry, capture))
 }
 
-fn spec(l: &RawLink, transport: TransportSpec, retry: RetryPolicy) -> LinkSpec {
+fn spec(
+    l: &RawLink,
+    transport: TransportSpec,
+    retry: RetryPolicy,
+    capture: Option<std::path::PathBuf>,
+) -> LinkSpec {
     LinkSpec {
         name: l.name.get_ref().clone(),
         transport,
         retry,
         autoconnect: l.autoconnect.unwrap_or(true),
+        capture,
     }
 }
 
