@@ -1,8 +1,8 @@
 //! labdeck's command line.
 
 mod logging;
+mod port_args;
 mod sim_args;
-mod sniff_args;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ use labdeck_core::config::Config;
 use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 use logging::{init_console_logging, init_logging, init_stderr_logging};
+use port_args::{Rfc2217Args, SniffArgs};
 use sim_args::SimCommand;
-use sniff_args::SniffArgs;
 
 /// A terminal console for laboratory instruments: serial and TCP devices,
 /// device simulators, connection managers with recovery, an INDI server
@@ -68,6 +68,11 @@ enum Command {
     /// and the line settings the program makes, which are applied to the
     /// device.
     Sniff(SniffArgs),
+    /// Serve a serial DEVICE over RFC 2217 (telnet COM-PORT-OPTION) on
+    /// 127.0.0.1, for pyserial's rfc2217://HOST:PORT and other clients:
+    /// one client at a time, its baud rate, data bits, parity, stop bits
+    /// and flow control applied to the device. First stdout line: HOST:PORT.
+    Rfc2217(Rfc2217Args),
     /// Open the console on a running daemon (`labdeck serve --listen`):
     /// every pane, key and command as with a lab of its own. Quitting (or
     /// `:detach`, or a dropped SSH session) only detaches: the daemon, its
@@ -402,6 +407,10 @@ fn main() -> ExitCode {
                 spec: TurbovacSimSpec { pump, link },
                 output: output.into(),
             }))
+        }
+        Command::Rfc2217(args) => {
+            let _guard = init_stderr_logging("warn");
+            run(headless::rfc2217(args.options()))
         }
         Command::Sniff(args) => {
             let _guard = init_stderr_logging("warn");

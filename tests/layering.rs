@@ -105,6 +105,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("link", 2),
     ("capture", 3),
     ("connection", 3),
+    ("rfc2217", 3),
     ("server", 3),
     ("sniff", 3),
     ("sim", 4),

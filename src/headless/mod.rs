@@ -6,8 +6,10 @@
 pub mod command;
 pub mod out;
 pub mod print;
+mod rfc2217;
 mod sniff;
 
+pub use rfc2217::{Rfc2217Options, rfc2217};
 pub use sniff::{SniffOptions, sniff};
 
 use std::path::PathBuf;
@@ -46,6 +48,8 @@ pub enum HeadlessError {
     Sniffer(PtyError),
     #[error("{0}")]
     Capture(String),
+    #[error("cannot listen on {0}")]
+    Listen(String),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
     #[error("{0}")]

@@ -5,5 +5,6 @@
 
 pub mod indi;
 pub mod keithley;
+pub mod rfc2217;
 pub mod scpi;
 pub mod turbovac;

@@ -100,17 +100,22 @@ impl SerialSettings {
             7 => tokio_serial::DataBits::Seven,
             _ => tokio_serial::DataBits::Eight,
         };
-        let parity = match self.parity {
-            Parity::None => tokio_serial::Parity::None,
-            Parity::Odd => tokio_serial::Parity::Odd,
-            Parity::Even => tokio_serial::Parity::Even,
-        };
         tokio_serial::new(path, self.baud)
             .data_bits(data_bits)
-            .parity(parity)
+            .parity(self.parity.into())
             .stop_bits(self.stop_bits.into())
             .flow_control(self.flow_control.into())
             .exclusive(self.exclusive)
+    }
+}
+
+impl From<Parity> for tokio_serial::Parity {
+    fn from(parity: Parity) -> Self {
+        match parity {
+            Parity::None => Self::None,
+            Parity::Odd => Self::Odd,
+            Parity::Even => Self::Even,
+        }
     }
 }
 

@@ -1,0 +1,183 @@
+//! `labdeck rfc2217` in front of `labdeck sim turbovac`, as real processes
+//! over a real socket: pyserial's `rfc2217://` client (settings
+//! negotiated, a baud change on the open port, purges, data both ways),
+//! and the telnet layer by hand (IAC escaping, answers to every command,
+//! a malformed command ignored, a second client refused).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::Duration;
+
+use common::process::Process;
+use labdeck_protocol::rfc2217::{
+    COM_PORT_OPTION, ComPort, IAC, SB, SE, TelnetDecoder, TelnetEvent, Verb, negotiate,
+};
+use labdeck_protocol::turbovac::{AccessCode, Telegram};
+
+#[test]
+fn pyserial_negotiates_settings_and_talks_to_the_pump_through_labdecks_server() {
+    let Some(tools) = common::interop::tools(
+        "pyserial",
+        &["serial"],
+        "turboctl_check.py",
+        "python3 -m venv .venv && .venv/bin/pip install pyserial",
+    ) else {
+        return;
+    };
+    let sim = Process::start(&["sim", "turbovac", "--json"]);
+    let server = Process::start(&["rfc2217", &sim.first, "--json"]);
+    let mut check = Command::new(&tools.python);
+    check
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/rfc2217_pyserial.py"
+        ))
+        .arg(&server.first);
+    let (ok, out) = common::interop::run(check);
+    assert!(ok && out.contains("OVERALL PASS"), "{out}");
+    // The rates pyserial negotiated reached the simulator's port.
+    assert!(sim.wait_for(|l| l.contains("client set the port to 19200 baud")));
+    assert!(sim.wait_for(|l| l.contains("client set the port to 9600 baud")));
+    assert!(server.wait_for(|l| l.contains("\"event\":\"client-gone\"")));
+    let (events, _) = server.stop();
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains("\"baud\":9600") && l.contains("\"parity\":\"even\"")),
+        "{events:?}"
+    );
+}
+
+/// Everything the server sent until `until` holds, decoded.
+fn read_until(
+    socket: &mut TcpStream,
+    decoder: &mut TelnetDecoder,
+    until: impl Fn(&[TelnetEvent]) -> bool,
+) -> Vec<TelnetEvent> {
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut events = Vec::new();
+    let mut buf = [0u8; 512];
+    while !until(&events) {
+        let n = socket.read(&mut buf).expect("the server answers");
+        assert!(n > 0, "the server closed; so far {events:?}");
+        events.extend(decoder.push(&buf[..n]));
+    }
+    events
+}
+
+fn answered(events: &[TelnetEvent], command: &ComPort) -> bool {
+    events.iter().any(|e| match e {
+        TelnetEvent::Subnegotiation(COM_PORT_OPTION, payload) => {
+            ComPort::parse(payload, true).is_ok_and(|c| c == *command)
+        }
+        _ => false,
+    })
+}
+
+fn data(events: &[TelnetEvent]) -> Vec<u8> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TelnetEvent::Data(d) => Some(d.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn the_telnet_layer_answers_every_command_and_refuses_a_second_client() {
+    let sim = Process::start(&["sim", "turbovac", "--json"]);
+    let server = Process::start(&["rfc2217", &sim.first, "--json"]);
+    let mut socket = TcpStream::connect(&server.first).unwrap();
+    let mut decoder = TelnetDecoder::new();
+    let events = read_until(&mut socket, &mut decoder, |e| {
+        e.contains(&TelnetEvent::Negotiate(Verb::Will, COM_PORT_OPTION))
+    });
+    assert!(
+        events.contains(&TelnetEvent::Negotiate(Verb::Do, 0)),
+        "{events:?}"
+    );
+
+    // Our WILL is answered once with DO; a repeated one is not answered.
+    let mut hello = negotiate(Verb::Will, COM_PORT_OPTION).to_vec();
+    hello.extend(negotiate(Verb::Will, COM_PORT_OPTION));
+    hello.extend(ComPort::SetBaudRate(4800).encode(false));
+    hello.extend(ComPort::SetBaudRate(0).encode(false));
+    hello.extend(ComPort::SetStopSize(2).encode(false));
+    hello.extend(ComPort::PurgeData(3).encode(false));
+    hello.extend([IAC, SB, COM_PORT_OPTION, 1, 0, IAC, SE]); // a baud rate of 1 byte
+    hello.extend(ComPort::Signature(Vec::new()).encode(false));
+    socket.write_all(&hello).unwrap();
+    let events = read_until(&mut socket, &mut decoder, |e| {
+        e.iter()
+            .any(|e| matches!(e, TelnetEvent::Subnegotiation(44, p) if p.first() == Some(&100)))
+    });
+    let dos = events
+        .iter()
+        .filter(|e| **e == TelnetEvent::Negotiate(Verb::Do, COM_PORT_OPTION))
+        .count();
+    assert_eq!(dos, 1, "{events:?}");
+    for command in [
+        ComPort::SetBaudRate(4800),
+        ComPort::SetStopSize(2),
+        ComPort::PurgeData(3),
+    ] {
+        assert!(
+            answered(&events, &command),
+            "{command:?} unanswered: {events:?}"
+        );
+    }
+    let rates = events
+        .iter()
+        .filter(|e| matches!(e, TelnetEvent::Subnegotiation(44, p) if p.first() == Some(&101)))
+        .count();
+    assert_eq!(rates, 2, "the request for the current rate is answered too");
+    let signature = events.iter().find_map(|e| match e {
+        TelnetEvent::Subnegotiation(44, p) if p.first() == Some(&100) => {
+            Some(String::from_utf8_lossy(&p[1..]).into_owned())
+        }
+        _ => None,
+    });
+    assert!(
+        signature
+            .as_deref()
+            .is_some_and(|s| s.starts_with("labdeck ")),
+        "{signature:?}"
+    );
+    assert!(server.wait_for(|l| l.contains("bad-command")));
+    assert!(sim.wait_for(|l| l.contains("client set the port to 4800 baud")));
+
+    // Data both ways: a telegram and its reply, 255s escaped on the wire.
+    let query = Telegram::query(0x0400, AccessCode::Write32, 24, 0, 0x0000_00ff).encode();
+    let mut wire = Vec::new();
+    for b in query {
+        wire.push(b);
+        if b == IAC {
+            wire.push(IAC);
+        }
+    }
+    assert!(wire.len() > query.len(), "the query holds a 255");
+    socket.write_all(&wire).unwrap();
+    let events = read_until(&mut socket, &mut decoder, |e| data(e).len() >= 24);
+    let reply = data(&events);
+    assert!(Telegram::decode(&reply[..24]).is_ok(), "{reply:02x?}");
+
+    // A second client is told and closed; the first keeps its port.
+    let mut second = TcpStream::connect(&server.first).unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut text = String::new();
+    let _ = second.read_to_string(&mut text);
+    assert!(text.contains("in use"), "{text:?}");
+    let status = Telegram::query(0x0400, AccessCode::None, 0, 0, 0).encode();
+    socket.write_all(&status).unwrap();
+    let events = read_until(&mut socket, &mut decoder, |e| data(e).len() >= 24);
+    assert!(Telegram::decode(&data(&events)[..24]).is_ok());
+}
