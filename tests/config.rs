@@ -508,3 +508,44 @@ blobs = "sometimes"
 "#
     ));
 }
+
+#[test]
+fn rfc2217_links_take_an_address_and_serial_settings_and_links_a_capture() {
+    let text = r#"
+[[link]]
+name = "remote"
+type = "rfc2217"
+address = "127.0.0.1:3001"
+parity = "odd"
+capture = "remote.pcapng"
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "remote"
+"#;
+    let config = config::parse(text, ConfigOrigin::File("/lab/lab.toml".into())).unwrap();
+    let TransportSpec::Rfc2217 { address, settings } = &config.links[0].transport else {
+        panic!("{:?}", config.links[0].transport);
+    };
+    assert_eq!(address, "127.0.0.1:3001");
+    // The driver's 19200 with the link's own parity.
+    assert_eq!((settings.baud, settings.parity), (19_200, Parity::Odd));
+    assert_eq!(
+        config.links[0].capture.as_deref(),
+        Some(std::path::Path::new("/lab/remote.pcapng"))
+    );
+    insta::assert_snapshot!(errors(
+        r#"
+[[link]]
+name = "a"
+type = "rfc2217"
+path = "/dev/ttyUSB0"
+
+[[link]]
+name = "b"
+type = "rfc2217"
+address = "nowhere"
+"#
+    ));
+}

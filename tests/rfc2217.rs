@@ -181,3 +181,191 @@ fn the_telnet_layer_answers_every_command_and_refuses_a_second_client() {
     let events = read_until(&mut socket, &mut decoder, |e| data(e).len() >= 24);
     assert!(Telegram::decode(&data(&events)[..24]).is_ok());
 }
+
+/// A pump driver on an `rfc2217` link to `address`, fast retries.
+fn pump_over(address: &str) -> String {
+    format!(
+        r#"
+[[link]]
+name = "port"
+type = "rfc2217"
+address = "{address}"
+
+[link.retry]
+base = 0.05
+cap = 0.2
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "port"
+poll-interval = 0.05
+reply-timeout = 0.5
+"#
+    )
+}
+
+/// Debian's ser2net on 127.0.0.1, `telnet(rfc2217)` in front of `device`;
+/// stopped (SIGTERM, by its PID) on drop.
+struct Ser2net {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Ser2net {
+    fn start(device: &str) -> Option<Self> {
+        if Command::new("ser2net").arg("-v").output().is_err() {
+            assert!(
+                std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none(),
+                "ser2net required but not found"
+            );
+            eprintln!("SKIPPED: the ser2net part: install ser2net (Debian package ser2net)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::free_port();
+        let config = dir.path().join("ser2net.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "%YAML 1.1\n---\nconnection: &pump\n  accepter: telnet(rfc2217),tcp,127.0.0.1,{port}\n  connector: serialdev,{device},9600n81,local\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("ser2net")
+            .arg("-n")
+            .arg("-u")
+            .arg("-c")
+            .arg(&config)
+            .arg("-P")
+            .arg(dir.path().join("ser2net.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start ser2net");
+        let deadline = std::time::Instant::now() + common::LIMIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ser2net does not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // That probe was a client: let ser2net close the port again.
+        std::thread::sleep(Duration::from_millis(300));
+        Some(Self {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Ser2net {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pump_driver_reaches_its_pump_through_ser2net_and_sets_its_rate() {
+    let sim = Process::start(&["sim", "turbovac", "--json"]);
+    let Some(ser2net) = Ser2net::start(&sim.first) else {
+        return;
+    };
+    let runtime = common::start(&pump_over(&format!("127.0.0.1:{}", ser2net.port))).await;
+    common::wait_state(
+        runtime.hub(),
+        "port",
+        labdeck_core::connection::StateKind::Connected,
+    )
+    .await;
+    common::wait_responding(runtime.hub(), "pump", "the pump to answer through ser2net").await;
+    let snapshot = runtime.hub().device("pump").unwrap().snapshot();
+    assert!(
+        common::prop(&snapshot, "frequency").is_some(),
+        "{snapshot:?}"
+    );
+    runtime.shutdown().await.unwrap();
+    // ser2net applied the driver's 19200 (8E1) to the simulator's port.
+    assert!(sim.wait_for(|l| l.contains("client set the port to 19200 baud")));
+}
+
+/// A server that relays data to `device` and answers every COM port
+/// command but purges, which it never answers (labgrid#1779).
+fn forgetful_server(device: String) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        let port = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&device)
+            .unwrap();
+        let mut attrs = nix::sys::termios::tcgetattr(&port).unwrap();
+        nix::sys::termios::cfmakeraw(&mut attrs);
+        nix::sys::termios::tcsetattr(&port, nix::sys::termios::SetArg::TCSANOW, &attrs).unwrap();
+        let mut port_out = port.try_clone().unwrap();
+        let mut client_out = client.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut port = port;
+            let mut buf = [0u8; 256];
+            while let Ok(n) = port.read(&mut buf) {
+                if n == 0
+                    || client_out
+                        .write_all(&labdeck_protocol::rfc2217::escape(&buf[..n]))
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut decoder = TelnetDecoder::new();
+        let mut buf = [0u8; 256];
+        while let Ok(n) = client.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            for event in decoder.push(&buf[..n]) {
+                match event {
+                    TelnetEvent::Data(data) => port_out.write_all(&data).unwrap(),
+                    TelnetEvent::Subnegotiation(COM_PORT_OPTION, payload) => {
+                        match ComPort::parse(&payload, false) {
+                            Ok(ComPort::PurgeData(_)) | Err(_) => {}
+                            Ok(command) => client.write_all(&command.encode(true)).unwrap(),
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_a_purge_does_not_hang_the_link() {
+    let sim = Process::start(&["sim", "turbovac", "--json"]);
+    let address = forgetful_server(sim.first.clone());
+    let started = std::time::Instant::now();
+    let runtime = common::start(&pump_over(&address.to_string())).await;
+    common::wait_responding(
+        runtime.hub(),
+        "pump",
+        "the pump to answer without the purge",
+    )
+    .await;
+    let took = started.elapsed();
+    // Opening waited for the purge's answer at most ANSWER_WAIT, then went on.
+    assert!(took >= labdeck_core::rfc2217::ANSWER_WAIT, "{took:?}");
+    let connection = runtime.hub().connection("port").unwrap().snapshot();
+    assert_eq!(
+        connection.state,
+        labdeck_core::connection::StateKind::Connected
+    );
+    runtime.shutdown().await.unwrap();
+}

@@ -155,6 +155,11 @@ pub enum TransportSpec {
     SimulatedTcp {
         simulator: String,
     },
+    /// A remote serial port server (ser2net, labgrid) over RFC 2217.
+    Rfc2217 {
+        address: String,
+        settings: SerialSettings,
+    },
 }
 
 impl TransportSpec {
@@ -163,6 +168,7 @@ impl TransportSpec {
             Self::Serial { .. } => "serial",
             Self::Virtual { .. } => "virtual",
             Self::Tcp { .. } | Self::SimulatedTcp { .. } => "tcp",
+            Self::Rfc2217 { .. } => "rfc2217",
         }
     }
 }

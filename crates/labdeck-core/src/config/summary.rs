@@ -53,6 +53,9 @@ impl Config {
                 } => format!("{simulator} {}", settings.summary()),
                 TransportSpec::Tcp { address } => address.clone(),
                 TransportSpec::SimulatedTcp { simulator } => format!("{simulator} (its port)"),
+                TransportSpec::Rfc2217 { address, settings } => {
+                    format!("rfc2217://{address} {}", settings.summary())
+                }
             };
             let r = &link.retry;
             let attempts = match r.max_attempts {

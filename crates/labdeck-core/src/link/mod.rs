@@ -68,6 +68,8 @@ pub enum TransportKind {
     /// The client side of a simulator's pty.
     Virtual,
     Tcp,
+    /// A remote serial port over RFC 2217 (telnet COM-PORT-OPTION).
+    Rfc2217,
 }
 
 impl TransportKind {
@@ -76,6 +78,7 @@ impl TransportKind {
             Self::Serial => "serial",
             Self::Virtual => "virtual",
             Self::Tcp => "tcp",
+            Self::Rfc2217 => "rfc2217",
         }
     }
 }

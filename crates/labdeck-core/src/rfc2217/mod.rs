@@ -2,12 +2,14 @@
 //! that exposes one of labdeck's ports to `rfc2217://` clients (pyserial,
 //! ser2net's clients). The wire format is `labdeck_protocol::rfc2217`.
 
+mod client;
 mod server;
 
 use serde::Serialize;
 
 use crate::link::{ConnectError, SerialSettings};
 
+pub use client::{ANSWER_WAIT, Rfc2217Opener, Rfc2217Stream};
 pub use server::{Rfc2217Server, ServedPort};
 
 /// What happened at an RFC 2217 server, besides the traffic.

@@ -27,6 +27,7 @@ use crate::device::turbovac::PumpDriver;
 use crate::hub::{Hub, HubParts};
 use crate::link::pty::PtyError;
 use crate::link::{Opener, PortPath, SerialOpener, TcpOpener, TrafficTap};
+use crate::rfc2217::Rfc2217Opener;
 use crate::server::ServerError;
 use crate::sim::electrometer::ElectrometerSimulator;
 use crate::sim::turbovac::PumpSimulator;
@@ -195,6 +196,9 @@ async fn build(
                 Arc::new(SerialOpener::new(path, *settings))
             }
             TransportSpec::Tcp { address } => Arc::new(TcpOpener::new(address.clone())),
+            TransportSpec::Rfc2217 { address, settings } => {
+                Arc::new(Rfc2217Opener::new(address.clone(), *settings))
+            }
             TransportSpec::SimulatedTcp { simulator } => {
                 let address = addresses.get(simulator.as_str()).ok_or_else(|| {
                     RuntimeError::MissingSimulator {
@@ -224,7 +228,9 @@ async fn build(
         let simulator = match &link.transport {
             TransportSpec::Virtual { simulator, .. }
             | TransportSpec::SimulatedTcp { simulator } => Some(simulator.as_str().into()),
-            TransportSpec::Serial { .. } | TransportSpec::Tcp { .. } => None,
+            TransportSpec::Serial { .. }
+            | TransportSpec::Tcp { .. }
+            | TransportSpec::Rfc2217 { .. } => None,
         };
         let (manager, handle) = ConnectionManager::new(LinkParts {
             name: name.clone(),

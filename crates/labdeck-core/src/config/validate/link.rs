@@ -33,7 +33,10 @@ pub(super) fn link(
     ];
     let misplaced = |c: &mut Checker, span: Option<Range<usize>>, key: &str| {
         if let Some(span) = span {
-            c.error(span, format!("{key} does not apply to a {kind} link"));
+            c.error(
+                span,
+                format!("{key} does not apply to {} link", article(kind)),
+            );
         }
     };
     let transport = match kind {
@@ -77,6 +80,40 @@ pub(super) fn link(
                     simulator: sim.get_ref().clone(),
                     settings,
                 }
+            }
+        }
+        "rfc2217" => {
+            misplaced(c, l.path.as_ref().map(toml::Spanned::span), "path");
+            misplaced(
+                c,
+                l.simulator.as_ref().map(toml::Spanned::span),
+                "simulator",
+            );
+            misplaced(
+                c,
+                l.exclusive.as_ref().map(toml::Spanned::span),
+                "exclusive",
+            );
+            let settings = serial_settings(c, l, driver);
+            let Some(address) = &l.address else {
+                c.error(
+                    l.kind.span(),
+                    format!(
+                        "link {:?}: an rfc2217 link needs address = \"HOST:PORT\" (a ser2net telnet(rfc2217) port)",
+                        l.name.get_ref()
+                    ),
+                );
+                return None;
+            };
+            if !is_host_port(address.get_ref()) {
+                c.error(
+                    address.span(),
+                    format!("address {:?} is not HOST:PORT", address.get_ref()),
+                );
+            }
+            TransportSpec::Rfc2217 {
+                address: address.get_ref().clone(),
+                settings,
             }
         }
         "tcp" => {
@@ -128,7 +165,7 @@ pub(super) fn link(
         other => {
             c.error(
                 l.kind.span(),
-                format!("unknown link type {other:?}; expected serial, virtual or tcp"),
+                format!("unknown link type {other:?}; expected serial, virtual, tcp or rfc2217"),
             );
             return None;
         }
@@ -153,7 +190,8 @@ fn spec(
 
 /// "a turbovac", "an electrometer".
 pub(super) fn article(word: &str) -> String {
-    let an = word.starts_with(['a', 'e', 'i', 'o', 'u']);
+    // "an rfc2217": said letter by letter.
+    let an = word.starts_with(['a', 'e', 'i', 'o', 'u']) || word.starts_with("rfc");
     format!("{} {word}", if an { "an" } else { "a" })
 }
 
