@@ -1,9 +1,9 @@
-//! What `labdeck sniff` costs: the round trip of a status telegram through
-//! the sniffer against the same simulator reached directly, in the same
-//! run, and a stream at 115 200 baud's byte rate relayed both ways
-//! without loss.
+//! What labdeck in front of a port costs: the round trip of a status
+//! telegram through `labdeck sniff` and through `labdeck rfc2217`, each
+//! against a simulator reached directly in the same run, and a stream at
+//! 115 200 baud's byte rate relayed both ways by the sniffer without loss.
 //!
-//! `cargo bench --bench sniff_relay [-- [ROUNDS]]`
+//! `cargo bench --bench relays [-- [ROUNDS]]`
 //!
 //! Two `labdeck sim turbovac` processes (compat profile): one reached
 //! directly, one behind `labdeck sniff --decode uss --capture` (a sniffer
@@ -15,17 +15,23 @@
 //! 2. turboctl: turboctl's own `api.status()` (benches/turboctl_client.py,
 //!    the §14.1 method with its 0–20 ms random gaps), when the venv has it.
 //!
+//! RFC 2217: a third simulator behind `labdeck rfc2217`; a blocking TCP
+//! client sends the same query (no 255 in it, so no escaping) and reads
+//! until 24 payload bytes have been decoded, interleaved with the raw
+//! direct round trips.
+//!
 //! The stream: a TCP listener on 127.0.0.1 stands for the device; 11 520
 //! bytes/s (115 200 baud, 8N1) of a counting pattern go through the
 //! sniffer each way for `STREAM_SECONDS`, and every byte is checked.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use labdeck_protocol::rfc2217::{TelnetDecoder, TelnetEvent};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::sys::termios::{self, BaudRate, SetArg, SpecialCharacterIndices};
@@ -147,24 +153,29 @@ fn summary(ratios: &mut [f64]) -> String {
     )
 }
 
-fn raw_round_trips(direct: &str, sniffed: &str, rounds: usize) {
-    let direct = open_raw(direct);
-    let sniffed = open_raw(sniffed);
+/// Interleaved rounds of `direct` and `through`; prints both and their
+/// per-round ratio under `label`.
+fn compare(
+    label: &str,
+    rounds: usize,
+    mut direct: impl FnMut() -> Duration,
+    mut through: impl FnMut() -> Duration,
+) {
     for _ in 0..50 {
-        round_trip(&direct);
-        round_trip(&sniffed);
+        direct();
+        through();
     }
-    let (mut all_direct, mut all_sniffed, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut all_direct, mut all_through, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
-        let mut d: Vec<Duration> = (0..PER_ROUND).map(|_| round_trip(&direct)).collect();
-        let mut s: Vec<Duration> = (0..PER_ROUND).map(|_| round_trip(&sniffed)).collect();
-        ratios.push(median(&mut s).as_secs_f64() / median(&mut d).as_secs_f64());
+        let mut d: Vec<Duration> = (0..PER_ROUND).map(|_| direct()).collect();
+        let mut t: Vec<Duration> = (0..PER_ROUND).map(|_| through()).collect();
+        ratios.push(median(&mut t).as_secs_f64() / median(&mut d).as_secs_f64());
         all_direct.extend(d);
-        all_sniffed.extend(s);
+        all_through.extend(t);
     }
-    for (name, samples) in [("direct ", &mut all_direct), ("sniffed", &mut all_sniffed)] {
+    for (name, samples) in [("direct", &mut all_direct), ("through", &mut all_through)] {
         println!(
-            "raw {name}: median {}  p10 {}  p90 {}  p99 {}  (n={})",
+            "{label} {name:<7}: median {}  p10 {}  p90 {}  p99 {}  (n={})",
             micros(median(samples)),
             micros(percentile(samples, 0.1)),
             micros(percentile(samples, 0.9)),
@@ -172,12 +183,46 @@ fn raw_round_trips(direct: &str, sniffed: &str, rounds: usize) {
             samples.len()
         );
     }
-    let added = median(&mut all_sniffed).saturating_sub(median(&mut all_direct));
+    let added = median(&mut all_through).saturating_sub(median(&mut all_direct));
     println!(
-        "raw through/direct per round: {}; added by the relay (medians): {}",
+        "{label} through/direct per round: {}; added (medians): {}",
         summary(&mut ratios),
         micros(added)
     );
+}
+
+/// A client of `labdeck rfc2217`: the query out, 24 payload bytes back.
+struct Rfc2217Client {
+    socket: TcpStream,
+    decoder: TelnetDecoder,
+}
+
+impl Rfc2217Client {
+    fn connect(address: &str) -> Self {
+        let socket = TcpStream::connect(address).expect("connect");
+        socket.set_nodelay(true).expect("nodelay");
+        Self {
+            socket,
+            decoder: TelnetDecoder::new(),
+        }
+    }
+
+    fn round_trip(&mut self) -> Duration {
+        let start = Instant::now();
+        self.socket.write_all(&STATUS).expect("write");
+        let mut got = 0;
+        let mut buf = [0u8; 256];
+        while got < TELEGRAM {
+            let n = self.socket.read(&mut buf).expect("read");
+            assert!(n > 0, "the server closed");
+            for event in self.decoder.push(&buf[..n]) {
+                if let TelnetEvent::Data(data) = event {
+                    got += data.len();
+                }
+            }
+        }
+        start.elapsed()
+    }
 }
 
 /// turboctl's own client, `n` queries, as `median` in ms.
@@ -328,9 +373,30 @@ fn main() {
         capture.path().to_str().expect("utf-8 path"),
     ]);
     std::thread::sleep(Duration::from_millis(300));
-    println!("sniff_relay: {rounds} rounds of {PER_ROUND} raw round trips per path");
-    raw_round_trips(&direct.port, &sniffer.port, rounds);
+    let served = Labdeck::start(&["sim", "turbovac", "--profile", "compat"]);
+    let server = Labdeck::start(&["rfc2217", &served.port]);
+    std::thread::sleep(Duration::from_millis(300));
+    println!("relays: {rounds} rounds of {PER_ROUND} raw round trips per path");
+    {
+        let (plain, sniffed) = (open_raw(&direct.port), open_raw(&sniffer.port));
+        compare(
+            "sniff",
+            rounds,
+            || round_trip(&plain),
+            || round_trip(&sniffed),
+        );
+    }
     turboctl_round_trips(&direct.port, &sniffer.port, rounds);
     drop(sniffer);
+    {
+        let plain = open_raw(&direct.port);
+        let mut client = Rfc2217Client::connect(&server.port);
+        compare(
+            "rfc2217",
+            rounds,
+            || round_trip(&plain),
+            || client.round_trip(),
+        );
+    }
     stream();
 }
