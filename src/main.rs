@@ -14,8 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
 use labdeck_core::config::Config;
+use labdeck_core::recording::Recording;
 use labdeck_core::runtime::Runtime;
-use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
+use labdeck_core::sim::turbovac::{Profile, PumpConfig, ReplayBook, TurbovacSimSpec};
 use logging::{init_console_logging, init_logging, init_stderr_logging};
 use port_args::{Rfc2217Args, SniffArgs};
 use sim_args::SimCommand;
@@ -116,6 +117,8 @@ struct RunArgs {
     data_dir: Option<PathBuf>,
     #[command(flatten)]
     indi: IndiArgs,
+    #[command(flatten)]
+    record: RecordArgs,
 }
 
 /// How the console looks and what it may do (`run` and `attach`).
@@ -180,6 +183,25 @@ impl IndiArgs {
             config.indi_server = None;
         } else if let Some(port) = self.indi_port {
             config.indi_server.get_or_insert_with(Default::default).port = port;
+        }
+    }
+}
+
+/// Record the run's timeline.
+#[derive(Debug, Args, Default, Clone)]
+struct RecordArgs {
+    /// Record every event of the run (traffic of every link, state
+    /// transitions, alarms, fault toggles, notices, tasks) to FILE as JSON
+    /// lines; `labdeck sim turbovac --replay FILE` answers from it
+    /// (README: Recording and replay).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+}
+
+impl RecordArgs {
+    fn apply(self, config: &mut Config) {
+        if let Some(path) = self.record {
+            config.recording = Some(path);
         }
     }
 }
@@ -283,6 +305,8 @@ struct ServeArgs {
     #[command(flatten)]
     indi: IndiArgs,
     #[command(flatten)]
+    record: RecordArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -325,6 +349,7 @@ fn main() -> ExitCode {
                 config.tasks.data_dir = dir;
             }
             args.indi.apply(&mut config);
+            args.record.apply(&mut config);
             let token = match read_token(args.token_file.as_deref()) {
                 Ok(token) => token,
                 Err(e) => return fail(&e),
@@ -385,6 +410,8 @@ fn main() -> ExitCode {
             wire_timing,
             flicker,
             ramp_rate,
+            replay,
+            replay_link,
             output,
         }) => {
             if (wire_timing || flicker) && profile != Profile::Realistic {
@@ -402,9 +429,14 @@ fn main() -> ExitCode {
                 pump.ramp_rate = rate;
                 pump.decel_rate = rate;
             }
+            let replay = match replay.map(|file| replay_book(&file, replay_link.as_deref())) {
+                Some(Ok(book)) => Some(book),
+                Some(Err(e)) => return fail(&format!("error: {e}")),
+                None => None,
+            };
             let _guard = init_stderr_logging("warn");
             run(headless::sim_turbovac(SimOptions {
-                spec: TurbovacSimSpec { pump, link },
+                spec: TurbovacSimSpec { pump, link, replay },
                 output: output.into(),
             }))
         }
@@ -430,6 +462,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// The recorded request/reply pairs of one link of a recording.
+fn replay_book(file: &Path, link: Option<&str>) -> Result<ReplayBook, String> {
+    let recording = Recording::read(file).map_err(|e| e.to_string())?;
+    let (name, chunks) = recording.traffic(link).map_err(|e| e.to_string())?;
+    let book = ReplayBook::from_chunks(&chunks)
+        .map_err(|e| format!("recording {}, link {name}: {e}", file.display()))?;
+    eprintln!(
+        "replaying {} recorded replies of {name} from {}{}",
+        book.len(),
+        file.display(),
+        if recording.lagged > 0 {
+            format!(" ({} events were missed while recording)", recording.lagged)
+        } else {
+            String::new()
+        }
+    );
+    Ok(book)
+}
+
 fn console(args: RunArgs) -> ExitCode {
     if let Err(e) = labdeck::tui::check_terminal() {
         return fail(&format!("error: {e}"));
@@ -442,6 +493,7 @@ fn console(args: RunArgs) -> ExitCode {
         config.tasks.data_dir = dir;
     }
     args.indi.apply(&mut config);
+    args.record.apply(&mut config);
     if let Some(method) = &args.method
         && let Err(e) = labdeck_core::hub::load_method(method)
     {

@@ -32,6 +32,15 @@ pub enum SimCommand {
         /// Rotor acceleration in Hz/s.
         #[arg(long, value_name = "HZ_PER_S")]
         ramp_rate: Option<f64>,
+        /// Answer from a recording (`--record`) instead of the model: each
+        /// request gets the recorded reply to the same parameter access, in
+        /// recorded order (README: Recording and replay).
+        #[arg(long, value_name = "FILE")]
+        replay: Option<PathBuf>,
+        /// The link (or simulator) of the recording to answer from, when it
+        /// has the traffic of several.
+        #[arg(long, value_name = "NAME", requires = "replay")]
+        replay_link: Option<String>,
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -53,6 +53,9 @@ pub struct Config {
     /// The INDI server, when on.
     pub indi_server: Option<IndiServerSpec>,
     pub macros: Vec<MacroSpec>,
+    /// Record the run's timeline to this file (`--record`; see
+    /// [`crate::recording`]).
+    pub recording: Option<PathBuf>,
 }
 
 /// A named send (`[[macro]]`), once or periodic.

@@ -383,6 +383,7 @@ pub(super) fn validate(
             devices,
             indi_server,
             macros,
+            recording: None,
         })
     } else {
         Err(ConfigErrors(c.errors))

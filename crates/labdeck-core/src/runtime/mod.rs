@@ -126,6 +126,16 @@ async fn build(
     let supervisor = Supervisor::new(bus.clone(), cancel.clone());
     let ring = config.traffic.ring_limits();
     let mut taps = Vec::new();
+    if let Some(path) = &config.recording {
+        // Subscribed before anything starts: the timeline is whole.
+        let recorder = crate::recording::record(
+            bus.subscribe(),
+            path.clone(),
+            config.origin.to_string(),
+            cancel.child_token(),
+        );
+        supervisor.spawn("recording".into(), "recorder", recorder);
+    }
 
     let mut simulators = Vec::new();
     let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();

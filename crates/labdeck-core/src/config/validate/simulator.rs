@@ -125,7 +125,11 @@ fn turbovac(c: &mut Checker, s: &RawSimulator) -> TurbovacSimSpec {
         }
     }
     let link = s.link.as_ref().map(|l| c.path(l.get_ref()));
-    TurbovacSimSpec { pump, link }
+    TurbovacSimSpec {
+        pump,
+        link,
+        replay: None,
+    }
 }
 
 fn electrometer(c: &mut Checker, s: &RawSimulator) -> ElectrometerSimSpec {

@@ -3,6 +3,7 @@
 
 pub mod faults;
 mod model;
+mod replay;
 
 use std::collections::VecDeque;
 use std::io;
@@ -17,6 +18,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 pub use model::{ModelFaults, Profile, PumpConfig, PumpModel, PumpState, param_error, pump_error};
+pub use replay::{Access, ReplayBook, ReplayError};
 
 use super::{
     FaultBoard, FaultInfo, FaultSetting, SimDetail, SimEvent, SimKind, SimReporter, SimRequest,
@@ -25,7 +27,7 @@ use super::{
 use crate::error::HubError;
 use crate::link::pty::{PtyError, VirtualPort};
 use crate::link::{Direction, Framing, TrafficTap};
-use crate::protocol::turbovac::{FrameEvent, TelegramFramer, error_name};
+use crate::protocol::turbovac::{FrameEvent, Telegram, TelegramFramer, error_name};
 use crate::publish::Publisher;
 
 /// How the simulator is set up.
@@ -34,6 +36,8 @@ pub struct TurbovacSimSpec {
     pub pump: PumpConfig,
     /// Stable symlink to the pty slave.
     pub link: Option<PathBuf>,
+    /// Answer from a recording instead of the model.
+    pub replay: Option<ReplayBook>,
 }
 
 #[derive(Debug, Error)]
@@ -75,6 +79,9 @@ pub struct PumpSimulator {
     cancel: CancellationToken,
     noise: u64,
     last: PumpState,
+    replay: Option<ReplayBook>,
+    /// Requests the recording had no answer for, said once each.
+    unanswered: Vec<Access>,
 }
 
 impl PumpSimulator {
@@ -120,6 +127,8 @@ impl PumpSimulator {
             cancel,
             noise: 0x2545_f491_4f6c_dd1d,
             last,
+            replay: spec.replay,
+            unanswered: Vec::new(),
         };
         Ok((sim, handle, path_rx))
     }
@@ -230,7 +239,9 @@ impl PumpSimulator {
             match event {
                 FrameEvent::Frame(query) => {
                     let now = Instant::now();
-                    let reply = self.model.handle(&query, now).encode();
+                    let Some(reply) = self.answer(&query, now) else {
+                        continue;
+                    };
                     if let Some(bytes) = self.on_the_wire(reply) {
                         self.schedule(bytes, now).await?;
                     }
@@ -247,6 +258,23 @@ impl PumpSimulator {
         }
         self.observe();
         Ok(())
+    }
+
+    /// The model's reply, or the recording's when replaying (`None`: the
+    /// recording has none for this request).
+    fn answer(&mut self, query: &Telegram, now: Instant) -> Option<[u8; 24]> {
+        let Some(book) = &mut self.replay else {
+            return Some(self.model.handle(query, now).encode());
+        };
+        let reply = book.answer(query);
+        let access = Access::of(query);
+        if reply.is_none() && !self.unanswered.contains(&access) {
+            self.unanswered.push(access);
+            self.report.notice(format!(
+                "replay: {access} is not in the recording; no reply"
+            ));
+        }
+        reply
     }
 
     /// Apply the wire faults to a reply; `None` drops it.

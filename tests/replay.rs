@@ -1,0 +1,111 @@
+//! Record and replay: a run of the pump driver against the simulator is
+//! recorded (`--record`: one timeline of traffic, transitions, notices),
+//! then `labdeck sim turbovac --replay` answers a fresh driver from the
+//! recorded device side: it connects and shows the recorded values.
+
+mod common;
+
+use common::process::Process;
+use common::{prop_f64, run, wait_device, wait_responding, wait_state};
+use labdeck_core::config::{self, ConfigOrigin};
+use labdeck_core::connection::StateKind;
+use labdeck_core::link::Direction;
+use labdeck_core::recording::Recording;
+use labdeck_core::runtime::Runtime;
+use labdeck_protocol::turbovac::Telegram;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_pump_answers_the_driver_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.jsonl");
+
+    // Record: the pump switched on and ramped, then off.
+    let mut config = config::parse(&common::pump_config("compat", ""), ConfigOrigin::Demo).unwrap();
+    config.recording = Some(file.clone());
+    let runtime = Runtime::start(&config).await.unwrap();
+    let hub = runtime.hub();
+    wait_responding(hub, "pump", "the pump to answer").await;
+    assert!(run(hub, "pump pump on").await.ok);
+    wait_device(hub, "pump", "frequency above 300 Hz", |d| {
+        prop_f64(d, "frequency").is_some_and(|f| f > 300.0)
+    })
+    .await;
+    assert!(run(hub, "pump pump off").await.ok);
+    wait_device(hub, "pump", "frequency below 300 Hz", |d| {
+        prop_f64(d, "frequency").is_some_and(|f| f < 300.0)
+    })
+    .await;
+    runtime.shutdown().await.unwrap();
+
+    // One timeline: the link's traffic, its transitions, the simulator's
+    // notices, in the order they happened.
+    let recording = Recording::read(&file).unwrap();
+    assert_eq!(recording.lagged, 0);
+    let kinds: Vec<String> = recording
+        .events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for kind in ["transition", "traffic", "notice", "property"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    assert!(
+        recording.traffic(None).is_err(),
+        "both the link and the simulator have traffic"
+    );
+    let (_, chunks) = recording.traffic(Some("port")).unwrap();
+    // The fastest rotor the driver saw, from the recorded replies.
+    let top = chunks
+        .iter()
+        .filter(|c| c.dir == Direction::Rx)
+        .filter_map(|c| Telegram::decode(&c.bytes).ok())
+        .map(|t| t.frequency())
+        .max()
+        .unwrap();
+    assert!(top > 300, "recorded {top} Hz at most");
+
+    // Replay into a simulator; a new driver on a serial link to it.
+    let sim = Process::start(&[
+        "sim",
+        "turbovac",
+        "--replay",
+        file.to_str().unwrap(),
+        "--replay-link",
+        "port",
+    ]);
+    let text = format!(
+        r#"
+[[link]]
+name = "port"
+type = "serial"
+path = "{}"
+
+[link.retry]
+base = 0.05
+cap = 0.2
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "port"
+poll-interval = 0.05
+reply-timeout = 0.3
+"#,
+        sim.first
+    );
+    let runtime = common::start(&text).await;
+    let hub = runtime.hub();
+    wait_state(hub, "port", StateKind::Connected).await;
+    wait_responding(hub, "pump", "the replayed pump to answer").await;
+    // The recorded ramp comes back: the rotor reaches the recorded top speed.
+    wait_device(hub, "pump", "the recorded top frequency", |d| {
+        prop_f64(d, "frequency") == Some(f64::from(top))
+    })
+    .await;
+    runtime.shutdown().await.unwrap();
+}
