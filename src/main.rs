@@ -14,9 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
 use labdeck_core::config::Config;
-use labdeck_core::recording::Recording;
 use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, ReplayBook, TurbovacSimSpec};
+use labdeck_core::timeline::Timeline;
 use logging::{init_console_logging, init_logging, init_stderr_logging};
 use port_args::{Rfc2217Args, SniffArgs};
 use sim_args::SimCommand;
@@ -201,7 +201,7 @@ struct RecordArgs {
 impl RecordArgs {
     fn apply(self, config: &mut Config) {
         if let Some(path) = self.record {
-            config.recording = Some(path);
+            config.timeline = Some(path);
         }
     }
 }
@@ -464,7 +464,7 @@ fn main() -> ExitCode {
 
 /// The recorded request/reply pairs of one link of a recording.
 fn replay_book(file: &Path, link: Option<&str>) -> Result<ReplayBook, String> {
-    let recording = Recording::read(file).map_err(|e| e.to_string())?;
+    let recording = Timeline::read(file).map_err(|e| e.to_string())?;
     let (name, chunks) = recording.traffic(link).map_err(|e| e.to_string())?;
     let book = ReplayBook::from_chunks(&chunks)
         .map_err(|e| format!("recording {}, link {name}: {e}", file.display()))?;

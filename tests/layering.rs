@@ -115,7 +115,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("audit", 6),
     ("bus", 7),
     ("hub", 8),
-    ("recording", 8),
+    ("timeline", 8),
     ("runtime", 9),
 ];
 

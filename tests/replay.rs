@@ -10,8 +10,8 @@ use common::{prop_f64, run, wait_device, wait_responding, wait_state};
 use labdeck_core::config::{self, ConfigOrigin};
 use labdeck_core::connection::StateKind;
 use labdeck_core::link::Direction;
-use labdeck_core::recording::Recording;
 use labdeck_core::runtime::Runtime;
+use labdeck_core::timeline::Timeline;
 use labdeck_protocol::turbovac::Telegram;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,7 +21,7 @@ async fn a_recorded_pump_answers_the_driver_again() {
 
     // Record: the pump switched on and ramped, then off.
     let mut config = config::parse(&common::pump_config("compat", ""), ConfigOrigin::Demo).unwrap();
-    config.recording = Some(file.clone());
+    config.timeline = Some(file.clone());
     let runtime = Runtime::start(&config).await.unwrap();
     let hub = runtime.hub();
     wait_responding(hub, "pump", "the pump to answer").await;
@@ -39,7 +39,7 @@ async fn a_recorded_pump_answers_the_driver_again() {
 
     // One timeline: the link's traffic, its transitions, the simulator's
     // notices, in the order they happened.
-    let recording = Recording::read(&file).unwrap();
+    let recording = Timeline::read(&file).unwrap();
     assert_eq!(recording.lagged, 0);
     let kinds: Vec<String> = recording
         .events

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use pcap_file::DataLink;
@@ -170,31 +171,42 @@ impl Publish<Chunk> for ToWriter {
     }
 }
 
-/// After a stop, chunks are still written until the link has been quiet
-/// this long (its manager and driver stop on the same token, and what they
-/// record on the way out belongs in the file)…
+/// With a linger, chunks are still written after a stop until the links
+/// have been quiet this long (a runtime's managers and drivers stop on the
+/// same token, and what they record on the way out belongs in the file).
 const QUIET: Duration = Duration::from_millis(200);
-/// …but for no longer than this.
-const SETTLE: Duration = Duration::from_secs(2);
+/// How long a runtime's captures linger at most.
+pub const SETTLE: Duration = Duration::from_secs(2);
 
-/// Capture every chunk of `tap` from now on into `capture`: the returned
-/// actor writes them off the link's path until `cancel` and the link has
-/// gone quiet, then stops mirroring and writes what is still queued.
-pub fn capture_tap(
-    tap: &TrafficTap,
+/// Capture every chunk of `taps` from now on into `capture`: the returned
+/// actor writes them off the links' path until `cancel` and the links
+/// have gone quiet, then stops mirroring and writes what is still queued.
+/// `packets` counts what was written; `linger` is how long at most the
+/// writer waits for the links to go quiet after `cancel` (zero: not at all).
+pub fn capture_taps(
+    taps: &[TrafficTap],
     mut capture: PcapngCapture,
+    packets: Arc<AtomicU64>,
+    linger: Duration,
     cancel: CancellationToken,
 ) -> impl Future<Output = Result<(), CaptureError>> + Send + 'static {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tap.mirror_to(Some(std::sync::Arc::new(ToWriter(tx))));
-    let tap = tap.clone();
+    let to_writer: Arc<ToWriter> = Arc::new(ToWriter(tx));
+    let mirrored: Vec<(TrafficTap, u64)> = taps
+        .iter()
+        .map(|tap| (tap.clone(), tap.mirror(to_writer.clone())))
+        .collect();
+    drop(to_writer);
     async move {
-        let written = write_until(&mut rx, &mut capture, cancel).await;
-        tap.mirror_to(None);
+        let written = write_until(&mut rx, &mut capture, &packets, linger, cancel).await;
+        for (tap, id) in &mirrored {
+            tap.unmirror(*id);
+        }
         written?;
         // Unmirrored: the channel ends with what was already sent.
         while let Some(chunk) = rx.recv().await {
             capture.write(&chunk)?;
+            packets.fetch_add(1, Ordering::Relaxed);
         }
         capture.flush()
     }
@@ -203,6 +215,8 @@ pub fn capture_tap(
 async fn write_until(
     rx: &mut mpsc::UnboundedReceiver<Chunk>,
     capture: &mut PcapngCapture,
+    packets: &AtomicU64,
+    linger: Duration,
     cancel: CancellationToken,
 ) -> Result<(), CaptureError> {
     loop {
@@ -211,6 +225,7 @@ async fn write_until(
             chunk = rx.recv() => match chunk {
                 Some(chunk) => {
                     capture.write(&chunk)?;
+                    packets.fetch_add(1, Ordering::Relaxed);
                     if rx.is_empty() {
                         capture.flush()?;
                     }
@@ -219,13 +234,14 @@ async fn write_until(
             },
         }
     }
-    let deadline = tokio::time::Instant::now() + SETTLE;
+    let deadline = tokio::time::Instant::now() + linger;
     while let Ok(Some(chunk)) =
         tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + QUIET), rx.recv()).await
     {
         capture.write(&chunk)?;
+        packets.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(())
+    capture.flush()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //!
 //! Layers, bottom up; an import never points up (`tests/layering.rs`
 //! checks it): `time`, `publish`, `error` → `alarm` → `link` →
-//! `connection`, `server`, `sniff`, `capture`, `rfc2217` → `sim`, `device` → `config` → `bus` → `hub`, `recording` →
+//! `connection`, `server`, `sniff`, `capture`, `rfc2217` → `sim`, `device` → `config` → `bus` → `hub`, `timeline` →
 //! `runtime`. Each layer reports through a
 //! [`publish::Publisher`] of its own event type; the bus at the top turns
 //! them all into [`bus::Event`]s.
@@ -23,7 +23,6 @@ pub mod error;
 pub mod hub;
 pub mod link;
 pub mod publish;
-pub mod recording;
 mod request;
 pub mod rfc2217;
 pub mod runtime;
@@ -33,3 +32,4 @@ pub mod sniff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+pub mod timeline;

@@ -107,7 +107,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("macros", "the configured macros"),
     (
         "record [FILE] | record stop",
-        "log every frame of every link to FILE (or a new dated file) from now on",
+        "log every frame of every link to FILE (or a new dated file) from now on; FILE.pcapng: as pcapng for Wireshark",
     ),
     ("help", "this list"),
     ("quit", "stop"),

@@ -54,8 +54,8 @@ pub struct Config {
     pub indi_server: Option<IndiServerSpec>,
     pub macros: Vec<MacroSpec>,
     /// Record the run's timeline to this file (`--record`; see
-    /// [`crate::recording`]).
-    pub recording: Option<PathBuf>,
+    /// [`crate::timeline`]).
+    pub timeline: Option<PathBuf>,
 }
 
 /// A named send (`[[macro]]`), once or periodic.

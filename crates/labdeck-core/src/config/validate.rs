@@ -383,7 +383,7 @@ pub(super) fn validate(
             devices,
             indi_server,
             macros,
-            recording: None,
+            timeline: None,
         })
     } else {
         Err(ConfigErrors(c.errors))

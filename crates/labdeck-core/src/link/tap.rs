@@ -140,8 +140,9 @@ struct TapInner {
     chunks: AtomicU64,
     evicted: AtomicU64,
     out: Publisher<Chunk>,
-    /// A second taker of every chunk (a capture file), lossless.
-    mirror: Mutex<Option<Publisher<Chunk>>>,
+    /// Further takers of every chunk (capture files), lossless, by id.
+    mirrors: Mutex<Vec<(u64, Publisher<Chunk>)>>,
+    next_mirror: AtomicU64,
 }
 
 impl TrafficTap {
@@ -156,7 +157,8 @@ impl TrafficTap {
                 chunks: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
                 out,
-                mirror: Mutex::new(None),
+                mirrors: Mutex::new(Vec::new()),
+                next_mirror: AtomicU64::new(1),
             }),
         }
     }
@@ -190,25 +192,35 @@ impl TrafficTap {
             inner.evicted.fetch_add(evicted, Ordering::Relaxed);
         }
         inner.out.publish(chunk.clone());
-        if let Some(mirror) = inner
-            .mirror
+        for (_, mirror) in inner
+            .mirrors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
+            .iter()
         {
             mirror.publish(chunk.clone());
         }
         chunk
     }
 
-    /// Also hand every chunk from now on to `mirror` (`None`: stop).
-    /// Unlike the bus, which drops for slow readers, a mirror gets all.
-    pub fn mirror_to(&self, mirror: Option<Publisher<Chunk>>) {
-        *self
-            .inner
-            .mirror
+    /// Also hand every chunk from now on to `mirror`, until
+    /// [`unmirror`](Self::unmirror) with the id returned. Unlike the bus,
+    /// which drops for slow readers, a mirror gets every chunk.
+    pub fn mirror(&self, mirror: Publisher<Chunk>) -> u64 {
+        let id = self.inner.next_mirror.fetch_add(1, Ordering::Relaxed);
+        self.mirrors().push((id, mirror));
+        id
+    }
+
+    pub fn unmirror(&self, id: u64) {
+        self.mirrors().retain(|(mine, _)| *mine != id);
+    }
+
+    fn mirrors(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Publisher<Chunk>)>> {
+        self.inner
+            .mirrors
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = mirror;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A copy of the recorded history, oldest first.

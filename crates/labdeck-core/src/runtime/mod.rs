@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use self::supervise::Supervisor;
 use self::thread::DeviceThread;
 use crate::bus::EventBus;
-use crate::capture::{PcapngCapture, capture_tap};
+use crate::capture::{PcapngCapture, capture_taps};
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager, LinkParts};
 use crate::device::DriverParts;
@@ -126,15 +126,15 @@ async fn build(
     let supervisor = Supervisor::new(bus.clone(), cancel.clone());
     let ring = config.traffic.ring_limits();
     let mut taps = Vec::new();
-    if let Some(path) = &config.recording {
+    if let Some(path) = &config.timeline {
         // Subscribed before anything starts: the timeline is whole.
-        let recorder = crate::recording::record(
+        let recorder = crate::timeline::record(
             bus.subscribe(),
             path.clone(),
             config.origin.to_string(),
             cancel.child_token(),
         );
-        supervisor.spawn("recording".into(), "recorder", recorder);
+        supervisor.spawn("timeline".into(), "recorder", recorder);
     }
 
     let mut simulators = Vec::new();
@@ -232,7 +232,14 @@ async fn build(
                 link: link.name.clone(),
                 source,
             })?;
-            let writer = capture_tap(&tap, capture, cancel.child_token());
+            let packets = Arc::default();
+            let writer = capture_taps(
+                &[tap.clone()],
+                capture,
+                packets,
+                crate::capture::SETTLE,
+                cancel.child_token(),
+            );
             supervisor.spawn(name.clone(), "capture", writer);
         }
         let simulator = match &link.transport {

@@ -1,4 +1,4 @@
-//! Recordings: one run's timeline in a file. Every event of the bus —
+//! Timelines: one run recorded in a file (`--record`). Every event of the bus —
 //! traffic chunks of every link and simulator, connection transitions,
 //! alarms, fault toggles, notices, property updates, tasks — as JSON
 //! lines in their wire forms (`docs/wire.md`), after a header line. A
@@ -47,7 +47,7 @@ pub struct Header {
 }
 
 #[derive(Debug, Error)]
-pub enum RecordingError {
+pub enum TimelineError {
     #[error("recording {path}: {source}")]
     Io {
         path: PathBuf,
@@ -63,9 +63,9 @@ pub enum RecordingError {
     Content { path: PathBuf, message: String },
 }
 
-/// A recording read back.
+/// A recorded timeline read back.
 #[derive(Debug, Clone)]
-pub struct Recording {
+pub struct Timeline {
     pub path: PathBuf,
     pub header: Header,
     pub events: Vec<Event>,
@@ -78,13 +78,13 @@ struct Lagged {
     lagged: u64,
 }
 
-impl Recording {
-    pub fn read(path: &Path) -> Result<Self, RecordingError> {
-        let io = |source| RecordingError::Io {
+impl Timeline {
+    pub fn read(path: &Path) -> Result<Self, TimelineError> {
+        let io = |source| TimelineError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let format = |line: usize, message: String| RecordingError::Format {
+        let format = |line: usize, message: String| TimelineError::Format {
             path: path.to_path_buf(),
             line,
             message,
@@ -133,7 +133,7 @@ impl Recording {
 
     /// The traffic of one link (or simulator tap), in order. Without a
     /// name, the only one that has traffic.
-    pub fn traffic(&self, link: Option<&str>) -> Result<(Arc<str>, Vec<Chunk>), RecordingError> {
+    pub fn traffic(&self, link: Option<&str>) -> Result<(Arc<str>, Vec<Chunk>), TimelineError> {
         let mut names: Vec<Arc<str>> = Vec::new();
         for event in &self.events {
             if let Event::Traffic(chunk) = event
@@ -142,7 +142,7 @@ impl Recording {
                 names.push(chunk.link.clone());
             }
         }
-        let content = |message: String| RecordingError::Content {
+        let content = |message: String| TimelineError::Content {
             path: self.path.clone(),
             message,
         };
@@ -193,8 +193,8 @@ pub async fn record(
     path: PathBuf,
     source: String,
     cancel: CancellationToken,
-) -> Result<(), RecordingError> {
-    let io = |source| RecordingError::Io {
+) -> Result<(), TimelineError> {
+    let io = |source| TimelineError::Io {
         path: path.clone(),
         source,
     };
