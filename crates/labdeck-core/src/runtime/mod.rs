@@ -234,7 +234,7 @@ async fn build(
             })?;
             let packets = Arc::default();
             let writer = capture_taps(
-                &[tap.clone()],
+                std::slice::from_ref(&tap),
                 capture,
                 packets,
                 crate::capture::SETTLE,
