@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use labdeck::headless::{Rfc2217Options, SniffOptions};
-use labdeck_core::link::{DataBits, FlowControl, Parity, SerialSettings, StopBits};
+use labdeck_core::link::{DataBits, FlowControl, Parity, PortPath, SerialSettings, StopBits};
 use labdeck_core::rfc2217::ServedPort;
 use labdeck_core::sniff::{Decode, SniffDevice};
 
@@ -42,7 +42,7 @@ impl SniffArgs {
             }
         } else {
             SniffDevice::Serial {
-                path: PathBuf::from(self.device),
+                path: PortPath::Fixed(PathBuf::from(self.device)),
                 settings: self.serial.settings(),
             }
         };
@@ -119,7 +119,7 @@ impl Rfc2217Args {
         Rfc2217Options {
             address: format!("{}:{}", self.host, self.port),
             port: ServedPort {
-                path: self.device,
+                path: PortPath::Fixed(self.device),
                 settings: self.serial.settings(),
             },
             json: self.json,

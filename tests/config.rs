@@ -549,3 +549,47 @@ address = "nowhere"
 "#
     ));
 }
+
+#[test]
+fn sniff_links_and_rfc2217_servers_mistakes() {
+    insta::assert_snapshot!(errors(
+        r#"
+[[simulator]]
+name = "sim"
+type = "turbovac"
+
+[[link]]
+name = "port"
+type = "virtual"
+simulator = "sim"
+
+[[link]]
+name = "sniffed"
+type = "sniff"
+path = "/dev/ttyUSB0"
+address = "127.0.0.1:4001"
+decode = "xml"
+
+[[link]]
+name = "tcp"
+type = "tcp"
+address = "127.0.0.1:4002"
+pty-link = "/tmp/x"
+
+[[device]]
+name = "pump"
+driver = "turbovac"
+link = "sniffed"
+
+[[rfc2217]]
+name = "remote"
+simulator = "sim"
+port = 2217
+
+[[rfc2217]]
+name = "remote2"
+path = "/dev/ttyUSB1"
+port = 2217
+"#
+    ));
+}

@@ -369,3 +369,34 @@ async fn a_server_that_never_answers_a_purge_does_not_hang_the_link() {
     );
     runtime.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_server_exposes_a_simulators_port_and_a_driver_reaches_it() {
+    let port = common::free_port();
+    // The lab serves its simulator over RFC 2217, and its own pump driver
+    // reaches the pump through that server.
+    let text = format!(
+        r#"
+[[simulator]]
+name = "sim"
+type = "turbovac"
+
+[[rfc2217]]
+name = "remote"
+simulator = "sim"
+port = {port}
+{}"#,
+        pump_over(&format!("127.0.0.1:{port}"))
+    );
+    let runtime = common::start(&text).await;
+    let hub = runtime.hub();
+    common::wait_responding(hub, "pump", "the pump to answer over RFC 2217").await;
+    // The server's own tap saw the driver's telegrams, both ways.
+    let tap = hub.tap("remote").expect("the server's tap").clone();
+    common::wait_until("traffic both ways", || {
+        let c = tap.counters();
+        c.tx_bytes >= 24 && c.rx_bytes >= 24
+    })
+    .await;
+    runtime.shutdown().await.unwrap();
+}

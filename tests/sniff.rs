@@ -367,3 +367,49 @@ fn line_settings_reach_the_device_and_a_device_that_comes_back_is_reopened() {
     // Reopened at the rate the program had set.
     assert!(sim.wait_for(|l| l.contains("client set the port to 4800 baud")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sniff_link_in_a_configuration_relays_a_program_and_shows_its_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = dir.path().join("pump-sniffed");
+    let text = format!(
+        r#"
+[[simulator]]
+name = "sim"
+type = "turbovac"
+
+[[link]]
+name = "sniffed"
+type = "sniff"
+simulator = "sim"
+pty-link = "{}"
+decode = "uss"
+"#,
+        pty.display()
+    );
+    let runtime = common::start(&text).await;
+    let tap = runtime
+        .hub()
+        .tap("sniffed")
+        .expect("the sniffer's tap")
+        .clone();
+    let path = pty.to_str().unwrap().to_string();
+    // The program: a blocking client on the sniffer's pty.
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut port = open_program_side(&path, BaudRate::B19200, false);
+        query(&mut port)
+    })
+    .await
+    .unwrap();
+    assert!(Telegram::decode(&reply[..24]).is_ok());
+    common::wait_until("both directions on the tap", || {
+        let c = tap.counters();
+        c.tx_bytes >= 24 && c.rx_bytes >= 24
+    })
+    .await;
+    let history = tap.history();
+    assert_eq!(history[0].dir, Direction::Tx);
+    runtime.shutdown().await.unwrap();
+    // Shut down: the pty's symlink is gone with it.
+    assert!(std::fs::symlink_metadata(&pty).is_err());
+}

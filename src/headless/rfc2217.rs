@@ -30,30 +30,7 @@ impl Publish<Rfc2217Event> for Printer {
             out::line(serde_json::to_string(&event).unwrap_or_default());
             return;
         }
-        out::line(match event {
-            Rfc2217Event::ClientConnected { peer } => format!("client {peer} connected"),
-            Rfc2217Event::ClientRefused { peer, reason } => {
-                format!("client {peer} refused: {reason}")
-            }
-            Rfc2217Event::ClientGone { peer, reason } => format!("client {peer} gone: {reason}"),
-            Rfc2217Event::DeviceFailed { error } => format!("cannot open the port: {error}"),
-            Rfc2217Event::Settings {
-                settings,
-                error: None,
-            } => {
-                format!("client set {}", settings.summary())
-            }
-            Rfc2217Event::Settings {
-                settings,
-                error: Some(e),
-            } => {
-                format!(
-                    "client's settings refused by the port ({e}); it has {}",
-                    settings.summary()
-                )
-            }
-            Rfc2217Event::BadCommand { error } => format!("ignored: {error}"),
-        });
+        out::line(event.to_string());
     }
 }
 
@@ -66,7 +43,7 @@ pub async fn rfc2217(options: Rfc2217Options) -> Result<(), HeadlessError> {
         RingLimits::chunks(1),
         Arc::new(Discard) as Arc<dyn Publish<Chunk>>,
     );
-    let path = options.port.path.clone();
+    let path = options.port.path.describe();
     let server = Rfc2217Server::bind(
         &options.address,
         options.port,
@@ -85,10 +62,7 @@ pub async fn rfc2217(options: Rfc2217Options) -> Result<(), HeadlessError> {
             "warning: RFC 2217 has no authentication; every host that reaches {address} can use the port"
         );
     }
-    eprintln!(
-        "serving {} over RFC 2217 on {address} (rfc2217://{address}); Ctrl-C to stop",
-        path.display()
-    );
+    eprintln!("serving {path} over RFC 2217 on {address} (rfc2217://{address}); Ctrl-C to stop");
     let task = tokio::spawn(server.run());
     signals.recv().await;
     cancel.cancel();

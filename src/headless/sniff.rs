@@ -162,26 +162,7 @@ impl Printer {
             out::line(serde_json::to_string(event).unwrap_or_default());
             return;
         }
-        let text = match event {
-            SniffEvent::DeviceOpen { endpoint } => format!("device {endpoint} open"),
-            SniffEvent::DeviceFailed { error } => format!("cannot open the device: {error}"),
-            SniffEvent::DeviceLost { reason } => format!("device lost: {reason}; reopening"),
-            SniffEvent::Line {
-                settings,
-                applied: true,
-                ..
-            } => format!("program set {settings}: applied to the device"),
-            SniffEvent::Line {
-                settings, error, ..
-            } => format!(
-                "program set {settings}: not applied ({})",
-                error.as_deref().unwrap_or("unknown reason")
-            ),
-            SniffEvent::Dropped { bytes } => {
-                format!("{bytes} byte(s) from the program dropped: no device open")
-            }
-        };
-        out::line(format!("-- {text}"));
+        out::line(format!("-- {event}"));
     }
 }
 

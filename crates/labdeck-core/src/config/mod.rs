@@ -56,6 +56,53 @@ pub struct Config {
     /// Record the run's timeline to this file (`--record`; see
     /// [`crate::timeline`]).
     pub timeline: Option<PathBuf>,
+    /// `[[link]]`s of type `sniff`: labdeck between another program and a port.
+    pub sniffers: Vec<SniffSpec>,
+    /// `[[rfc2217]]`: ports served over RFC 2217.
+    pub rfc2217: Vec<Rfc2217Spec>,
+}
+
+/// Where a sniffer's or an RFC 2217 server's real port is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortSpec {
+    /// A serial device.
+    Path(PathBuf),
+    /// A simulator's virtual port (its current pty).
+    Simulator(String),
+    /// A TCP endpoint (sniffers only).
+    Address(String),
+}
+
+impl PortSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Path(path) => path.display().to_string(),
+            Self::Simulator(name) => format!("simulator {name}'s port"),
+            Self::Address(address) => address.clone(),
+        }
+    }
+}
+
+/// A `[[link]]` of type `sniff`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SniffSpec {
+    pub name: String,
+    pub device: PortSpec,
+    /// Until the program sets its own.
+    pub settings: SerialSettings,
+    /// The stable symlink to the program's pty.
+    pub pty_link: Option<PathBuf>,
+    pub decode: crate::sniff::Decode,
+    pub capture: Option<PathBuf>,
+}
+
+/// An `[[rfc2217]]` server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rfc2217Spec {
+    pub name: String,
+    pub port: PortSpec,
+    /// `HOST:PORT` to listen on (127.0.0.1 unless told).
+    pub listen: String,
 }
 
 /// A named send (`[[macro]]`), once or periodic.

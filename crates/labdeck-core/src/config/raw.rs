@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub indi: Option<RawIndi>,
     #[serde(default, rename = "macro")]
     pub macros: Vec<S<RawMacro>>,
+    #[serde(default)]
+    pub rfc2217: Vec<S<RawRfc2217>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +160,22 @@ pub struct RawLink {
     pub autoconnect: Option<bool>,
     /// A pcapng file every chunk of the link is written to.
     pub capture: Option<S<String>>,
+    /// Sniff links: the stable symlink to the pty the other program opens.
+    pub pty_link: Option<S<String>>,
+    /// Sniff links: how the traffic is cut into frames.
+    pub decode: Option<S<String>>,
     pub retry: Option<RawRetry>,
+}
+
+/// `[[rfc2217]]`: one of the lab's ports served over RFC 2217.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRfc2217 {
+    pub name: S<String>,
+    pub simulator: Option<S<String>>,
+    pub path: Option<S<String>>,
+    pub host: Option<S<String>>,
+    pub port: S<u16>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -41,7 +41,7 @@ impl Config {
                 }
             }
         }
-        let _ = writeln!(out, "links ({}):", self.links.len());
+        let _ = writeln!(out, "links ({}):", self.links.len() + self.sniffers.len());
         for link in &self.links {
             let target = match &link.transport {
                 TransportSpec::Serial { path, settings } => {
@@ -80,6 +80,37 @@ impl Config {
                     .map(|path| format!(", captured to {}", path.display()))
                     .unwrap_or_default(),
             );
+        }
+        for sniffer in &self.sniffers {
+            let _ = writeln!(
+                out,
+                "  {:<16} sniff     {} {}; programs open {}; decode {:?}{}",
+                sniffer.name,
+                sniffer.device.describe(),
+                sniffer.settings.summary(),
+                sniffer
+                    .pty_link
+                    .as_ref()
+                    .map_or_else(|| "a new pty".to_string(), |p| p.display().to_string()),
+                sniffer.decode,
+                sniffer
+                    .capture
+                    .as_ref()
+                    .map(|path| format!(", captured to {}", path.display()))
+                    .unwrap_or_default(),
+            );
+        }
+        if !self.rfc2217.is_empty() {
+            let _ = writeln!(out, "rfc2217 servers ({}):", self.rfc2217.len());
+            for server in &self.rfc2217 {
+                let _ = writeln!(
+                    out,
+                    "  {:<16} {} on rfc2217://{}",
+                    server.name,
+                    server.port.describe(),
+                    server.listen
+                );
+            }
         }
         let _ = writeln!(out, "devices ({}):", self.devices.len());
         for device in &self.devices {

@@ -12,6 +12,7 @@ mod device;
 mod indi;
 mod link;
 mod macros;
+mod ports;
 mod simulator;
 
 use device::device;
@@ -21,7 +22,8 @@ use simulator::simulator;
 use super::error::{ConfigError, ConfigErrors};
 use super::raw::{RawConfig, RawDevice, RawRetry};
 use super::{
-    Config, ConfigOrigin, DeviceSpec, LinkSpec, LoggingSettings, SimulatorSpec, TrafficSettings,
+    Config, ConfigOrigin, DeviceSpec, LinkSpec, LoggingSettings, SimulatorSpec, SniffSpec,
+    TrafficSettings,
 };
 
 /// A number as a reader would write it: huge and tiny ones in exponent form.
@@ -310,9 +312,12 @@ pub(super) fn validate(
         }
     }
 
-    let links: Vec<LinkSpec> = raw
+    let (sniff_links, other_links): (Vec<_>, Vec<_>) = raw
         .link
         .iter()
+        .partition(|l| l.get_ref().kind.get_ref() == "sniff");
+    let links: Vec<LinkSpec> = other_links
+        .into_iter()
         .filter_map(|l| {
             let l = l.get_ref();
             let driver = driver_of
@@ -321,6 +326,11 @@ pub(super) fn validate(
             link(&mut c, l, &sim_kinds, retry_defaults, driver)
         })
         .collect();
+    let sniffers: Vec<SniffSpec> = sniff_links
+        .into_iter()
+        .filter_map(|l| ports::sniffer(&mut c, l.get_ref(), &sim_kinds, &driver_of))
+        .collect();
+    let rfc2217 = ports::rfc2217_servers(&mut c, &raw.rfc2217, &sim_kinds, &raw.link);
 
     let no_remotes = Vec::new();
     let remotes = raw.indi.as_ref().map_or(&no_remotes, |i| &i.remote);
@@ -384,6 +394,8 @@ pub(super) fn validate(
             indi_server,
             macros,
             timeline: None,
+            sniffers,
+            rfc2217,
         })
     } else {
         Err(ConfigErrors(c.errors))

@@ -157,14 +157,16 @@ pub enum PortPath {
 }
 
 impl PortPath {
-    fn current(&self) -> Option<PathBuf> {
+    /// The path to open now (`None`: a simulator's port is closed).
+    pub fn current(&self) -> Option<PathBuf> {
         match self {
             Self::Fixed(path) => Some(path.clone()),
             Self::Virtual { current, .. } => current.borrow().clone(),
         }
     }
 
-    fn describe(&self) -> String {
+    /// The path now, or what it would be.
+    pub fn describe(&self) -> String {
         match (self.current(), self) {
             (Some(path), _) => path.display().to_string(),
             (None, Self::Virtual { simulator, .. }) => format!("{simulator} (port closed)"),

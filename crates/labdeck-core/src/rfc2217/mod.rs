@@ -43,3 +43,27 @@ pub enum Rfc2217Event {
         error: String,
     },
 }
+
+impl std::fmt::Display for Rfc2217Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ClientConnected { peer } => write!(f, "client {peer} connected"),
+            Self::ClientRefused { peer, reason } => write!(f, "client {peer} refused: {reason}"),
+            Self::ClientGone { peer, reason } => write!(f, "client {peer} gone: {reason}"),
+            Self::DeviceFailed { error } => write!(f, "cannot open the port: {error}"),
+            Self::Settings {
+                settings,
+                error: None,
+            } => write!(f, "client set {}", settings.summary()),
+            Self::Settings {
+                settings,
+                error: Some(e),
+            } => write!(
+                f,
+                "client's settings refused by the port ({e}); it has {}",
+                settings.summary()
+            ),
+            Self::BadCommand { error } => write!(f, "ignored: {error}"),
+        }
+    }
+}

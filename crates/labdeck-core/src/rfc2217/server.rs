@@ -4,21 +4,19 @@
 //! asks for applied to the port and acknowledged with what took effect.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 
 use bytes::Bytes;
 use labdeck_protocol::rfc2217::{
     BINARY, COM_PORT_OPTION, ComPort, Parity as WireParity, SGA, TelnetDecoder, TelnetEvent, Verb,
     control, escape, modem, negotiate, purge,
 };
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_serial::{ClearBuffer, SerialPort, SerialStream};
 use tokio_util::sync::CancellationToken;
 
 use super::Rfc2217Event;
-use crate::link::{Direction, Parity, SerialSettings, StopBits, TrafficTap};
+use crate::link::{Direction, Parity, PortPath, SerialSettings, StopBits, TrafficTap};
 use crate::publish::Publisher;
 
 const CHUNK: usize = 4096;
@@ -26,9 +24,9 @@ const CHUNK: usize = 4096;
 const MODEM_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What a server serves.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ServedPort {
-    pub path: PathBuf,
+    pub path: PortPath,
     /// Until a client sets its own.
     pub settings: SerialSettings,
 }
@@ -105,17 +103,22 @@ impl Rfc2217Server {
 
     /// Serve one client; returns why it ended.
     async fn session(&self, mut client: TcpStream, epoch: u64) -> String {
-        let mut port =
-            match crate::link::open_serial(self.port.path.clone(), self.port.settings).await {
-                Ok(port) => port,
-                Err(error) => {
-                    let text = format!("cannot open the port: {error}\r\n");
-                    let _ = client.write_all(text.as_bytes()).await;
-                    self.events.publish(Rfc2217Event::DeviceFailed { error });
-                    return "the port could not be opened".into();
-                }
-            };
-        let mut state = Session::new(self.port.settings, &self.port.path);
+        let opened = match self.port.path.current() {
+            Some(path) => crate::link::open_serial(path, self.port.settings).await,
+            None => Err(crate::link::ConnectError::NotFound {
+                endpoint: self.port.path.describe(),
+            }),
+        };
+        let mut port = match opened {
+            Ok(port) => port,
+            Err(error) => {
+                let text = format!("cannot open the port: {error}\r\n");
+                let _ = client.write_all(text.as_bytes()).await;
+                self.events.publish(Rfc2217Event::DeviceFailed { error });
+                return "the port could not be opened".into();
+            }
+        };
+        let mut state = Session::new(self.port.settings, &self.port.path.describe());
         if client.write_all(&state.greeting()).await.is_err() {
             return "the client went away".into();
         }
@@ -203,10 +206,10 @@ struct Session {
 }
 
 impl Session {
-    fn new(settings: SerialSettings, path: &std::path::Path) -> Self {
+    fn new(settings: SerialSettings, path: &str) -> Self {
         Self {
             settings,
-            signature: format!("labdeck {} {}", env!("CARGO_PKG_VERSION"), path.display()),
+            signature: format!("labdeck {} {path}", env!("CARGO_PKG_VERSION")),
             we: [false; 256],
             they: [false; 256],
             suspended: false,

@@ -1,6 +1,7 @@
 //! The runtime: a supervisor that builds simulators, links, connection
 //! managers and drivers from a configuration and owns their lifecycles.
 
+mod ports;
 mod snoop;
 mod supervise;
 mod thread;
@@ -17,7 +18,6 @@ use tokio_util::sync::CancellationToken;
 use self::supervise::Supervisor;
 use self::thread::DeviceThread;
 use crate::bus::EventBus;
-use crate::capture::{PcapngCapture, capture_taps};
 use crate::config::{Config, DriverSpec, SimulatorKind, TransportSpec};
 use crate::connection::{ConnCommand, ConnectionManager, LinkParts};
 use crate::device::DriverParts;
@@ -44,6 +44,14 @@ pub enum RuntimeError {
     Capture {
         link: String,
         source: crate::capture::CaptureError,
+    },
+    #[error("sniff link {name}: {source}")]
+    Sniffer { name: String, source: PtyError },
+    #[error("rfc2217 server {name}: cannot listen on {address}: {source}")]
+    Listen {
+        name: String,
+        address: String,
+        source: std::io::Error,
     },
     #[error("shutdown did not finish within {0:?}")]
     ShutdownTimeout(Duration),
@@ -228,19 +236,7 @@ async fn build(
         };
         let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
         if let Some(path) = &link.capture {
-            let capture = PcapngCapture::create(path).map_err(|source| RuntimeError::Capture {
-                link: link.name.clone(),
-                source,
-            })?;
-            let packets = Arc::default();
-            let writer = capture_taps(
-                std::slice::from_ref(&tap),
-                capture,
-                packets,
-                crate::capture::SETTLE,
-                cancel.child_token(),
-            );
-            supervisor.spawn(name.clone(), "capture", writer);
+            ports::capture(&name, path, &tap, &supervisor, &cancel)?;
         }
         let simulator = match &link.transport {
             TransportSpec::Virtual { simulator, .. }
@@ -263,6 +259,26 @@ async fn build(
         taps.push(tap);
         connections.push(handle);
     }
+
+    ports::start_sniffers(
+        &config.sniffers,
+        &ports,
+        ring,
+        &bus,
+        &supervisor,
+        &cancel,
+        &mut taps,
+    )?;
+    ports::start_rfc2217(
+        &config.rfc2217,
+        &ports,
+        ring,
+        &bus,
+        &supervisor,
+        &cancel,
+        &mut taps,
+    )
+    .await?;
 
     let mut devices = Vec::new();
     let mut relays = Vec::new();

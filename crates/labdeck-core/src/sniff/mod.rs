@@ -13,7 +13,7 @@
 
 pub mod decode;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::link::line::{LineSettings, UNSET_SPEED};
 use crate::link::pty::{PtyError, VirtualPort};
 use crate::link::{
-    ConnectError, Direction, FlowControl, LinkError, SerialSettings, StopBits, TrafficTap,
+    ConnectError, Direction, FlowControl, LinkError, PortPath, SerialSettings, StopBits, TrafficTap,
 };
 use crate::publish::Publisher;
 
@@ -40,13 +40,12 @@ const REOPEN: Duration = Duration::from_secs(1);
 const CHUNK: usize = 4096;
 
 /// The real side of a sniffer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Debug, Clone)]
 pub enum SniffDevice {
     /// A serial device (or a simulator's pty), opened with these settings
     /// until the program sets others.
     Serial {
-        path: PathBuf,
+        path: PortPath,
         settings: SerialSettings,
     },
     /// A TCP endpoint (`HOST:PORT`): bytes only, no line settings.
@@ -56,7 +55,7 @@ pub enum SniffDevice {
 impl SniffDevice {
     pub fn endpoint(&self) -> String {
         match self {
-            Self::Serial { path, .. } => path.display().to_string(),
+            Self::Serial { path, .. } => path.describe(),
             Self::Tcp { address } => address.clone(),
         }
     }
@@ -82,6 +81,34 @@ pub enum SniffEvent {
     },
     /// Bytes the program wrote while no device was open.
     Dropped { bytes: usize },
+}
+
+impl std::fmt::Display for SniffEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DeviceOpen { endpoint } => write!(f, "device {endpoint} open"),
+            Self::DeviceFailed { error } => write!(f, "cannot open the device: {error}"),
+            Self::DeviceLost { reason } => write!(f, "device lost: {reason}; reopening"),
+            Self::Line {
+                settings,
+                applied: true,
+                ..
+            } => write!(f, "program set {settings}: applied to the device"),
+            Self::Line {
+                settings, error, ..
+            } => write!(
+                f,
+                "program set {settings}: not applied ({})",
+                error.as_deref().unwrap_or("unknown reason")
+            ),
+            Self::Dropped { bytes } => {
+                write!(
+                    f,
+                    "{bytes} byte(s) from the program dropped: no device open"
+                )
+            }
+        }
+    }
 }
 
 /// Line settings as applied to the real port.
@@ -216,7 +243,12 @@ impl Sniffer {
                 settings.baud = self.wanted.baud;
                 settings.stop_bits = self.wanted.stop_bits;
                 settings.flow_control = self.wanted.flow_control;
-                crate::link::open_serial(path.clone(), settings)
+                let Some(path) = path.current() else {
+                    return Err(ConnectError::NotFound {
+                        endpoint: self.device.endpoint(),
+                    });
+                };
+                crate::link::open_serial(path, settings)
                     .await
                     .map(Device::Serial)
             }

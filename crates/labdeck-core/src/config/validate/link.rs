@@ -39,6 +39,12 @@ pub(super) fn link(
             );
         }
     };
+    for (span, key) in [
+        (l.pty_link.as_ref().map(toml::Spanned::span), "pty-link"),
+        (l.decode.as_ref().map(toml::Spanned::span), "decode"),
+    ] {
+        misplaced(c, span, key);
+    }
     let transport = match kind {
         "serial" | "virtual" => {
             misplaced(c, l.address.as_ref().map(toml::Spanned::span), "address");
@@ -196,7 +202,7 @@ pub(super) fn article(word: &str) -> String {
 }
 
 /// The simulator a link leads to must exist and serve that kind of link.
-fn simulator_of(
+pub(super) fn simulator_of(
     c: &mut Checker,
     sim: &toml::Spanned<String>,
     sims: &HashMap<String, &str>,
@@ -222,7 +228,11 @@ fn simulator_of(
     }
 }
 
-fn serial_settings(c: &mut Checker, l: &RawLink, driver: Option<&str>) -> SerialSettings {
+pub(super) fn serial_settings(
+    c: &mut Checker,
+    l: &RawLink,
+    driver: Option<&str>,
+) -> SerialSettings {
     let mut s = match driver {
         Some("turbovac") => PUMP_SERIAL,
         _ => SerialSettings::DEFAULT,
