@@ -15,8 +15,7 @@ use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
 use labdeck_core::config::Config;
 use labdeck_core::runtime::Runtime;
-use labdeck_core::sim::turbovac::{Profile, PumpConfig, ReplayBook, TurbovacSimSpec};
-use labdeck_core::timeline::Timeline;
+use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
 use logging::{init_console_logging, init_logging, init_stderr_logging};
 use port_args::{Rfc2217Args, SniffArgs};
 use sim_args::SimCommand;
@@ -429,11 +428,12 @@ fn main() -> ExitCode {
                 pump.ramp_rate = rate;
                 pump.decel_rate = rate;
             }
-            let replay = match replay.map(|file| replay_book(&file, replay_link.as_deref())) {
-                Some(Ok(book)) => Some(book),
-                Some(Err(e)) => return fail(&format!("error: {e}")),
-                None => None,
-            };
+            let replay =
+                match replay.map(|file| sim_args::turbovac_replay(&file, replay_link.as_deref())) {
+                    Some(Ok(book)) => Some(book),
+                    Some(Err(e)) => return fail(&format!("error: {e}")),
+                    None => None,
+                };
             let _guard = init_stderr_logging("warn");
             run(headless::sim_turbovac(SimOptions {
                 spec: TurbovacSimSpec { pump, link, replay },
@@ -449,10 +449,16 @@ fn main() -> ExitCode {
             run(headless::sniff(args.options()))
         }
         Command::Sim(SimCommand::Electrometer(args)) => {
-            let spec = match args.spec() {
+            let mut spec = match args.spec() {
                 Ok(spec) => spec,
                 Err(e) => return fail(&format!("error: {e}")),
             };
+            if let Some(file) = &args.replay {
+                match sim_args::electrometer_replay(file, args.replay_link.as_deref()) {
+                    Ok(book) => spec.replay = Some(book),
+                    Err(e) => return fail(&format!("error: {e}")),
+                }
+            }
             let _guard = init_stderr_logging("warn");
             run(headless::sim_electrometer(ElectrometerOptions {
                 spec,
@@ -460,25 +466,6 @@ fn main() -> ExitCode {
             }))
         }
     }
-}
-
-/// The recorded request/reply pairs of one link of a recording.
-fn replay_book(file: &Path, link: Option<&str>) -> Result<ReplayBook, String> {
-    let recording = Timeline::read(file).map_err(|e| e.to_string())?;
-    let (name, chunks) = recording.traffic(link).map_err(|e| e.to_string())?;
-    let book = ReplayBook::from_chunks(&chunks)
-        .map_err(|e| format!("recording {}, link {name}: {e}", file.display()))?;
-    eprintln!(
-        "replaying {} recorded replies of {name} from {}{}",
-        book.len(),
-        file.display(),
-        if recording.lagged > 0 {
-            format!(" ({} events were missed while recording)", recording.lagged)
-        } else {
-            String::new()
-        }
-    );
-    Ok(book)
 }
 
 fn console(args: RunArgs) -> ExitCode {

@@ -1,15 +1,18 @@
 //! The `sim` subcommands' arguments: one simulator alone, with the
-//! settings a configuration's `[[simulator]]` would give it.
+//! settings a configuration's `[[simulator]]` would give it, or answering
+//! from a recording (`--replay`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
 use super::OutputArgs;
 use labdeck_core::config::{MAX_DURATION, MIN_DURATION};
-use labdeck_core::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec};
-use labdeck_core::sim::turbovac::Profile;
+use labdeck_core::link::Chunk;
+use labdeck_core::sim::electrometer::{Brand, DialectSpec, ElectrometerSimSpec, LineBook};
+use labdeck_core::sim::turbovac::{Profile, ReplayBook};
+use labdeck_core::timeline::Timeline;
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
@@ -88,6 +91,15 @@ pub struct ElectrometerArgs {
     /// Input current in amperes.
     #[arg(long, value_name = "AMPS")]
     current: Option<f64>,
+    /// Answer from a recording (`--record`) instead of the model: each
+    /// query line gets the reply recorded for the same query, in recorded
+    /// order (README: Recording and replay).
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// The link (or simulator) of the recording to answer from, when it
+    /// has the traffic of several.
+    #[arg(long, value_name = "NAME", requires = "replay")]
+    pub replay_link: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -177,4 +189,58 @@ fn unescape(text: &str) -> Result<Vec<u8>, String> {
 
 fn parse_profile(text: &str) -> Result<Profile, String> {
     text.parse()
+}
+
+/// The recorded request/reply pairs of one link of a recording.
+pub fn turbovac_replay(file: &Path, link: Option<&str>) -> Result<ReplayBook, String> {
+    recorded(file, link, |chunks| {
+        ReplayBook::from_chunks(chunks).map_err(|e| e.to_string())
+    })
+}
+
+/// The recorded query/reply lines of one link of a recording.
+pub fn electrometer_replay(file: &Path, link: Option<&str>) -> Result<LineBook, String> {
+    recorded(file, link, |chunks| {
+        LineBook::from_chunks(chunks).ok_or_else(|| "no query with a reply".to_string())
+    })
+}
+
+/// What `pairs` makes of the traffic of one link of a recording.
+fn recorded<B: ReplayLen>(
+    file: &Path,
+    link: Option<&str>,
+    pairs: impl FnOnce(&[Chunk]) -> Result<B, String>,
+) -> Result<B, String> {
+    let timeline = Timeline::read(file).map_err(|e| e.to_string())?;
+    let (name, chunks) = timeline.traffic(link).map_err(|e| e.to_string())?;
+    let book =
+        pairs(&chunks).map_err(|e| format!("recording {}, link {name}: {e}", file.display()))?;
+    eprintln!(
+        "replaying {} recorded replies of {name} from {}{}",
+        book.pairs(),
+        file.display(),
+        if timeline.lagged > 0 {
+            format!(" ({} events were missed while recording)", timeline.lagged)
+        } else {
+            String::new()
+        }
+    );
+    Ok(book)
+}
+
+/// How many pairs a replay holds, for the start-up line.
+trait ReplayLen {
+    fn pairs(&self) -> usize;
+}
+
+impl ReplayLen for ReplayBook {
+    fn pairs(&self) -> usize {
+        self.len()
+    }
+}
+
+impl ReplayLen for LineBook {
+    fn pairs(&self) -> usize {
+        self.len()
+    }
 }

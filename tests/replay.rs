@@ -109,3 +109,62 @@ reply-timeout = 0.3
     .await;
     runtime.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_electrometer_answers_the_driver_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("meter.jsonl");
+    let lab = |link: &str| {
+        format!(
+            r#"
+{link}
+
+[link.retry]
+base = 0.05
+cap = 0.2
+
+[[device]]
+name = "em1"
+driver = "electrometer"
+link = "em-tcp"
+poll-interval = 0.05
+reply-timeout = 0.5
+"#
+        )
+    };
+    // Record: the simulated instrument measuring 2.5 nA.
+    let text = lab(
+        "[[simulator]]\nname = \"em-sim\"\ntype = \"electrometer\"\ncurrent = 2.5e-9\n\n[[link]]\nname = \"em-tcp\"\ntype = \"tcp\"\nsimulator = \"em-sim\"",
+    );
+    let mut config = config::parse(&text, ConfigOrigin::Demo).unwrap();
+    config.timeline = Some(file.clone());
+    let runtime = Runtime::start(&config).await.unwrap();
+    let hub = runtime.hub();
+    wait_device(hub, "em1", "a reading near 2.5 nA", |d| {
+        prop_f64(d, "reading").is_some_and(|r| (r - 2.5e-9).abs() < 2e-10)
+    })
+    .await;
+    runtime.shutdown().await.unwrap();
+
+    // Replay the link's instrument side on a loopback port.
+    let sim = Process::start(&[
+        "sim",
+        "electrometer",
+        "--replay",
+        file.to_str().unwrap(),
+        "--replay-link",
+        "em-tcp",
+    ]);
+    let text = lab(&format!(
+        "[[link]]\nname = \"em-tcp\"\ntype = \"tcp\"\naddress = \"{}\"",
+        sim.first
+    ));
+    let runtime = common::start(&text).await;
+    let hub = runtime.hub();
+    wait_state(hub, "em-tcp", StateKind::Connected).await;
+    wait_device(hub, "em1", "the recorded reading", |d| {
+        prop_f64(d, "reading").is_some_and(|r| (r - 2.5e-9).abs() < 2e-10)
+    })
+    .await;
+    runtime.shutdown().await.unwrap();
+}

@@ -4,6 +4,7 @@
 
 pub mod electrometer;
 mod fault;
+pub mod replay;
 pub mod turbovac;
 
 use std::sync::Arc;

@@ -7,6 +7,7 @@ pub mod dialect;
 pub mod faults;
 pub mod lsst;
 pub mod model;
+mod replay;
 pub mod scpi;
 
 use std::collections::VecDeque;
@@ -33,6 +34,7 @@ use crate::sim::{
 pub use dialect::{DialectSpec, DialectState};
 pub use lsst::Brand;
 pub use model::Signal;
+pub use replay::LineBook;
 
 /// How the simulator is set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +60,8 @@ pub struct ElectrometerSimSpec {
     pub seed: u64,
     /// A client that does not read its replies for this long is dropped.
     pub write_timeout: Duration,
+    /// Answer from a recording instead of the model.
+    pub replay: Option<LineBook>,
 }
 
 impl Default for ElectrometerSimSpec {
@@ -74,6 +78,7 @@ impl Default for ElectrometerSimSpec {
             signal: Signal::default(),
             seed: 0x6517_b00d,
             write_timeout: Duration::from_secs(5),
+            replay: None,
         }
     }
 }
@@ -267,7 +272,14 @@ impl ElectrometerSimulator {
             return;
         }
         let now = Instant::now();
-        let Outcome { mut replies, close } = self.dialect.handle(bytes, self.sim_time(now));
+        let sim_time = self.sim_time(now);
+        let Outcome { mut replies, close } = match &mut self.spec.replay {
+            Some(book) => Outcome {
+                replies: book.answer(bytes).into_iter().collect(),
+                close: None,
+            },
+            None => self.dialect.handle(bytes, sim_time),
+        };
         if self.faults.is_on(faults::NO_REPLY) {
             replies.clear();
         }

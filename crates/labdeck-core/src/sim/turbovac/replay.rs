@@ -1,20 +1,19 @@
-//! Answers from a recording instead of the model: the recorded requests
-//! and their replies, in order, so an incident on a real pump becomes a
-//! regression test against the driver.
+//! Answers from a recording instead of the model, so an incident on a
+//! real pump becomes a regression test against the driver ([`Replay`]
+//! says in what order).
 //!
 //! A request is matched on its parameter access (access code, parameter,
 //! index, and the value of a write), not on its control word, so a
 //! driver that polls with other command bits still gets the recorded
-//! answers. Replies go out in recorded order: a request is answered by
-//! the next recorded pair with the same access at or after the last one
-//! used; once none is left, by the last recorded reply for that access.
-//! A request the recording never saw gets no reply (and a notice).
+//! answers. A request the recording never saw gets no reply (and a
+//! notice).
 
 use labdeck_protocol::turbovac::{AccessCode, TELEGRAM_LEN, Telegram};
 use thiserror::Error;
 
 use crate::link::{Chunk, Direction};
-use crate::sniff::{Decode, Decoder, FrameKind};
+use crate::sim::replay::{Replay, requester_frames};
+use crate::sniff::{Decode, FrameKind};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ReplayError {
@@ -54,35 +53,20 @@ impl std::fmt::Display for Access {
     }
 }
 
-/// The recorded pairs and where the replay is.
+/// The recorded telegram pairs of one link.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplayBook {
-    pairs: Vec<(Access, [u8; TELEGRAM_LEN])>,
-    cursor: usize,
-}
+pub struct ReplayBook(Replay<Access, [u8; TELEGRAM_LEN]>);
 
 impl ReplayBook {
-    /// Pair the telegrams of one link's recorded traffic. The direction
-    /// of the first telegram is taken as the requests' (a link's TX, a
-    /// simulator's RX).
+    /// Pair the telegrams of one link's recorded traffic (see
+    /// [`requester_frames`] for which side asks).
     pub fn from_chunks(chunks: &[Chunk]) -> Result<Self, ReplayError> {
-        let mut decoder = Decoder::new(Decode::Uss);
-        let mut frames = Vec::new();
-        let mut requests_go = None;
-        for chunk in chunks {
-            let dir = *requests_go.get_or_insert(chunk.dir);
-            // Seen from the requester: its requests are TX.
-            let mut seen = chunk.clone();
-            seen.dir = if chunk.dir == dir {
-                Direction::Tx
-            } else {
-                Direction::Rx
-            };
-            frames.extend(decoder.push(&seen));
-        }
-        let mut requests = std::collections::HashMap::new();
         let mut pairs = Vec::new();
-        for frame in frames.into_iter().filter(|f| f.kind == FrameKind::Telegram) {
+        let mut requests = std::collections::HashMap::new();
+        for frame in requester_frames(chunks, Decode::Uss) {
+            if frame.kind != FrameKind::Telegram {
+                continue;
+            }
             let Ok(telegram) = Telegram::decode(&frame.bytes) else {
                 continue;
             };
@@ -103,39 +87,21 @@ impl ReplayBook {
                 chunks: chunks.len(),
             });
         }
-        Ok(Self { pairs, cursor: 0 })
+        Ok(Self(Replay::new(pairs)))
     }
 
     /// Recorded request/reply pairs.
     pub fn len(&self) -> usize {
-        self.pairs.len()
+        self.0.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
-    }
-
-    /// Pairs used so far (where the replay is).
-    pub fn position(&self) -> usize {
-        self.cursor
+        self.0.is_empty()
     }
 
     /// The recorded reply to `query`, if the recording has one.
     pub fn answer(&mut self, query: &Telegram) -> Option<[u8; TELEGRAM_LEN]> {
-        let access = Access::of(query);
-        if let Some(at) = self.pairs[self.cursor..]
-            .iter()
-            .position(|(a, _)| *a == access)
-        {
-            let at = self.cursor + at;
-            self.cursor = at + 1;
-            return Some(self.pairs[at].1);
-        }
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(a, _)| *a == access)
-            .map(|(_, reply)| *reply)
+        self.0.answer(&Access::of(query))
     }
 }
 
