@@ -7,4 +7,5 @@ pub mod format;
 pub mod headless;
 pub mod indi;
 pub mod memory;
+pub mod replay;
 pub mod tui;

@@ -1,5 +1,6 @@
 //! labdeck's command line.
 
+mod consoles;
 mod logging;
 mod port_args;
 mod sim_args;
@@ -14,9 +15,8 @@ use clap::{Args, Parser, Subcommand};
 use labdeck::headless::{self, ElectrometerOptions, OutputOptions, SimOptions};
 use labdeck::tui::settings;
 use labdeck_core::config::Config;
-use labdeck_core::runtime::Runtime;
 use labdeck_core::sim::turbovac::{Profile, PumpConfig, TurbovacSimSpec};
-use logging::{init_console_logging, init_logging, init_stderr_logging};
+use logging::{init_logging, init_stderr_logging};
 use port_args::{Rfc2217Args, SniffArgs};
 use sim_args::SimCommand;
 
@@ -73,6 +73,11 @@ enum Command {
     /// one client at a time, its baud rate, data bits, parity, stop bits
     /// and flow control applied to the device. First stdout line: HOST:PORT.
     Rfc2217(Rfc2217Args),
+    /// Play a recording (`--record`) in the console as if live: the lab's
+    /// recorded states and events at their recorded pace, read-only.
+    /// `replay pause|resume|speed N|seek SECONDS|status` in the palette (:)
+    /// steers it.
+    Replay(ReplayArgs),
     /// Open the console on a running daemon (`labdeck serve --listen`):
     /// every pane, key and command as with a lab of its own. Quitting (or
     /// `:detach`, or a dropped SSH session) only detaches: the daemon, its
@@ -184,6 +189,21 @@ impl IndiArgs {
             config.indi_server.get_or_insert_with(Default::default).port = port;
         }
     }
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The recording (`labdeck serve --record FILE`, `labdeck run --record FILE`).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Times the recorded pace (0.1–1000).
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// The configuration whose [console] settings (theme, keys, rates) to use.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    console: ConsoleArgs,
 }
 
 /// Record the run's timeline.
@@ -338,7 +358,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(cli.run)) {
         Command::Check { config } => check(config.as_deref()),
-        Command::Run(args) => console(args),
+        Command::Run(args) => consoles::console(args),
         Command::Serve(args) => {
             let mut config = match settings::load(args.config.as_deref()) {
                 Ok((config, _console)) => config,
@@ -372,7 +392,8 @@ fn main() -> ExitCode {
                 listen,
             ))
         }
-        Command::Attach(args) => attach(args),
+        Command::Attach(args) => consoles::attach(args),
+        Command::Replay(args) => consoles::replay(args),
         Command::Ctl { daemon, command } => {
             let (endpoint, token) = match daemon.target() {
                 Ok(target) => target,
@@ -466,91 +487,6 @@ fn main() -> ExitCode {
             }))
         }
     }
-}
-
-fn console(args: RunArgs) -> ExitCode {
-    if let Err(e) = labdeck::tui::check_terminal() {
-        return fail(&format!("error: {e}"));
-    }
-    let (mut config, console) = match settings::load(args.config.as_deref()) {
-        Ok(both) => both,
-        Err(e) => return fail(&e),
-    };
-    if let Some(dir) = args.data_dir {
-        config.tasks.data_dir = dir;
-    }
-    args.indi.apply(&mut config);
-    args.record.apply(&mut config);
-    if let Some(method) = &args.method
-        && let Err(e) = labdeck_core::hub::load_method(method)
-    {
-        return fail(&e);
-    }
-    let options = args.console.options(console, &config, args.method);
-    // Validate what can be checked before the screen is taken over.
-    if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
-        return fail(&e);
-    }
-    let _guard = init_console_logging(&config);
-    run(async move {
-        let runtime = Runtime::start(&config).await.map_err(|e| e.to_string())?;
-        labdeck::indi::start(&runtime, config.indi_server.as_ref()).await;
-        let lab = labdeck::tui::Lab::Embedded(runtime.hub().clone());
-        let result = labdeck::tui::run(lab, options).await;
-        let shutdown = runtime.shutdown().await;
-        result.map_err(|e| e.to_string())?;
-        shutdown.map_err(|e| e.to_string())
-    })
-}
-
-fn attach(args: AttachArgs) -> ExitCode {
-    let daemon = DaemonArgs {
-        socket: args.socket.clone(),
-        config: args.config.clone(),
-        token_file: args.token_file.clone(),
-    };
-    let (endpoint, token) = match daemon.target() {
-        Ok(target) => target,
-        Err(e) => return fail(&e),
-    };
-    if args.events || args.output.json {
-        let _guard = init_stderr_logging("warn");
-        return run(headless::print_attached(
-            &endpoint,
-            token,
-            args.output.into(),
-        ));
-    }
-    if let Err(e) = labdeck::tui::check_terminal() {
-        return fail(&format!("error: {e}"));
-    }
-    let (config, console) = match settings::load(args.config.as_deref()) {
-        Ok(both) => both,
-        Err(e) => return fail(&e),
-    };
-    let options = args.console.options(console, &config, None);
-    if let Err(e) = labdeck::tui::Theme::load(&options.theme, options.no_color) {
-        return fail(&e);
-    }
-    let _guard = init_console_logging(&config);
-    let events = config.traffic.events;
-    run(async move {
-        // Connected before the screen is taken: a missing daemon is said
-        // on the terminal as it is.
-        let peer = labdeck::daemon::this_peer("console");
-        let (client, welcome, frames) =
-            labdeck::daemon::connect_to(&endpoint, token, peer, true, true)
-                .await
-                .map_err(|e| e.to_string())?;
-        if args.control {
-            client.take_control().map_err(|e| e.to_string())?;
-        }
-        let attached = labdeck::tui::Attached::new(client, welcome, frames, events);
-        let lab = labdeck::tui::Lab::Attached(Box::new(attached));
-        labdeck::tui::run(lab, options)
-            .await
-            .map_err(|e| e.to_string())
-    })
 }
 
 fn check(path: Option<&Path>) -> ExitCode {

@@ -115,8 +115,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("audit", 6),
     ("bus", 7),
     ("hub", 8),
-    ("timeline", 8),
-    ("runtime", 9),
+    ("timeline", 9),
+    ("runtime", 10),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -11,17 +11,14 @@ use labdeck_core::config::{self, ConfigOrigin};
 use labdeck_core::connection::StateKind;
 use labdeck_core::link::Direction;
 use labdeck_core::runtime::Runtime;
-use labdeck_core::timeline::Timeline;
+use labdeck_core::timeline::{Entry, Timeline};
 use labdeck_protocol::turbovac::Telegram;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recorded_pump_answers_the_driver_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("run.jsonl");
-
-    // Record: the pump switched on and ramped, then off.
+/// Record the pump driver switching the simulated pump on and off; the
+/// fastest rotor speed the driver saw, from the recorded replies.
+async fn record_a_pump_run(file: &std::path::Path) -> (Timeline, u16) {
     let mut config = config::parse(&common::pump_config("compat", ""), ConfigOrigin::Demo).unwrap();
-    config.timeline = Some(file.clone());
+    config.timeline = Some(file.to_path_buf());
     let runtime = Runtime::start(&config).await.unwrap();
     let hub = runtime.hub();
     wait_responding(hub, "pump", "the pump to answer").await;
@@ -30,16 +27,34 @@ async fn a_recorded_pump_answers_the_driver_again() {
         prop_f64(d, "frequency").is_some_and(|f| f > 300.0)
     })
     .await;
+    // Long enough for a recorded state of the running pump.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     assert!(run(hub, "pump pump off").await.ok);
     wait_device(hub, "pump", "frequency below 300 Hz", |d| {
         prop_f64(d, "frequency").is_some_and(|f| f < 300.0)
     })
     .await;
     runtime.shutdown().await.unwrap();
+    let timeline = Timeline::read(file).unwrap();
+    let (_, chunks) = timeline.traffic(Some("port")).unwrap();
+    let top = chunks
+        .iter()
+        .filter(|c| c.dir == Direction::Rx)
+        .filter_map(|c| Telegram::decode(&c.bytes).ok())
+        .map(|t| t.frequency())
+        .max()
+        .unwrap();
+    (timeline, top)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_pump_answers_the_driver_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.jsonl");
+    let (recording, top) = record_a_pump_run(&file).await;
 
     // One timeline: the link's traffic, its transitions, the simulator's
-    // notices, in the order they happened.
-    let recording = Timeline::read(&file).unwrap();
+    // notices and the lab's states, in the order they happened.
     assert_eq!(recording.lagged, 0);
     let kinds: Vec<String> = recording
         .events
@@ -54,19 +69,17 @@ async fn a_recorded_pump_answers_the_driver_again() {
     for kind in ["transition", "traffic", "notice", "property"] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
     }
+    let states = recording
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Snapshot { .. }))
+        .count();
+    assert!(states >= 2, "{states} states recorded");
+    assert!(recording.entries.windows(2).all(|w| w[0].at() <= w[1].at()));
     assert!(
         recording.traffic(None).is_err(),
         "both the link and the simulator have traffic"
     );
-    let (_, chunks) = recording.traffic(Some("port")).unwrap();
-    // The fastest rotor the driver saw, from the recorded replies.
-    let top = chunks
-        .iter()
-        .filter(|c| c.dir == Direction::Rx)
-        .filter_map(|c| Telegram::decode(&c.bytes).ok())
-        .map(|t| t.frequency())
-        .max()
-        .unwrap();
     assert!(top > 300, "recorded {top} Hz at most");
 
     // Replay into a simulator; a new driver on a serial link to it.
@@ -167,4 +180,29 @@ reply-timeout = 0.5
     })
     .await;
     runtime.shutdown().await.unwrap();
+}
+
+#[test]
+fn the_console_plays_a_recording_and_refuses_to_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.jsonl");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_, top) = runtime.block_on(record_a_pump_run(&file));
+    drop(runtime);
+    let mut console = common::console::Console::spawn(
+        40,
+        140,
+        "xterm-256color",
+        &["replay", file.to_str().unwrap(), "--speed", "2"],
+    );
+    console.wait_for("replay");
+    console.wait_for("pump");
+    // The recorded run comes back: the rotor at its recorded top speed.
+    console.wait_for(&top.to_string());
+    console.press(b":replay status\r");
+    console.wait_for("replay at");
+    console.press(b":pump pump on\r");
+    console.wait_for("read-only");
+    console.press(b"q");
+    console.wait_exit();
 }

@@ -258,6 +258,8 @@ pub struct App {
     pub lab: String,
     /// Attached to a daemon: the control lock as it stands.
     pub attachment: Option<super::lab::Attachment>,
+    /// Playing a recording: quitting stops nothing.
+    pub replay: bool,
     pub dirty: bool,
     pub quit: bool,
 }
@@ -302,6 +304,7 @@ impl App {
             theme: theme.to_string(),
             lab: "embedded".into(),
             attachment: None,
+            replay: false,
             dirty: true,
             quit: false,
         }

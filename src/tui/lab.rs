@@ -10,6 +10,7 @@ use super::watches::Watches;
 use crate::daemon::wire::FromDaemon;
 use crate::daemon::{Client, Remote, Welcome};
 use crate::headless::command::{self, Reply};
+use crate::replay::Player;
 use labdeck_core::bus::Event;
 use labdeck_core::hub::{Hub, LabSnapshot, Origin, Request};
 use labdeck_core::link::Chunk;
@@ -27,7 +28,38 @@ pub struct Attachment {
 pub enum Lab {
     Embedded(Hub),
     Attached(Box<Attached>),
+    /// A recorded timeline played back (`labdeck replay`): read-only.
+    Replay(Box<Replayed>),
 }
+
+/// A recording as the console sees it: the player's frames followed like
+/// a daemon's.
+pub struct Replayed {
+    file: String,
+    first: LabSnapshot,
+    remote: Remote,
+    player: Player,
+}
+
+impl Replayed {
+    pub fn new(
+        file: String,
+        first: LabSnapshot,
+        frames: mpsc::UnboundedReceiver<FromDaemon>,
+        player: Player,
+        capacity: usize,
+    ) -> Self {
+        Self {
+            file,
+            remote: Remote::follow(frames, first.clone(), capacity),
+            first,
+            player,
+        }
+    }
+}
+
+/// What a replay answers to anything that would act on the lab.
+const READ_ONLY: &str = "a replay is read-only: nothing reaches a device (replay pause|resume|speed N|seek SECONDS|status)";
 
 pub struct Attached {
     client: Client,
@@ -113,6 +145,7 @@ impl Lab {
         match self {
             Self::Embedded(hub) => hub.snapshot(),
             Self::Attached(a) => a.welcome.snapshot.clone(),
+            Self::Replay(r) => r.first.clone(),
         }
     }
 
@@ -121,6 +154,7 @@ impl Lab {
         match self {
             Self::Embedded(hub) => hub.history(),
             Self::Attached(a) => a.welcome.history.clone(),
+            Self::Replay(_) => Vec::new(),
         }
     }
 
@@ -128,6 +162,7 @@ impl Lab {
         match self {
             Self::Embedded(hub) => hub.subscribe(),
             Self::Attached(a) => a.remote.subscribe(),
+            Self::Replay(r) => r.remote.subscribe(),
         }
     }
 
@@ -135,13 +170,14 @@ impl Lab {
         match self {
             Self::Embedded(hub) => State::Local(Box::new(Watches::new(hub)), hub.clone()),
             Self::Attached(a) => State::Remote(a.remote.state.clone()),
+            Self::Replay(r) => State::Remote(r.remote.state.clone()),
         }
     }
 
     /// The control lock, when attached.
     pub fn control(&self) -> Option<watch::Receiver<Attachment>> {
         match self {
-            Self::Embedded(_) => None,
+            Self::Embedded(_) | Self::Replay(_) => None,
             Self::Attached(a) => Some(a.control.clone()),
         }
     }
@@ -149,6 +185,7 @@ impl Lab {
     pub fn take_control(&self) -> Reply {
         match self {
             Self::Embedded(_) => Reply::fail("not attached: this console runs its own lab"),
+            Self::Replay(_) => Reply::fail(READ_ONLY),
             Self::Attached(a) => match a.client.take_control() {
                 Ok(()) => Reply::ok("control taken"),
                 Err(e) => Reply::fail(e.to_string()),
@@ -161,6 +198,7 @@ impl Lab {
     pub fn detached(&self) -> String {
         match self {
             Self::Embedded(_) => "the lab stopped".into(),
+            Self::Replay(r) => format!("the replay of {} stopped", r.file),
             Self::Attached(a) => match a.remote.ended() {
                 Some(reason) => format!("{}: {reason}", a.client.endpoint),
                 None => format!("{}: the connection closed", a.client.endpoint),
@@ -173,6 +211,7 @@ impl Lab {
         match self {
             Self::Embedded(_) => "embedded".into(),
             Self::Attached(a) => format!("attached {}", a.client.endpoint),
+            Self::Replay(r) => format!("replay {}", r.file),
         }
     }
 
@@ -182,6 +221,7 @@ impl Lab {
                 Reply::from_result(hub.request_as(Origin::Console, request).await)
             }
             Self::Attached(a) => answer(a.client.request(request).await),
+            Self::Replay(_) => Reply::fail(READ_ONLY),
         }
     }
 
@@ -190,6 +230,19 @@ impl Lab {
         match self {
             Self::Embedded(hub) => command::execute(hub, Origin::Console, line).await,
             Self::Attached(a) => Some(answer(a.client.line(line).await)),
+            Self::Replay(r) => Some(match crate::replay::parse(line) {
+                None if line.trim().is_empty() => return None,
+                None => Reply::fail(READ_ONLY),
+                Some(Err(usage)) => Reply::fail(usage),
+                Some(Ok(control)) => {
+                    if let Some(control) = control {
+                        r.player.control(control);
+                        // The player takes it before the next frame.
+                        tokio::task::yield_now().await;
+                    }
+                    Reply::ok(r.player.position().to_string())
+                }
+            }),
         }
     }
 
@@ -210,6 +263,9 @@ impl Lab {
                     )
                 }),
             Self::Attached(a) => a.client.history(link).await.map_err(|e| e.to_string())?,
+            Self::Replay(_) => Err(format!(
+                "a replay keeps no history of {link}: the traffic pane shows what has played"
+            )),
         }
     }
 }

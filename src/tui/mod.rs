@@ -42,7 +42,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
 pub use app::{Alarm, App, Confirm, Data, InputPurpose, Overlay, Pane, Setup};
-pub use lab::{Attached, Attachment, Lab};
+pub use lab::{Attached, Attachment, Lab, Replayed};
 pub use palette::Palette;
 pub use safety::Safety;
 pub use settings::ConsoleSettings;
@@ -106,6 +106,7 @@ pub async fn run(lab: Lab, options: ConsoleOptions) -> Result<(), ConsoleError> 
     let setup = Setup::from_snapshot(&lab.snapshot(), themes, options.traffic_ring);
     let mut app = App::new(setup, options.keymap.clone(), &theme.name, Timestamp::now());
     app.lab = lab.describe();
+    app.replay = matches!(lab, Lab::Replay(_));
     app.safety = options.safety;
     app.palette_history = history::load();
     if let Ok(size) = terminal.size() {

@@ -220,8 +220,9 @@ impl App {
             }
         };
         match action {
-            // Attached, quitting only detaches: the daemon runs on.
-            Action::Quit if self.busy() && self.attachment.is_none() => {
+            // Attached, quitting only detaches: the daemon runs on; a
+            // replay stops nothing.
+            Action::Quit if self.busy() && self.attachment.is_none() && !self.replay => {
                 self.overlay = Some(Overlay::Confirm(Confirm::Quit));
                 vec![]
             }

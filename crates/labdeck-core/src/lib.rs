@@ -5,7 +5,7 @@
 //!
 //! Layers, bottom up; an import never points up (`tests/layering.rs`
 //! checks it): `time`, `publish`, `error` → `alarm` → `link` →
-//! `connection`, `server`, `sniff`, `capture`, `rfc2217` → `sim`, `device` → `config` → `bus` → `hub`, `timeline` →
+//! `connection`, `server`, `sniff`, `capture`, `rfc2217` → `sim`, `device` → `config` → `bus` → `hub` → `timeline` →
 //! `runtime`. Each layer reports through a
 //! [`publish::Publisher`] of its own event type; the bus at the top turns
 //! them all into [`bus::Event`]s.

@@ -1,13 +1,16 @@
-//! Timelines: one run recorded in a file (`--record`). Every event of the bus —
-//! traffic chunks of every link and simulator, connection transitions,
-//! alarms, fault toggles, notices, property updates, tasks — as JSON
-//! lines in their wire forms (`docs/wire.md`), after a header line. A
-//! replay reads them back (`labdeck sim turbovac --replay`).
+//! Timelines: one run recorded in a file (`--record`). After a header
+//! line, JSON lines: every event of the bus (traffic chunks of every link
+//! and simulator, connection transitions, alarms, fault toggles, notices,
+//! property updates, tasks) in its wire form (`docs/wire.md`) with `at`,
+//! the Unix time it was recorded, added; and once a second the whole
+//! lab's state (`snapshot`, a `LabSnapshot` as `labdeck ctl` gets it).
+//! Replays read them back (`labdeck replay`, `sim … --replay`).
 //!
 //! ```text
 //! {"format":"labdeck-recording","version":1,"started":1796290848.45,"source":"lab.toml"}
-//! {"event":"transition","connection":"pump-port",…}
-//! {"event":"traffic","link":"pump-port","epoch":1,"dir":"tx","t":…,"bytes":"02 16 …"}
+//! {"at":1796290848.45,"snapshot":{"connections":[…],"devices":[…],…}}
+//! {"event":"transition","connection":"pump-port",…,"at":1796290848.46}
+//! {"event":"traffic","link":"pump-port","epoch":1,"dir":"tx","t":…,"bytes":"02 16 …","at":…}
 //! {"lagged":12}
 //! ```
 //!
@@ -25,6 +28,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use crate::bus::Event;
+use crate::hub::{Hub, LabSnapshot};
 use crate::link::Chunk;
 use crate::time::Timestamp;
 
@@ -68,14 +72,45 @@ pub enum TimelineError {
 pub struct Timeline {
     pub path: PathBuf,
     pub header: Header,
+    /// Every event, in recorded order.
     pub events: Vec<Event>,
+    /// Events and states with the time they were recorded, in order.
+    pub entries: Vec<Entry>,
     /// Events the recorder missed, in all.
     pub lagged: u64,
+}
+
+/// One timed line of a timeline.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// `events[index]`, recorded at `at`.
+    Event {
+        at: f64,
+        index: usize,
+    },
+    Snapshot {
+        at: f64,
+        snapshot: Box<LabSnapshot>,
+    },
+}
+
+impl Entry {
+    pub fn at(&self) -> f64 {
+        match self {
+            Self::Event { at, .. } | Self::Snapshot { at, .. } => *at,
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct Lagged {
     lagged: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotLine {
+    at: f64,
+    snapshot: Box<LabSnapshot>,
 }
 
 impl Timeline {
@@ -106,27 +141,52 @@ impl Timeline {
             ));
         }
         let mut events = Vec::new();
+        let mut entries = Vec::new();
         let mut lagged = 0;
-        for (at, line) in lines.enumerate() {
+        let mut last = header.started;
+        for (number, line) in lines.enumerate() {
             let line = line.map_err(io)?;
             if line.trim().is_empty() {
                 continue;
             }
-            if let Ok(gap) = serde_json::from_str::<Lagged>(&line) {
+            let value: serde_json::Value = match serde_json::from_str(&line) {
+                Ok(value) => value,
+                // A recording cut short by a crash ends in half a line.
+                Err(e) if e.is_eof() => break,
+                Err(e) => return Err(format(number + 2, e.to_string())),
+            };
+            if let Ok(gap) = serde_json::from_value::<Lagged>(value.clone()) {
                 lagged += gap.lagged;
                 continue;
             }
-            match serde_json::from_str::<Event>(&line) {
-                Ok(event) => events.push(event),
-                // A recording cut short by a crash ends in half a line.
-                Err(e) if e.is_eof() => break,
-                Err(e) => return Err(format(at + 2, e.to_string())),
+            if value.get("snapshot").is_some() {
+                let state: SnapshotLine = serde_json::from_value(value)
+                    .map_err(|e| format(number + 2, format!("snapshot: {e}")))?;
+                last = state.at;
+                entries.push(Entry::Snapshot {
+                    at: state.at,
+                    snapshot: state.snapshot,
+                });
+                continue;
             }
+            let at = value
+                .get("at")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(last);
+            last = at;
+            let event: Event =
+                serde_json::from_value(value).map_err(|e| format(number + 2, e.to_string()))?;
+            entries.push(Entry::Event {
+                at,
+                index: events.len(),
+            });
+            events.push(event);
         }
         Ok(Self {
             path: path.to_path_buf(),
             header,
             events,
+            entries,
             lagged,
         })
     }
@@ -185,11 +245,16 @@ fn list(names: &[Arc<str>]) -> String {
     names.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")
 }
 
-/// Write every event from `events` to `path` until `cancel`, then what
-/// is still queued. Flushed whenever the queue is empty, so a crash
-/// loses at most the events of the last moment.
+/// How often the whole lab's state is written.
+const SNAPSHOT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Write every event from `events` (subscribed before the lab started)
+/// and once a second `hub`'s state to `path` until `cancel`, then what
+/// is still coming. Flushed whenever the queue is empty, so a crash loses
+/// at most the events of the last moment.
 pub async fn record(
     mut events: broadcast::Receiver<Event>,
+    hub: Hub,
     path: PathBuf,
     source: String,
     cancel: CancellationToken,
@@ -206,14 +271,23 @@ pub async fn record(
         source,
     };
     write_line(&mut out, &header).map_err(io)?;
-    out.flush().map_err(io)?;
+    let mut snapshots = tokio::time::interval(SNAPSHOT_EVERY);
     loop {
         let received = tokio::select! {
             () = cancel.cancelled() => break,
+            _ = snapshots.tick() => {
+                let state = SnapshotLine {
+                    at: Timestamp::now().unix(),
+                    snapshot: Box::new(hub.snapshot()),
+                };
+                write_line(&mut out, &state).map_err(io)?;
+                out.flush().map_err(io)?;
+                continue;
+            }
             received = events.recv() => received,
         };
         match received {
-            Ok(event) => write_line(&mut out, &event).map_err(io)?,
+            Ok(event) => write_event(&mut out, &event).map_err(io)?,
             Err(RecvError::Lagged(n)) => {
                 tracing::warn!("recording {}: {n} events missed", path.display());
                 writeln!(out, "{{\"lagged\":{n}}}").map_err(io)?;
@@ -230,12 +304,21 @@ pub async fn record(
     loop {
         let quiet = deadline.min(tokio::time::Instant::now() + QUIET);
         match tokio::time::timeout_at(quiet, events.recv()).await {
-            Ok(Ok(event)) => write_line(&mut out, &event).map_err(io)?,
+            Ok(Ok(event)) => write_event(&mut out, &event).map_err(io)?,
             Ok(Err(RecvError::Lagged(n))) => writeln!(out, "{{\"lagged\":{n}}}").map_err(io)?,
             Ok(Err(RecvError::Closed)) | Err(_) => break,
         }
     }
     out.flush().map_err(io)
+}
+
+/// An event's wire form with `at` added.
+fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+    let mut value = serde_json::to_value(event)?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("at".into(), Timestamp::now().unix().into());
+    }
+    write_line(out, &value)
 }
 
 fn write_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {

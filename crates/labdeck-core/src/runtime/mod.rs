@@ -134,16 +134,11 @@ async fn build(
     let supervisor = Supervisor::new(bus.clone(), cancel.clone());
     let ring = config.traffic.ring_limits();
     let mut taps = Vec::new();
-    if let Some(path) = &config.timeline {
-        // Subscribed before anything starts: the timeline is whole.
-        let recorder = crate::timeline::record(
-            bus.subscribe(),
-            path.clone(),
-            config.origin.to_string(),
-            cancel.child_token(),
-        );
-        supervisor.spawn("timeline".into(), "recorder", recorder);
-    }
+    // Subscribed before anything starts: the recorded timeline is whole.
+    let timeline = config
+        .timeline
+        .as_ref()
+        .map(|path| (path.clone(), bus.subscribe()));
 
     let mut simulators = Vec::new();
     let mut ports: HashMap<&str, watch::Receiver<Option<PathBuf>>> = HashMap::new();
@@ -336,6 +331,16 @@ async fn build(
         macros: config.macros.clone(),
     });
     hub.start_macros();
+    if let Some((path, events)) = timeline {
+        let recorder = crate::timeline::record(
+            events,
+            hub.clone(),
+            path,
+            config.origin.to_string(),
+            cancel.child_token(),
+        );
+        supervisor.spawn("timeline".into(), "recorder", recorder);
+    }
     Ok((hub, supervisor, cancel))
 }
 
