@@ -209,6 +209,9 @@ impl Setup {
         for s in &lab.simulators {
             framing.insert(s.name.to_string(), s.framing);
         }
+        for (tap, f) in &lab.framing {
+            framing.insert(tap.to_string(), *f);
+        }
         Self {
             framing,
             simulators: lab.simulators.iter().map(|s| s.name.to_string()).collect(),

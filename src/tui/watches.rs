@@ -81,6 +81,7 @@ impl Watches {
                 .collect(),
             recording: hub.recording(),
             macros: hub.macros(),
+            framing: hub.framing(),
         }
     }
 }

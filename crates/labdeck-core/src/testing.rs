@@ -339,6 +339,7 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         actors: Vec::new(),
         recording: None,
         macros: Vec::new(),
+        framing: Vec::new(),
     }
 }
 

@@ -165,6 +165,7 @@ impl Hub {
             actors: self.actors(),
             recording: self.recording(),
             macros: self.macros(),
+            framing: self.framing(),
         }
     }
 
@@ -200,6 +201,14 @@ impl Hub {
 
     pub fn device(&self, name: &str) -> Option<&DeviceHandle> {
         self.inner.devices.iter().find(|d| &**d.name() == name)
+    }
+
+    /// How the taps that say so frame their bytes (sniff links).
+    pub fn framing(&self) -> Vec<(Arc<str>, crate::link::Framing)> {
+        self.taps()
+            .iter()
+            .filter_map(|t| t.framing().map(|f| (t.link().clone(), f)))
+            .collect()
     }
 
     pub fn taps(&self) -> &[TrafficTap] {

@@ -121,6 +121,10 @@ pub struct LabSnapshot {
     pub recording: Option<super::RecordingStatus>,
     #[serde(default)]
     pub macros: Vec<super::MacroInfo>,
+    /// How the taps that say so frame their bytes (sniff links); a
+    /// link's traffic frames as its device does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub framing: Vec<(Arc<str>, crate::link::Framing)>,
 }
 
 /// Whether a supervised actor runs.

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::Framing;
 use super::ring::ChunkRing;
 use crate::publish::Publisher;
 use crate::time::Timestamp;
@@ -140,6 +141,9 @@ struct TapInner {
     chunks: AtomicU64,
     evicted: AtomicU64,
     out: Publisher<Chunk>,
+    /// How the bytes come in frames, when the tap says (a sniffer's);
+    /// a link's taps frame as their device does.
+    framing: Option<Framing>,
     /// Further takers of every chunk (capture files), lossless, by id.
     mirrors: Mutex<Vec<(u64, Publisher<Chunk>)>>,
     next_mirror: AtomicU64,
@@ -148,6 +152,17 @@ struct TapInner {
 impl TrafficTap {
     /// A tap keeping at most `limits` of history.
     pub fn new(link: Arc<str>, limits: RingLimits, out: Publisher<Chunk>) -> Self {
+        Self::framed(link, limits, out, None)
+    }
+
+    /// A tap that says how its bytes come in frames, for views that
+    /// decode them.
+    pub fn framed(
+        link: Arc<str>,
+        limits: RingLimits,
+        out: Publisher<Chunk>,
+        framing: Option<Framing>,
+    ) -> Self {
         Self {
             inner: Arc::new(TapInner {
                 link,
@@ -157,6 +172,7 @@ impl TrafficTap {
                 chunks: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
                 out,
+                framing,
                 mirrors: Mutex::new(Vec::new()),
                 next_mirror: AtomicU64::new(1),
             }),
@@ -165,6 +181,10 @@ impl TrafficTap {
 
     pub fn link(&self) -> &Arc<str> {
         &self.inner.link
+    }
+
+    pub fn framing(&self) -> Option<Framing> {
+        self.inner.framing
     }
 
     /// Stamp and record a chunk; returns it for the caller to pass on.

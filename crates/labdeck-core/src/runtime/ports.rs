@@ -15,10 +15,10 @@ use super::supervise::Supervisor;
 use crate::bus::EventBus;
 use crate::capture::{PcapngCapture, SETTLE, capture_taps};
 use crate::config::{PortSpec, Rfc2217Spec, SniffSpec};
-use crate::link::{PortPath, RingLimits, SerialSettings, TrafficTap};
+use crate::link::{Framing, PortPath, RingLimits, SerialSettings, TrafficTap};
 use crate::publish::Publish;
 use crate::rfc2217::{Rfc2217Server, ServedPort};
-use crate::sniff::{SniffDevice, Sniffer};
+use crate::sniff::{Decode, SniffDevice, Sniffer};
 
 /// Events of one part as notices on the bus, under its name.
 #[derive(Debug)]
@@ -79,7 +79,12 @@ pub(super) fn start_sniffers(
                 settings: spec.settings,
             },
         };
-        let tap = TrafficTap::new(name.clone(), ring, Arc::new(bus.clone()));
+        let framing = match spec.decode {
+            Decode::Uss => Framing::UssTelegrams,
+            Decode::Scpi | Decode::Text => Framing::TextLines,
+            Decode::None => Framing::Raw,
+        };
+        let tap = TrafficTap::framed(name.clone(), ring, Arc::new(bus.clone()), Some(framing));
         let notices = Arc::new(AsNotices {
             bus: bus.clone(),
             source: name.clone(),
