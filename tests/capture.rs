@@ -136,3 +136,39 @@ async fn the_traffic_log_command_writes_pcapng_for_a_pcapng_file() {
         assert_eq!(packet.3, chunk.hex().replace(' ', ""));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_capture_command_captures_one_link_until_stopped() {
+    if Command::new("tshark").arg("-v").output().is_err() {
+        assert!(std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none());
+        eprintln!("SKIPPED: install tshark (Debian package tshark)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("port.pcapng");
+    let runtime = common::start(&common::pump_config("compat", "")).await;
+    let hub = runtime.hub();
+    common::wait_responding(hub, "pump", "the pump to answer").await;
+    let refused = common::run(hub, "capture nowhere x.pcapng").await;
+    assert!(!refused.ok && refused.text.contains("nowhere"), "{refused}");
+    let stop_first = common::run(hub, "capture port stop").await;
+    assert!(!stop_first.ok, "{stop_first}");
+    let started = common::run(hub, &format!("capture port {}", file.display())).await;
+    assert!(
+        started.ok && started.text.contains("capturing port"),
+        "{started}"
+    );
+    let tap = hub.tap("port").unwrap().clone();
+    let from = tap.counters().chunks;
+    common::wait_until("10 more chunks", || tap.counters().chunks >= from + 10).await;
+    let stopped = common::request(hub, "capture port stop").await;
+    let Ok(labdeck_core::hub::Outcome::Capture(status)) = stopped else {
+        panic!("{stopped:?}");
+    };
+    assert!(!status.on);
+    runtime.shutdown().await.unwrap();
+    let packets = packets(&file);
+    assert_eq!(packets.len() as u64, status.packets);
+    assert!(packets.len() >= 10);
+    assert!(packets.iter().all(|p| p.2 == "port"));
+}

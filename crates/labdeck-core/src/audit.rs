@@ -83,7 +83,8 @@ impl Request {
             | Self::Measure { .. }
             | Self::Macros
             // Writes a file, not to the lab.
-            | Self::Record { .. } => false,
+            | Self::Record { .. }
+            | Self::Capture { .. } => false,
             // Actions that only read.
             Self::Action { action, .. } => !matches!(action.as_str(), "read" | "poll"),
             Self::Fault { .. }

@@ -160,6 +160,8 @@ pub enum HubError {
     NotPeriodic { name: String },
     #[error("traffic is not being recorded")]
     NotRecording,
+    #[error("{link}'s traffic is not being captured")]
+    NotCapturing { link: String },
     /// An actor that stopped (or never started).
     #[error("{actor} is not running")]
     Gone { actor: String },

@@ -98,6 +98,12 @@ pub enum Request {
     Macros,
     /// Log every frame of every link to a file from now on, or stop.
     Record { command: RecordCommand },
+    /// Capture one link's traffic to a pcapng file from now on, or stop.
+    Capture {
+        link: String,
+        /// `None`: stop.
+        path: Option<PathBuf>,
+    },
 }
 
 /// What to do with a macro.

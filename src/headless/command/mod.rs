@@ -109,6 +109,10 @@ pub const USAGE: &[(&str, &str)] = &[
         "record [FILE] | record stop",
         "log every frame of every link to FILE (or a new dated file) from now on; FILE.pcapng: as pcapng for Wireshark",
     ),
+    (
+        "capture LINK FILE.pcapng | capture LINK stop",
+        "capture one link's traffic to a pcapng file for Wireshark from now on",
+    ),
     ("help", "this list"),
     ("quit", "stop"),
 ];
@@ -275,6 +279,7 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::Macro { name, outcome } => send::macro_outcome(name, outcome),
         Outcome::Macros { macros } => send::macros(macros),
         Outcome::Recording(status) => send::recording(status),
+        Outcome::Capture(status) => send::capture(status),
     }
 }
 

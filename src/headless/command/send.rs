@@ -1,10 +1,11 @@
 //! `send LINK hex 02 16 …`, `send LINK text [--eol=cr|lf|crlf|none] TEXT`,
-//! `macro NAME [stop]`, `macros`, `record [FILE]`, `record stop`.
+//! `macro NAME [stop]`, `macros`, `record [FILE]`, `record stop`,
+//! `capture LINK FILE.pcapng`, `capture LINK stop`.
 
 use std::fmt::Write as _;
 
 use labdeck_core::hub::{
-    MacroCommand, MacroInfo, MacroOutcome, RecordCommand, RecordingStatus, Request,
+    CaptureStatus, MacroCommand, MacroInfo, MacroOutcome, RecordCommand, RecordingStatus, Request,
 };
 use labdeck_core::link::{LineEnding, parse_hex, text_payload};
 
@@ -70,6 +71,15 @@ pub(super) fn parse(words: &[&str], line: &str) -> Option<Result<Line, UsageErro
                 path: Some(rest_after(line, 1).into()),
             },
         },
+        ["capture", link, "stop"] => Request::Capture {
+            link: (*link).to_string(),
+            path: None,
+        },
+        ["capture", link, _, ..] => Request::Capture {
+            link: (*link).to_string(),
+            path: Some(rest_after(line, 2).into()),
+        },
+        ["capture", ..] => return Some(Err(usage("capture"))),
         _ => return None,
     };
     Some(Ok(Line::Request(request)))
@@ -189,6 +199,21 @@ pub(super) fn macros(macros: &[MacroInfo]) -> String {
         );
     }
     s
+}
+
+pub(super) fn capture(status: &CaptureStatus) -> String {
+    let path = status.path.display();
+    if status.on {
+        format!(
+            "capturing {} to {path} as pcapng ({} packet(s) so far; capture {} stop ends it)",
+            status.link, status.packets, status.link
+        )
+    } else {
+        format!(
+            "stopped capturing {} to {path}: {} packet(s)",
+            status.link, status.packets
+        )
+    }
 }
 
 pub(super) fn recording(status: &RecordingStatus) -> String {

@@ -3,6 +3,7 @@
 //! or refusals, the event stream, and snapshots to start and to
 //! resynchronise from. Everything that crosses it is `serde`.
 
+mod capture;
 mod method;
 mod outcome;
 mod record;
@@ -17,6 +18,7 @@ use tokio::sync::{broadcast, watch};
 pub use crate::audit::{AuditRecord, Origin};
 pub use crate::error::HubError;
 pub use crate::request::{MacroCommand, RecordCommand, Request};
+pub use capture::CaptureStatus;
 pub use method::{load_method, parse_method};
 pub use outcome::{
     ActorState, ActorStatus, DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask,
@@ -53,6 +55,7 @@ struct Inner {
     actors: watch::Receiver<Vec<ActorStatus>>,
     macros: send::Macros,
     recording: record::Recording,
+    captures: capture::Captures,
 }
 
 /// What a Hub is made of.
@@ -93,6 +96,7 @@ impl Hub {
                 actors,
                 macros: send::Macros::new(macros),
                 recording: record::Recording::default(),
+                captures: capture::Captures::default(),
             }),
         }
     }
@@ -368,6 +372,7 @@ impl Hub {
                 macros: self.macros(),
             }),
             Request::Record { command } => self.record(command).await,
+            Request::Capture { link, path } => self.capture(&link, path).await,
         }
     }
 

@@ -62,6 +62,8 @@ pub enum Outcome {
     },
     /// The continuous traffic log.
     Recording(super::RecordingStatus),
+    /// A link's pcapng capture started, or stopped.
+    Capture(super::CaptureStatus),
 }
 
 /// A task a method queued.

@@ -219,11 +219,15 @@ impl Sniffer {
                     // Opened with what the program asked for last.
                     self.applied = Some(self.wanted);
                     self.relay(&mut stream, epoch).await;
+                    // A device that goes as soon as it opens is not
+                    // opened again at once.
+                    self.wait_for_device().await;
                 }
                 Ok(Device::Tcp(mut stream)) => {
                     last_failure = None;
                     epoch += 1;
                     self.relay(&mut stream, epoch).await;
+                    self.wait_for_device().await;
                 }
                 Err(error) => {
                     if last_failure.as_ref() != Some(&error) {
