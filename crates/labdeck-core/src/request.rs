@@ -102,6 +102,7 @@ pub enum Request {
     Capture {
         link: String,
         /// `None`: stop.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         path: Option<PathBuf>,
     },
 }
