@@ -326,12 +326,30 @@ fn line_settings_reach_the_device_and_a_device_that_comes_back_is_reopened() {
     let link = dir.path().join("pump");
     let link = link.to_str().unwrap();
     let sim = Process::start(&["sim", "turbovac", "--link", link, "--json"]);
-    let sniffer = Process::start(&["sniff", link, "--json", "--decode", "uss"]);
+    let sniffer = Process::start(&[
+        "sniff",
+        link,
+        "--json",
+        "--decode",
+        "uss",
+        "--stop-bits",
+        "2",
+        "--baud",
+        "1200",
+    ]);
     assert!(sniffer.wait_for(|l| l.contains("device-open")));
 
     let mut port = open_program_side(&sniffer.first, BaudRate::B9600, false);
     query(&mut port);
     assert!(sim.wait_for(|l| l.contains("client set the port to 9600 baud")));
+    // The sniffer's own stop bits held until the program set its settings:
+    // the first change said is the program's.
+    let first_line = sniffer
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("\"event\":\"line\""))
+        .expect("a line event");
+    assert!(first_line.contains("\"baud\":9600"), "{first_line}");
     // The program closes the port and opens it again at other settings.
     drop(port);
     let mut port = open_program_side(&sniffer.first, BaudRate::B4800, true);

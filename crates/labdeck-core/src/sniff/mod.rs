@@ -167,6 +167,8 @@ pub struct Sniffer {
     wanted: Line,
     /// What the open device has.
     applied: Option<Line>,
+    /// A program has set a rate on the pty (and so its other settings).
+    configured: bool,
 }
 
 impl Sniffer {
@@ -195,6 +197,7 @@ impl Sniffer {
                 flow_control: settings.flow_control,
             },
             applied: None,
+            configured: false,
         })
     }
 
@@ -342,6 +345,12 @@ impl Sniffer {
         if let LineSettings { baud: Some(_), .. } = now {
             // Back to "unset", so the program's next request shows again.
             let _ = self.port.restore_idle_speed();
+            self.configured = true;
+        }
+        // Until a program has configured its end, the pty's stop bits and
+        // flow control are only its defaults: the sniffer's own hold.
+        if !self.configured {
+            return;
         }
         let wanted = Line {
             baud: now.baud.unwrap_or(self.wanted.baud),
