@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::UNIX_EPOCH;
 
 use labdeck_core::connection::StateKind;
@@ -13,12 +12,7 @@ use labdeck_core::link::Direction;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_links_capture_holds_every_chunk_with_its_direction_and_time() {
-    if Command::new("tshark").arg("-v").output().is_err() {
-        assert!(
-            std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none(),
-            "tshark required but not found"
-        );
-        eprintln!("SKIPPED: install tshark (Debian package tshark)");
+    if !common::tshark::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -38,12 +32,12 @@ async fn a_links_capture_holds_every_chunk_with_its_direction_and_time() {
     runtime.shutdown().await.unwrap();
     let history = tap.history();
 
-    let packets = packets(&file);
+    let packets = common::tshark::packets(&file);
     assert_eq!(packets.len(), history.len());
     for (packet, chunk) in packets.iter().zip(&history) {
         let direction = match chunk.dir {
-            Direction::Tx => "0x00000002",
-            Direction::Rx => "0x00000001",
+            Direction::Tx => 2,
+            Direction::Rx => 1,
         };
         let t = chunk
             .t
@@ -51,52 +45,16 @@ async fn a_links_capture_holds_every_chunk_with_its_direction_and_time() {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        assert!((packet.0 - t).abs() < 1e-6, "{packet:?} vs {t}");
-        assert_eq!(packet.1, direction);
-        assert_eq!(packet.2, "port");
-        assert_eq!(packet.3, chunk.hex().replace(' ', ""));
+        assert!((packet.t - t).abs() < 1e-6, "{packet:?} vs {t}");
+        assert_eq!(packet.flags, direction);
+        assert_eq!(packet.interface, "port");
+        assert_eq!(packet.bytes, chunk.bytes);
     }
-}
-
-/// tshark's fields of every packet: (time, direction flags, interface, hex).
-fn packets(file: &std::path::Path) -> Vec<(f64, String, String, String)> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=,"])
-        .args([
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.packet_flags_direction",
-        ])
-        .args(["-e", "frame.interface_name", "-e", "data"])
-        .output()
-        .expect("run tshark");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            (
-                f[0].parse().unwrap(),
-                f[1].to_string(),
-                f[2].to_string(),
-                f[3].to_string(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_traffic_log_command_writes_pcapng_for_a_pcapng_file() {
-    if Command::new("tshark").arg("-v").output().is_err() {
-        assert!(std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none());
-        eprintln!("SKIPPED: install tshark (Debian package tshark)");
+    if !common::tshark::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -116,7 +74,7 @@ async fn the_traffic_log_command_writes_pcapng_for_a_pcapng_file() {
     let history = tap.history();
     runtime.shutdown().await.unwrap();
 
-    let packets = packets(&file);
+    let packets = common::tshark::packets(&file);
     assert!(packets.len() >= 20, "{} packets", packets.len());
     assert_eq!(packets.len() as u64, status.frames);
     // Each packet is a chunk of the link, with its time and direction.
@@ -125,23 +83,24 @@ async fn the_traffic_log_command_writes_pcapng_for_a_pcapng_file() {
             .iter()
             .find(|c| {
                 let t = c.t.wall.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
-                (packet.0 - t).abs() < 1e-6
+                (packet.t - t).abs() < 1e-6
             })
-            .unwrap_or_else(|| panic!("no chunk at {}", packet.0));
+            .unwrap_or_else(|| panic!("no chunk at {}", packet.t));
         let direction = match chunk.dir {
-            Direction::Tx => "0x00000002",
-            Direction::Rx => "0x00000001",
+            Direction::Tx => 2,
+            Direction::Rx => 1,
         };
-        assert_eq!((packet.1.as_str(), packet.2.as_str()), (direction, "port"));
-        assert_eq!(packet.3, chunk.hex().replace(' ', ""));
+        assert_eq!(
+            (packet.flags, packet.interface.as_str()),
+            (direction, "port")
+        );
+        assert_eq!(packet.bytes, chunk.bytes);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_capture_command_captures_one_link_until_stopped() {
-    if Command::new("tshark").arg("-v").output().is_err() {
-        assert!(std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none());
-        eprintln!("SKIPPED: install tshark (Debian package tshark)");
+    if !common::tshark::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -167,8 +126,8 @@ async fn the_capture_command_captures_one_link_until_stopped() {
     };
     assert!(!status.on);
     runtime.shutdown().await.unwrap();
-    let packets = packets(&file);
+    let packets = common::tshark::packets(&file);
     assert_eq!(packets.len() as u64, status.packets);
     assert!(packets.len() >= 10);
-    assert!(packets.iter().all(|p| p.2 == "port"));
+    assert!(packets.iter().all(|p| p.interface == "port"));
 }

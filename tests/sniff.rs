@@ -69,52 +69,6 @@ fn sim_telegrams(sim: &[Value], dir: Direction) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn tshark() -> Option<()> {
-    let found = Command::new("tshark").arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("LABDECK_REQUIRE_INTEROP").is_none(),
-            "tshark required but not found"
-        );
-        eprintln!("SKIPPED: the tshark part: install tshark (Debian package tshark)");
-        return None;
-    }
-    Some(())
-}
-
-/// (epoch seconds, direction flags, bytes) of every packet, by tshark.
-fn tshark_packets(file: &Path) -> Vec<(f64, u32, Vec<u8>)> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "separator=,"])
-        .args([
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "frame.packet_flags_direction",
-        ])
-        .args(["-e", "data"])
-        .output()
-        .expect("run tshark");
-    assert!(
-        out.status.success(),
-        "tshark -r failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| {
-            let mut fields = line.split(',');
-            let t = fields.next().unwrap().parse().expect("a time");
-            let flags = fields.next().unwrap().trim_start_matches("0x");
-            let flags = u32::from_str_radix(flags, 16).expect("direction flags");
-            let data = labdeck_core::link::parse_hex(fields.next().unwrap_or("")).expect("data");
-            (t, flags, data)
-        })
-        .collect()
-}
-
 #[test]
 fn turboctl_through_the_sniffer_passes_and_every_telegram_is_captured_paired_and_in_pcapng() {
     let Some(tools) = common::interop::tools(
@@ -218,10 +172,10 @@ fn turboctl_through_the_sniffer_passes_and_every_telegram_is_captured_paired_and
 
     // pcapng, as tshark reads it: one packet per chunk, both byte streams
     // whole and in order, directions and times right.
-    if tshark().is_none() {
+    if !common::tshark::available() {
         return;
     }
-    let packets = tshark_packets(&capture);
+    let packets = common::tshark::packets(&capture);
     let chunks = sniffed.len() - sniffed.iter().filter(|e| e["event"] != "frame").count();
     assert!(
         stderr.contains(&format!("{} packet(s) in", packets.len())),
@@ -231,25 +185,25 @@ fn turboctl_through_the_sniffer_passes_and_every_telegram_is_captured_paired_and
     assert!(packets.len() <= chunks);
     let outbound: Vec<u8> = packets
         .iter()
-        .filter(|p| p.1 == 2)
-        .flat_map(|p| p.2.clone())
+        .filter(|p| p.flags == 2)
+        .flat_map(|p| p.bytes.clone())
         .collect();
     let inbound: Vec<u8> = packets
         .iter()
-        .filter(|p| p.1 == 1)
-        .flat_map(|p| p.2.clone())
+        .filter(|p| p.flags == 1)
+        .flat_map(|p| p.bytes.clone())
         .collect();
     assert_eq!(
         outbound.len() + inbound.len(),
-        packets.iter().map(|p| p.2.len()).sum::<usize>()
+        packets.iter().map(|p| p.bytes.len()).sum::<usize>()
     );
     assert_eq!(outbound, stream(&simulated, "traffic", "rx"));
     assert_eq!(inbound, stream(&simulated, "traffic", "tx"));
     assert!(
-        packets.windows(2).all(|w| w[0].0 <= w[1].0),
+        packets.windows(2).all(|w| w[0].t <= w[1].t),
         "times go back"
     );
-    assert!(packets.iter().all(|p| (started..=ended).contains(&p.0)));
+    assert!(packets.iter().all(|p| (started..=ended).contains(&p.t)));
     // The USS dissector in examples/ finds every telegram, BCC correct.
     let dissector =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/wireshark/labdeck_uss.lua");
@@ -269,7 +223,7 @@ fn turboctl_through_the_sniffer_passes_and_every_telegram_is_captured_paired_and
     // It sees one packet at a time: a telegram the program wrote in two
     // parts (the check's split write) is two packets of undecoded bytes.
     let whole = requests.len() + telegrams("rx").len();
-    let partial = packets.iter().filter(|p| p.2.len() % 24 != 0).count();
+    let partial = packets.iter().filter(|p| p.bytes.len() % 24 != 0).count();
     assert!(
         good <= whole && whole - good <= partial,
         "dissector found {good} of {whole} telegrams; {partial} packets hold part of one"
@@ -280,9 +234,9 @@ fn turboctl_through_the_sniffer_passes_and_every_telegram_is_captured_paired_and
         .and_then(|e| e["t"].as_f64())
         .unwrap();
     assert!(
-        (packets[0].0 - sim_first_rx).abs() < 0.1,
+        (packets[0].t - sim_first_rx).abs() < 0.1,
         "first packet at {}, the simulator received at {sim_first_rx}",
-        packets[0].0
+        packets[0].t
     );
 }
 

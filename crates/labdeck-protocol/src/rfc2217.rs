@@ -180,6 +180,74 @@ pub fn negotiate(verb: Verb, option: u8) -> [u8; 3] {
     [IAC, verb.byte(), option]
 }
 
+/// Which options each side has on, for BINARY, SGA and COM-PORT-OPTION
+/// (everything else is refused). Negotiation is answered only on a change
+/// of state, RFC 1143's rule against loops.
+#[derive(Debug, Clone)]
+pub struct Options {
+    we: [bool; 256],
+    they: [bool; 256],
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            we: [false; 256],
+            they: [false; 256],
+        }
+    }
+}
+
+impl Options {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn supported(option: u8) -> bool {
+        matches!(option, BINARY | SGA | COM_PORT_OPTION)
+    }
+
+    /// Offer (WILL) or ask for (DO) an option; taken as on from here.
+    pub fn offer(&mut self, verb: Verb, option: u8) -> [u8; 3] {
+        let at = usize::from(option);
+        match verb {
+            Verb::Will => self.we[at] = true,
+            Verb::Do => self.they[at] = true,
+            Verb::Wont => self.we[at] = false,
+            Verb::Dont => self.they[at] = false,
+        }
+        negotiate(verb, option)
+    }
+
+    /// The answer to the peer's `verb option`, if one is due.
+    pub fn answer(&mut self, verb: Verb, option: u8) -> Option<[u8; 3]> {
+        let supported = Self::supported(option);
+        let at = usize::from(option);
+        let answer = match verb {
+            Verb::Do if supported && !self.we[at] => {
+                self.we[at] = true;
+                Verb::Will
+            }
+            Verb::Do if !supported => Verb::Wont,
+            Verb::Dont if self.we[at] => {
+                self.we[at] = false;
+                Verb::Wont
+            }
+            Verb::Will if supported && !self.they[at] => {
+                self.they[at] = true;
+                Verb::Do
+            }
+            Verb::Will if !supported => Verb::Dont,
+            Verb::Wont if self.they[at] => {
+                self.they[at] = false;
+                Verb::Dont
+            }
+            _ => return None,
+        };
+        Some(negotiate(answer, option))
+    }
+}
+
 /// Parity as RFC 2217 numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Parity {
@@ -451,6 +519,27 @@ mod tests {
         assert_eq!(
             ComPort::parse(&[42], false),
             Err(ComPortError::UnknownCommand(42))
+        );
+    }
+
+    #[test]
+    fn negotiation_is_answered_once_and_unknown_options_refused() {
+        let mut options = Options::new();
+        options.offer(Verb::Will, COM_PORT_OPTION);
+        // The peer's DO confirms our offer: nothing to answer.
+        assert_eq!(options.answer(Verb::Do, COM_PORT_OPTION), None);
+        assert_eq!(
+            options.answer(Verb::Will, BINARY),
+            Some(negotiate(Verb::Do, BINARY))
+        );
+        assert_eq!(options.answer(Verb::Will, BINARY), None);
+        assert_eq!(
+            options.answer(Verb::Do, ECHO),
+            Some(negotiate(Verb::Wont, ECHO))
+        );
+        assert_eq!(
+            options.answer(Verb::Dont, COM_PORT_OPTION),
+            Some(negotiate(Verb::Wont, COM_PORT_OPTION))
         );
     }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use labdeck_protocol::rfc2217::{
-    BINARY, COM_PORT_OPTION, ComPort, Parity as WireParity, SGA, TelnetDecoder, TelnetEvent, Verb,
-    control, escape, negotiate, purge,
+    BINARY, COM_PORT_OPTION, ComPort, Options, Parity as WireParity, SGA, TelnetDecoder,
+    TelnetEvent, Verb, control, escape, purge,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
@@ -75,6 +75,7 @@ impl Opener for Rfc2217Opener {
                 .map_or_else(|_| address.clone(), |a| format!("rfc2217://{a}"));
             let io_error = |e: io::Error| ConnectError::from_io(&address, &e);
             let requests = requests(&opener.settings);
+            let mut options = Options::new();
             let mut hello = Vec::new();
             for (verb, option) in [
                 (Verb::Will, COM_PORT_OPTION),
@@ -83,13 +84,13 @@ impl Opener for Rfc2217Opener {
                 (Verb::Do, BINARY),
                 (Verb::Do, SGA),
             ] {
-                hello.extend(negotiate(verb, option));
+                hello.extend(options.offer(verb, option));
             }
             for request in &requests {
                 hello.extend(request.encode(false));
             }
             tcp.write_all(&hello).await.map_err(io_error)?;
-            let mut stream = Rfc2217Stream::new(tcp, address.clone());
+            let mut stream = Rfc2217Stream::new(tcp, address.clone(), options);
             let unanswered = stream.await_answers(requests, opener.answer_wait).await;
             let unanswered = unanswered.map_err(io_error)?;
             if !unanswered.is_empty() {
@@ -157,27 +158,18 @@ pub struct Rfc2217Stream {
     data: Vec<u8>,
     /// Bytes for the server not yet written (escaped data, answers).
     out: Vec<u8>,
-    we: [bool; 256],
-    they: [bool; 256],
+    options: Options,
 }
 
 impl Rfc2217Stream {
-    fn new(tcp: TcpStream, address: String) -> Self {
-        let mut we = [false; 256];
-        let mut they = [false; 256];
-        for option in [COM_PORT_OPTION, BINARY] {
-            we[usize::from(option)] = true;
-            they[usize::from(option)] = true;
-        }
-        they[usize::from(SGA)] = true;
+    fn new(tcp: TcpStream, address: String, options: Options) -> Self {
         Self {
             tcp,
             address,
             decoder: TelnetDecoder::new(),
             data: Vec::new(),
             out: Vec::new(),
-            we,
-            they,
+            options,
         }
     }
 
@@ -226,7 +218,11 @@ impl Rfc2217Stream {
         for event in self.decoder.push(bytes) {
             match event {
                 TelnetEvent::Data(data) => self.data.extend_from_slice(&data),
-                TelnetEvent::Negotiate(verb, option) => self.negotiate(verb, option),
+                TelnetEvent::Negotiate(verb, option) => {
+                    if let Some(answer) = self.options.answer(verb, option) {
+                        self.out.extend(answer);
+                    }
+                }
                 TelnetEvent::Subnegotiation(COM_PORT_OPTION, payload) => {
                     match ComPort::parse(&payload, true) {
                         Ok(ComPort::NotifyModemState(bits)) => {
@@ -243,36 +239,6 @@ impl Rfc2217Stream {
             }
         }
         answers
-    }
-
-    /// Answer only changes of state (RFC 1143), refusing what we lack.
-    fn negotiate(&mut self, verb: Verb, option: u8) {
-        let supported = matches!(option, BINARY | SGA | COM_PORT_OPTION);
-        let at = usize::from(option);
-        let answer = match verb {
-            Verb::Do if supported && !self.we[at] => {
-                self.we[at] = true;
-                Some(Verb::Will)
-            }
-            Verb::Do if !supported => Some(Verb::Wont),
-            Verb::Dont if self.we[at] => {
-                self.we[at] = false;
-                Some(Verb::Wont)
-            }
-            Verb::Will if supported && !self.they[at] => {
-                self.they[at] = true;
-                Some(Verb::Do)
-            }
-            Verb::Will if !supported => Some(Verb::Dont),
-            Verb::Wont if self.they[at] => {
-                self.they[at] = false;
-                Some(Verb::Dont)
-            }
-            _ => None,
-        };
-        if let Some(verb) = answer {
-            self.out.extend(negotiate(verb, option));
-        }
     }
 
     /// Write what is queued for the server, as far as the socket takes it.

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use labdeck_protocol::rfc2217::{
-    BINARY, COM_PORT_OPTION, ComPort, Parity as WireParity, SGA, TelnetDecoder, TelnetEvent, Verb,
-    control, escape, modem, negotiate, purge,
+    BINARY, COM_PORT_OPTION, ComPort, Options, Parity as WireParity, SGA, TelnetDecoder,
+    TelnetEvent, Verb, control, escape, modem, purge,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -145,7 +145,7 @@ impl Rfc2217Server {
                                 self.tap.record(epoch, Direction::Tx, Bytes::from(data));
                             }
                             TelnetEvent::Negotiate(verb, option) => {
-                                replies.extend(state.negotiate(verb, option));
+                                replies.extend(state.options.answer(verb, option).unwrap_or_default());
                             }
                             TelnetEvent::Subnegotiation(COM_PORT_OPTION, payload) => {
                                 match ComPort::parse(&payload, false) {
@@ -196,8 +196,7 @@ impl Rfc2217Server {
 struct Session {
     settings: SerialSettings,
     signature: String,
-    we: [bool; 256],
-    they: [bool; 256],
+    options: Options,
     suspended: bool,
     modem_mask: u8,
     /// The modem lines last told, `None` before the first or when the
@@ -210,8 +209,7 @@ impl Session {
         Self {
             settings,
             signature: format!("labdeck {} {path}", env!("CARGO_PKG_VERSION")),
-            we: [false; 256],
-            they: [false; 256],
+            options: Options::new(),
             suspended: false,
             modem_mask: 0xff,
             modem: None,
@@ -223,43 +221,10 @@ impl Session {
     fn greeting(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         for option in [BINARY, SGA, COM_PORT_OPTION] {
-            self.we[usize::from(option)] = true;
-            out.extend(negotiate(Verb::Will, option));
+            out.extend(self.options.offer(Verb::Will, option));
         }
-        self.they[usize::from(BINARY)] = true;
-        out.extend(negotiate(Verb::Do, BINARY));
+        out.extend(self.options.offer(Verb::Do, BINARY));
         out
-    }
-
-    /// Answer a negotiation, only on a change of state (RFC 1143's rule
-    /// against loops).
-    fn negotiate(&mut self, verb: Verb, option: u8) -> Vec<u8> {
-        let supported = matches!(option, BINARY | SGA | COM_PORT_OPTION);
-        let at = usize::from(option);
-        let answer = match verb {
-            Verb::Do if supported && !self.we[at] => {
-                self.we[at] = true;
-                Some(Verb::Will)
-            }
-            Verb::Do if !supported => Some(Verb::Wont),
-            Verb::Dont if self.we[at] => {
-                self.we[at] = false;
-                Some(Verb::Wont)
-            }
-            Verb::Will if supported && !self.they[at] => {
-                self.they[at] = true;
-                Some(Verb::Do)
-            }
-            Verb::Will if !supported => Some(Verb::Dont),
-            Verb::Wont if self.they[at] => {
-                self.they[at] = false;
-                Some(Verb::Dont)
-            }
-            _ => None,
-        };
-        answer
-            .map(|verb| negotiate(verb, option).to_vec())
-            .unwrap_or_default()
     }
 
     /// Carry out a COM-PORT-OPTION command; the acknowledgement says what

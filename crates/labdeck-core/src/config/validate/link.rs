@@ -101,26 +101,12 @@ pub(super) fn link(
                 "exclusive",
             );
             let settings = serial_settings(c, l, driver);
-            let Some(address) = &l.address else {
-                c.error(
-                    l.kind.span(),
-                    format!(
-                        "link {:?}: an rfc2217 link needs address = \"HOST:PORT\" (a ser2net telnet(rfc2217) port)",
-                        l.name.get_ref()
-                    ),
-                );
-                return None;
-            };
-            if !is_host_port(address.get_ref()) {
-                c.error(
-                    address.span(),
-                    format!("address {:?} is not HOST:PORT", address.get_ref()),
-                );
-            }
-            TransportSpec::Rfc2217 {
-                address: address.get_ref().clone(),
-                settings,
-            }
+            let address = address(
+                c,
+                l,
+                "an rfc2217 link needs address = \"HOST:PORT\" (a ser2net telnet(rfc2217) port)",
+            )?;
+            TransportSpec::Rfc2217 { address, settings }
         }
         "tcp" => {
             misplaced(c, l.path.as_ref().map(toml::Spanned::span), "path");
@@ -148,25 +134,12 @@ pub(super) fn link(
                 }
                 _ => {}
             }
-            let Some(address) = &l.address else {
-                c.error(
-                    l.kind.span(),
-                    format!(
-                        "link {:?}: a tcp link needs address = \"HOST:PORT\" or simulator = \"NAME\"",
-                        l.name.get_ref()
-                    ),
-                );
-                return None;
-            };
-            if !is_host_port(address.get_ref()) {
-                c.error(
-                    address.span(),
-                    format!("address {:?} is not HOST:PORT", address.get_ref()),
-                );
-            }
-            TransportSpec::Tcp {
-                address: address.get_ref().clone(),
-            }
+            let address = address(
+                c,
+                l,
+                "a tcp link needs address = \"HOST:PORT\" or simulator = \"NAME\"",
+            )?;
+            TransportSpec::Tcp { address }
         }
         other => {
             c.error(
@@ -192,6 +165,25 @@ fn spec(
         autoconnect: l.autoconnect.unwrap_or(true),
         capture,
     }
+}
+
+/// The link's `address`, checked to be HOST:PORT; `needs` says what is
+/// missing when there is none.
+fn address(c: &mut Checker, l: &RawLink, needs: &str) -> Option<String> {
+    let Some(address) = &l.address else {
+        c.error(
+            l.kind.span(),
+            format!("link {:?}: {needs}", l.name.get_ref()),
+        );
+        return None;
+    };
+    if !is_host_port(address.get_ref()) {
+        c.error(
+            address.span(),
+            format!("address {:?} is not HOST:PORT", address.get_ref()),
+        );
+    }
+    Some(address.get_ref().clone())
 }
 
 /// "a turbovac", "an electrometer".
