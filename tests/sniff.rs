@@ -297,7 +297,9 @@ fn line_settings_reach_the_device_and_a_device_that_comes_back_is_reopened() {
     query(&mut port);
     assert!(sim.wait_for(|l| l.contains("client set the port to 9600 baud")));
     // The sniffer's own stop bits held until the program set its settings:
-    // the first change said is the program's.
+    // the first change said is the program's. The sniffer prints in
+    // batches, so its line event may come after the simulator's.
+    assert!(sniffer.wait_for(|l| l.contains("\"event\":\"line\"")));
     let first_line = sniffer
         .lines()
         .into_iter()
