@@ -113,7 +113,8 @@ struct RunArgs {
     config: Option<PathBuf>,
     #[command(flatten)]
     console: ConsoleArgs,
-    /// Queue the tasks of this method file (TOML [[task]] list) at start.
+    /// Queue the tasks and jobs of this method file (TOML [[task]] and
+    /// [[job]] lists) at start.
     #[arg(long, value_name = "FILE")]
     method: Option<PathBuf>,
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
@@ -300,8 +301,8 @@ struct ServeArgs {
     /// Configuration file (default: ./labdeck.toml, the XDG config dir, or the demo).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Queue this method's tasks, record them, and exit when all have
-    /// ended: status 0 if all completed, else non-zero with the reasons.
+    /// Queue this method's tasks and jobs, record them, and exit when all
+    /// have ended: status 0 if all completed, else non-zero with the reasons.
     #[arg(long, value_name = "FILE")]
     method: Option<PathBuf>,
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).

@@ -111,6 +111,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("sim", 4),
     ("device", 4),
     ("config", 5),
+    ("jobs", 5),
     ("request", 5),
     ("audit", 6),
     ("bus", 7),

@@ -184,6 +184,36 @@ fn tasks_pane_with_its_chart_and_the_task_editors() {
     key(&mut app, "5");
     snapshot("tasks_pane", &app);
 
+    // A job, and the queue paused: a line for the job, its name on its
+    // tasks, the mode in the title.
+    let mut with_job = app.clone();
+    let mut data = with_job.data.clone();
+    let tag = labdeck_core::device::JobTag {
+        id: 1,
+        name: "pump-down".into(),
+    };
+    let pump = &mut data.devices[0];
+    pump.queue = labdeck_core::device::QueueMode::Paused;
+    let specs: Vec<_> = pump.tasks.iter().map(|t| t.spec.clone()).collect();
+    for task in &mut pump.tasks {
+        task.spec.job = Some(tag.clone());
+    }
+    let mut job = labdeck_core::jobs::JobSnapshot::new(
+        1,
+        labdeck_core::jobs::JobSpec {
+            name: "pump-down".into(),
+            tasks: specs,
+            on_failure: labdeck_core::jobs::OnFailure::Stop,
+            reset_at_end: true,
+            method: None,
+        },
+    );
+    job.state = labdeck_core::device::TaskState::Running;
+    job.tasks[0].state = labdeck_core::device::TaskState::Completed;
+    data.jobs = vec![job];
+    with_job.sync(data);
+    snapshot("tasks_pane_with_a_job", &with_job);
+
     // Cancel asks first.
     key(&mut app, "x");
     assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));

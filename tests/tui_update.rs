@@ -506,3 +506,33 @@ fn a_scrolled_back_log_says_so_until_live_again() {
     press(&mut app, "end");
     assert!(!app.log_scrolled);
 }
+
+#[test]
+fn queue_keys_pause_resume_stop_and_abort_after_asking() {
+    use labdeck_core::device::{QueueControl, QueueMode};
+    let queue = |control| vec![Effect::Hub(Request::Queue { control })];
+    let (mut app, mut data) = model();
+    press(&mut app, "5");
+    assert_eq!(press(&mut app, "p"), queue(QueueControl::Pause));
+    // Once a device says its queue is paused, the same key resumes.
+    data.devices[0].queue = QueueMode::Paused;
+    app.sync(data.clone());
+    assert_eq!(press(&mut app, "p"), queue(QueueControl::Resume));
+    assert_eq!(press(&mut app, "P"), queue(QueueControl::PauseAfterCurrent));
+    assert_eq!(press(&mut app, "S"), queue(QueueControl::StopAfterCurrent));
+    assert!(press(&mut app, "A").is_empty(), "abort asks first");
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::Request { .. }))
+    ));
+    assert_eq!(press(&mut app, "y"), queue(QueueControl::Abort));
+    // From the palette too, also asked.
+    press(&mut app, ":");
+    type_text(&mut app, "abort");
+    press(&mut app, "enter");
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::Confirm(Confirm::Request { .. }))
+    ));
+    assert_eq!(press(&mut app, "y"), queue(QueueControl::Abort));
+}

@@ -158,6 +158,7 @@ fn snapshot() -> DeviceSnapshot {
         properties: vec![Property::new(def).with(Value::Number(0.0), PropState::Ok)],
         alarms: vec![],
         tasks: vec![],
+        queue: labdeck_core::device::QueueMode::Active,
     }
 }
 

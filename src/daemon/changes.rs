@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use labdeck_core::connection::ConnectionSnapshot;
 use labdeck_core::device::DeviceSnapshot;
 use labdeck_core::hub::{ActorStatus, LabSnapshot, MacroInfo, RecordingStatus};
+use labdeck_core::jobs::JobSnapshot;
 use labdeck_core::link::TapCounters;
 use labdeck_core::sim::SimSnapshot;
 
@@ -21,6 +22,8 @@ pub struct Rest {
     pub actors: Vec<ActorStatus>,
     pub recording: Option<RecordingStatus>,
     pub macros: Vec<MacroInfo>,
+    #[serde(default)]
+    pub jobs: Vec<JobSnapshot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -49,6 +52,7 @@ fn rest(snapshot: &LabSnapshot) -> Rest {
         actors: snapshot.actors.clone(),
         recording: snapshot.recording.clone(),
         macros: snapshot.macros.clone(),
+        jobs: snapshot.jobs.clone(),
     }
 }
 
@@ -101,6 +105,7 @@ impl Changes {
             state.actors = rest.actors;
             state.recording = rest.recording;
             state.macros = rest.macros;
+            state.jobs = rest.jobs;
         }
         true
     }

@@ -27,6 +27,7 @@ use labdeck_core::bus::{Event, EventBus};
 use labdeck_core::config::{Config, TrafficSettings};
 use labdeck_core::device::{TaskSnapshot, TaskState};
 use labdeck_core::hub::{Hub, Origin, Outcome, QueuedTask};
+use labdeck_core::jobs::JobSnapshot;
 use labdeck_core::link::TrafficTap;
 use labdeck_core::link::pty::PtyError;
 use labdeck_core::runtime::{Runtime, RuntimeError};
@@ -118,6 +119,7 @@ pub async fn serve(
     let defs = Definitions::from_snapshots(&runtime.hub().snapshot().devices);
     let printer = tokio::spawn(print::events(events, defs, output, stop.clone()));
     let mut watched = Vec::new();
+    let mut jobs = Vec::new();
     if let Some(path) = &method {
         let result = runtime
             .hub()
@@ -126,8 +128,14 @@ pub async fn serve(
                 labdeck_core::hub::Request::Load { path: path.clone() },
             )
             .await;
-        if let Ok(Outcome::MethodQueued { tasks, .. }) = &result {
+        if let Ok(Outcome::MethodQueued {
+            tasks,
+            jobs: queued,
+            ..
+        }) = &result
+        {
             watched.clone_from(tasks);
+            jobs = queued.iter().map(|j| j.id).collect();
         }
         let reply = Reply::from_result(result);
         print_reply(&reply, output.json);
@@ -139,7 +147,7 @@ pub async fn serve(
             return Err(HeadlessError::Method(reply.text));
         }
     }
-    let ended = tasks_ended(runtime.hub().clone(), watched);
+    let ended = method_ended(runtime.hub().clone(), watched, jobs);
     let outcome = command_loop(runtime.hub(), output, signals, ended).await;
     runtime.shutdown().await?;
     stop.cancel();
@@ -150,7 +158,7 @@ pub async fn serve(
     }
     out::flush(PARTING);
     match outcome? {
-        Some(tasks) => judge(&tasks),
+        Some((tasks, jobs)) => judge(&tasks, &jobs),
         None => Ok(()),
     }
 }
@@ -189,10 +197,14 @@ pub async fn print_attached(
     Ok(())
 }
 
-/// Resolves with the final snapshots once every watched task has ended;
-/// never, when there is none to watch.
-async fn tasks_ended(hub: Hub, watched: Vec<QueuedTask>) -> Vec<TaskSnapshot> {
-    if watched.is_empty() {
+/// Resolves with the final snapshots once every watched task and job has
+/// ended; never, when there is none to watch.
+async fn method_ended(
+    hub: Hub,
+    watched: Vec<QueuedTask>,
+    jobs: Vec<u64>,
+) -> (Vec<TaskSnapshot>, Vec<JobSnapshot>) {
+    if watched.is_empty() && jobs.is_empty() {
         return std::future::pending().await;
     }
     loop {
@@ -206,18 +218,28 @@ async fn tasks_ended(hub: Hub, watched: Vec<QueuedTask>) -> Vec<TaskSnapshot> {
                     .find(|t| t.id == task.id && t.state.is_terminal())
             })
             .collect();
-        if found.len() == watched.len() {
-            return found;
+        let ended: Vec<JobSnapshot> = hub
+            .jobs()
+            .snapshots()
+            .into_iter()
+            .filter(|j| jobs.contains(&j.id) && j.state.is_terminal())
+            .collect();
+        if found.len() == watched.len() && ended.len() == jobs.len() {
+            return (found, ended);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Success only when every task completed; the others, with reasons.
-fn judge(tasks: &[TaskSnapshot]) -> Result<(), HeadlessError> {
+/// Success only when every task and job completed; the others, with
+/// reasons.
+fn judge(tasks: &[TaskSnapshot], jobs: &[JobSnapshot]) -> Result<(), HeadlessError> {
     let now = Timestamp::now();
     for task in tasks {
         eprintln!("{}", command::describe(task, now));
+    }
+    for job in jobs {
+        eprintln!("{}", command::describe_job(job));
     }
     let failed: Vec<String> = tasks
         .iter()
@@ -234,6 +256,11 @@ fn judge(tasks: &[TaskSnapshot]) -> Result<(), HeadlessError> {
                     .map_or_else(String::new, |r| format!(": {r}"))
             )
         })
+        .chain(
+            jobs.iter()
+                .filter(|j| j.state != TaskState::Completed)
+                .map(command::describe_job),
+        )
         .collect();
     if failed.is_empty() {
         Ok(())

@@ -634,7 +634,7 @@ impl App {
             })
             .collect();
         let rank = |t: &TaskSnapshot| match t.state {
-            TaskState::Running => 0,
+            TaskState::Running | TaskState::Paused => 0,
             TaskState::Queued => 1,
             _ => 2,
         };

@@ -124,6 +124,12 @@ impl App {
                     device: (*device).to_string(),
                 },
             ),
+            ["abort"] => self.confirmed(
+                "Abort: cancel every task and job and put every device in its safe state?".into(),
+                Request::Queue {
+                    control: labdeck_core::device::QueueControl::Abort,
+                },
+            ),
             _ => vec![Effect::HubLine(line.to_string())],
         }
     }

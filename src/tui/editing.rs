@@ -1,11 +1,12 @@
 //! The console's task and attribute editing: the task form, the attribute
-//! editor and the cancel confirmation. Part of `update`: pure, effects out.
+//! editor, the cancel confirmation and the queue keys. Part of `update`:
+//! pure, effects out.
 
 use super::app::{App, Confirm, InputPurpose, Overlay, Pane};
 use super::forms::{FormKey, TaskForm};
 use super::update::Effect;
-use crate::tui::keys::KeyChord;
-use labdeck_core::device::Value;
+use crate::tui::keys::{Action, KeyChord};
+use labdeck_core::device::{QueueControl, QueueMode, Value};
 use labdeck_core::hub::Request;
 
 impl App {
@@ -133,5 +134,44 @@ impl App {
             name: task.spec.name.clone(),
         }));
         vec![]
+    }
+
+    /// A queue key: pause toggles with resume; abort asks first.
+    pub(super) fn queue_key(&mut self, action: Action) -> Vec<Effect> {
+        let control = match action {
+            Action::QueuePause if self.queue_paused() => QueueControl::Resume,
+            Action::QueuePause => QueueControl::Pause,
+            Action::QueuePauseAfter => QueueControl::PauseAfterCurrent,
+            Action::QueueStopAfter => QueueControl::StopAfterCurrent,
+            Action::QueueAbort => {
+                return self.confirmed(
+                    "Abort: cancel every task and job and put every device in its safe state?"
+                        .into(),
+                    Request::Queue {
+                        control: QueueControl::Abort,
+                    },
+                );
+            }
+            _ => return vec![],
+        };
+        vec![Effect::Hub(Request::Queue { control })]
+    }
+
+    /// Whether any device's queue is paused (or pausing).
+    pub fn queue_paused(&self) -> bool {
+        self.data
+            .devices
+            .iter()
+            .any(|d| matches!(d.queue, QueueMode::Paused | QueueMode::PausingAfterCurrent))
+    }
+
+    /// Whether a task runs or waits, or a job does.
+    pub fn has_waiting_work(&self) -> bool {
+        self.data
+            .devices
+            .iter()
+            .flat_map(|d| &d.tasks)
+            .any(|t| !t.state.is_terminal())
+            || self.data.jobs.iter().any(|j| !j.state.is_terminal())
     }
 }

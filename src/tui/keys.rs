@@ -282,6 +282,10 @@ actions! {
     NewTask = "new-task", Global, [KeyChord::char('t')], "queue a task (form) on the selected device";
     Edit = "edit", Properties, [KeyChord::char('e')], "edit the selected attribute";
     CancelTask = "cancel-task", Tasks, [KeyChord::char('x'), key(K::Delete)], "cancel the selected task (asks first)";
+    QueuePause = "queue-pause", Tasks, [KeyChord::char('p')], "pause every queue now (the running task stops sampling) / resume";
+    QueuePauseAfter = "queue-pause-after", Tasks, [KeyChord::char('P')], "pause every queue after the current task";
+    QueueStopAfter = "queue-stop-after", Tasks, [KeyChord::char('S')], "let the running tasks end, then cancel what waits (jobs too)";
+    QueueAbort = "queue-abort", Tasks, [KeyChord::char('A')], "abort: cancel every task and job, safe state (asks first)";
     Acknowledge = "acknowledge", Alarms, [KeyChord::char('a')], "acknowledge the selected alarm";
     AcknowledgeAll = "acknowledge-all", Alarms, [KeyChord::char('A')], "acknowledge every alarm";
     Pause = "pause", Traffic, [KeyChord::char('p'), key(K::Space)], "pause / resume (keeps buffering)";

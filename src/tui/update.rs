@@ -274,6 +274,10 @@ impl App {
             Action::NewTask => self.open_task_form(),
             Action::Edit => self.open_editor(),
             Action::CancelTask => self.ask_cancel_task(),
+            Action::QueuePause
+            | Action::QueuePauseAfter
+            | Action::QueueStopAfter
+            | Action::QueueAbort => self.queue_key(action),
             // The log pane scrolls through the logger's own page mode.
             Action::Up | Action::PageUp | Action::Top if self.focus == Pane::Logs => {
                 self.log_scrolled = true;

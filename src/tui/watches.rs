@@ -8,12 +8,14 @@ use super::app::Data;
 use labdeck_core::connection::{ConnectionHandle, ConnectionSnapshot};
 use labdeck_core::device::{DeviceHandle, DeviceSnapshot};
 use labdeck_core::hub::Hub;
+use labdeck_core::jobs::JobSnapshot;
 use labdeck_core::sim::{SimSnapshot, SimulatorHandle};
 
 pub struct Watches {
     connections: Vec<watch::Receiver<ConnectionSnapshot>>,
     devices: Vec<watch::Receiver<DeviceSnapshot>>,
     simulators: Vec<watch::Receiver<SimSnapshot>>,
+    jobs: watch::Receiver<Vec<JobSnapshot>>,
 }
 
 impl Watches {
@@ -30,6 +32,7 @@ impl Watches {
                 .iter()
                 .map(SimulatorHandle::watch)
                 .collect(),
+            jobs: hub.jobs().watch(),
         }
     }
 
@@ -38,7 +41,10 @@ impl Watches {
         fn any<T>(watches: &[watch::Receiver<T>]) -> bool {
             watches.iter().any(|w| w.has_changed().unwrap_or(false))
         }
-        any(&self.connections) || any(&self.devices) || any(&self.simulators)
+        any(&self.connections)
+            || any(&self.devices)
+            || any(&self.simulators)
+            || self.jobs.has_changed().unwrap_or(false)
     }
 
     /// Until a snapshot changes (never, when every actor has stopped).
@@ -55,6 +61,7 @@ impl Watches {
         let waiting: Vec<_> = live(&mut self.connections)
             .chain(live(&mut self.devices))
             .chain(live(&mut self.simulators))
+            .chain(live(std::slice::from_mut(&mut self.jobs)))
             .collect();
         if waiting.is_empty() {
             return std::future::pending().await;
@@ -82,6 +89,7 @@ impl Watches {
             recording: hub.recording(),
             macros: hub.macros(),
             framing: hub.framing(),
+            jobs: self.jobs.borrow_and_update().clone(),
         }
     }
 }

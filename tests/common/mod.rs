@@ -166,6 +166,7 @@ pub mod indi;
 pub mod interop;
 pub mod process;
 pub mod serve;
+pub mod task_rig;
 pub mod tshark;
 
 /// A port free on 127.0.0.1 a moment ago, for a server the test starts.

@@ -79,6 +79,7 @@ impl Request {
             | Self::Get { .. }
             | Self::Properties { .. }
             | Self::Tasks { .. }
+            | Self::Jobs
             | Self::DeviceStatus { .. }
             | Self::Measure { .. }
             | Self::Macros
@@ -96,15 +97,23 @@ impl Request {
             | Self::Load { .. }
             | Self::Safe { .. }
             | Self::EmergencyStop { .. }
+            | Self::Queue { .. }
             | Self::Send { .. }
             | Self::Macro { .. } => true,
         }
     }
 
     /// Whether a read-only front end still may send it: an emergency
-    /// stop is never refused.
+    /// stop or an abort is never refused.
     pub fn allowed_read_only(&self) -> bool {
-        !self.changes_the_lab() || matches!(self, Self::EmergencyStop { .. })
+        !self.changes_the_lab()
+            || matches!(
+                self,
+                Self::EmergencyStop { .. }
+                    | Self::Queue {
+                        control: crate::device::QueueControl::Abort
+                    }
+            )
     }
 }
 

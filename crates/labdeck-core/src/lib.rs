@@ -21,6 +21,7 @@ pub mod connection;
 pub mod device;
 pub mod error;
 pub mod hub;
+pub mod jobs;
 pub mod link;
 pub mod publish;
 mod request;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::connection::ConnCommand;
-use crate::device::{TaskRef, TaskSpec, Value};
+use crate::device::{QueueControl, TaskRef, TaskSpec, Value};
 use crate::sim::FaultSetting;
 
 /// A request to the Hub. On the wire: an object with a `request` field
@@ -69,8 +69,12 @@ pub enum Request {
     },
     /// Queued, running and recent tasks (of one device).
     Tasks { device: Option<String> },
-    /// Queue the tasks of a method file, all or none.
+    /// Queue the tasks and jobs of a method file, all or none.
     Load { path: PathBuf },
+    /// Waiting, running and recent jobs.
+    Jobs,
+    /// Pause, resume, stop or abort every queue (the jobs' too).
+    Queue { control: QueueControl },
     /// A device's status report.
     DeviceStatus { device: String },
     /// Read a device's live values now.

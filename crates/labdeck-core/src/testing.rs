@@ -276,6 +276,7 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         properties: pump_properties(420, t),
         alarms: vec![],
         tasks: tasks(base),
+        queue: crate::device::QueueMode::Active,
     }];
     for n in 0..extra {
         let link: Arc<str> = format!("port-{n:02}").into();
@@ -340,6 +341,7 @@ pub fn lab(base: Instant, extra: usize) -> LabSnapshot {
         recording: None,
         macros: Vec::new(),
         framing: Vec::new(),
+        jobs: Vec::new(),
     }
 }
 
@@ -405,6 +407,8 @@ pub fn tasks(base: Instant) -> Vec<TaskSnapshot> {
         params: [("setpoint".to_string(), Value::from("800"))].into(),
         sampling_interval: std::time::Duration::from_secs_f64(interval),
         max_duration: std::time::Duration::from_secs_f64(duration),
+        link_timeout: crate::device::DEFAULT_LINK_TIMEOUT,
+        job: None,
     };
     let columns = vec![
         Column::new("setpoint", Some("Hz")),
@@ -418,6 +422,8 @@ pub fn tasks(base: Instant) -> Vec<TaskSnapshot> {
         submitted: at(base, 0.0),
         started: Some(at(base, 0.0)),
         ended: Some(at(base, 0.0)),
+        paused_since: None,
+        paused_s: 0.0,
         samples: 10,
         expected: 10,
         columns: columns.clone(),

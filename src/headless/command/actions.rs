@@ -120,6 +120,14 @@ pub(super) fn device(device: &str, outcome: &DeviceOutcome) -> String {
             }
         }
         DeviceOutcome::SafeState { what } => format!("{device}: safe state: {what}"),
+        DeviceOutcome::Queue {
+            mode,
+            cancelled,
+            safe,
+        } => {
+            let safe = safe.as_ref().map_or_else(String::new, |s| format!("; {s}"));
+            format!("{device}: queue {mode}, {cancelled} task(s) cancelled{safe}")
+        }
         DeviceOutcome::Stopped { cancelled, safe } => {
             format!("{device}: stopped ({cancelled} queued task(s) cancelled); safe state: {safe}")
         }

@@ -7,6 +7,7 @@ mod actions;
 mod lab;
 mod links;
 mod props;
+mod queue;
 mod send;
 mod tasks;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use labdeck_core::hub::{Hub, HubError, HubResult, Origin, Outcome, Request};
 
+pub use queue::describe as describe_job;
 pub use send::unescape;
 pub use tasks::describe;
 
@@ -74,7 +76,7 @@ pub const USAGE: &[(&str, &str)] = &[
         "any driver action (e.g. do em1 clear, do em1 stop)",
     ),
     (
-        "task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME]",
+        "task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME] [link-timeout=S]",
         "queue a task, e.g. task pump1 ramp setpoint=800 rate=50 interval=0.5 duration=30",
     ),
     (
@@ -84,7 +86,21 @@ pub const USAGE: &[(&str, &str)] = &[
     ("tasks [DEVICE]", "queued, running and recent tasks"),
     (
         "load FILE",
-        "queue the tasks of a method file (TOML [[task]] list)",
+        "queue the tasks and jobs of a method file (TOML [[task]] and [[job]] lists)",
+    ),
+    ("jobs", "waiting, running and recent jobs with their tasks"),
+    (
+        "pause [after]",
+        "pause every queue now (the running task stops sampling, the device stays as it is), or after the current task",
+    ),
+    ("resume", "resume paused queues and tasks"),
+    (
+        "stop-after",
+        "let the running tasks end, then cancel what waits (jobs too)",
+    ),
+    (
+        "abort",
+        "cancel every task and job now and put the devices in their safe state",
     ),
     ("status DEVICE", "a device's status report"),
     ("measure DEVICE", "read a device's live values now"),
@@ -151,6 +167,7 @@ pub fn parse(line: &str) -> Result<Option<Line>, UsageError> {
             .or_else(|| props::parse(&words, line))
             .or_else(|| actions::parse(&words, line))
             .or_else(|| tasks::parse(&words, line))
+            .or_else(|| queue::parse(&words))
             .or_else(|| send::parse(&words, line))
             .unwrap_or_else(|| {
                 Err(UsageError(format!(
@@ -272,9 +289,14 @@ pub fn render(outcome: &Outcome) -> String {
         Outcome::Property { device, property } => props::property(device, property),
         Outcome::Properties { device, properties } => props::properties(device, properties),
         Outcome::Tasks { tasks } => tasks::list(tasks),
-        Outcome::MethodQueued { path, tasks } => {
-            format!("{}: {} task(s) queued", path.display(), tasks.len())
-        }
+        Outcome::MethodQueued { path, tasks, jobs } => format!(
+            "{}: {} task(s) queued{}",
+            path.display(),
+            tasks.len(),
+            queue::queued(jobs)
+        ),
+        Outcome::Jobs { jobs } => queue::jobs(jobs),
+        Outcome::Queue(outcome) => queue::outcome(outcome),
         Outcome::Device { device, outcome } => actions::device(device, outcome),
         Outcome::Macro { name, outcome } => send::macro_outcome(name, outcome),
         Outcome::Macros { macros } => send::macros(macros),

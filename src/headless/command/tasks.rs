@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use labdeck_core::device::{StatusReport, TaskRef, TaskSnapshot, TaskSpec, Value};
+use labdeck_core::device::{
+    DEFAULT_LINK_TIMEOUT, StatusReport, TaskRef, TaskSnapshot, TaskSpec, Value,
+};
 use labdeck_core::hub::Request;
 use labdeck_core::time::Timestamp;
 
@@ -58,6 +60,8 @@ fn task(device: &str, technique: &str, args: &[&str]) -> Result<Request, UsageEr
         params: BTreeMap::new(),
         sampling_interval: Duration::from_secs(1),
         max_duration: Duration::ZERO,
+        link_timeout: DEFAULT_LINK_TIMEOUT,
+        job: None,
     };
     let duration = |key: &str, value: &str| {
         parse_duration(value).ok_or_else(|| {
@@ -72,13 +76,14 @@ fn task(device: &str, technique: &str, args: &[&str]) -> Result<Request, UsageEr
             .filter(|(k, v)| !k.is_empty() && !v.is_empty())
         else {
             return Err(UsageError(format!(
-                "{arg:?} is not KEY=VALUE; usage: task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME]"
+                "{arg:?} is not KEY=VALUE; usage: task DEVICE TECHNIQUE [PARAM=VALUE…] [interval=S] duration=S [name=NAME] [link-timeout=S]"
             )));
         };
         match key {
             "interval" | "sampling_interval" => spec.sampling_interval = duration(key, value)?,
             "duration" | "max_duration" => spec.max_duration = duration(key, value)?,
             "name" => spec.name = value.to_string(),
+            "link-timeout" | "link_timeout" => spec.link_timeout = duration(key, value)?,
             param => {
                 spec.params
                     .insert(param.to_string(), Value::Text(value.to_string()));
@@ -121,6 +126,9 @@ pub fn describe(task: &TaskSnapshot, now: Timestamp) -> String {
     );
     if let Some(reason) = &task.reason {
         let _ = write!(line, " ({reason})");
+    }
+    if let Some(job) = &task.spec.job {
+        let _ = write!(line, " [job #{} '{}']", job.id, job.name);
     }
     if let Some(file) = &task.file {
         let _ = write!(line, " -> {}", file.display());

@@ -38,7 +38,14 @@ fn pane_actions(pane: Pane) -> &'static [Action] {
             Action::Details,
         ],
         Pane::Properties => &[Action::Edit, Action::NewTask, Action::PumpToggle],
-        Pane::Tasks => &[Action::NewTask, Action::CancelTask, Action::Details],
+        Pane::Tasks => &[
+            Action::NewTask,
+            Action::CancelTask,
+            Action::QueuePause,
+            Action::QueueStopAfter,
+            Action::QueueAbort,
+            Action::Details,
+        ],
     }
 }
 
@@ -76,6 +83,10 @@ fn available(app: &App, action: Action) -> bool {
             .iter()
             .any(|d| !d.capabilities.techniques.is_empty()),
         Action::CancelTask => app.selected_task().is_some_and(|t| !t.state.is_terminal()),
+        Action::QueuePause => app.queue_paused() || app.has_waiting_work(),
+        Action::QueuePauseAfter | Action::QueueStopAfter | Action::QueueAbort => {
+            app.has_waiting_work()
+        }
         Action::Faults => app.selected_simulator().is_some(),
         Action::Connect | Action::Disconnect => app.selected_connection().is_some(),
         Action::RetryNow => app
@@ -159,7 +170,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
                 let key = app.keymap.keys(*a).first()?;
                 Some(Hint {
                     key: key.to_string(),
-                    what: short(*a).to_string(),
+                    what: short(app, *a).to_string(),
                     available: available(app, *a),
                 })
             })
@@ -167,7 +178,7 @@ pub fn hints(app: &App) -> Vec<Hint> {
     }
 }
 
-fn short(action: Action) -> &'static str {
+fn short(app: &App, action: Action) -> &'static str {
     match action {
         Action::Help => "help",
         Action::Palette => "command",
@@ -193,6 +204,10 @@ fn short(action: Action) -> &'static str {
         Action::Edit => "edit",
         Action::NewTask => "new task",
         Action::CancelTask => "cancel task",
+        Action::QueuePause if app.queue_paused() => "resume",
+        Action::QueuePause => "pause",
+        Action::QueueStopAfter => "stop after",
+        Action::QueueAbort => "abort",
         other => other.name(),
     }
 }

@@ -1,7 +1,9 @@
-//! Tasks: every device's running, queued and recent tasks with state as a
-//! word and colour, a progress gauge, samples taken and the data file; and
-//! a live chart of the selected (or running) task's numeric columns, each
-//! scaled to its own range and named with it in the legend.
+//! Tasks: the queue's mode when it is not active, a line per job (its
+//! state, tasks done, outcome), every device's running, queued and recent
+//! tasks with state as a word and colour, the job each belongs to, a
+//! progress gauge, samples taken and the data file; and a live chart of
+//! the selected (or running) task's numeric columns, each scaled to its
+//! own range and named with it in the legend.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -15,17 +17,22 @@ use super::{ViewContext, block, fit, spans, window};
 use crate::tui::app::{App, Pane};
 use crate::tui::sanitize;
 use crate::tui::theme::{Role, Theme};
-use labdeck_core::device::{TaskSnapshot, TaskState, si_format};
+use labdeck_core::device::{QueueMode, TaskSnapshot, TaskState, si_format};
+use labdeck_core::jobs::JobSnapshot;
 
 const GAUGE: usize = 8;
 
+/// Job lines shown at most above the tasks.
+const JOB_LINES: usize = 3;
+
 /// State, name and progress always; then device, samples, the reason of a
-/// failure, the id, the technique and the file.
-const COLUMNS: [Column; 10] = [
-    Column::new("state", 0, 9),
+/// failure, the id, the job, the technique and the file.
+const COLUMNS: [Column; 11] = [
+    Column::new("state", 0, 11),
     Column::new("id", 2, 6),
     Column::new("device", 1, 12).shrink(5),
     Column::new("name", 0, 20).shrink(8),
+    Column::new("job", 3, 14).shrink(6).optional(),
     Column::new("technique", 3, 14).shrink(6),
     Column::new("progress", 0, GAUGE),
     Column::new("", 0, 4).right(),
@@ -39,28 +46,88 @@ fn state_style(theme: &Theme, state: TaskState) -> Style {
     theme.style(match state {
         TaskState::Queued => Role::StateIdle,
         TaskState::Running => Role::StateBusy,
+        TaskState::Paused => Role::StateIdle,
         TaskState::Completed => Role::StateOk,
-        TaskState::Failed => Role::StateAlert,
+        TaskState::Failed | TaskState::Interrupted => Role::StateAlert,
         TaskState::Cancelled => Role::Dim,
     })
+}
+
+/// The jobs worth a line: running and waiting ones, then the latest ended.
+fn shown_jobs(jobs: &[JobSnapshot]) -> Vec<&JobSnapshot> {
+    let mut shown: Vec<&JobSnapshot> = jobs.iter().filter(|j| !j.state.is_terminal()).collect();
+    if let Some(last) = jobs.iter().rev().find(|j| j.state.is_terminal()) {
+        shown.insert(0, last);
+    }
+    shown.truncate(JOB_LINES);
+    shown
+}
+
+/// `job #1 pump-down running 1/3 tasks · stop on failure · reset at end`.
+fn job_line<'a>(theme: &Theme, job: &JobSnapshot) -> Line<'a> {
+    let mut text = format!(
+        " {}/{} tasks · {} on failure",
+        job.done(),
+        job.tasks.len(),
+        match job.on_failure {
+            labdeck_core::jobs::OnFailure::Stop => "stop",
+            labdeck_core::jobs::OnFailure::Continue => "continue",
+        }
+    );
+    if job.reset_at_end {
+        text.push_str(" · reset at end");
+    }
+    if let Some(reason) = &job.reason {
+        text.push_str(" · ");
+        text.push_str(reason);
+    }
+    spans(vec![
+        (
+            format!("job #{} {} ", job.id, sanitize::text(&job.name)),
+            theme.style(Role::Label),
+        ),
+        (
+            job.state.as_str().to_string(),
+            state_style(theme, job.state),
+        ),
+        (sanitize::text(&text).into_owned(), theme.style(Role::Dim)),
+    ])
+}
+
+/// The queue's mode when any device's is not active, in words.
+fn queue_mode(app: &App) -> Option<QueueMode> {
+    app.data
+        .devices
+        .iter()
+        .map(|d| d.queue)
+        .find(|m| *m != QueueMode::Active)
 }
 
 pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused: bool) {
     let theme = ctx.theme;
     let list = app.task_list();
-    let running = list
-        .iter()
-        .filter(|t| t.state == TaskState::Running)
-        .count();
+    let running = list.iter().filter(|t| t.state.is_current()).count();
     let queued = list.iter().filter(|t| t.state == TaskState::Queued).count();
     let mut title = format!("Tasks ({running} running, {queued} queued)");
+    if let Some(mode) = queue_mode(app) {
+        title = format!("{title} · queue {mode}");
+    }
     let filter = app.filter(Pane::Tasks);
     if !filter.is_empty() {
         title = format!("{title} /{}", sanitize::text(filter));
     }
     let block = block(ctx, &title, focused);
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    let jobs = shown_jobs(&app.data.jobs);
+    if !jobs.is_empty() && inner.height > jobs.len() as u16 + 3 {
+        let [jobs_area, rest] =
+            Layout::vertical([Constraint::Length(jobs.len() as u16), Constraint::Min(0)])
+                .areas(inner);
+        let lines: Vec<Line> = jobs.iter().map(|j| job_line(theme, j)).collect();
+        frame.render_widget(Paragraph::new(lines), jobs_area);
+        inner = rest;
+    }
     if list.is_empty() {
         frame.render_widget(
             Paragraph::new(vec![
@@ -82,7 +149,7 @@ pub fn draw(app: &App, ctx: &ViewContext, frame: &mut Frame, area: Rect, focused
         .or_else(|| {
             list.iter()
                 .copied()
-                .find(|t| t.state == TaskState::Running && !t.recent.is_empty())
+                .find(|t| t.state.is_current() && !t.recent.is_empty())
         });
     let list_rows = (list.len() as u16 + 1).min(inner.height / 2).max(3);
     let [rows_area, chart_area] = match charted {
@@ -243,6 +310,13 @@ fn row_cells(app: &App, ctx: &ViewContext, t: &TaskSnapshot) -> Vec<Cell> {
         Cell::new(format!("#{}", t.id), dim),
         Cell::new(sanitize::text(&t.spec.device), base),
         Cell::new(sanitize::text(&t.spec.name), base),
+        Cell::new(
+            t.spec
+                .job
+                .as_ref()
+                .map_or_else(String::new, |j| sanitize::text(&j.name).into_owned()),
+            dim,
+        ),
         Cell::new(sanitize::text(&t.spec.technique), base),
         Cell::new(gauge, theme.style(Role::Sparkline)),
         Cell::new(format!("{:.0}%", progress * 100.0), base),

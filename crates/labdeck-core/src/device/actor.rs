@@ -15,6 +15,7 @@ use super::book::Step;
 use super::core::{DeviceCore, Driver, Verdict};
 use super::outcome::{DeviceOutcome, StatusReport};
 use super::property::SheetChange;
+use super::queue::{QueueControl, QueueMode};
 use super::record::Recorder;
 use super::task::{TaskEvent, TaskRef, TaskState};
 use super::{DeviceCommand, DeviceRequest, DeviceResult};
@@ -30,7 +31,12 @@ enum Wake {
     Task,
     Poll,
     Chunk(Chunk),
+    /// The first waiting task waited its link timeout.
+    LinkTimeout,
 }
+
+/// Why an abort ends tasks.
+const ABORTED: &str = "aborted by the operator";
 
 /// Run a driver until shutdown or until every handle is gone.
 pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
@@ -42,7 +48,7 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         let core = driver.core();
-        if core.session.is_some() && core.tasks.running.is_none() && core.tasks.has_queued() {
+        if core.session.is_some() && core.tasks.may_start() {
             start_next(&mut driver).await;
             continue;
         }
@@ -55,6 +61,7 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
         let closed = core.session.as_ref().map(|s| s.closed.clone());
         let connected = core.session.is_some();
         let due = core.tasks.due();
+        let link_due = core.tasks.link_deadline(!connected, Instant::now());
         let rx = core
             .session
             .as_mut()
@@ -67,6 +74,9 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
             () = cancelled(closed.as_ref()) => Wake::Closed,
             request = requests.recv() => Wake::Request(request),
             () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => Wake::Task,
+            () = sleep_until(link_due.unwrap_or_else(Instant::now)), if link_due.is_some() => {
+                Wake::LinkTimeout
+            }
             Some(chunk) = next_chunk(rx) => Wake::Chunk(chunk),
             _ = poll.tick(), if connected => Wake::Poll,
         };
@@ -88,6 +98,11 @@ pub(crate) async fn drive<D: Driver>(mut driver: D) -> Result<(), Infallible> {
             Wake::Task => step(&mut driver, &mut requests, &mut stash).await,
             Wake::Poll => driver.poll().await,
             Wake::Chunk(chunk) => driver.received(chunk).await,
+            Wake::LinkTimeout => {
+                let (link, report) = (core.link.clone(), core.report.clone());
+                core.tasks.fail_waiting(&link, &report);
+                core.publish_tasks();
+            }
         }
         // A link lost under a running task fails it, with the reason.
         if driver.core().session.is_none() && driver.core().tasks.running.is_some() {
@@ -170,9 +185,13 @@ async fn step<D: Driver>(
     }
 }
 
+/// Whether a request that comes during a sample drops the sample: a
+/// cancel of this task, an emergency stop, a pause or an abort.
 fn cancels(request: &DeviceRequest, name: &str, id: Option<u64>) -> bool {
     match &request.command {
-        DeviceCommand::Cancel { task: None } | DeviceCommand::EmergencyStop => true,
+        DeviceCommand::Cancel { task: None }
+        | DeviceCommand::EmergencyStop
+        | DeviceCommand::Queue(QueueControl::Pause | QueueControl::Abort) => true,
         DeviceCommand::Cancel {
             task: Some(TaskRef::Id(n)),
         } => Some(*n) == id,
@@ -258,6 +277,40 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
             changes.retain(|c| !matches!(c, SheetChange::Removed(n) if kept.contains(&&**n)));
             core.apply(changes);
             Ok(DeviceOutcome::Mirrored)
+        }
+        DeviceCommand::Queue(QueueControl::Abort) => {
+            let report = core.report.clone();
+            let mut cancelled = core.tasks.cancel_all_queued(&report, ABORTED);
+            core.tasks.mode = QueueMode::Active;
+            if core.tasks.running.is_some() {
+                end_running(driver, TaskEvent::Cancel, Some(ABORTED.into())).await;
+                cancelled += 1;
+            }
+            let safe = if driver.core().session.is_some() {
+                driver
+                    .safe_state()
+                    .await
+                    .unwrap_or_else(|e| format!("safe state failed: {e}"))
+            } else {
+                "not put in its safe state: the link is down".into()
+            };
+            driver.core().publish_tasks();
+            driver.publish();
+            Ok(DeviceOutcome::Queue {
+                mode: QueueMode::Active,
+                cancelled,
+                safe: Some(safe),
+            })
+        }
+        DeviceCommand::Queue(control) => {
+            let report = core.report.clone();
+            let cancelled = core.tasks.control(control, Instant::now(), &report);
+            core.publish_tasks();
+            Ok(DeviceOutcome::Queue {
+                mode: core.tasks.mode,
+                cancelled,
+                safe: None,
+            })
         }
         DeviceCommand::SafeState | DeviceCommand::EmergencyStop if core.session.is_none() => {
             Err(core.link_down())
@@ -443,6 +496,8 @@ async fn end_running<D: Driver>(driver: &mut D, event: TaskEvent, reason: Option
     }
     core.report.task(&running.snap);
     core.tasks.retire(running.snap.clone());
+    let report = core.report.clone();
+    core.tasks.running_ended(&report);
     core.publish_tasks();
 
     let mut reason = reason;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use tokio::time::Instant;
 
+use super::queue::{QueueControl, QueueMode};
 use super::record::Recorder;
 use super::report::DeviceReporter;
 use super::task::{
@@ -21,6 +22,9 @@ use crate::time::Timestamp;
 
 /// Finished tasks kept per device for the console.
 const FINISHED_KEPT: usize = 20;
+
+/// Why waiting tasks end on a stop after the current task.
+const STOPPED: &str = "the queue was stopped after the current task";
 
 /// Where tasks record and how many may wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,16 +58,48 @@ pub(crate) struct Running {
     pub next_sample: Instant,
     pub deadline: Instant,
     pub recorder: Option<Recorder>,
+    /// Since when sampling is paused.
+    paused_at: Option<Instant>,
 }
 
 impl Running {
-    /// When the runner next has something to do.
-    fn due(&self) -> Instant {
-        if self.snap.samples < self.snap.expected {
-            self.next_sample
+    /// When the runner next has something to do; nothing while paused.
+    fn due(&self) -> Option<Instant> {
+        if self.paused_at.is_some() {
+            None
+        } else if self.snap.samples < self.snap.expected {
+            Some(self.next_sample)
         } else {
-            self.deadline
+            Some(self.deadline)
         }
+    }
+
+    fn pause(&mut self, now: Instant) {
+        if self.paused_at.is_none()
+            && let Some(state) = self.snap.state.on(TaskEvent::Pause)
+        {
+            self.paused_at = Some(now);
+            self.snap.state = state;
+            self.snap.paused_since = Some(Timestamp::now());
+        }
+    }
+
+    /// The grid and the end move by the time spent paused: the samples
+    /// stay one interval apart in run time.
+    fn resume(&mut self, now: Instant) {
+        let Some(since) = self.paused_at.take() else {
+            return;
+        };
+        let paused = now.saturating_duration_since(since);
+        self.next_sample += paused;
+        self.deadline += paused;
+        self.snap.paused_s += paused.as_secs_f64();
+        self.snap.paused_since = None;
+        self.snap.state = self
+            .snap
+            .state
+            .on(TaskEvent::Resume)
+            .unwrap_or(self.snap.state);
     }
 }
 
@@ -75,6 +111,9 @@ pub(crate) struct TaskBook {
     pub running: Option<Running>,
     finished: VecDeque<TaskSnapshot>,
     next_id: u64,
+    pub mode: QueueMode,
+    /// The first waiting task and when it fails if the link stays down.
+    link_wait: Option<(u64, Instant)>,
 }
 
 impl TaskBook {
@@ -86,6 +125,8 @@ impl TaskBook {
             running: None,
             finished: VecDeque::new(),
             next_id: 1,
+            mode: QueueMode::Active,
+            link_wait: None,
         }
     }
 
@@ -120,6 +161,8 @@ impl TaskBook {
             submitted: Timestamp::now(),
             started: None,
             ended: None,
+            paused_since: None,
+            paused_s: 0.0,
             samples: 0,
             columns,
             file: None,
@@ -182,11 +225,86 @@ impl TaskBook {
     }
 
     pub fn due(&self) -> Option<Instant> {
-        self.running.as_ref().map(Running::due)
+        self.running.as_ref().and_then(Running::due)
     }
 
     pub fn has_queued(&self) -> bool {
         !self.queue.is_empty()
+    }
+
+    /// Whether the next waiting task may start (the link aside).
+    pub fn may_start(&self) -> bool {
+        self.running.is_none() && self.mode.starts_tasks() && self.has_queued()
+    }
+
+    /// The operator's word (all but abort, which needs the driver): the
+    /// new mode, and the running task paused or resumed to match. What
+    /// waits is cancelled by a stop with nothing running.
+    pub fn control(
+        &mut self,
+        control: QueueControl,
+        now: Instant,
+        report: &DeviceReporter,
+    ) -> usize {
+        self.mode = self.mode.after(control, self.running.is_some());
+        if let Some(running) = self.running.as_mut() {
+            match self.mode {
+                QueueMode::Paused => running.pause(now),
+                _ => running.resume(now),
+            }
+        }
+        if control == QueueControl::StopAfterCurrent && self.running.is_none() {
+            return self.cancel_all_queued(report, STOPPED);
+        }
+        0
+    }
+
+    /// The running task has ended (and is retired): a deferred pause or
+    /// stop takes effect.
+    pub fn running_ended(&mut self, report: &DeviceReporter) {
+        let stopping = self.mode == QueueMode::StoppingAfterCurrent;
+        self.mode = self.mode.task_ended();
+        if stopping {
+            self.cancel_all_queued(report, STOPPED);
+        }
+    }
+
+    /// When the first waiting task gives up on a link that is down; the
+    /// clock starts when it is first asked (the link down, the task
+    /// next, the queue not paused).
+    pub fn link_deadline(&mut self, link_down: bool, now: Instant) -> Option<Instant> {
+        let waiting = self
+            .queue
+            .front()
+            .filter(|_| link_down && self.running.is_none() && self.mode.starts_tasks());
+        let Some(head) = waiting else {
+            self.link_wait = None;
+            return None;
+        };
+        match self.link_wait {
+            Some((id, deadline)) if id == head.id => Some(deadline),
+            _ => {
+                let deadline = now + head.spec.link_timeout;
+                self.link_wait = Some((head.id, deadline));
+                Some(deadline)
+            }
+        }
+    }
+
+    /// The first waiting task waited too long for `link`: it fails.
+    pub fn fail_waiting(&mut self, link: &str, report: &DeviceReporter) {
+        self.link_wait = None;
+        let Some(mut snap) = self.queue.pop_front() else {
+            return;
+        };
+        snap.state = TaskState::Failed;
+        snap.reason = Some(format!(
+            "link {link} was down for {} s (the task's link timeout)",
+            snap.spec.link_timeout.as_secs_f64()
+        ));
+        snap.ended = Some(Timestamp::now());
+        report.task(&snap);
+        self.retire(snap);
     }
 
     /// The running task, if it controls `attr`.
@@ -304,6 +422,7 @@ impl TaskBook {
             next_sample: start + snap.spec.sampling_interval,
             deadline: start + snap.spec.max_duration,
             recorder: None,
+            paused_at: None,
             snap,
         });
         self.running.as_mut()
@@ -314,7 +433,7 @@ impl TaskBook {
         let Some(running) = &self.running else {
             return Step::Nothing;
         };
-        if now < running.due() {
+        if running.due().is_none_or(|due| now < due) {
             return Step::Nothing;
         }
         if running.snap.samples < running.snap.expected {

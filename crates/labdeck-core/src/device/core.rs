@@ -71,6 +71,7 @@ impl DeviceCore {
             properties: sheet.all().to_vec(),
             alarms: Vec::new(),
             tasks: Vec::new(),
+            queue: super::QueueMode::Active,
         };
         let (state, state_rx) = watch::channel(snapshot);
         let (tx, requests) = mpsc::channel(32);
@@ -202,18 +203,23 @@ impl DeviceCore {
     /// raised (its text may change).
     pub fn publish(&self, liveness: Liveness, summary: String, conditions: &[Condition]) {
         let tasks = self.tasks.snapshots();
+        let queue = self.tasks.mode;
         let mut news = Vec::new();
         let mut answer_changed = false;
         self.state.send_if_modified(|s| {
             let alarms = follow(&self.name, &s.alarms, conditions, &mut news);
             answer_changed = s.liveness != liveness;
-            let changed =
-                answer_changed || s.summary != summary || s.alarms != alarms || s.tasks != tasks;
+            let changed = answer_changed
+                || s.summary != summary
+                || s.alarms != alarms
+                || s.tasks != tasks
+                || s.queue != queue;
             if changed {
                 s.liveness = liveness;
                 s.summary = summary;
                 s.alarms = alarms;
                 s.tasks = tasks;
+                s.queue = queue;
             }
             changed
         });
@@ -228,9 +234,11 @@ impl DeviceCore {
     /// The task list changed (a sample, a state): watchers look again.
     pub fn publish_tasks(&self) {
         let tasks = self.tasks.snapshots();
+        let queue = self.tasks.mode;
         self.state.send_if_modified(|s| {
-            let changed = s.tasks != tasks;
+            let changed = s.tasks != tasks || s.queue != queue;
             s.tasks = tasks;
+            s.queue = queue;
             changed
         });
     }

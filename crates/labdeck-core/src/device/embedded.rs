@@ -117,6 +117,7 @@ mod tests {
             properties: vec![Property::new(PropertyDef::new("x", "X", "Main"))],
             alarms: vec![],
             tasks: vec![],
+            queue: crate::device::QueueMode::Active,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod indi;
 mod liveness;
 mod outcome;
 mod property;
+mod queue;
 mod raw;
 mod record;
 mod report;
@@ -31,9 +32,12 @@ pub use outcome::{ActionOutcome, DeviceOutcome, FetchSummary, StatusReport};
 pub use property::{
     PropState, Property, PropertyDef, PropertySheet, SheetChange, Value, ValueUpdate,
 };
+pub use queue::{QueueControl, QueueMode};
 pub use record::Recorder;
 pub use report::{DeviceEvent, DeviceReporter, TaskChange};
-pub use task::{Column, TaskRef, TaskSnapshot, TaskSpec, TaskState, Technique};
+pub use task::{
+    Column, DEFAULT_LINK_TIMEOUT, JobTag, TaskRef, TaskSnapshot, TaskSpec, TaskState, Technique,
+};
 pub use units::si_format;
 
 use crate::error::HubError;
@@ -123,6 +127,9 @@ pub struct DeviceSnapshot {
     pub alarms: Vec<crate::alarm::Alarm>,
     /// Finished (recent), running and queued tasks, in that order.
     pub tasks: Vec<TaskSnapshot>,
+    /// Whether its queue starts tasks.
+    #[serde(default)]
+    pub queue: QueueMode,
 }
 
 impl DeviceSnapshot {
@@ -132,7 +139,7 @@ impl DeviceSnapshot {
     }
 
     pub fn running_task(&self) -> Option<&TaskSnapshot> {
-        self.tasks.iter().find(|t| t.state == TaskState::Running)
+        self.tasks.iter().find(|t| t.state.is_current())
     }
 
     pub fn property(&self, name: &str) -> Option<&Property> {
@@ -179,6 +186,8 @@ pub enum DeviceCommand {
     SafeState,
     /// Emergency stop: cancel everything, safe state.
     EmergencyStop,
+    /// Pause, resume, stop or abort its queue.
+    Queue(QueueControl),
     /// Show these properties of another device (snooped INDI vectors)
     /// in place of the ones named with `prefix`.
     Mirror {

@@ -58,6 +58,15 @@ pub enum DeviceOutcome {
         cancelled: usize,
         safe: String,
     },
+    /// Its queue after a pause, resume, stop or abort.
+    Queue {
+        mode: super::QueueMode,
+        /// Tasks cancelled by it (a stop with nothing running, an abort).
+        cancelled: usize,
+        /// What the safe state did (an abort), or why it could not.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        safe: Option<String>,
+    },
     Mirrored,
     /// Bytes sent by hand, and what answered (hex), unless the driver
     /// follows the link's stream and reads the answer itself.

@@ -227,6 +227,8 @@ mod tests {
             params: [("setpoint".to_string(), Value::from("800"))].into(),
             sampling_interval: Duration::from_millis(500),
             max_duration: Duration::from_secs(2),
+            link_timeout: crate::device::DEFAULT_LINK_TIMEOUT,
+            job: None,
         }
     }
 

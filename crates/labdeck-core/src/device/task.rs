@@ -26,6 +26,31 @@ pub struct TaskSpec {
     pub sampling_interval: Duration,
     #[serde(serialize_with = "seconds", deserialize_with = "from_seconds")]
     pub max_duration: Duration,
+    /// How long it may wait for its link when the link is down before it
+    /// fails with the reason.
+    #[serde(
+        default = "default_link_timeout",
+        serialize_with = "seconds",
+        deserialize_with = "from_seconds"
+    )]
+    pub link_timeout: Duration,
+    /// The job it runs in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobTag>,
+}
+
+/// How long a task waits for a link that is down, unless it says.
+pub const DEFAULT_LINK_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn default_link_timeout() -> Duration {
+    DEFAULT_LINK_TIMEOUT
+}
+
+/// The job a task belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobTag {
+    pub id: u64,
+    pub name: String,
 }
 
 fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -85,17 +110,25 @@ impl TaskSpec {
 pub enum TaskState {
     Queued,
     Running,
+    /// Sampling stopped by the operator; the device stays as it is.
+    Paused,
     Completed,
     Failed,
     Cancelled,
+    /// labdeck stopped (a crash, `kill -9`) while it ran: found so at the
+    /// next start.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskEvent {
     Start,
+    Pause,
+    Resume,
     Finish,
     Fail,
     Cancel,
+    Interrupt,
 }
 
 impl TaskState {
@@ -103,14 +136,51 @@ impl TaskState {
         match self {
             Self::Queued => "queued",
             Self::Running => "running",
+            Self::Paused => "paused",
             Self::Completed => "completed",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
         }
     }
 
+    /// Read back from [`TaskState::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Queued,
+            Self::Running,
+            Self::Paused,
+            Self::Completed,
+            Self::Failed,
+            Self::Cancelled,
+            Self::Interrupted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Completed | Self::Failed | Self::Cancelled | Self::Interrupted
+        )
+    }
+
+    /// Started and not ended: running or paused.
+    pub fn is_current(self) -> bool {
+        matches!(self, Self::Running | Self::Paused)
+    }
+
+    /// How bad an ending is, for "the worst of its tasks": completed,
+    /// cancelled, interrupted, failed. `None` while not ended.
+    pub fn badness(self) -> Option<u8> {
+        match self {
+            Self::Completed => Some(0),
+            Self::Cancelled => Some(1),
+            Self::Interrupted => Some(2),
+            Self::Failed => Some(3),
+            Self::Queued | Self::Running | Self::Paused => None,
+        }
     }
 
     /// The transition table; `None` where an event does not apply.
@@ -118,10 +188,12 @@ impl TaskState {
         use TaskEvent::*;
         use TaskState::*;
         match (self, event) {
-            (Queued, Start) => Some(Running),
-            (Queued | Running, Cancel) => Some(Cancelled),
+            (Queued, Start) | (Paused, Resume) => Some(Running),
+            (Running, Pause) => Some(Paused),
+            (Queued | Running | Paused, Cancel) => Some(Cancelled),
             (Running, Finish) => Some(Completed),
-            (Queued | Running, Fail) => Some(Failed),
+            (Queued | Running | Paused, Fail) => Some(Failed),
+            (Running | Paused, Interrupt) => Some(Interrupted),
             _ => None,
         }
     }
@@ -203,6 +275,12 @@ pub struct TaskSnapshot {
     pub submitted: Timestamp,
     pub started: Option<Timestamp>,
     pub ended: Option<Timestamp>,
+    /// Since when it is paused, while it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<Timestamp>,
+    /// Seconds spent paused before that.
+    #[serde(default)]
+    pub paused_s: f64,
     pub samples: u64,
     pub expected: u64,
     pub columns: Vec<Column>,
@@ -214,15 +292,17 @@ pub struct TaskSnapshot {
 }
 
 impl TaskSnapshot {
-    /// Seconds run so far (or in all, once ended).
+    /// Seconds run so far (or in all, once ended), pauses left out.
     pub fn elapsed(&self, now: Timestamp) -> f64 {
         let Some(started) = self.started else {
             return 0.0;
         };
-        let end = self.ended.unwrap_or(now);
-        end.mono
+        let end = self.ended.or(self.paused_since).unwrap_or(now);
+        let run = end
+            .mono
             .saturating_duration_since(started.mono)
-            .as_secs_f64()
+            .as_secs_f64();
+        (run - self.paused_s).max(0.0)
     }
 
     /// 0..=1 of the planned duration.
@@ -250,6 +330,8 @@ mod tests {
             params: BTreeMap::new(),
             sampling_interval: Duration::from_secs_f64(interval),
             max_duration: Duration::from_secs_f64(duration),
+            link_timeout: DEFAULT_LINK_TIMEOUT,
+            job: None,
         }
     }
 
@@ -276,22 +358,85 @@ mod tests {
     fn the_state_table_and_absorbing_ends() {
         use TaskEvent::*;
         use TaskState::*;
-        let events = [Start, Finish, Fail, Cancel];
+        let events = [Start, Pause, Resume, Finish, Fail, Cancel, Interrupt];
         let table = [
-            (Queued, [Some(Running), None, Some(Failed), Some(Cancelled)]),
+            (
+                Queued,
+                [
+                    Some(Running),
+                    None,
+                    None,
+                    None,
+                    Some(Failed),
+                    Some(Cancelled),
+                    None,
+                ],
+            ),
             (
                 Running,
-                [None, Some(Completed), Some(Failed), Some(Cancelled)],
+                [
+                    None,
+                    Some(Paused),
+                    None,
+                    Some(Completed),
+                    Some(Failed),
+                    Some(Cancelled),
+                    Some(Interrupted),
+                ],
             ),
-            (Completed, [None; 4]),
-            (Failed, [None; 4]),
-            (Cancelled, [None; 4]),
+            (
+                Paused,
+                [
+                    None,
+                    None,
+                    Some(Running),
+                    None,
+                    Some(Failed),
+                    Some(Cancelled),
+                    Some(Interrupted),
+                ],
+            ),
+            (Completed, [None; 7]),
+            (Failed, [None; 7]),
+            (Cancelled, [None; 7]),
+            (Interrupted, [None; 7]),
         ];
         for (state, outcomes) in table {
             for (event, outcome) in events.into_iter().zip(outcomes) {
                 assert_eq!(state.on(event), outcome, "{state:?} + {event:?}");
             }
             assert_eq!(state.is_terminal(), outcomes.iter().all(Option::is_none));
+            assert_eq!(state.is_terminal(), state.badness().is_some());
+            assert_eq!(TaskState::parse(state.as_str()), Some(state));
         }
+    }
+
+    #[test]
+    fn pauses_do_not_count_as_run_time() {
+        let start = Timestamp::now();
+        let at = |s: u64| Timestamp {
+            mono: start.mono + Duration::from_secs(s),
+            ..start
+        };
+        let mut task = TaskSnapshot {
+            id: 1,
+            spec: spec(1.0, 10.0),
+            state: TaskState::Paused,
+            reason: None,
+            submitted: start,
+            started: Some(start),
+            ended: None,
+            paused_since: Some(at(4)),
+            paused_s: 1.0,
+            samples: 3,
+            expected: 10,
+            columns: Vec::new(),
+            file: None,
+            recent: Vec::new(),
+        };
+        assert!((task.elapsed(at(9)) - 3.0).abs() < 1e-9);
+        task.paused_since = None;
+        task.paused_s = 6.0;
+        assert!((task.elapsed(at(12)) - 6.0).abs() < 1e-9);
     }
 }

@@ -21,8 +21,8 @@ pub use crate::request::{MacroCommand, RecordCommand, Request};
 pub use capture::CaptureStatus;
 pub use method::{load_method, parse_method};
 pub use outcome::{
-    ActorState, ActorStatus, DeviceStatus, LabSnapshot, LabStatus, LinkStatus, Outcome, QueuedTask,
-    SimStatus,
+    ActorState, ActorStatus, DeviceQueue, DeviceStatus, LabSnapshot, LabStatus, LinkStatus,
+    Outcome, QueueOutcome, QueuedJob, QueuedTask, SimStatus,
 };
 pub use record::{RecordingStatus, default_log_name, log_line};
 pub use send::{DEFAULT_WAIT, MacroInfo, MacroOutcome};
@@ -31,6 +31,7 @@ use crate::bus::{Event, EventBus};
 use crate::connection::{ConnCommand, ConnectionHandle};
 use crate::device::indi::Relay;
 use crate::device::{DeviceCommand, DeviceHandle, Property};
+use crate::jobs::JobQueue;
 use crate::link::TrafficTap;
 use crate::sim::SimulatorHandle;
 
@@ -56,6 +57,7 @@ struct Inner {
     macros: send::Macros,
     recording: record::Recording,
     captures: capture::Captures,
+    jobs: JobQueue,
 }
 
 /// What a Hub is made of.
@@ -84,8 +86,10 @@ impl Hub {
             actors,
             macros,
         } = parts;
+        let jobs = JobQueue::new(devices.clone());
         Self {
             inner: Arc::new(Inner {
+                jobs,
                 connections,
                 simulators,
                 devices,
@@ -170,7 +174,13 @@ impl Hub {
             recording: self.recording(),
             macros: self.macros(),
             framing: self.framing(),
+            jobs: self.jobs().snapshots(),
         }
+    }
+
+    /// The job queue.
+    pub fn jobs(&self) -> &JobQueue {
+        &self.inner.jobs
     }
 
     pub fn connections(&self) -> &[ConnectionHandle] {
@@ -347,6 +357,10 @@ impl Hub {
             }
             Request::Tasks { device } => self.task_list(device.as_deref()),
             Request::Load { path } => self.load(&path).await,
+            Request::Jobs => Ok(Outcome::Jobs {
+                jobs: self.jobs().snapshots(),
+            }),
+            Request::Queue { control } => Ok(Outcome::Queue(self.queue_control(control).await)),
             Request::DeviceStatus { device } => {
                 on_device(self.pick_device(&device)?, DeviceCommand::Status).await
             }

@@ -41,11 +41,18 @@ pub enum Outcome {
     Tasks {
         tasks: Vec<TaskSnapshot>,
     },
-    /// A method's tasks, queued in order.
+    /// A method's tasks, queued in order, and its jobs.
     MethodQueued {
         path: PathBuf,
         tasks: Vec<QueuedTask>,
+        #[serde(default)]
+        jobs: Vec<QueuedJob>,
     },
+    Jobs {
+        jobs: Vec<crate::jobs::JobSnapshot>,
+    },
+    /// What a queue control did.
+    Queue(QueueOutcome),
     /// What a device did.
     Device {
         device: Arc<str>,
@@ -64,6 +71,40 @@ pub enum Outcome {
     Recording(super::RecordingStatus),
     /// A link's pcapng capture started, or stopped.
     Capture(super::CaptureStatus),
+}
+
+/// A job a method queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedJob {
+    pub id: u64,
+    pub name: String,
+    pub tasks: usize,
+}
+
+/// What a pause, resume, stop or abort did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueOutcome {
+    pub control: crate::device::QueueControl,
+    /// Each device's queue after it.
+    pub devices: Vec<DeviceQueue>,
+    /// Jobs cancelled before they started.
+    pub jobs_cancelled: usize,
+}
+
+/// One device's queue after a queue control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceQueue {
+    pub device: Arc<str>,
+    /// Its mode after it, when it took the control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::device::QueueMode>,
+    /// Why it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    pub cancelled: usize,
+    /// What the safe state did (an abort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe: Option<String>,
 }
 
 /// A task a method queued.
@@ -127,6 +168,9 @@ pub struct LabSnapshot {
     /// link's traffic frames as its device does.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub framing: Vec<(Arc<str>, crate::link::Framing)>,
+    /// Ended (recent), running and waiting jobs.
+    #[serde(default)]
+    pub jobs: Vec<crate::jobs::JobSnapshot>,
 }
 
 /// Whether a supervised actor runs.

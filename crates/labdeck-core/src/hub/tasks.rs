@@ -1,10 +1,11 @@
-//! The Hub's task requests: queue, list, load a method.
+//! The Hub's task requests: queue, list, load a method, control the
+//! queues.
 
 use std::path::Path;
 
 use super::load_method;
-use super::{Hub, HubError, HubResult, Outcome, QueuedTask};
-use crate::device::{DeviceCommand, DeviceOutcome, TaskRef, TaskSnapshot, TaskSpec};
+use super::{DeviceQueue, Hub, HubError, HubResult, Outcome, QueueOutcome, QueuedJob, QueuedTask};
+use crate::device::{DeviceCommand, DeviceOutcome, QueueControl, TaskRef, TaskSnapshot, TaskSpec};
 
 impl Hub {
     /// Queue one task on its device.
@@ -17,15 +18,27 @@ impl Hub {
         })
     }
 
-    /// Queue a method's tasks in order. All or nothing: when one is
-    /// refused, the ones queued before it are cancelled again.
+    /// Queue a method's tasks in order, then its jobs. All or nothing:
+    /// a job task that names what its device does not have refuses the
+    /// method before anything is queued, and when a task is refused, the
+    /// ones queued before it are cancelled again.
     pub(super) async fn load(&self, path: &Path) -> HubResult {
-        let tasks = load_method(path).map_err(|message| HubError::Method {
+        let method = load_method(path).map_err(|message| HubError::Method {
             path: path.to_path_buf(),
             message,
         })?;
+        for job in &method.jobs {
+            for spec in &job.tasks {
+                self.precheck(spec)
+                    .map_err(|refusal| HubError::MethodRefused {
+                        path: path.to_path_buf(),
+                        task: format!("{} (job '{}')", spec.name, job.name),
+                        refusal: Box::new(refusal),
+                    })?;
+            }
+        }
         let mut queued: Vec<QueuedTask> = Vec::new();
-        for spec in tasks {
+        for spec in method.tasks {
             let name = spec.name.clone();
             let device = spec.device.clone();
             match self.submit(spec).await {
@@ -52,10 +65,87 @@ impl Hub {
                 }
             }
         }
+        let jobs = method
+            .jobs
+            .into_iter()
+            .map(|job| QueuedJob {
+                name: job.name.clone(),
+                tasks: job.tasks.len(),
+                id: self.jobs().submit(job),
+            })
+            .collect();
         Ok(Outcome::MethodQueued {
             path: path.to_path_buf(),
             tasks: queued,
+            jobs,
         })
+    }
+
+    /// What can be checked of a job's task before it is its turn: the
+    /// device, the technique and the names of its parameters (values are
+    /// checked when it is handed to the device).
+    fn precheck(&self, spec: &TaskSpec) -> Result<(), HubError> {
+        let device = self.pick_device(&spec.device)?;
+        let capabilities = device.capabilities();
+        let techniques = &capabilities.techniques;
+        let Some(technique) = techniques.iter().find(|t| t.name == spec.technique) else {
+            return Err(HubError::UnknownTechnique {
+                device: spec.device.clone(),
+                technique: spec.technique.clone(),
+                known: techniques.iter().map(|t| t.name.clone()).collect(),
+            });
+        };
+        if let Some(param) = spec
+            .params
+            .keys()
+            .find(|p| !technique.params.iter().any(|(name, _)| name == *p))
+        {
+            return Err(HubError::UnknownTaskParameter {
+                device: spec.device.clone(),
+                technique: technique.name.clone(),
+                param: param.clone(),
+                known: technique.params.iter().map(|(p, _)| p.clone()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A queue control for every device's queue and the job queue.
+    pub(super) async fn queue_control(&self, control: QueueControl) -> QueueOutcome {
+        // Jobs first: a stopped or aborted job must not hand a device its
+        // next task between the devices' answers.
+        let jobs_cancelled = self.jobs().control(control);
+        let mut devices = Vec::new();
+        for device in self.devices() {
+            let result = device.command(DeviceCommand::Queue(control)).await;
+            let refused = |why: String| DeviceQueue {
+                device: device.name().clone(),
+                mode: None,
+                refused: Some(why),
+                cancelled: 0,
+                safe: None,
+            };
+            devices.push(match result {
+                Ok(DeviceOutcome::Queue {
+                    mode,
+                    cancelled,
+                    safe,
+                }) => DeviceQueue {
+                    device: device.name().clone(),
+                    mode: Some(mode),
+                    refused: None,
+                    cancelled,
+                    safe,
+                },
+                Ok(other) => refused(format!("unexpected answer {other:?}")),
+                Err(refusal) => refused(refusal.to_string()),
+            });
+        }
+        QueueOutcome {
+            control,
+            devices,
+            jobs_cancelled,
+        }
     }
 
     /// Every task of one device or of all, devices in order.

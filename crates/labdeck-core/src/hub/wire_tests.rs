@@ -174,6 +174,7 @@ fn requests_outcomes_and_refusals_survive_the_wire() {
                 device: "pump1".into(),
                 id: 1,
             }],
+            jobs: Vec::new(),
         },
         Outcome::Device {
             device: "em1".into(),

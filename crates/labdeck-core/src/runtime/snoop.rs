@@ -123,6 +123,7 @@ mod tests {
             ],
             alarms: Vec::new(),
             tasks: Vec::new(),
+            queue: crate::device::QueueMode::Active,
         };
         let snooped = |name: &str| name.starts_with("Weather_Simulator.WEATHER_STATUS.");
         let shown = mirrored(&snapshot, &snooped, "sky:");
