@@ -305,6 +305,11 @@ struct ServeArgs {
     /// have ended: status 0 if all completed, else non-zero with the reasons.
     #[arg(long, value_name = "FILE")]
     method: Option<PathBuf>,
+    /// First queue again what a crashed run left (interrupted jobs with the
+    /// tasks they had not started, waiting tasks), and exit when that has
+    /// ended; with nothing to resume, the method is queued as usual.
+    #[arg(long)]
+    resume: bool,
     /// Where tasks record their CSV and sidecar files (overrides [tasks] data-dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -389,7 +394,10 @@ fn main() -> ExitCode {
             run(headless::serve(
                 config,
                 args.output.into(),
-                args.method,
+                headless::MethodRun {
+                    path: args.method,
+                    resume: args.resume,
+                },
                 listen,
             ))
         }

@@ -114,6 +114,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("jobs", 5),
     ("request", 5),
     ("audit", 6),
+    ("store", 6),
     ("bus", 7),
     ("hub", 8),
     ("timeline", 9),

@@ -77,12 +77,21 @@ pub struct OutputOptions {
     pub all_updates: bool,
 }
 
+/// What `serve` runs to its end: a method, and first what a crashed run
+/// left when asked to resume.
+#[derive(Debug, Clone, Default)]
+pub struct MethodRun {
+    pub path: Option<PathBuf>,
+    pub resume: bool,
+}
+
 /// Run the runtime headless until Ctrl-C, SIGTERM or `quit` — or, with a
-/// method, until all its tasks have ended (an error unless all completed).
+/// method (or work resumed), until all its tasks and jobs have ended (an
+/// error unless all completed).
 pub async fn serve(
     config: Config,
     output: OutputOptions,
-    method: Option<PathBuf>,
+    method: MethodRun,
     listen: Option<(crate::daemon::Endpoint, Option<String>)>,
 ) -> Result<(), HeadlessError> {
     let signals = StopSignals::listen()?;
@@ -120,7 +129,19 @@ pub async fn serve(
     let printer = tokio::spawn(print::events(events, defs, output, stop.clone()));
     let mut watched = Vec::new();
     let mut jobs = Vec::new();
-    if let Some(path) = &method {
+    if method.resume {
+        let request = labdeck_core::hub::Request::Queue {
+            control: labdeck_core::device::QueueControl::Resume,
+        };
+        let result = runtime.hub().request_as(Origin::Serve, request).await;
+        if let Ok(Outcome::Queue(outcome)) = &result {
+            watched.clone_from(&outcome.resumed_tasks);
+            jobs = outcome.resumed_jobs.iter().map(|j| j.id).collect();
+        }
+        print_reply(&Reply::from_result(result), output.json);
+    }
+    let nothing_resumed = watched.is_empty() && jobs.is_empty();
+    if let Some(path) = method.path.as_ref().filter(|_| nothing_resumed) {
         let result = runtime
             .hub()
             .request_as(

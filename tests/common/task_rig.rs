@@ -154,6 +154,7 @@ pub async fn rig() -> Rig {
                 data_dir: dir.path().to_path_buf(),
                 queue_limit: 8,
             },
+            journal: None,
             cancel: CancellationToken::new(),
         },
         ElectrometerDriverConfig {

@@ -30,6 +30,7 @@ pub mod runtime;
 pub mod server;
 pub mod sim;
 pub mod sniff;
+pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;

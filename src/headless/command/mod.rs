@@ -93,7 +93,10 @@ pub const USAGE: &[(&str, &str)] = &[
         "pause [after]",
         "pause every queue now (the running task stops sampling, the device stays as it is), or after the current task",
     ),
-    ("resume", "resume paused queues and tasks"),
+    (
+        "resume",
+        "resume paused queues and tasks, and queue again what a crashed run left unstarted",
+    ),
     (
         "stop-after",
         "let the running tasks end, then cancel what waits (jobs too)",

@@ -120,6 +120,20 @@ pub(super) fn outcome(outcome: &QueueOutcome) -> String {
             outcome.jobs_cancelled
         );
     }
+    for job in &outcome.resumed_jobs {
+        let _ = write!(
+            text,
+            "; interrupted job '{}' resumed as #{} with the {} task(s) it had not started",
+            job.name, job.id, job.tasks
+        );
+    }
+    if !outcome.resumed_tasks.is_empty() {
+        let _ = write!(
+            text,
+            "; {} waiting task(s) of an interrupted run queued again",
+            outcome.resumed_tasks.len()
+        );
+    }
     text
 }
 

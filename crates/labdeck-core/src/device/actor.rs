@@ -217,6 +217,9 @@ async fn command<D: Driver>(driver: &mut D, command: DeviceCommand) -> DeviceRes
             let core = driver.core();
             let task = spec.name.clone();
             let (id, position) = core.tasks.submit(spec, &core.sheet, &name, columns)?;
+            if let Some(queued) = core.tasks.queued(id) {
+                core.report.queued(queued);
+            }
             let waits_for_link = core.session.is_none();
             core.publish_tasks();
             Ok(DeviceOutcome::TaskQueued {

@@ -228,6 +228,11 @@ impl TaskBook {
         self.running.as_ref().and_then(Running::due)
     }
 
+    /// A waiting task.
+    pub fn queued(&self, id: u64) -> Option<&TaskSnapshot> {
+        self.queue.iter().find(|t| t.id == id)
+    }
+
     pub fn has_queued(&self) -> bool {
         !self.queue.is_empty()
     }

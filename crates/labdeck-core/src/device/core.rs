@@ -33,6 +33,8 @@ pub struct DriverParts {
     pub sessions: mpsc::Receiver<Session>,
     pub out: Publisher<DeviceEvent>,
     pub tasks: TaskSettings,
+    /// Where task states are kept beyond the process, if anywhere.
+    pub journal: Option<Arc<dyn super::TaskJournal>>,
     pub cancel: CancellationToken,
 }
 
@@ -77,7 +79,7 @@ impl DeviceCore {
         let (tx, requests) = mpsc::channel(32);
         let handle = DeviceHandle::new(parts.name.clone(), tx, state_rx);
         let core = Self {
-            report: DeviceReporter::new(parts.name.clone(), parts.out),
+            report: DeviceReporter::new(parts.name.clone(), parts.out).with_journal(parts.journal),
             name: parts.name,
             link: parts.link,
             kind,

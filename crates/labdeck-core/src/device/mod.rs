@@ -7,6 +7,7 @@ mod core;
 pub mod electrometer;
 mod embedded;
 pub mod indi;
+mod journal;
 mod liveness;
 mod outcome;
 mod property;
@@ -27,13 +28,14 @@ pub use attr::{AttrKind, Level, Thresholds, parse_bool, parse_number};
 pub use book::{TaskSettings, default_data_dir};
 pub use core::DriverParts;
 pub use embedded::{EmbeddedDevice, EmbeddedRequest};
+pub use journal::TaskJournal;
 pub use liveness::Liveness;
 pub use outcome::{ActionOutcome, DeviceOutcome, FetchSummary, StatusReport};
 pub use property::{
     PropState, Property, PropertyDef, PropertySheet, SheetChange, Value, ValueUpdate,
 };
 pub use queue::{QueueControl, QueueMode};
-pub use record::Recorder;
+pub use record::{Recorder, mark_interrupted};
 pub use report::{DeviceEvent, DeviceReporter, TaskChange};
 pub use task::{
     Column, DEFAULT_LINK_TIMEOUT, JobTag, TaskRef, TaskSnapshot, TaskSpec, TaskState, Technique,

@@ -213,6 +213,28 @@ impl Recorder {
     }
 }
 
+/// After a crash: the sidecar of the task recorded in `csv` says it was
+/// interrupted, with `reason` and the complete samples the file holds
+/// (the lines that end with a newline, less the header); the CSV itself
+/// is left as it is. Those samples.
+pub fn mark_interrupted(csv: &Path, reason: &str) -> io::Result<u64> {
+    let bytes = std::fs::read(csv)?;
+    let lines = bytes.split(|b| *b == b'\n').count() as u64 - 1;
+    let samples = lines.saturating_sub(1);
+    let sidecar = csv.with_extension("json");
+    let text = std::fs::read_to_string(&sidecar)?;
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| io::Error::other(e.to_string()))?;
+    meta["state"] = serde_json::json!(TaskState::Interrupted.as_str());
+    meta["reason"] = serde_json::json!(reason);
+    meta["samples"] = serde_json::json!(samples);
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = sidecar.with_extension("json.tmp");
+    std::fs::write(&tmp, text + "\n")?;
+    std::fs::rename(tmp, &sidecar)?;
+    Ok(samples)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -275,5 +297,33 @@ mod tests {
         let again =
             Recorder::create(dir.path(), "turbovac", 8, &spec(), &columns, Local::now()).unwrap();
         assert_ne!(again.path(), path);
+    }
+
+    #[test]
+    fn an_interrupted_recording_keeps_its_rows_and_its_sidecar_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let columns = [Column::new("frequency", Some("Hz"))];
+        let mut r =
+            Recorder::create(dir.path(), "turbovac", 1, &spec(), &columns, Local::now()).unwrap();
+        for i in 0..3 {
+            r.row(f64::from(i), &[Some(Value::Number(1.0))]).unwrap();
+        }
+        let path = r.path().to_path_buf();
+        let before = std::fs::read(&path).unwrap();
+        // The process dies: no finish.
+        std::mem::forget(r);
+        assert_eq!(mark_interrupted(&path, "killed").unwrap(), 3);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the data is not rewritten"
+        );
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap())
+                .unwrap();
+        assert_eq!(meta["state"], "interrupted");
+        assert_eq!(meta["reason"], "killed");
+        assert_eq!(meta["samples"], 3);
+        assert_eq!(meta["task"], "spin up");
     }
 }

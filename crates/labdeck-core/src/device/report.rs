@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::journal::TaskJournal;
 use super::property::{PropertyDef, SheetChange, ValueUpdate};
 use super::task::{TaskSnapshot, TaskState};
 use crate::alarm::{Alarm, AlarmKind, Notice};
@@ -51,16 +52,35 @@ pub struct TaskChange {
     pub file: Option<PathBuf>,
 }
 
-/// A device's way out: its events, with its name.
+/// A device's way out: its events, with its name, and its tasks' journal.
 #[derive(Debug, Clone)]
 pub struct DeviceReporter {
     pub name: Arc<str>,
     out: Publisher<DeviceEvent>,
+    journal: Option<Arc<dyn TaskJournal>>,
 }
 
 impl DeviceReporter {
     pub fn new(name: Arc<str>, out: Publisher<DeviceEvent>) -> Self {
-        Self { name, out }
+        Self {
+            name,
+            out,
+            journal: None,
+        }
+    }
+
+    /// Every task state also goes to `journal`.
+    #[must_use]
+    pub fn with_journal(mut self, journal: Option<Arc<dyn TaskJournal>>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// A task was queued: only the journal hears of it.
+    pub fn queued(&self, task: &TaskSnapshot) {
+        if let Some(journal) = &self.journal {
+            journal.task(&self.name, task);
+        }
     }
 
     pub fn notice(&self, message: impl Into<String>) {
@@ -86,6 +106,7 @@ impl DeviceReporter {
     }
 
     pub fn task(&self, task: &TaskSnapshot) {
+        self.queued(task);
         self.out.publish(DeviceEvent::Task(TaskChange {
             t: Timestamp::now(),
             device: self.name.clone(),

@@ -58,6 +58,7 @@ struct Inner {
     recording: record::Recording,
     captures: capture::Captures,
     jobs: JobQueue,
+    store: Option<crate::store::Store>,
 }
 
 /// What a Hub is made of.
@@ -71,6 +72,7 @@ pub(crate) struct HubParts {
     pub bus: EventBus,
     pub actors: watch::Receiver<Vec<ActorStatus>>,
     pub macros: Vec<crate::config::MacroSpec>,
+    pub store: Option<crate::store::Store>,
 }
 
 impl Hub {
@@ -85,11 +87,16 @@ impl Hub {
             bus,
             actors,
             macros,
+            store,
         } = parts;
-        let jobs = JobQueue::new(devices.clone());
+        let journal = store
+            .clone()
+            .map(|s| Arc::new(s) as Arc<dyn crate::jobs::JobJournal>);
+        let jobs = JobQueue::new(devices.clone(), journal);
         Self {
             inner: Arc::new(Inner {
                 jobs,
+                store,
                 connections,
                 simulators,
                 devices,
@@ -117,6 +124,7 @@ impl Hub {
             bus,
             actors: watch::channel(Vec::new()).1,
             macros: Vec::new(),
+            store: None,
         })
     }
 
@@ -133,6 +141,7 @@ impl Hub {
             bus,
             actors: watch::channel(Vec::new()).1,
             macros: Vec::new(),
+            store: None,
         })
     }
 
@@ -181,6 +190,11 @@ impl Hub {
     /// The job queue.
     pub fn jobs(&self) -> &JobQueue {
         &self.inner.jobs
+    }
+
+    /// The task store, when it could be opened.
+    pub fn store(&self) -> Option<&crate::store::Store> {
+        self.inner.store.as_ref()
     }
 
     pub fn connections(&self) -> &[ConnectionHandle] {

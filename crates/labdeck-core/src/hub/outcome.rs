@@ -89,6 +89,13 @@ pub struct QueueOutcome {
     pub devices: Vec<DeviceQueue>,
     /// Jobs cancelled before they started.
     pub jobs_cancelled: usize,
+    /// A resume: jobs of a crashed run queued again with the tasks they
+    /// had not started.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_jobs: Vec<QueuedJob>,
+    /// A resume: waiting tasks of a crashed run queued again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_tasks: Vec<QueuedTask>,
 }
 
 /// One device's queue after a queue control.

@@ -141,11 +141,74 @@ impl Hub {
                 Err(refusal) => refused(refusal.to_string()),
             });
         }
+        let (resumed_jobs, resumed_tasks) = if control == QueueControl::Resume {
+            self.resume_interrupted().await
+        } else {
+            (Vec::new(), Vec::new())
+        };
         QueueOutcome {
             control,
             devices,
             jobs_cancelled,
+            resumed_jobs,
+            resumed_tasks,
         }
+    }
+
+    /// Queue again what crashed runs left unstarted: each interrupted job
+    /// with the tasks it had not started, each waiting task. Each is
+    /// offered once: marked resumed in the store.
+    async fn resume_interrupted(&self) -> (Vec<QueuedJob>, Vec<QueuedTask>) {
+        let Some(store) = self.store() else {
+            return (Vec::new(), Vec::new());
+        };
+        let work = match store.resumable() {
+            Ok(work) => work,
+            Err(e) => {
+                tracing::warn!("resume: {e}");
+                return (Vec::new(), Vec::new());
+            }
+        };
+        if work.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        if let Err(e) = store.mark_resumed(&work) {
+            tracing::warn!("resume: {e}");
+            return (Vec::new(), Vec::new());
+        }
+        let jobs = work
+            .jobs
+            .into_iter()
+            .map(|job| {
+                tracing::info!(
+                    "job '{}' of run {} resumed with {} task(s) it had not started",
+                    job.rest.name,
+                    job.run,
+                    job.rest.tasks.len()
+                );
+                QueuedJob {
+                    name: job.rest.name.clone(),
+                    tasks: job.rest.tasks.len(),
+                    id: self.jobs().submit(job.rest),
+                }
+            })
+            .collect();
+        let mut tasks = Vec::new();
+        for task in work.tasks {
+            let name = task.spec.name.clone();
+            match self.submit(task.spec).await {
+                Ok(Outcome::Device {
+                    outcome: DeviceOutcome::TaskQueued { id, .. },
+                    ..
+                }) => tasks.push(QueuedTask {
+                    device: task.device,
+                    id,
+                }),
+                Ok(_) => {}
+                Err(refusal) => tracing::warn!("resume: task '{name}' refused: {refusal}"),
+            }
+        }
+        (jobs, tasks)
     }
 
     /// Every task of one device or of all, devices in order.

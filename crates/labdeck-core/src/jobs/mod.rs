@@ -14,6 +14,12 @@ pub use runner::JobQueue;
 use crate::device::{TaskSpec, TaskState};
 use crate::time::Timestamp;
 
+/// Keeps every job's state, durably (the store).
+pub trait JobJournal: Send + Sync + std::fmt::Debug {
+    /// `job` was queued, or one of its tasks or itself changed state.
+    fn job(&self, job: &JobSnapshot);
+}
+
 /// What a job does after a task that did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::{Notify, watch};
 
-use super::{JobSnapshot, JobSpec, OnFailure, Reset};
+use super::{JobJournal, JobSnapshot, JobSpec, OnFailure, Reset};
 use crate::device::{
     DeviceCommand, DeviceHandle, DeviceOutcome, JobTag, QueueControl, TaskSnapshot, TaskState,
 };
@@ -34,13 +34,14 @@ struct Shared {
     /// Why the running job must not start another task, once said.
     halt: Mutex<Option<&'static str>>,
     runner: OnceLock<()>,
+    journal: Option<Arc<dyn JobJournal>>,
 }
 
 const STOPPED: &str = "the queue was stopped after the current task";
 const ABORTED: &str = "aborted by the operator";
 
 impl JobQueue {
-    pub fn new(devices: Vec<DeviceHandle>) -> Self {
+    pub fn new(devices: Vec<DeviceHandle>, journal: Option<Arc<dyn JobJournal>>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 devices,
@@ -49,6 +50,7 @@ impl JobQueue {
                 next_id: AtomicU64::new(1),
                 halt: Mutex::new(None),
                 runner: OnceLock::new(),
+                journal,
             }),
         }
     }
@@ -65,9 +67,11 @@ impl JobQueue {
     /// Queue a job; its id. The runner starts with the first job.
     pub fn submit(&self, spec: JobSpec) -> u64 {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .jobs
-            .send_modify(|jobs| jobs.push(JobSnapshot::new(id, spec)));
+        let job = JobSnapshot::new(id, spec);
+        if let Some(journal) = &self.shared.journal {
+            journal.job(&job);
+        }
+        self.shared.jobs.send_modify(|jobs| jobs.push(job));
         self.shared.runner.get_or_init(|| {
             tokio::spawn(run(Arc::downgrade(&self.shared), self.shared.wake.clone()));
         });
@@ -102,17 +106,20 @@ impl JobQueue {
     }
 
     fn cancel_waiting(&self, why: &str) -> usize {
-        let mut cancelled = 0;
+        let mut cancelled = Vec::new();
         self.shared.jobs.send_modify(|jobs| {
             for job in jobs.iter_mut().filter(|j| j.state == TaskState::Queued) {
                 job.skip_rest(why);
                 job.state = TaskState::Cancelled;
                 job.reason = Some(why.to_string());
                 job.ended = Some(Timestamp::now());
-                cancelled += 1;
+                cancelled.push(job.id);
             }
         });
-        cancelled
+        for id in &cancelled {
+            self.shared.journal(*id);
+        }
+        cancelled.len()
     }
 }
 
@@ -123,6 +130,13 @@ impl Shared {
                 change(job);
             }
         });
+    }
+
+    /// Keep job `id` as it is now in the journal.
+    fn journal(&self, id: u64) {
+        if let (Some(journal), Some(job)) = (&self.journal, self.job(id)) {
+            journal.job(&job);
+        }
     }
 
     fn job(&self, id: u64) -> Option<JobSnapshot> {
@@ -187,6 +201,7 @@ async fn run_job(shared: &Shared, id: u64) {
         j.state = TaskState::Running;
         j.started = Some(Timestamp::now());
     });
+    shared.journal(id);
     tracing::info!("job '{}' started", job.name);
     let tag = JobTag {
         id,
@@ -200,6 +215,7 @@ async fn run_job(shared: &Shared, id: u64) {
         let mut spec = task.spec.clone();
         spec.job = Some(tag.clone());
         let ended = run_task(shared, id, i, spec).await;
+        shared.journal(id);
         if ended.state == TaskState::Completed {
             continue;
         }
@@ -226,6 +242,7 @@ async fn run_job(shared: &Shared, id: u64) {
         j.reason = reason;
         j.ended = Some(Timestamp::now());
     });
+    shared.journal(id);
     if let Some(job) = shared.job(id) {
         tracing::info!(
             "job '{}' {}{}",
@@ -262,6 +279,8 @@ async fn run_task(shared: &Shared, id: u64, i: usize, spec: crate::device::TaskS
         Err(refusal) => return fail(format!("refused: {refusal}")),
     };
     shared.update(id, |j| j.tasks[i].id = Some(task_id));
+    shared.journal(id);
+    let mut last = TaskState::Queued;
     loop {
         let seen: Option<TaskSnapshot> = watch
             .borrow_and_update()
@@ -277,12 +296,25 @@ async fn run_task(shared: &Shared, id: u64, i: usize, spec: crate::device::TaskS
                 mine.reason = task.reason;
                 mine.file = task.file;
             });
+            // A start or a pause is kept; samples are the file's business.
+            if state != last && !state.is_terminal() {
+                last = state;
+                shared.journal(id);
+            }
             if state.is_terminal() {
                 return Ended { state };
             }
         }
+        // Gone without ending the task: labdeck is stopping (a driver
+        // that crashes fails its tasks before it goes).
         if watch.changed().await.is_err() {
-            return fail("the driver stopped".into());
+            shared.update(id, |j| {
+                j.tasks[i].state = TaskState::Cancelled;
+                j.tasks[i].reason = Some("labdeck is shutting down".into());
+            });
+            return Ended {
+                state: TaskState::Cancelled,
+            };
         }
     }
 }

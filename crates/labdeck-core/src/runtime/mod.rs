@@ -6,6 +6,7 @@ mod snoop;
 mod supervise;
 mod thread;
 
+use crate::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,6 +121,9 @@ impl Runtime {
         tracker.close();
         let finished = tokio::time::timeout(LIMIT, tracker.wait()).await;
         self.devices.stop().await;
+        if let Some(store) = self.hub.store() {
+            store.close();
+        }
         finished.map_err(|_| RuntimeError::ShutdownTimeout(LIMIT))
     }
 }
@@ -275,6 +279,9 @@ async fn build(
     )
     .await?;
 
+    let store = (!config.devices.is_empty())
+        .then(|| open_store(&config.tasks.data_dir, &bus))
+        .flatten();
     let mut devices = Vec::new();
     let mut relays = Vec::new();
     let labdeck = crate::device::indi::new_labdeck_id();
@@ -289,6 +296,9 @@ async fn build(
             sessions,
             out: Arc::new(bus.clone()),
             tasks: config.tasks.clone(),
+            journal: store
+                .clone()
+                .map(|s| Arc::new(s) as Arc<dyn crate::device::TaskJournal>),
             cancel: cancel.child_token(),
         };
         match &device.driver {
@@ -329,6 +339,7 @@ async fn build(
         bus,
         actors: supervisor.status(),
         macros: config.macros.clone(),
+        store,
     });
     hub.start_macros();
     if let Some((path, events)) = timeline {
@@ -342,6 +353,51 @@ async fn build(
         supervisor.spawn("timeline".into(), "recorder", recorder);
     }
     Ok((hub, supervisor, cancel))
+}
+
+/// The task store in the data directory, and what crashed runs left said
+/// in the log and as notices. Without it tasks still run, unkept.
+fn open_store(dir: &std::path::Path, bus: &EventBus) -> Option<Store> {
+    let source: Arc<str> = "tasks".into();
+    let (store, recovery) = match Store::open(dir) {
+        Ok(opened) => opened,
+        Err(e) => {
+            tracing::warn!("{e}; tasks run without crash recovery");
+            bus.notice(&source, format!("{e}; tasks run without crash recovery"));
+            return None;
+        }
+    };
+    for task in &recovery.interrupted {
+        let samples = task
+            .samples
+            .map_or_else(String::new, |n| format!(", {n} samples kept"));
+        let text = format!(
+            "task '{}' on {} was interrupted: labdeck stopped while it ran (run {}){samples}",
+            task.name, task.device, task.run
+        );
+        tracing::warn!("{text}");
+        bus.notice(&source, text);
+    }
+    let work = &recovery.resumable;
+    for job in &work.jobs {
+        let text = format!(
+            "job '{}' (run {}) was interrupted: {} task(s) not started; 'resume' runs them",
+            job.was.name,
+            job.run,
+            job.rest.tasks.len()
+        );
+        tracing::warn!("{text}");
+        bus.notice(&source, text);
+    }
+    if !work.tasks.is_empty() {
+        let text = format!(
+            "{} task(s) were waiting when labdeck stopped; 'resume' queues them again",
+            work.tasks.len()
+        );
+        tracing::warn!("{text}");
+        bus.notice(&source, text);
+    }
+    Some(store)
 }
 
 /// One mirroring task per (device, remote) pair of `snoop` entries.
