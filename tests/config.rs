@@ -593,3 +593,20 @@ port = 2217
 "#
     ));
 }
+
+#[test]
+fn netcdf_output_needs_a_labdeck_built_with_it() {
+    let text = "[tasks]\nnetcdf = true\n";
+    let parsed = config::parse(text, ConfigOrigin::File("lab.toml".into()));
+    if cfg!(feature = "netcdf") {
+        assert!(parsed.unwrap().tasks.netcdf);
+    } else {
+        let message = parsed.unwrap_err().to_string();
+        assert!(
+            message.contains("lab.toml:2:10") && message.contains("built without NetCDF"),
+            "{message}"
+        );
+    }
+    let off = config::parse("[tasks]\nnetcdf = false\n", ConfigOrigin::Demo).unwrap();
+    assert!(!off.tasks.netcdf);
+}

@@ -13,7 +13,7 @@ pub struct Tools {
 }
 
 /// The tools, if `python` imports every module in `modules` and `script`
-/// is among the interop scripts.
+/// (unless empty) is among the interop scripts.
 pub fn tools(what: &str, modules: &[&str], script: &str, install: &str) -> Option<Tools> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("LABDECK_PYTHON")
@@ -36,7 +36,7 @@ pub fn tools(what: &str, modules: &[&str], script: &str, install: &str) -> Optio
             python.display(),
             modules.join(", ")
         ))
-    } else if !interop.join(script).is_file() {
+    } else if !script.is_empty() && !interop.join(script).is_file() {
         Some(format!(
             "the interop scripts are missing ({})",
             interop.display()

@@ -153,6 +153,7 @@ pub async fn rig() -> Rig {
             tasks: TaskSettings {
                 data_dir: dir.path().to_path_buf(),
                 queue_limit: 8,
+                netcdf: false,
             },
             journal: None,
             cancel: CancellationToken::new(),

@@ -98,6 +98,7 @@ pub struct RawTraffic {
 pub struct RawTasks {
     pub data_dir: Option<S<String>>,
     pub queue_limit: Option<S<i64>>,
+    pub netcdf: Option<S<bool>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -460,6 +460,15 @@ fn tasks(c: &mut Checker, raw: &RawConfig) -> TaskSettings {
             ),
         }
     }
+    if let Some(netcdf) = &tasks.netcdf {
+        settings.netcdf = *netcdf.get_ref();
+        if settings.netcdf && !cfg!(feature = "netcdf") {
+            c.error(
+                netcdf.span(),
+                "this labdeck was built without NetCDF: build it with `cargo build --features netcdf` (needs libnetcdf-dev), or leave netcdf off (CSV only)",
+            );
+        }
+    }
     settings
 }
 

@@ -431,6 +431,7 @@ async fn start_next<D: Driver>(driver: &mut D) {
     let core = driver.core();
     let kind = core.kind;
     let data_dir = core.tasks.settings.data_dir.clone();
+    let netcdf = core.tasks.settings.netcdf;
     let Some(running) = core.tasks.start_next() else {
         return;
     };
@@ -442,6 +443,7 @@ async fn start_next<D: Driver>(driver: &mut D) {
         &spec,
         &running.snap.columns,
         Local::now(),
+        netcdf,
     );
     match recorder {
         Ok(recorder) => {

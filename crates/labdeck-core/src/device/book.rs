@@ -31,6 +31,8 @@ const STOPPED: &str = "the queue was stopped after the current task";
 pub struct TaskSettings {
     pub data_dir: PathBuf,
     pub queue_limit: usize,
+    /// Also write each task's samples as NetCDF (feature `netcdf`).
+    pub netcdf: bool,
 }
 
 impl Default for TaskSettings {
@@ -38,6 +40,7 @@ impl Default for TaskSettings {
         Self {
             data_dir: default_data_dir(),
             queue_limit: 32,
+            netcdf: false,
         }
     }
 }

@@ -9,6 +9,8 @@ mod embedded;
 pub mod indi;
 mod journal;
 mod liveness;
+#[cfg(feature = "netcdf")]
+pub mod netcdf;
 mod outcome;
 mod property;
 mod queue;

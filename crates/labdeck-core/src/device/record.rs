@@ -21,6 +21,9 @@ struct Sidecar {
     device: String,
     driver: String,
     technique: String,
+    /// The job it ran in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<String>,
     params: std::collections::BTreeMap<String, Value>,
     sampling_interval: f64,
     max_duration: f64,
@@ -32,6 +35,9 @@ struct Sidecar {
     expected_samples: u64,
     columns: Vec<Column>,
     data_file: String,
+    /// The NetCDF file beside the CSV, when one is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    netcdf_file: Option<String>,
     extra_files: Vec<String>,
 }
 
@@ -42,6 +48,8 @@ pub struct Recorder {
     sidecar_path: PathBuf,
     meta: Sidecar,
     stem: PathBuf,
+    #[cfg(feature = "netcdf")]
+    netcdf: Option<super::netcdf::NetcdfFile>,
 }
 
 /// Keep file names portable: letters, digits, `-`, `_`, `.`.
@@ -88,7 +96,7 @@ fn cell(value: Option<&Value>) -> String {
 
 impl Recorder {
     /// Create `<dir>/<time>-<device>-<task>.csv` with its header row and
-    /// the sidecar beside it.
+    /// the sidecar beside it (and the `.nc` beside them with `netcdf`).
     pub fn create(
         dir: &Path,
         driver: &str,
@@ -96,6 +104,7 @@ impl Recorder {
         spec: &TaskSpec,
         columns: &[Column],
         started: DateTime<Local>,
+        netcdf: bool,
     ) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let base = format!(
@@ -136,6 +145,7 @@ impl Recorder {
             device: spec.device.clone(),
             driver: driver.to_string(),
             technique: spec.technique.clone(),
+            job: spec.job.as_ref().map(|j| j.name.clone()),
             params: spec.params.clone(),
             sampling_interval: spec.sampling_interval.as_secs_f64(),
             max_duration: spec.max_duration.as_secs_f64(),
@@ -150,17 +160,55 @@ impl Recorder {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
+            netcdf_file: None,
             extra_files: Vec::new(),
         };
-        let recorder = Self {
+        #[cfg_attr(not(feature = "netcdf"), allow(unused_mut))]
+        let mut recorder = Self {
             csv,
             sidecar_path: stem.with_extension("json"),
             csv_path,
             meta,
             stem,
+            #[cfg(feature = "netcdf")]
+            netcdf: None,
         };
+        if netcdf {
+            recorder.create_netcdf()?;
+        }
         recorder.write_sidecar()?;
         Ok(recorder)
+    }
+
+    #[cfg(feature = "netcdf")]
+    fn create_netcdf(&mut self) -> io::Result<()> {
+        let path = self.stem.with_extension("nc");
+        let meta = &self.meta;
+        let header = super::netcdf::Header {
+            task: &meta.task,
+            id: meta.id,
+            device: &meta.device,
+            driver: &meta.driver,
+            technique: &meta.technique,
+            params: serde_json::to_string(&meta.params).unwrap_or_default(),
+            sampling_interval: meta.sampling_interval,
+            max_duration: meta.max_duration,
+            started: &meta.started,
+            job: meta.job.as_deref(),
+        };
+        let file = super::netcdf::NetcdfFile::create(&path, &header, &meta.columns)
+            .map_err(io::Error::other)?;
+        self.meta.netcdf_file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.netcdf = Some(file);
+        Ok(())
+    }
+
+    #[cfg(not(feature = "netcdf"))]
+    #[allow(clippy::unused_self)]
+    fn create_netcdf(&mut self) -> io::Result<()> {
+        Err(io::Error::other(
+            "this labdeck was built without NetCDF (cargo build --features netcdf)",
+        ))
     }
 
     pub fn path(&self) -> &Path {
@@ -177,6 +225,10 @@ impl Recorder {
         line.push('\n');
         self.csv.write_all(line.as_bytes())?;
         self.meta.samples += 1;
+        #[cfg(feature = "netcdf")]
+        if let Some(file) = self.netcdf.as_mut() {
+            file.row(uts, values).map_err(io::Error::other)?;
+        }
         Ok(())
     }
 
@@ -201,6 +253,12 @@ impl Recorder {
         self.meta.state = state;
         self.meta.reason = reason.map(str::to_string);
         self.meta.ended = Some(Local::now().to_rfc3339());
+        #[cfg(feature = "netcdf")]
+        if let Some(file) = self.netcdf.take() {
+            let ended = self.meta.ended.clone().unwrap_or_default();
+            file.finish(state, reason, &ended)
+                .map_err(io::Error::other)?;
+        }
         self.write_sidecar()
     }
 
@@ -228,6 +286,13 @@ pub fn mark_interrupted(csv: &Path, reason: &str) -> io::Result<u64> {
     meta["state"] = serde_json::json!(TaskState::Interrupted.as_str());
     meta["reason"] = serde_json::json!(reason);
     meta["samples"] = serde_json::json!(samples);
+    #[cfg(feature = "netcdf")]
+    if let Some(name) = meta["netcdf_file"].as_str() {
+        let nc = csv.with_file_name(name);
+        if let Err(e) = super::netcdf::mark_interrupted(&nc, reason) {
+            tracing::warn!("{e}: not marked interrupted");
+        }
+    }
     let text = serde_json::to_string_pretty(&meta).map_err(|e| io::Error::other(e.to_string()))?;
     let tmp = sidecar.with_extension("json.tmp");
     std::fs::write(&tmp, text + "\n")?;
@@ -261,8 +326,16 @@ mod tests {
             Column::new("frequency", Some("Hz")),
             Column::new("motion", None),
         ];
-        let mut r =
-            Recorder::create(dir.path(), "turbovac", 7, &spec(), &columns, Local::now()).unwrap();
+        let mut r = Recorder::create(
+            dir.path(),
+            "turbovac",
+            7,
+            &spec(),
+            &columns,
+            Local::now(),
+            false,
+        )
+        .unwrap();
         let path = r.path().to_path_buf();
         assert!(
             path.file_name()
@@ -294,8 +367,16 @@ mod tests {
         assert_eq!(meta["params"]["setpoint"], "800");
         assert_eq!(meta["columns"][0]["unit"], "Hz");
         // A second task of the same name in the same second gets its own file.
-        let again =
-            Recorder::create(dir.path(), "turbovac", 8, &spec(), &columns, Local::now()).unwrap();
+        let again = Recorder::create(
+            dir.path(),
+            "turbovac",
+            8,
+            &spec(),
+            &columns,
+            Local::now(),
+            false,
+        )
+        .unwrap();
         assert_ne!(again.path(), path);
     }
 
@@ -303,8 +384,16 @@ mod tests {
     fn an_interrupted_recording_keeps_its_rows_and_its_sidecar_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let columns = [Column::new("frequency", Some("Hz"))];
-        let mut r =
-            Recorder::create(dir.path(), "turbovac", 1, &spec(), &columns, Local::now()).unwrap();
+        let mut r = Recorder::create(
+            dir.path(),
+            "turbovac",
+            1,
+            &spec(),
+            &columns,
+            Local::now(),
+            false,
+        )
+        .unwrap();
         for i in 0..3 {
             r.row(f64::from(i), &[Some(Value::Number(1.0))]).unwrap();
         }

@@ -82,6 +82,9 @@ pub struct JobSnapshot {
     pub ended: Option<Timestamp>,
     #[serde(default)]
     pub method: Option<PathBuf>,
+    /// The job's NetCDF file (a group per task), once written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
 }
 
 impl JobSnapshot {
@@ -109,6 +112,7 @@ impl JobSnapshot {
             started: None,
             ended: None,
             method: spec.method,
+            file: None,
         }
     }
 

@@ -236,12 +236,17 @@ async fn run_job(shared: &Shared, id: u64) {
         }
         shared.update(id, |j| j.resets = resets);
     }
-    shared.update(id, |j| {
-        let (state, reason) = j.outcome();
-        j.state = state;
-        j.reason = reason;
-        j.ended = Some(Timestamp::now());
-    });
+    // The job file is written before the job is seen ended.
+    let Some(mut ended) = shared.job(id) else {
+        return;
+    };
+    (ended.state, ended.reason) = ended.outcome();
+    ended.ended = Some(Timestamp::now());
+    #[cfg(feature = "netcdf")]
+    {
+        ended.file = job_file(&ended);
+    }
+    shared.update(id, |j| *j = ended);
     shared.journal(id);
     if let Some(job) = shared.job(id) {
         tracing::info!(
@@ -250,6 +255,84 @@ async fn run_job(shared: &Shared, id: u64) {
             job.state.as_str(),
             job.reason.map_or_else(String::new, |r| format!(": {r}"))
         );
+    }
+}
+
+/// The job's NetCDF file beside its tasks' files, when they wrote NetCDF:
+/// a group per task.
+#[cfg(feature = "netcdf")]
+fn job_file(job: &JobSnapshot) -> Option<std::path::PathBuf> {
+    use crate::device::netcdf::{JobPart, write_job_file};
+    let files: Vec<(String, std::path::PathBuf)> = job
+        .tasks
+        .iter()
+        .filter_map(|t| Some((t.spec.name.clone(), t.file.as_ref()?.with_extension("nc"))))
+        .filter(|(_, nc)| nc.is_file())
+        .collect();
+    let dir = files.first()?.1.parent()?.to_path_buf();
+    let mut parts: Vec<JobPart<'_>> = Vec::new();
+    for (name, file) in &files {
+        let mut group: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let base = group.clone();
+        let mut n = 1;
+        while parts.iter().any(|p| p.group == group) {
+            n += 1;
+            group = format!("{base}-{n}");
+        }
+        parts.push(JobPart { group, file });
+    }
+    let time = |t: Option<Timestamp>| {
+        t.map(|t| chrono::DateTime::<chrono::Local>::from(t.wall).to_rfc3339())
+            .unwrap_or_default()
+    };
+    let attrs = [
+        ("job", job.name.clone()),
+        ("job_id", job.id.to_string()),
+        ("state", job.state.as_str().to_string()),
+        ("reason", job.reason.clone().unwrap_or_default()),
+        ("started", time(job.started)),
+        ("ended", time(job.ended)),
+        (
+            "tasks",
+            parts
+                .iter()
+                .map(|p| p.group.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        (
+            "source",
+            concat!("labdeck ", env!("CARGO_PKG_VERSION")).to_string(),
+        ),
+    ];
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let safe: String = job
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{stamp}-job{}-{safe}.nc", job.id));
+    match write_job_file(&path, &attrs, &parts) {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::warn!("job '{}': no NetCDF file: {e}", job.name);
+            None
+        }
     }
 }
 
