@@ -133,6 +133,21 @@ pub async fn run(lab: Lab, options: ConsoleOptions) -> Result<(), ConsoleError> 
             .await;
         app.say(reply.text, reply.ok);
     }
+    // What a crashed run left is offered at once, not only in the log.
+    if let Lab::Embedded(hub) = &lab
+        && let Some(work) = hub
+            .store()
+            .and_then(|s| s.resumable().ok())
+            .filter(|w| !w.is_empty())
+    {
+        app.say(
+            format!(
+                "an earlier run was interrupted: {}; :resume runs them",
+                work.summary()
+            ),
+            false,
+        );
+    }
     let lab = Arc::new(lab);
     let mut watches = lab.state();
     app.sync(watches.read());

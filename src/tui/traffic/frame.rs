@@ -138,8 +138,11 @@ mod tests {
     use labdeck_core::link::Chunk;
     use labdeck_protocol::turbovac::{AccessCode, ControlWord};
 
+    /// A chunk `ms` after one moment shared by every call: the delays
+    /// between chunks are exactly what the test says.
     fn chunk(dir: Direction, bytes: &[u8], ms: u64) -> Chunk {
-        let base = Timestamp::now();
+        static BASE: std::sync::OnceLock<Timestamp> = std::sync::OnceLock::new();
+        let base = *BASE.get_or_init(Timestamp::now);
         Chunk {
             link: "pump".into(),
             epoch: 1,

@@ -2,10 +2,15 @@
 //! queues.
 
 use std::path::Path;
+use std::time::Duration;
 
 use super::load_method;
 use super::{DeviceQueue, Hub, HubError, HubResult, Outcome, QueueOutcome, QueuedJob, QueuedTask};
 use crate::device::{DeviceCommand, DeviceOutcome, QueueControl, TaskRef, TaskSnapshot, TaskSpec};
+
+/// How long a device may take to answer a queue control (an abort
+/// includes its safe state).
+const QUEUE_ANSWER: Duration = Duration::from_secs(10);
 
 impl Hub {
     /// Queue one task on its device.
@@ -115,32 +120,43 @@ impl Hub {
         // Jobs first: a stopped or aborted job must not hand a device its
         // next task between the devices' answers.
         let jobs_cancelled = self.jobs().control(control);
-        let mut devices = Vec::new();
-        for device in self.devices() {
-            let result = device.command(DeviceCommand::Queue(control)).await;
-            let refused = |why: String| DeviceQueue {
-                device: device.name().clone(),
-                mode: None,
-                refused: Some(why),
-                cancelled: 0,
-                safe: None,
-            };
-            devices.push(match result {
-                Ok(DeviceOutcome::Queue {
-                    mode,
-                    cancelled,
-                    safe,
-                }) => DeviceQueue {
+        // Every device that runs tasks at once, each answer awaited for a
+        // bounded time: one that does not answer cannot hold an abort.
+        let queues = self
+            .devices()
+            .iter()
+            .filter(|d| !d.capabilities().techniques.is_empty())
+            .map(|device| async move {
+                let answer = tokio::time::timeout(
+                    QUEUE_ANSWER,
+                    device.command(DeviceCommand::Queue(control)),
+                )
+                .await;
+                let refused = |why: String| DeviceQueue {
                     device: device.name().clone(),
-                    mode: Some(mode),
-                    refused: None,
-                    cancelled,
-                    safe,
-                },
-                Ok(other) => refused(format!("unexpected answer {other:?}")),
-                Err(refusal) => refused(refusal.to_string()),
+                    mode: None,
+                    refused: Some(why),
+                    cancelled: 0,
+                    safe: None,
+                };
+                match answer {
+                    Ok(Ok(DeviceOutcome::Queue {
+                        mode,
+                        cancelled,
+                        safe,
+                    })) => DeviceQueue {
+                        device: device.name().clone(),
+                        mode: Some(mode),
+                        refused: None,
+                        cancelled,
+                        safe,
+                    },
+                    Ok(Ok(other)) => refused(format!("unexpected answer {other:?}")),
+                    Ok(Err(refusal)) => refused(refusal.to_string()),
+                    Err(_) => refused(format!("no answer within {} s", QUEUE_ANSWER.as_secs())),
+                }
             });
-        }
+        let devices = futures::future::join_all(queues).await;
         let (resumed_jobs, resumed_tasks) = if control == QueueControl::Resume {
             self.resume_interrupted().await
         } else {

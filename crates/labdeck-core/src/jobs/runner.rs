@@ -18,6 +18,9 @@ use crate::time::Timestamp;
 /// Ended jobs kept for the console.
 const ENDED_KEPT: usize = 20;
 
+/// How long a device may take to reach its safe state at a job's end.
+const RESET_ANSWER: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Cloneable handle to the job queue.
 #[derive(Debug, Clone)]
 pub struct JobQueue {
@@ -406,11 +409,16 @@ async fn run_task(shared: &Shared, id: u64, i: usize, spec: crate::device::TaskS
 async fn reset(shared: &Shared, device: &str) -> Reset {
     let result = match shared.device(device) {
         None => Err(format!("no device named '{device}'")),
-        Some(handle) => match handle.command(DeviceCommand::SafeState).await {
-            Ok(DeviceOutcome::SafeState { what }) => Ok(what),
-            Ok(other) => Ok(format!("{other:?}")),
-            Err(refusal) => Err(refusal.to_string()),
-        },
+        Some(handle) => {
+            let answer =
+                tokio::time::timeout(RESET_ANSWER, handle.command(DeviceCommand::SafeState));
+            match answer.await {
+                Ok(Ok(DeviceOutcome::SafeState { what })) => Ok(what),
+                Ok(Ok(other)) => Ok(format!("{other:?}")),
+                Ok(Err(refusal)) => Err(refusal.to_string()),
+                Err(_) => Err(format!("no answer within {} s", RESET_ANSWER.as_secs())),
+            }
+        }
     };
     if let Err(why) = &result {
         tracing::warn!("{device}: not reset at the end of the job: {why}");

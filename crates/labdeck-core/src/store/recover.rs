@@ -45,6 +45,25 @@ impl Resumable {
     pub fn is_empty(&self) -> bool {
         self.jobs.is_empty() && self.tasks.is_empty()
     }
+
+    /// In words: `job 'spin' (2 tasks not started), 1 waiting task`.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self
+            .jobs
+            .iter()
+            .map(|j| {
+                format!(
+                    "job '{}' ({} task(s) not started)",
+                    j.was.name,
+                    j.rest.tasks.len()
+                )
+            })
+            .collect();
+        if !self.tasks.is_empty() {
+            parts.push(format!("{} waiting task(s)", self.tasks.len()));
+        }
+        parts.join(", ")
+    }
 }
 
 /// A job a crash interrupted, with the tasks it had not started.
