@@ -37,7 +37,7 @@ pub use property::{
     PropState, Property, PropertyDef, PropertySheet, SheetChange, Value, ValueUpdate,
 };
 pub use queue::{QueueControl, QueueMode};
-pub use record::{Recorder, mark_interrupted};
+pub use record::{Recorder, file_safe, mark_interrupted};
 pub use report::{DeviceEvent, DeviceReporter, TaskChange};
 pub use task::{
     Column, DEFAULT_LINK_TIMEOUT, JobTag, TaskRef, TaskSnapshot, TaskSpec, TaskState, Technique,

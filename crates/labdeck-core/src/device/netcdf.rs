@@ -65,16 +65,7 @@ fn failed(path: &Path, e: impl std::fmt::Display) -> String {
 
 /// A name NetCDF takes: letters, digits, `_`, `-`, `.`, not first a digit.
 fn variable_name(column: &str) -> String {
-    let mut name: String = column
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name = super::file_safe(column);
     if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         name.insert(0, '_');
     }

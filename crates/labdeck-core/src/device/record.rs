@@ -53,7 +53,7 @@ pub struct Recorder {
 }
 
 /// Keep file names portable: letters, digits, `-`, `_`, `.`.
-fn file_safe(text: &str) -> String {
+pub fn file_safe(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "-_.".contains(c) {

@@ -275,16 +275,7 @@ fn job_file(job: &JobSnapshot) -> Option<std::path::PathBuf> {
     let dir = files.first()?.1.parent()?.to_path_buf();
     let mut parts: Vec<JobPart<'_>> = Vec::new();
     for (name, file) in &files {
-        let mut group: String = name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "_-.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let mut group = crate::device::file_safe(name);
         let base = group.clone();
         let mut n = 1;
         while parts.iter().any(|p| p.group == group) {
@@ -318,17 +309,7 @@ fn job_file(job: &JobSnapshot) -> Option<std::path::PathBuf> {
         ),
     ];
     let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
-    let safe: String = job
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_-.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe = crate::device::file_safe(&job.name);
     let path = dir.join(format!("{stamp}-job{}-{safe}.nc", job.id));
     match write_job_file(&path, &attrs, &parts) {
         Ok(()) => Some(path),
